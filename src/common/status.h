@@ -132,10 +132,10 @@ class [[nodiscard]] Result {
 }  // namespace quidditch
 
 // Returns early from the enclosing function when `expr` yields a non-OK Status.
-#define QD_RETURN_IF_ERROR(expr)               \
-  do {                                         \
-    ::quidditch::Status _qd_status = (expr);   \
-    if (!_qd_status.ok()) return _qd_status;   \
+#define QD_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::quidditch::Status _qd_status = (expr); \
+    if (!_qd_status.ok()) return _qd_status; \
   } while (0)
 
 #define QD_CONCAT_INNER(a, b) a##b

@@ -1,0 +1,140 @@
+#include "cluster/codec.h"
+
+#include <gtest/gtest.h>
+
+#include "cluster/allocator.h"
+#include "cluster/test_util.h"
+
+namespace quidditch::cluster {
+namespace {
+
+using testing::Cmd;
+using testing::DataNode;
+using testing::MustApply;
+using testing::NewIndex;
+
+// A state that uses every field: nodes of every kind, replicas, in-sync sets, mappings.
+StatePtr RichState() {
+  StatePtr s = EmptyState();
+  NodeInfo d1 = DataNode("d1");
+  d1.resources = NodeResources{8, int64_t{16} << 30, int64_t{500} << 30, int64_t{400} << 30};
+  s = MustApply(s, RegisterNodeCmd{d1}, 10).state;
+  s = MustApply(s, RegisterNodeCmd{DataNode("d2")}, 11).state;
+  s = MustApply(s, RegisterNodeCmd{testing::CoordinationNode("c1")}, 12).state;
+  CreateIndexCmd create = NewIndex("logs", 2, 1);
+  create.settings.codec = "best_compression";
+  create.settings.refresh_interval = "-1";
+  create.mappings = Json::parse(
+      R"({"properties":{"title":{"type":"text","fields":{"raw":{"type":"keyword"}}}}})");
+  s = MustApply(s, create, 13).state;
+  Result<ApplyResult> r = ApplyBatch(s, ComputeAllocation(*s, 14));
+  EXPECT_TRUE(r.ok());
+  s = r->state;
+  s = MustApply(s, UpdateShardStateCmd{"logs", 0,
+                                       s->FindIndex("logs")->routing.shards[0].primary().node_id,
+                                       ShardState::kStarted})
+          .state;
+  NodeStatus down{NodeState::kDown, std::nullopt};
+  return MustApply(s, UpdateNodeStatusCmd{"d2", down}, 15).state;
+}
+
+TEST(Codec, StateRoundTripIsExactAndStable) {
+  StatePtr s = RichState();
+  Json encoded = EncodeState(*s);
+  Result<ClusterState> decoded = DecodeState(encoded);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, *s);
+  // Equal values encode to identical bytes, through text too.
+  std::string text = encoded.dump();
+  Result<Json> reparsed = ParseJson(text);
+  ASSERT_TRUE(reparsed.ok());
+  EXPECT_EQ(EncodeState(DecodeState(*reparsed).value()).dump(), text);
+}
+
+TEST(Codec, EveryCommandRoundTrips) {
+  NodeStatus status{NodeState::kLeaving, NodeResources{1, 2, 3, 4}};
+  IndexSettingsUpdate update;
+  update.replicas = 3;
+  update.refresh_interval = "5s";
+  update.shards = 2;
+  update.codec = "default";
+  CreateIndexCmd create = NewIndex("logs", 3, 2);
+  create.mappings = Json::parse(R"({"properties":{"n":{"type":"long"}}})");
+  std::vector<Command> commands = {
+      Cmd(create, 1),
+      Cmd(DeleteIndexCmd{"logs"}, 2),
+      Cmd(UpdateIndexSettingsCmd{"logs", update}, 3),
+      Cmd(UpdateIndexSettingsCmd{"logs", IndexSettingsUpdate{}}, 3),
+      Cmd(PutMappingCmd{"logs", Json::parse(R"({"properties":{}})")}, 4),
+      Cmd(RegisterNodeCmd{DataNode("d1")}, 5),
+      Cmd(UnregisterNodeCmd{"d1"}, 6),
+      Cmd(UpdateNodeStatusCmd{"d1", status}, 7),
+      Cmd(UpdateNodeStatusCmd{"d1", NodeStatus{}}, 7),
+      Cmd(AllocateShardCmd{"logs", 1, "d1"}, 8),
+      Cmd(DeallocateShardCmd{"logs", 2, "d2"}, 9),
+      Cmd(UpdateShardStateCmd{"logs", 0, "d1", ShardState::kRelocating}, 10),
+  };
+  ASSERT_EQ(commands.size() - 2, std::variant_size_v<CommandOp>);
+  for (const Command& c : commands) {
+    Result<Command> decoded = DecodeCommand(EncodeCommand(c));
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(*decoded, c) << EncodeCommand(c).dump();
+  }
+  Result<std::vector<Command>> batch = DecodeCommands(EncodeCommands(commands));
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ(*batch, commands);
+}
+
+TEST(Codec, EventsRoundTripIncludingResync) {
+  ClusterStateEvent shard{EventType::kShardStarted, 7, 99, "logs", "d1", 2, true, nullptr};
+  EXPECT_EQ(DecodeEvent(EncodeEvent(shard)).value(), shard);
+  ClusterStateEvent resync{EventType::kResync, 9, 100, "", "", -1, false, RichState()};
+  Result<ClusterStateEvent> decoded = DecodeEvent(EncodeEvent(resync));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, resync);
+}
+
+TEST(Codec, CommandWireFormat) {
+  // The format is a contract (Raft log, export files): pin one encoding.
+  Json j = EncodeCommand(Cmd(AllocateShardCmd{"logs", 1, "d1"}, 5));
+  EXPECT_EQ(
+      j.dump(),
+      R"({"op":{"index":"logs","nodeId":"d1","shardId":1},"timestamp":5,"type":"AllocateShard"})");
+}
+
+TEST(Codec, StrictDecodingNamesTheField) {
+  Json j = EncodeState(*RichState());
+  struct Case {
+    std::function<void(Json&)> damage;
+    std::string message;
+  };
+  const Case cases[] = {
+      {[](Json& s) { s.erase("version"); }, "state.version: missing"},
+      {[](Json& s) { s["version"] = "7"; }, "state.version: expected an integer"},
+      {[](Json& s) { s["nodes"]["d1"]["state"] = "SLEEPING"; },
+       "state.nodes.d1.state: unknown value \"SLEEPING\""},
+      {[](Json& s) { s["nodes"]["d1"]["roles"] = Json::array({"chef"}); }, "unknown role"},
+      {[](Json& s) { s["indices"]["logs"]["shards"][0]["copies"][0]["primary"] = false; },
+       "the first copy must be the primary"},
+      {[](Json& s) { s["indices"]["logs"]["settings"]["shards"] = 1.5; },
+       "state.indices.logs.settings.shards: expected an integer"},
+      {[](Json& s) { s["indices"]["other"] = s["indices"]["logs"]; }, "key other holds index logs"},
+      {[](Json& s) { s = Json::array(); }, "state: expected an object"},
+  };
+  for (const Case& c : cases) {
+    Json damaged = j;
+    c.damage(damaged);
+    Result<ClusterState> r = DecodeState(damaged);
+    ASSERT_FALSE(r.ok()) << c.message;
+    EXPECT_TRUE(r.status().IsCorruption());
+    EXPECT_NE(r.status().message().find(c.message), std::string::npos) << r.status();
+  }
+  Json unknown = EncodeCommand(Cmd(DeleteIndexCmd{"x"}));
+  unknown["type"] = "Explode";
+  EXPECT_NE(DecodeCommand(unknown).status().message().find("unknown command \"Explode\""),
+            std::string::npos);
+  EXPECT_TRUE(ParseJson("{not json").status().IsCorruption());
+}
+
+}  // namespace
+}  // namespace quidditch::cluster
