@@ -1,0 +1,673 @@
+#include "coordination/http_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "coordination/rest_root.h"
+
+namespace quidditch {
+namespace {
+
+using namespace std::chrono_literals;
+namespace http = boost::beast::http;
+
+struct ClientResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+
+  std::string Header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+// A blocking HTTP client on a plain socket with poll() timeouts, so a misbehaving server
+// fails the test instead of hanging it. Responses are parsed with Beast's parser; bytes past
+// one response are kept for the next (pipelining).
+class TestClient {
+ public:
+  explicit TestClient(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~TestClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  TestClient(const TestClient&) = delete;
+  TestClient& operator=(const TestClient&) = delete;
+
+  bool connected() const { return connected_; }
+
+  bool Send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  // Reads one response; `head` tells the parser the response has no body.
+  std::optional<ClientResponse> Read(bool head = false, std::chrono::milliseconds timeout = 5s) {
+    http::response_parser<http::string_body> parser;
+    parser.skip(head);
+    parser.eager(true);
+    parser.body_limit(1 << 30);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!parser.is_done()) {
+      if (!pending_.empty()) {
+        boost::beast::error_code ec;
+        size_t used = parser.put(boost::asio::buffer(pending_), ec);
+        pending_.erase(0, used);
+        if (ec && ec != http::error::need_more) return std::nullopt;
+        if (parser.is_done()) break;
+        if (used > 0 && !ec) continue;
+      }
+      char buf[4096];
+      ssize_t n = Receive(buf, sizeof(buf), deadline);
+      if (n <= 0) {
+        // EOF may end a body delimited by the close.
+        boost::beast::error_code ec;
+        if (n == 0 && parser.is_header_done()) parser.put_eof(ec);
+        if (parser.is_done() && !ec) break;
+        return std::nullopt;
+      }
+      pending_.append(buf, static_cast<size_t>(n));
+    }
+    ClientResponse out;
+    const auto& message = parser.get();
+    out.status = static_cast<int>(message.result_int());
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.headers[name] = std::string(field.value());
+    }
+    out.body = message.body();
+    return out;
+  }
+
+  // True when the server closes the connection (EOF or reset) within `timeout`; bytes that
+  // arrive meanwhile are discarded.
+  bool WaitClosed(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = Receive(buf, sizeof(buf), deadline);
+      if (n == 0) return true;
+      if (n < 0) return errno != ETIMEDOUT;
+    }
+  }
+
+ private:
+  // recv with a deadline: bytes read, 0 on EOF, -1 with errno ETIMEDOUT or the socket error.
+  ssize_t Receive(char* buf, size_t size, std::chrono::steady_clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      errno = ETIMEDOUT;
+      return -1;
+    }
+    pollfd pfd{fd_, POLLIN, 0};
+    int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    if (ready == 0) {
+      errno = ETIMEDOUT;
+      return -1;
+    }
+    if (ready < 0) return -1;
+    ssize_t n = ::recv(fd_, buf, size, 0);
+    if (n < 0 && errno == ETIMEDOUT) errno = ECONNRESET;
+    return n;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string pending_;
+};
+
+std::string Get(std::string_view target, std::string_view extra_headers = "") {
+  return "GET " + std::string(target) + " HTTP/1.1\r\nHost: localhost\r\n" +
+         std::string(extra_headers) + "\r\n";
+}
+
+HttpServerOptions TestOptions() {
+  HttpServerOptions options;
+  options.port = 0;
+  options.threads = 2;
+  return options;
+}
+
+// A server running a Router with the root handlers plus a few test routes.
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(
+        RegisterRootHandlers(NodeIdentity{"node-1", "test-cluster", "uuid-1"}, &router_).ok());
+    ASSERT_TRUE(router_
+                    .Register({HttpMethod::kGet, HttpMethod::kPost}, "/_echo",
+                              [](const HttpRequest& request, const PathParams&) {
+                                nlohmann::json doc = {{"method", request.method_name},
+                                                      {"path", request.path},
+                                                      {"params", request.params},
+                                                      {"body", request.body}};
+                                return HttpResponse::Json(200, doc.dump());
+                              })
+                    .ok());
+    ASSERT_TRUE(router_
+                    .Register(HttpMethod::kGet, "/_slow/{ms}",
+                              [](const HttpRequest& request, const PathParams& params) {
+                                std::this_thread::sleep_for(
+                                    std::chrono::milliseconds(std::stoi(params.at("ms"))));
+                                return HttpResponse::Json(200,
+                                                          "{\"path\":\"" + request.path + "\"}");
+                              })
+                    .ok());
+    ASSERT_TRUE(router_
+                    .Register(HttpMethod::kGet, "/_throw",
+                              [](const HttpRequest&, const PathParams&) -> HttpResponse {
+                                throw std::runtime_error("boom");
+                              })
+                    .ok());
+  }
+
+  void StartServer(HttpServerOptions options = TestOptions()) {
+    auto server = HttpServer::Start(
+        options, [this](const HttpRequest& request) { return router_.Dispatch(request); });
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(server).value();
+    ASSERT_NE(server_->port(), 0);
+  }
+
+  Router router_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTest, GetRootReturnsOpenSearchDocument) {
+  StartServer();
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.Send(Get("/")));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->Header("content-type"), "application/json; charset=UTF-8");
+  EXPECT_EQ(response->Header("content-length"), std::to_string(response->body.size()));
+  auto doc = nlohmann::json::parse(response->body);
+  EXPECT_EQ(doc["name"], "node-1");
+  EXPECT_EQ(doc["cluster_name"], "test-cluster");
+  EXPECT_EQ(doc["cluster_uuid"], "uuid-1");
+  EXPECT_EQ(doc["version"]["distribution"], "opensearch");
+  EXPECT_EQ(doc["version"]["number"], "2.19.0");
+  EXPECT_EQ(doc["version"]["lucene_version"], "9.12.1");
+  EXPECT_EQ(doc["version"]["build_snapshot"], false);
+  EXPECT_EQ(doc["tagline"], "The OpenSearch Project: https://opensearch.org/");
+}
+
+TEST_F(HttpServerTest, HeadRootHasGetHeadersAndNoBody) {
+  StartServer();
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.Send(Get("/")));
+  auto get = client.Read();
+  ASSERT_TRUE(get);
+  ASSERT_TRUE(client.Send("HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  auto head = client.Read(/*head=*/true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->body, "");
+  EXPECT_EQ(head->Header("content-length"), get->Header("content-length"));
+  EXPECT_EQ(head->Header("content-type"), get->Header("content-type"));
+  // No stray body bytes: the next response on the connection parses cleanly.
+  ASSERT_TRUE(client.Send(Get("/")));
+  auto again = client.Read();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->body, get->body);
+}
+
+TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+  StartServer();
+  TestClient client(server_->port());
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(client.Send(Get("/_echo?i=" + std::to_string(i))));
+    auto response = client.Read();
+    ASSERT_TRUE(response) << i;
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(nlohmann::json::parse(response->body)["params"]["i"], std::to_string(i));
+    EXPECT_NE(response->Header("connection"), "close");
+  }
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  StartServer();
+  TestClient client(server_->port());
+  // The first request is the slow one: an out-of-order server would answer /_slow/0 first.
+  ASSERT_TRUE(client.Send(Get("/_slow/200") + Get("/_slow/0") + Get("/_echo?third")));
+  auto first = client.Read();
+  auto second = client.Read();
+  auto third = client.Read();
+  ASSERT_TRUE(first && second && third);
+  EXPECT_EQ(first->body, "{\"path\":\"/_slow/200\"}");
+  EXPECT_EQ(second->body, "{\"path\":\"/_slow/0\"}");
+  EXPECT_TRUE(nlohmann::json::parse(third->body)["params"].contains("third"));
+}
+
+TEST_F(HttpServerTest, ConnectionCloseClosesAfterResponse) {
+  StartServer();
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.Send(Get("/", "Connection: close\r\n")));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->Header("connection"), "close");
+  EXPECT_TRUE(client.WaitClosed(2s));
+}
+
+TEST_F(HttpServerTest, Http10ClosesUnlessKeepAlive) {
+  StartServer();
+  {
+    TestClient client(server_->port());
+    ASSERT_TRUE(client.Send("GET / HTTP/1.0\r\n\r\n"));
+    auto response = client.Read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_TRUE(client.WaitClosed(2s));
+  }
+  {
+    TestClient client(server_->port());
+    ASSERT_TRUE(client.Send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    auto response = client.Read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->Header("connection"), "keep-alive");
+    ASSERT_TRUE(client.Send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    EXPECT_TRUE(client.Read());
+  }
+}
+
+TEST_F(HttpServerTest, UnknownPathIs400WithOpenSearchBody) {
+  StartServer();
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.Send(Get("/foo")));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 400);
+  EXPECT_EQ(response->body, R"({"error":"no handler found for uri [/foo] and method [GET]"})");
+  EXPECT_EQ(response->Header("content-type"), "application/json; charset=UTF-8");
+}
+
+TEST_F(HttpServerTest, WrongMethodIs405WithAllowHeader) {
+  StartServer();
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.Send("DELETE / HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 405);
+  EXPECT_EQ(response->body, R"({"error":"Incorrect HTTP method for uri [/] and method [DELETE], )"
+                            R"(allowed: [GET, HEAD]","status":405})");
+  EXPECT_EQ(response->Header("allow"), "GET,HEAD");
+}
+
+TEST_F(HttpServerTest, PrettyParameterIndentsJson) {
+  StartServer();
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.Send(Get("/?pretty")));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body.rfind("{\n  \"name\" : \"node-1\",\n  \"cluster_name\" : ", 0), 0u)
+      << response->body;
+  EXPECT_NE(response->body.find("\n  \"version\" : {\n    \"distribution\" : \"opensearch\","),
+            std::string::npos)
+      << response->body;
+  EXPECT_EQ(response->body.back(), '\n');
+  EXPECT_EQ(nlohmann::json::parse(response->body)["name"], "node-1");
+  EXPECT_EQ(response->Header("content-length"), std::to_string(response->body.size()));
+
+  ASSERT_TRUE(client.Send(Get("/?pretty=false")));
+  auto compact = client.Read();
+  ASSERT_TRUE(compact);
+  EXPECT_EQ(compact->body.find('\n'), std::string::npos);
+}
+
+TEST_F(HttpServerTest, BodyLargerThanLimitIs413) {
+  HttpServerOptions options = TestOptions();
+  options.max_body_size = 64;
+  StartServer(options);
+  {
+    TestClient client(server_->port());
+    std::string body(65, 'x');
+    ASSERT_TRUE(
+        client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 65\r\n\r\n" +
+                    body));
+    auto response = client.Read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 413);
+    EXPECT_EQ(response->Header("content-type"), "application/json; charset=UTF-8");
+    auto doc = nlohmann::json::parse(response->body);
+    EXPECT_EQ(doc["status"], 413);
+    EXPECT_EQ(doc["error"]["type"], doc["error"]["root_cause"][0]["type"]);
+    EXPECT_TRUE(client.WaitClosed(3s));
+  }
+  {  // Exactly at the limit is fine.
+    TestClient client(server_->port());
+    std::string body(64, 'y');
+    ASSERT_TRUE(
+        client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Length: 64\r\n\r\n" + body));
+    auto response = client.Read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(nlohmann::json::parse(response->body)["body"], body);
+  }
+  {  // Chunked bodies count too.
+    TestClient client(server_->port());
+    ASSERT_TRUE(
+        client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "28\r\n" +
+                    std::string(40, 'a') + "\r\n28\r\n" + std::string(40, 'b') + "\r\n0\r\n\r\n"));
+    auto response = client.Read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 413);
+  }
+  {  // With Expect: 100-continue the server refuses before the body is sent.
+    TestClient client(server_->port());
+    ASSERT_TRUE(
+        client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n"
+                    "Expect: 100-continue\r\n\r\n"));
+    auto response = client.Read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 413);
+  }
+}
+
+TEST_F(HttpServerTest, ChunkedBodyAndExpectContinueAreAccepted) {
+  StartServer();
+  {
+    TestClient client(server_->port());
+    ASSERT_TRUE(
+        client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
+    auto response = client.Read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(nlohmann::json::parse(response->body)["body"], "hello world");
+  }
+  {
+    TestClient client(server_->port());
+    ASSERT_TRUE(
+        client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                    "Expect: 100-continue\r\n\r\n"));
+    auto interim = client.Read();
+    ASSERT_TRUE(interim);
+    EXPECT_EQ(interim->status, 100);
+    ASSERT_TRUE(client.Send("{}"));
+    auto response = client.Read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(nlohmann::json::parse(response->body)["body"], "{}");
+  }
+}
+
+TEST_F(HttpServerTest, OversizedHeaderIs400) {
+  HttpServerOptions options = TestOptions();
+  options.max_header_size = 1024;
+  StartServer(options);
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.Send(Get("/", "X-Big: " + std::string(2000, 'h') + "\r\n")));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 400);
+  EXPECT_EQ(nlohmann::json::parse(response->body)["error"]["type"], "too_long_frame_exception");
+}
+
+TEST_F(HttpServerTest, MalformedRequestIs400) {
+  StartServer();
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.Send("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 400);
+}
+
+TEST_F(HttpServerTest, BadPercentEscapeIs400) {
+  StartServer();
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.Send(Get("/_echo?q=%zz")));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 400);
+  EXPECT_EQ(nlohmann::json::parse(response->body)["error"]["type"], "illegal_argument_exception");
+}
+
+TEST_F(HttpServerTest, QueryAndPathAreDecoded) {
+  std::atomic<bool> seen{false};
+  HttpRequest captured;
+  auto server = HttpServer::Start(TestOptions(), [&](const HttpRequest& request) {
+    captured = request;
+    seen = true;
+    return HttpResponse::Json(200, "{}");
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  TestClient client((*server)->port());
+  ASSERT_TRUE(client.Send(Get("/my%20index/_doc/a%2Fb+c?q=x+y%26z&flag&X-Y=1", "X-Custom: v\r\n")));
+  ASSERT_TRUE(client.Read());
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(captured.method, HttpMethod::kGet);
+  EXPECT_EQ(captured.uri, "/my%20index/_doc/a%2Fb+c?q=x+y%26z&flag&X-Y=1");
+  EXPECT_EQ(captured.path, "/my%20index/_doc/a%2Fb+c");
+  EXPECT_EQ(captured.path_segments, (std::vector<std::string>{"my index", "_doc", "a/b+c"}));
+  EXPECT_EQ(captured.Param("q"), "x y&z");
+  EXPECT_TRUE(captured.HasParam("flag"));
+  EXPECT_EQ(captured.Param("flag", "absent"), "");
+  EXPECT_EQ(captured.Param("X-Y"), "1");
+  EXPECT_EQ(captured.headers.Get("x-custom").value_or(""), "v");
+  EXPECT_EQ(captured.headers.Get("HOST").value_or(""), "localhost");
+  EXPECT_EQ(captured.remote_address.rfind("127.0.0.1:", 0), 0u);
+}
+
+TEST_F(HttpServerTest, HandlerExceptionIs500AndConnectionSurvives) {
+  auto server = HttpServer::Start(TestOptions(), [](const HttpRequest& request) -> HttpResponse {
+    if (request.path == "/throw") throw std::runtime_error("kaboom");
+    if (request.path == "/throw-int") throw 42;
+    return HttpResponse::Json(200, "{}");
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  TestClient client((*server)->port());
+  ASSERT_TRUE(client.Send(Get("/throw")));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 500);
+  EXPECT_EQ(response->Header("content-type"), "application/json; charset=UTF-8");
+  auto doc = nlohmann::json::parse(response->body);
+  EXPECT_EQ(doc["status"], 500);
+  EXPECT_EQ(doc["error"]["reason"], "kaboom");
+  EXPECT_EQ(doc["error"]["root_cause"][0]["reason"], "kaboom");
+
+  ASSERT_TRUE(client.Send(Get("/throw-int")));
+  response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 500);
+
+  ASSERT_TRUE(client.Send(Get("/fine")));
+  response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+}
+
+TEST_F(HttpServerTest, RouterHandlerExceptionIs500) {
+  StartServer();
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.Send(Get("/_throw?pretty")));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 500);
+  EXPECT_EQ(nlohmann::json::parse(response->body)["error"]["reason"], "boom");
+  EXPECT_NE(response->body.find("\n  \"status\" : 500\n}"), std::string::npos) << response->body;
+}
+
+TEST_F(HttpServerTest, IdleClientIsDisconnectedAndDoesNotBlockOthers) {
+  HttpServerOptions options = TestOptions();
+  options.threads = 1;
+  options.idle_timeout = 300ms;
+  StartServer(options);
+  TestClient idle(server_->port());
+  TestClient partial(server_->port());
+  ASSERT_TRUE(idle.connected());
+  ASSERT_TRUE(partial.Send("GET / HTTP/1.1\r\nHost:"));  // never finishes its header
+
+  auto start = std::chrono::steady_clock::now();
+  TestClient active(server_->port());
+  ASSERT_TRUE(active.Send(Get("/")));
+  auto response = active.Read(false, 2s);
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 250ms);
+
+  EXPECT_TRUE(idle.WaitClosed(3s));
+  EXPECT_TRUE(partial.WaitClosed(3s));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 250ms);
+
+  // The active connection idles out too, but a new one is served.
+  TestClient later(server_->port());
+  ASSERT_TRUE(later.Send(Get("/")));
+  EXPECT_TRUE(later.Read());
+}
+
+TEST_F(HttpServerTest, StopWithOpenConnectionsIsPrompt) {
+  StartServer();  // default 60 s idle timeout
+  TestClient idle(server_->port());
+  TestClient partial(server_->port());
+  TestClient kept(server_->port());
+  ASSERT_TRUE(partial.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc"));
+  ASSERT_TRUE(kept.Send(Get("/")));
+  ASSERT_TRUE(kept.Read());
+  std::this_thread::sleep_for(50ms);  // let the server start reading everywhere
+
+  auto start = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  EXPECT_TRUE(idle.WaitClosed(1s));
+  EXPECT_TRUE(partial.WaitClosed(1s));
+  EXPECT_TRUE(kept.WaitClosed(1s));
+  server_->Stop();  // idempotent
+  server_.reset();  // destructor after Stop
+}
+
+TEST_F(HttpServerTest, PortInUseIsAnError) {
+  StartServer();
+  HttpServerOptions options = TestOptions();
+  options.port = server_->port();
+  auto second = HttpServer::Start(options, [](const HttpRequest&) { return HttpResponse(); });
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kIOError) << second.status();
+  EXPECT_NE(second.status().message().find("127.0.0.1:" + std::to_string(server_->port())),
+            std::string::npos)
+      << second.status();
+  EXPECT_NE(second.status().message().find("in use"), std::string::npos) << second.status();
+}
+
+TEST_F(HttpServerTest, StartRejectsBadOptions) {
+  HttpServerOptions options = TestOptions();
+  EXPECT_TRUE(HttpServer::Start(options, nullptr).status().IsInvalidArgument());
+  options.bind_address = "192.0.2.1";  // TEST-NET-1: not an address of this host
+  auto bad = HttpServer::Start(options, [](const HttpRequest&) { return HttpResponse(); });
+  EXPECT_EQ(bad.status().code(), StatusCode::kIOError) << bad.status();
+  EXPECT_NE(bad.status().message().find("192.0.2.1"), std::string::npos) << bad.status();
+}
+
+TEST_F(HttpServerTest, ServesConcurrentClients) {
+  StartServer();
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      TestClient client(server_->port());
+      for (int i = 0; i < 25; ++i) {
+        if (!client.Send(Get("/"))) return;
+        auto response = client.Read();
+        if (response && response->status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(ok.load(), 100);
+}
+
+TEST(HttpTypesTest, HeadersAreCaseInsensitive) {
+  HttpHeaders headers;
+  headers.Add("Content-Type", "a");
+  headers.Add("X-Multi", "1");
+  headers.Add("x-multi", "2");
+  EXPECT_EQ(headers.Get("content-type").value_or(""), "a");
+  EXPECT_EQ(headers.Get("X-MULTI").value_or(""), "1");
+  EXPECT_FALSE(headers.Get("missing").has_value());
+  headers.Set("X-MULTI", "3");
+  EXPECT_EQ(headers.size(), 2u);
+  EXPECT_EQ(headers.Get("x-multi").value_or(""), "3");
+  EXPECT_EQ(headers.Remove("CONTENT-TYPE"), 1u);
+  EXPECT_FALSE(headers.Contains("Content-Type"));
+}
+
+TEST(HttpTypesTest, PercentDecode) {
+  EXPECT_EQ(PercentDecode("a%20b+c", true).value(), "a b c");
+  EXPECT_EQ(PercentDecode("a%20b+c", false).value(), "a b+c");
+  EXPECT_EQ(PercentDecode("%C3%A9", false).value(), "\xC3\xA9");
+  EXPECT_TRUE(PercentDecode("%", false).status().IsInvalidArgument());
+  EXPECT_TRUE(PercentDecode("ab%2", false).status().IsInvalidArgument());
+  EXPECT_TRUE(PercentDecode("%g0", false).status().IsInvalidArgument());
+}
+
+TEST(HttpTypesTest, ParseRequestTarget) {
+  HttpRequest request;
+  ASSERT_TRUE(ParseRequestTarget("//a//b/?x=1&x=2&&y=&z", &request).ok());
+  EXPECT_EQ(request.path, "//a//b/");
+  EXPECT_EQ(request.path_segments, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(request.Param("x"), "2");  // last wins
+  EXPECT_EQ(request.Param("y", "-"), "");
+  EXPECT_EQ(request.Param("z", "-"), "");
+  EXPECT_EQ(request.params.size(), 3u);
+  ASSERT_TRUE(ParseRequestTarget("/", &request).ok());
+  EXPECT_TRUE(request.path_segments.empty());
+  EXPECT_TRUE(request.params.empty());
+  EXPECT_TRUE(ParseRequestTarget("/a%2", &request).IsInvalidArgument());
+}
+
+TEST(HttpTypesTest, MethodsAndContentTypes) {
+  EXPECT_EQ(ParseHttpMethod("DELETE"), HttpMethod::kDelete);
+  EXPECT_EQ(ParseHttpMethod("get"), HttpMethod::kOther);
+  EXPECT_EQ(HttpMethodName(HttpMethod::kHead), "HEAD");
+  EXPECT_TRUE(IsJsonContentType("application/json"));
+  EXPECT_TRUE(IsJsonContentType("Application/JSON; charset=UTF-8"));
+  EXPECT_FALSE(IsJsonContentType("application/jsonx"));
+  EXPECT_FALSE(IsJsonContentType("text/plain"));
+}
+
+TEST(HttpTypesTest, OpenSearchErrorBody) {
+  EXPECT_EQ(
+      OpenSearchErrorBody("illegal_argument_exception", "bad \"x\"", 400),
+      R"({"error":{"root_cause":[{"type":"illegal_argument_exception","reason":"bad \"x\""}],)"
+      R"("type":"illegal_argument_exception","reason":"bad \"x\""},"status":400})");
+  HttpResponse response = OpenSearchErrorResponse(413, "t", "r");
+  EXPECT_EQ(response.status, 413);
+  EXPECT_EQ(response.content_type, kJsonContentType);
+  // Invalid UTF-8 in a reason does not throw.
+  EXPECT_FALSE(OpenSearchErrorBody("t", "\xff", 500).empty());
+}
+
+}  // namespace
+}  // namespace quidditch

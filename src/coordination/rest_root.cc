@@ -1,0 +1,372 @@
+#include "coordination/rest_root.h"
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+namespace quidditch {
+
+namespace {
+
+using OrderedJson = nlohmann::ordered_json;
+
+std::string Dump(const OrderedJson& json) {
+  // Replace invalid UTF-8 (messages may quote client input) rather than throw.
+  return json.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+}
+
+std::string MethodToken(const HttpRequest& request) {
+  return request.method == HttpMethod::kOther ? request.method_name
+                                              : std::string(HttpMethodName(request.method));
+}
+
+// "[GET, HEAD]" (Java's Set.toString) and "GET,HEAD" (the Allow header).
+std::string JoinMethods(const std::vector<HttpMethod>& methods, std::string_view separator) {
+  std::string out;
+  for (HttpMethod method : methods) {
+    if (!out.empty()) out += separator;
+    out += HttpMethodName(method);
+  }
+  return out;
+}
+
+// One parsed pattern segment.
+struct PatternSegment {
+  std::string text;  // the exact text, or the parameter name
+  bool is_param = false;
+};
+
+Result<std::vector<PatternSegment>> ParsePattern(std::string_view pattern) {
+  if (pattern.empty() || pattern[0] != '/') {
+    return Status::InvalidArgument("route pattern must start with '/': [" + std::string(pattern) +
+                                   "]");
+  }
+  std::vector<PatternSegment> segments;
+  if (pattern == "/") return segments;
+  std::set<std::string, std::less<>> names;
+  size_t start = 1;
+  while (start <= pattern.size()) {
+    size_t slash = pattern.find('/', start);
+    if (slash == std::string_view::npos) slash = pattern.size();
+    std::string_view segment = pattern.substr(start, slash - start);
+    start = slash + 1;
+    if (segment.empty()) {
+      return Status::InvalidArgument("route pattern has an empty segment: [" +
+                                     std::string(pattern) + "]");
+    }
+    bool braced = segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
+    std::string_view inner = braced ? segment.substr(1, segment.size() - 2) : segment;
+    if (inner.empty() || inner.find_first_of("{}") != std::string_view::npos) {
+      return Status::InvalidArgument("route pattern has a malformed segment [" +
+                                     std::string(segment) + "]: [" + std::string(pattern) + "]");
+    }
+    if (braced && !names.insert(std::string(inner)).second) {
+      return Status::InvalidArgument("route pattern repeats parameter {" + std::string(inner) +
+                                     "}: [" + std::string(pattern) + "]");
+    }
+    segments.push_back(PatternSegment{std::string(inner), braced});
+  }
+  return segments;
+}
+
+}  // namespace
+
+struct Router::Node {
+  std::unordered_map<std::string, std::unique_ptr<Node>> exact;
+  std::unique_ptr<Node> param;  // the {param} child, if any
+  std::string param_name;       // set on a {param} child: the name it binds
+  std::array<RestHandler, kNumHttpMethods> handlers;
+};
+
+Router::Router() : root_(std::make_unique<Node>()) {}
+Router::~Router() = default;
+
+Status Router::Register(HttpMethod method, std::string_view pattern, RestHandler handler) {
+  return Register({method}, pattern, std::move(handler));
+}
+
+Status Router::Register(std::initializer_list<HttpMethod> methods, std::string_view pattern,
+                        RestHandler handler) {
+  if (!handler) {
+    return Status::InvalidArgument("empty handler for route [" + std::string(pattern) + "]");
+  }
+  for (HttpMethod method : methods) {
+    if (method == HttpMethod::kOther) {
+      return Status::InvalidArgument("cannot route method OTHER on [" + std::string(pattern) + "]");
+    }
+  }
+  QD_ASSIGN_OR_RETURN(std::vector<PatternSegment> segments, ParsePattern(pattern));
+
+  // Validate against the existing tree before changing anything.
+  const Node* node = root_.get();
+  for (const PatternSegment& segment : segments) {
+    if (node == nullptr) break;
+    if (segment.is_param) {
+      if (node->param && node->param->param_name != segment.text) {
+        return Status::InvalidArgument("route [" + std::string(pattern) + "] names parameter {" +
+                                       segment.text + "} where another route has {" +
+                                       node->param->param_name + "}");
+      }
+      node = node->param.get();
+    } else {
+      auto it = node->exact.find(segment.text);
+      node = it == node->exact.end() ? nullptr : it->second.get();
+    }
+  }
+  if (node != nullptr) {
+    for (HttpMethod method : methods) {
+      if (node->handlers[static_cast<int>(method)]) {
+        return Status::AlreadyExists("route " + std::string(HttpMethodName(method)) + " [" +
+                                     std::string(pattern) + "] is already registered");
+      }
+    }
+  }
+
+  Node* target = root_.get();
+  for (PatternSegment& segment : segments) {
+    if (segment.is_param) {
+      if (!target->param) {
+        target->param = std::make_unique<Node>();
+        target->param->param_name = std::move(segment.text);
+      }
+      target = target->param.get();
+    } else {
+      std::unique_ptr<Node>& child = target->exact[segment.text];
+      if (!child) child = std::make_unique<Node>();
+      target = child.get();
+    }
+  }
+  for (HttpMethod method : methods) target->handlers[static_cast<int>(method)] = handler;
+  return Status::OK();
+}
+
+template <typename Visit>
+bool Router::Walk(const Node& node, const std::vector<std::string>& segments, size_t depth,
+                  PathParams* params, Visit& visit) const {
+  if (depth == segments.size()) return visit(node, *params);
+  const std::string& segment = segments[depth];
+  if (auto it = node.exact.find(segment); it != node.exact.end()) {
+    if (Walk(*it->second, segments, depth + 1, params, visit)) return true;
+  }
+  if (node.param) {
+    // Names are unique along one branch (Register checks), so erasing after is exact.
+    params->insert_or_assign(node.param->param_name, segment);
+    if (Walk(*node.param, segments, depth + 1, params, visit)) return true;
+    params->erase(node.param->param_name);
+  }
+  return false;
+}
+
+std::vector<HttpMethod> Router::AllowedMethods(const HttpRequest& request) const {
+  std::array<bool, kNumHttpMethods> allowed{};
+  auto visit = [&allowed](const Node& node, const PathParams&) {
+    for (int i = 0; i < kNumHttpMethods; ++i) allowed[i] = allowed[i] || bool(node.handlers[i]);
+    return false;  // keep walking: the union over every matching route
+  };
+  PathParams params;
+  Walk(*root_, request.path_segments, 0, &params, visit);
+  std::vector<HttpMethod> methods;
+  for (int i = 0; i < kNumHttpMethods; ++i) {
+    if (allowed[i]) methods.push_back(static_cast<HttpMethod>(i));
+  }
+  return methods;
+}
+
+HttpResponse Router::Route(const HttpRequest& request) const {
+  if (request.method != HttpMethod::kOther) {
+    const int m = static_cast<int>(request.method);
+    const RestHandler* found = nullptr;
+    PathParams found_params;
+    auto visit = [&](const Node& node, const PathParams& params) {
+      if (!node.handlers[m]) return false;
+      found = &node.handlers[m];
+      found_params = params;
+      return true;
+    };
+    PathParams params;
+    Walk(*root_, request.path_segments, 0, &params, visit);
+    if (found != nullptr) return (*found)(request, found_params);
+  }
+
+  // The fallbacks of OpenSearch's RestController.
+  std::vector<HttpMethod> allowed = AllowedMethods(request);
+  if (request.method == HttpMethod::kOptions) {
+    HttpResponse response;
+    response.content_type = std::string(kTextContentType);
+    if (!allowed.empty()) response.headers.Set("Allow", JoinMethods(allowed, ","));
+    return response;
+  }
+  if (!allowed.empty() || request.method == HttpMethod::kOther) {
+    std::string message = request.method == HttpMethod::kOther
+                              ? "Unexpected http method: " + request.method_name
+                              : "Incorrect HTTP method for uri [" + request.uri + "] and method [" +
+                                    MethodToken(request) + "]";
+    if (!allowed.empty()) message += ", allowed: [" + JoinMethods(allowed, ", ") + "]";
+    HttpResponse response =
+        HttpResponse::Json(405, Dump(OrderedJson{{"error", message}, {"status", 405}}));
+    if (!allowed.empty()) response.headers.Set("Allow", JoinMethods(allowed, ","));
+    return response;
+  }
+  return HttpResponse::Json(
+      400, Dump(OrderedJson{{"error", "no handler found for uri [" + request.uri +
+                                          "] and method [" + MethodToken(request) + "]"}}));
+}
+
+HttpResponse Router::Dispatch(const HttpRequest& request) const {
+  try {
+    HttpResponse response;
+    try {
+      response = Route(request);
+    } catch (const std::exception& e) {
+      response = OpenSearchErrorResponse(500, "exception", e.what());
+    } catch (...) {
+      response = OpenSearchErrorResponse(500, "exception", "unknown exception");
+    }
+    if (WantsPretty(request) && IsJsonContentType(response.content_type) &&
+        !response.body.empty()) {
+      response.body = PrettyPrintJson(response.body);
+    }
+    return response;
+  } catch (...) {
+    // Only allocation failure gets here; answer without allocating much.
+    HttpResponse response;
+    response.status = 500;
+    return response;
+  }
+}
+
+bool WantsPretty(const HttpRequest& request) {
+  auto it = request.params.find("pretty");
+  return it != request.params.end() && (it->second.empty() || it->second == "true");
+}
+
+std::string PrettyPrintJson(std::string_view json) {
+  std::string out;
+  out.reserve(json.size() + json.size() / 2 + 16);
+  int depth = 0;
+  auto newline = [&out, &depth] {
+    out.push_back('\n');
+    out.append(static_cast<size_t>(std::max(depth, 0)) * 2, ' ');
+  };
+  const size_t n = json.size();
+  for (size_t i = 0; i < n; ++i) {
+    const char c = json[i];
+    switch (c) {
+      case '"': {
+        out.push_back(c);
+        for (++i; i < n; ++i) {
+          out.push_back(json[i]);
+          if (json[i] == '\\' && i + 1 < n) {
+            out.push_back(json[++i]);
+          } else if (json[i] == '"') {
+            break;
+          }
+        }
+        break;
+      }
+      case '{':
+      case '[': {
+        const char close = c == '{' ? '}' : ']';
+        size_t j = i + 1;
+        while (j < n && std::strchr(" \t\r\n", json[j]) != nullptr) ++j;
+        out.push_back(c);
+        if (j < n && json[j] == close) {
+          out.push_back(' ');
+          out.push_back(close);
+          i = j;
+        } else {
+          ++depth;
+          newline();
+        }
+        break;
+      }
+      case '}':
+      case ']':
+        --depth;
+        newline();
+        out.push_back(c);
+        break;
+      case ',':
+        out.push_back(',');
+        newline();
+        break;
+      case ':':
+        out.append(" : ");
+        break;
+      case ' ':
+      case '\t':
+      case '\r':
+      case '\n':
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  out.push_back('\n');
+  return out;
+}
+
+std::string BuildHash() {
+#ifdef QUIDDITCH_VERSION
+  return std::string("quidditch-") + QUIDDITCH_VERSION;
+#else
+  return "quidditch-unknown";
+#endif
+}
+
+std::string BuildDate() {
+#ifdef QUIDDITCH_BUILD_DATE
+  return QUIDDITCH_BUILD_DATE;
+#else
+  // __DATE__ is "Mmm dd yyyy" (day space-padded).
+  constexpr std::string_view kDate = __DATE__;
+  constexpr std::string_view kMonths = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  size_t month = kMonths.find(kDate.substr(0, 3)) / 3 + 1;
+  std::string day(kDate.substr(4, 2));
+  if (day[0] == ' ') day[0] = '0';
+  std::string out(kDate.substr(7, 4));
+  out += '-';
+  if (month < 10) out += '0';
+  out += std::to_string(month);
+  out += '-';
+  out += day;
+  out += "T00:00:00.000000Z";
+  return out;
+#endif
+}
+
+std::string RootDocument(const NodeIdentity& identity) {
+  OrderedJson version = {
+      {"distribution", "opensearch"},
+      {"number", kOpenSearchVersion},
+      {"build_type", "tar"},
+      {"build_hash", BuildHash()},
+      {"build_date", BuildDate()},
+      {"build_snapshot", false},
+      {"lucene_version", kLuceneVersion},
+      {"minimum_wire_compatibility_version", kMinimumWireCompatibilityVersion},
+      {"minimum_index_compatibility_version", kMinimumIndexCompatibilityVersion},
+  };
+  OrderedJson doc = {
+      {"name", identity.node_name},
+      {"cluster_name", identity.cluster_name},
+      {"cluster_uuid", identity.cluster_uuid},
+      {"version", std::move(version)},
+      {"tagline", "The OpenSearch Project: https://opensearch.org/"},
+  };
+  return Dump(doc);
+}
+
+Status RegisterRootHandlers(const NodeIdentity& identity, Router* router) {
+  std::string body = RootDocument(identity);
+  return router->Register({HttpMethod::kGet, HttpMethod::kHead}, "/",
+                          [body = std::move(body)](const HttpRequest&, const PathParams&) {
+                            return HttpResponse::Json(200, body);
+                          });
+}
+
+}  // namespace quidditch

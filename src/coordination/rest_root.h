@@ -1,0 +1,117 @@
+// The REST router, OpenSearch's fallback responses, and the root endpoint ("GET /").
+//
+// Router maps (method, path pattern) to a RestHandler. A pattern is a '/'-separated list of
+// segments, each either exact ("_doc") or a parameter ("{index}"). Dispatch behaves like
+// OpenSearch 2.x's RestController:
+//   - the first matching route that has a handler for the method answers; among routes that
+//     match, exact segments win over parameters, segment by segment from the left;
+//   - a path that matches some route but not for this method: 405 with
+//     {"error":"Incorrect HTTP method for uri [/] and method [DELETE], allowed: [GET, HEAD]",
+//      "status":405} and "Allow: GET,HEAD" (OPTIONS instead gets 200 with that Allow header);
+//   - a path that matches nothing: 400 with
+//     {"error":"no handler found for uri [/foo] and method [GET]"};
+//   - a handler that throws: 500 with an OpenSearch error body.
+// The uri quoted in these messages is HttpRequest::uri, query string included, as OpenSearch
+// does. Every JSON response, fallbacks included, is pretty-printed when the request has the
+// `pretty` parameter (present without value, or "true"); see PrettyPrintJson.
+//
+// Thread safety: Register is not thread-safe and must finish before the first Dispatch;
+// Dispatch is const and may run concurrently (it is what HttpServer's Handler calls).
+#pragma once
+
+#include <array>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "coordination/http_types.h"
+
+namespace quidditch {
+
+// The version facts Quidditch reports as OpenSearch.
+inline constexpr std::string_view kOpenSearchVersion = "2.19.0";
+inline constexpr std::string_view kLuceneVersion = "9.12.1";
+inline constexpr std::string_view kMinimumWireCompatibilityVersion = "7.10.0";
+inline constexpr std::string_view kMinimumIndexCompatibilityVersion = "7.0.0";
+
+// Parameters taken from the path, decoded: route "/{index}/_doc/{id}" on "/a%20b/_doc/1"
+// gives {"index": "a b", "id": "1"}.
+using PathParams = HttpParams;
+
+// Answers a routed request. `path_params` holds the values of the route's {param} segments.
+// Must be thread-safe; may throw (Dispatch answers 500).
+using RestHandler = std::function<HttpResponse(const HttpRequest&, const PathParams& path_params)>;
+
+class Router {
+ public:
+  Router();
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Routes `method` on `pattern` (e.g. "/{index}/_doc/{id}", "/") to `handler`. Returns
+  // InvalidArgument for a pattern that does not start with '/', has an empty or half-braced
+  // segment, repeats a parameter name, names a parameter differently from an already
+  // registered pattern at the same position ("/{index}" vs "/{name}"), for kOther, or for an
+  // empty handler; AlreadyExists when (method, pattern) is taken. On error nothing changes.
+  Status Register(HttpMethod method, std::string_view pattern, RestHandler handler);
+  // Registers `handler` for each method; all or nothing.
+  Status Register(std::initializer_list<HttpMethod> methods, std::string_view pattern,
+                  RestHandler handler);
+
+  // Routes `request` (by request.method and request.path_segments), applies the fallbacks and
+  // `pretty`, and returns the response. Never throws.
+  HttpResponse Dispatch(const HttpRequest& request) const;
+
+  // The methods routed on `request.path_segments` by any matching pattern, in OpenSearch's
+  // method order (as in the Allow header).
+  std::vector<HttpMethod> AllowedMethods(const HttpRequest& request) const;
+
+ private:
+  struct Node;
+
+  // Depth-first search, exact children before the parameter child; calls visit(node, params)
+  // on every node matching the whole path until visit returns true.
+  template <typename Visit>
+  bool Walk(const Node& node, const std::vector<std::string>& segments, size_t depth,
+            PathParams* params, Visit& visit) const;
+
+  HttpResponse Route(const HttpRequest& request) const;
+
+  std::unique_ptr<Node> root_;
+};
+
+// Re-indents compact or pretty JSON the way OpenSearch's pretty printer does: two-space
+// indent, "key" : value, empty containers as "{ }" and "[ ]", and a trailing newline. The
+// input is assumed to be valid JSON; strings and numbers are copied verbatim.
+std::string PrettyPrintJson(std::string_view json);
+
+// True when the request asks for pretty output (`pretty` present with "" or "true").
+bool WantsPretty(const HttpRequest& request);
+
+// The identity a node reports on "GET /". Supplied by the caller (configuration and cluster
+// state); cluster_uuid is "_na_" in OpenSearch until the cluster has formed.
+struct NodeIdentity {
+  std::string node_name;
+  std::string cluster_name;
+  std::string cluster_uuid = "_na_";
+};
+
+// "quidditch-<project version>": the build_hash reported on "GET /".
+std::string BuildHash();
+// The ISO-8601 UTC build_date reported on "GET /" (the compile date of this module, or the
+// QUIDDITCH_BUILD_DATE macro when the build defines it).
+std::string BuildDate();
+
+// The compact JSON root document: name, cluster_name, cluster_uuid, version{...}, tagline.
+std::string RootDocument(const NodeIdentity& identity);
+
+// Registers GET / and HEAD / answering RootDocument(identity) (computed once, here).
+Status RegisterRootHandlers(const NodeIdentity& identity, Router* router);
+
+}  // namespace quidditch

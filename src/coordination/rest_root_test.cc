@@ -1,0 +1,254 @@
+#include "coordination/rest_root.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace quidditch {
+namespace {
+
+HttpRequest MakeRequest(HttpMethod method, std::string_view target) {
+  HttpRequest request;
+  request.method = method;
+  request.method_name = std::string(HttpMethodName(method));
+  EXPECT_TRUE(ParseRequestTarget(target, &request).ok()) << target;
+  return request;
+}
+
+// A handler that answers "<name>" plus its path params as JSON.
+RestHandler Named(std::string name) {
+  return [name](const HttpRequest&, const PathParams& params) {
+    nlohmann::json doc = {{"route", name}, {"params", params}};
+    return HttpResponse::Json(200, doc.dump());
+  };
+}
+
+nlohmann::json Body(const HttpResponse& response) { return nlohmann::json::parse(response.body); }
+
+TEST(RouterTest, ExactSegmentsTakePrecedenceOverParams) {
+  Router router;
+  ASSERT_TRUE(router.Register(HttpMethod::kGet, "/{index}/_doc/{id}", Named("get_doc")).ok());
+  ASSERT_TRUE(router.Register(HttpMethod::kGet, "/_cat/indices", Named("cat_indices")).ok());
+  ASSERT_TRUE(router.Register(HttpMethod::kGet, "/{index}/{type}/{id}", Named("typed")).ok());
+  ASSERT_TRUE(router.Register(HttpMethod::kGet, "/{index}", Named("get_index")).ok());
+  ASSERT_TRUE(router.Register(HttpMethod::kGet, "/_cat", Named("cat")).ok());
+
+  auto response = router.Dispatch(MakeRequest(HttpMethod::kGet, "/_cat/indices"));
+  EXPECT_EQ(Body(response)["route"], "cat_indices");
+  response = router.Dispatch(MakeRequest(HttpMethod::kGet, "/_cat"));
+  EXPECT_EQ(Body(response)["route"], "cat");
+  response = router.Dispatch(MakeRequest(HttpMethod::kGet, "/logs"));
+  EXPECT_EQ(Body(response)["route"], "get_index");
+  EXPECT_EQ(Body(response)["params"]["index"], "logs");
+
+  // "_doc" is exact, so it beats {type}.
+  response = router.Dispatch(MakeRequest(HttpMethod::kGet, "/logs/_doc/7"));
+  EXPECT_EQ(Body(response)["route"], "get_doc");
+  EXPECT_EQ(Body(response)["params"], (nlohmann::json{{"index", "logs"}, {"id", "7"}}));
+
+  // Backtracking: "_cat" then "x" has no exact continuation, so {index}/{type}/{id} matches.
+  response = router.Dispatch(MakeRequest(HttpMethod::kGet, "/_cat/x/1"));
+  EXPECT_EQ(Body(response)["route"], "typed");
+  EXPECT_EQ(Body(response)["params"],
+            (nlohmann::json{{"index", "_cat"}, {"type", "x"}, {"id", "1"}}));
+}
+
+TEST(RouterTest, ParamsArePercentDecodedPerSegment) {
+  Router router;
+  ASSERT_TRUE(router.Register(HttpMethod::kPut, "/{index}/_doc/{id}", Named("put")).ok());
+  auto response = router.Dispatch(MakeRequest(HttpMethod::kPut, "/my%20index/_doc/a%2Fb+c%25"));
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(Body(response)["params"]["index"], "my index");
+  EXPECT_EQ(Body(response)["params"]["id"], "a/b+c%");
+}
+
+TEST(RouterTest, MethodSpecificRoutesAndFallbacks) {
+  Router router;
+  ASSERT_TRUE(router.Register(HttpMethod::kGet, "/{index}/_doc/{id}", Named("get")).ok());
+  ASSERT_TRUE(router.Register(HttpMethod::kDelete, "/{index}/_doc/{id}", Named("delete")).ok());
+  ASSERT_TRUE(router.Register(HttpMethod::kPost, "/{index}/_doc", Named("index")).ok());
+
+  EXPECT_EQ(Body(router.Dispatch(MakeRequest(HttpMethod::kDelete, "/i/_doc/1")))["route"],
+            "delete");
+
+  auto response = router.Dispatch(MakeRequest(HttpMethod::kPost, "/i/_doc/1?refresh=true"));
+  EXPECT_EQ(response.status, 405);
+  EXPECT_EQ(
+      response.body,
+      R"({"error":"Incorrect HTTP method for uri [/i/_doc/1?refresh=true] and method [POST], )"
+      R"(allowed: [GET, DELETE]","status":405})");
+  EXPECT_EQ(response.headers.Get("Allow").value_or(""), "GET,DELETE");
+
+  response = router.Dispatch(MakeRequest(HttpMethod::kGet, "/i/_nothing/1/2"));
+  EXPECT_EQ(response.status, 400);
+  EXPECT_EQ(response.body,
+            R"({"error":"no handler found for uri [/i/_nothing/1/2] and method [GET]"})");
+  EXPECT_EQ(response.content_type, kJsonContentType);
+}
+
+TEST(RouterTest, AllowedMethodsUnionsEveryMatchingRoute) {
+  Router router;
+  ASSERT_TRUE(router.Register(HttpMethod::kPut, "/{index}", Named("create")).ok());
+  ASSERT_TRUE(router.Register(HttpMethod::kGet, "/_cat", Named("cat")).ok());
+  auto allowed = router.AllowedMethods(MakeRequest(HttpMethod::kPost, "/_cat"));
+  EXPECT_EQ(allowed, (std::vector<HttpMethod>{HttpMethod::kGet, HttpMethod::kPut}));
+  // A method routed by the less specific route still reaches it.
+  EXPECT_EQ(Body(router.Dispatch(MakeRequest(HttpMethod::kPut, "/_cat")))["route"], "create");
+}
+
+TEST(RouterTest, OptionsAndUnknownMethods) {
+  Router router;
+  ASSERT_TRUE(RegisterRootHandlers(NodeIdentity{"n", "c", "u"}, &router).ok());
+  auto response = router.Dispatch(MakeRequest(HttpMethod::kOptions, "/"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "");
+  EXPECT_EQ(response.headers.Get("Allow").value_or(""), "GET,HEAD");
+
+  response = router.Dispatch(MakeRequest(HttpMethod::kOptions, "/nowhere"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_FALSE(response.headers.Contains("Allow"));
+
+  HttpRequest request = MakeRequest(HttpMethod::kOther, "/");
+  request.method_name = "PROPFIND";
+  response = router.Dispatch(request);
+  EXPECT_EQ(response.status, 405);
+  EXPECT_EQ(Body(response)["error"], "Unexpected http method: PROPFIND, allowed: [GET, HEAD]");
+}
+
+TEST(RouterTest, RegisterValidatesPatterns) {
+  Router router;
+  RestHandler handler = Named("x");
+  EXPECT_TRUE(router.Register(HttpMethod::kGet, "no-slash", handler).IsInvalidArgument());
+  EXPECT_TRUE(router.Register(HttpMethod::kGet, "/a//b", handler).IsInvalidArgument());
+  EXPECT_TRUE(router.Register(HttpMethod::kGet, "/a/", handler).IsInvalidArgument());
+  EXPECT_TRUE(router.Register(HttpMethod::kGet, "/{}", handler).IsInvalidArgument());
+  EXPECT_TRUE(router.Register(HttpMethod::kGet, "/{a", handler).IsInvalidArgument());
+  EXPECT_TRUE(router.Register(HttpMethod::kGet, "/{a}/{a}", handler).IsInvalidArgument());
+  EXPECT_TRUE(router.Register(HttpMethod::kOther, "/a", handler).IsInvalidArgument());
+  EXPECT_TRUE(router.Register(HttpMethod::kGet, "/a", RestHandler()).IsInvalidArgument());
+
+  ASSERT_TRUE(router.Register(HttpMethod::kGet, "/{index}/_doc", handler).ok());
+  EXPECT_TRUE(router.Register(HttpMethod::kPut, "/{name}/_x", handler).IsInvalidArgument());
+  EXPECT_TRUE(router.Register(HttpMethod::kGet, "/{index}/_doc", handler).IsAlreadyExists());
+  // All or nothing: HEAD is not registered when GET collides.
+  EXPECT_TRUE(router.Register({HttpMethod::kHead, HttpMethod::kGet}, "/{index}/_doc", handler)
+                  .IsAlreadyExists());
+  EXPECT_EQ(router.AllowedMethods(MakeRequest(HttpMethod::kGet, "/i/_doc")),
+            std::vector<HttpMethod>{HttpMethod::kGet});
+}
+
+TEST(RouterTest, HandlerExceptionBecomes500) {
+  Router router;
+  ASSERT_TRUE(router
+                  .Register(HttpMethod::kGet, "/boom",
+                            [](const HttpRequest&, const PathParams&) -> HttpResponse {
+                              throw std::runtime_error("bad things");
+                            })
+                  .ok());
+  auto response = router.Dispatch(MakeRequest(HttpMethod::kGet, "/boom"));
+  EXPECT_EQ(response.status, 500);
+  EXPECT_EQ(Body(response)["error"]["reason"], "bad things");
+  EXPECT_EQ(Body(response)["status"], 500);
+}
+
+TEST(RestRootTest, RootDocument) {
+  auto doc =
+      nlohmann::ordered_json::parse(RootDocument(NodeIdentity{"node-a", "cluster-b", "uuid-c"}));
+  std::vector<std::string> keys;
+  for (const auto& item : doc.items()) keys.push_back(item.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"name", "cluster_name", "cluster_uuid", "version",
+                                            "tagline"}));
+  EXPECT_EQ(doc["name"], "node-a");
+  EXPECT_EQ(doc["cluster_name"], "cluster-b");
+  EXPECT_EQ(doc["cluster_uuid"], "uuid-c");
+  const auto& version = doc["version"];
+  EXPECT_EQ(version["distribution"], "opensearch");
+  EXPECT_EQ(version["number"], "2.19.0");
+  EXPECT_EQ(version["build_type"], "tar");
+  EXPECT_EQ(version["build_hash"], BuildHash());
+  EXPECT_EQ(BuildHash().rfind("quidditch-", 0), 0u);
+  EXPECT_EQ(version["build_date"], BuildDate());
+  EXPECT_EQ(version["build_snapshot"], false);
+  EXPECT_EQ(version["lucene_version"], "9.12.1");
+  EXPECT_EQ(version["minimum_wire_compatibility_version"], "7.10.0");
+  EXPECT_EQ(version["minimum_index_compatibility_version"], "7.0.0");
+  EXPECT_EQ(doc["tagline"], "The OpenSearch Project: https://opensearch.org/");
+  EXPECT_EQ(NodeIdentity{}.cluster_uuid, "_na_");
+}
+
+TEST(RestRootTest, BuildDateIsIso8601) {
+  std::string date = BuildDate();
+  ASSERT_GE(date.size(), 20u) << date;
+  EXPECT_EQ(date[4], '-');
+  EXPECT_EQ(date[7], '-');
+  EXPECT_EQ(date[10], 'T');
+  EXPECT_EQ(date.back(), 'Z');
+  EXPECT_NE(date.substr(5, 2), "00");
+}
+
+TEST(RestRootTest, RootAnswersGetAndHeadOnly) {
+  Router router;
+  ASSERT_TRUE(RegisterRootHandlers(NodeIdentity{"n", "c", "u"}, &router).ok());
+  auto get = router.Dispatch(MakeRequest(HttpMethod::kGet, "/"));
+  EXPECT_EQ(get.status, 200);
+  EXPECT_EQ(get.content_type, kJsonContentType);
+  EXPECT_EQ(get.body, RootDocument(NodeIdentity{"n", "c", "u"}));
+  // The body is dropped on the wire by the server; the router answers HEAD like GET.
+  EXPECT_EQ(router.Dispatch(MakeRequest(HttpMethod::kHead, "/")).body, get.body);
+
+  auto del = router.Dispatch(MakeRequest(HttpMethod::kDelete, "/"));
+  EXPECT_EQ(del.status, 405);
+  EXPECT_EQ(del.body, R"({"error":"Incorrect HTTP method for uri [/] and method [DELETE], )"
+                      R"(allowed: [GET, HEAD]","status":405})");
+  EXPECT_EQ(del.headers.Get("allow").value_or(""), "GET,HEAD");
+
+  auto missing = router.Dispatch(MakeRequest(HttpMethod::kGet, "/foo"));
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(missing.body, R"({"error":"no handler found for uri [/foo] and method [GET]"})");
+}
+
+TEST(RestRootTest, PrettyAppliesToEveryJsonResponse) {
+  Router router;
+  ASSERT_TRUE(RegisterRootHandlers(NodeIdentity{"n", "c", "u"}, &router).ok());
+  auto missing = router.Dispatch(MakeRequest(HttpMethod::kGet, "/foo?pretty=true"));
+  EXPECT_EQ(
+      missing.body,
+      "{\n  \"error\" : \"no handler found for uri [/foo?pretty=true] and method [GET]\"\n}\n");
+  auto root = router.Dispatch(MakeRequest(HttpMethod::kGet, "/?pretty"));
+  EXPECT_EQ(root.body.rfind("{\n  \"name\" : \"n\",\n", 0), 0u) << root.body;
+  EXPECT_EQ(nlohmann::json::parse(root.body), nlohmann::json::parse(RootDocument({"n", "c", "u"})));
+  EXPECT_EQ(router.Dispatch(MakeRequest(HttpMethod::kGet, "/?pretty=false")).body,
+            RootDocument({"n", "c", "u"}));
+}
+
+TEST(RestRootTest, PrettyPrintJsonMatchesOpenSearchLayout) {
+  EXPECT_EQ(PrettyPrintJson(R"({"a":1,"b":[1,2],"c":{},"d":[],"e":{"f":"x"}})"),
+            "{\n"
+            "  \"a\" : 1,\n"
+            "  \"b\" : [\n"
+            "    1,\n"
+            "    2\n"
+            "  ],\n"
+            "  \"c\" : { },\n"
+            "  \"d\" : [ ],\n"
+            "  \"e\" : {\n"
+            "    \"f\" : \"x\"\n"
+            "  }\n"
+            "}\n");
+  // Structural characters inside strings, escapes and existing whitespace.
+  EXPECT_EQ(PrettyPrintJson(R"( { "k:{" : "a,[\"b\"]\\" , "n" : [ { } ] } )"),
+            "{\n  \"k:{\" : \"a,[\\\"b\\\"]\\\\\",\n  \"n\" : [\n    { }\n  ]\n}\n");
+  EXPECT_EQ(PrettyPrintJson("42"), "42\n");
+  EXPECT_EQ(PrettyPrintJson("[]"), "[ ]\n");
+}
+
+TEST(RestRootTest, WantsPretty) {
+  EXPECT_TRUE(WantsPretty(MakeRequest(HttpMethod::kGet, "/?pretty")));
+  EXPECT_TRUE(WantsPretty(MakeRequest(HttpMethod::kGet, "/?pretty=true")));
+  EXPECT_FALSE(WantsPretty(MakeRequest(HttpMethod::kGet, "/?pretty=false")));
+  EXPECT_FALSE(WantsPretty(MakeRequest(HttpMethod::kGet, "/")));
+}
+
+}  // namespace
+}  // namespace quidditch
