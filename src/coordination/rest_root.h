@@ -11,6 +11,8 @@
 //   - a path that matches nothing: 400 with
 //     {"error":"no handler found for uri [/foo] and method [GET]"};
 //   - a handler that throws: 500 with an OpenSearch error body.
+// Matching uses HttpRequest::path_segments, which are already percent-decoded, so exact
+// segments compare against decoded text ("/%5Fcat" matches "/_cat").
 // The uri quoted in these messages is HttpRequest::uri, query string included, as OpenSearch
 // does. Every JSON response, fallbacks included, is pretty-printed when the request has the
 // `pretty` parameter (present without value, or "true"); see PrettyPrintJson.
