@@ -134,22 +134,16 @@ NodeResources ResourcesFromJson(const Json& j, std::string path) {
                        r.Int("diskAvailable")};
 }
 
-Json ToJson(const NodeRoles& roles) { return Json(roles.Names()); }
+Json ToJson(const Roles& roles) { return Json(roles.Names()); }
 
-NodeRoles RolesFromJson(const Json& j, const std::string& path) {
+Roles RolesFromJson(const Json& j, const std::string& path) {
   if (!j.is_array()) throw DecodeError(path + ": expected an array of roles");
-  NodeRoles roles;
+  Roles roles;
   for (const Json& role : j) {
     std::string name = role.is_string() ? role.get<std::string>() : role.dump();
-    if (name == "master") {
-      roles.master = true;
-    } else if (name == "coordination") {
-      roles.coordination = true;
-    } else if (name == "data") {
-      roles.data = true;
-    } else {
-      throw DecodeError(fmt::format("{}: unknown role \"{}\"", path, name));
-    }
+    bool* slot = roles.Slot(name);
+    if (slot == nullptr) throw DecodeError(fmt::format("{}: unknown role \"{}\"", path, name));
+    *slot = true;
   }
   return roles;
 }

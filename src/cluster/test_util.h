@@ -22,7 +22,7 @@ inline NodeInfo DataNode(const std::string& id) {
 
 inline NodeInfo CoordinationNode(const std::string& id) {
   NodeInfo n = DataNode(id);
-  n.roles = NodeRoles{false, true, false};
+  n.roles = Roles{false, true, false};
   return n;
 }
 

@@ -51,14 +51,6 @@ std::optional<IndexState> ParseIndexState(std::string_view n) { return Parse(kIn
 std::optional<ShardState> ParseShardState(std::string_view n) { return Parse(kShardStates, n); }
 std::optional<NodeState> ParseNodeState(std::string_view n) { return Parse(kNodeStates, n); }
 
-std::vector<std::string> NodeRoles::Names() const {
-  std::vector<std::string> names;
-  if (master) names.emplace_back("master");
-  if (coordination) names.emplace_back("coordination");
-  if (data) names.emplace_back("data");
-  return names;
-}
-
 const ShardCopy* ShardRouting::CopyOn(std::string_view node_id) const {
   for (const ShardCopy& copy : copies) {
     if (copy.state != ShardState::kUnassigned && copy.node_id == node_id) return &copy;

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/roles.h"
+
 namespace quidditch::cluster {
 
 using Json = nlohmann::json;
@@ -29,16 +31,6 @@ std::string_view NodeStateName(NodeState s);
 std::optional<IndexState> ParseIndexState(std::string_view name);
 std::optional<ShardState> ParseShardState(std::string_view name);
 std::optional<NodeState> ParseNodeState(std::string_view name);
-
-// The roles a node runs. A node may run any non-empty mix.
-struct NodeRoles {
-  bool master = false;
-  bool coordination = false;
-  bool data = false;
-  // Names in a fixed order: "master", "coordination", "data".
-  std::vector<std::string> Names() const;
-  friend bool operator==(const NodeRoles&, const NodeRoles&) = default;
-};
 
 struct IndexSettings {
   int32_t shards = 1;                   // number_of_shards: 1..10000, fixed at creation
@@ -70,7 +62,7 @@ struct NodeInfo {
   std::string address;
   int32_t grpc_port = 0;
   int32_t http_port = 0;
-  NodeRoles roles;
+  Roles roles;
   NodeResources resources;
   NodeState state = NodeState::kJoining;
   int64_t last_seen_ms = 0;

@@ -100,7 +100,7 @@ TEST(ValidateNodeInfo, Rules) {
   spaced.node_id = "data 0";
   EXPECT_TRUE(ValidateNodeInfo(spaced).IsInvalidArgument());
   NodeInfo no_roles = n;
-  no_roles.roles = NodeRoles{};
+  no_roles.roles = Roles{};
   EXPECT_TRUE(ValidateNodeInfo(no_roles).IsInvalidArgument());
   NodeInfo bad_port = n;
   bad_port.http_port = 70000;

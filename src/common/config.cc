@@ -724,14 +724,8 @@ Status DecodeRoles(const Value& v, std::string_view path, Roles* out) {
   Roles roles;
   for (size_t i = 0; i < items.size(); ++i) {
     QD_ASSIGN_OR_RETURN(std::string name, ScalarText(*items[i], paths[i], FieldType::kString));
-    bool* slot = nullptr;
-    if (name == "master") {
-      slot = &roles.master;
-    } else if (name == "coordination") {
-      slot = &roles.coordination;
-    } else if (name == "data") {
-      slot = &roles.data;
-    } else {
+    bool* slot = roles.Slot(name);
+    if (slot == nullptr) {
       return Invalid(items[i]->source, paths[i],
                      "unknown role " + Quote(name) + " (expected master, coordination or data)");
     }
@@ -1125,11 +1119,7 @@ std::string FormatField(const Field& field, Decoded& d) {
       return std::string(
           ControlPlaneModeName(*std::get<Getter<ControlPlaneMode>>(field.target)(d)));
     case FieldType::kRoles: {
-      const Roles& r = *std::get<Getter<Roles>>(field.target)(d);
-      std::vector<std::string_view> names;
-      if (r.master) names.push_back("master");
-      if (r.coordination) names.push_back("coordination");
-      if (r.data) names.push_back("data");
+      std::vector<std::string> names = std::get<Getter<Roles>>(field.target)(d)->Names();
       std::string out = "[";
       for (size_t i = 0; i < names.size(); ++i) {
         if (i > 0) out += ", ";

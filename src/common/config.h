@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/roles.h"
 #include "common/status.h"
 
 namespace quidditch {
@@ -25,22 +26,12 @@ namespace quidditch {
 enum class ControlPlaneMode { kRaft, kK8s, kAuto };
 std::string_view ControlPlaneModeName(ControlPlaneMode mode);  // "raft", "k8s", "auto"
 
-// The roles a process runs (node.nodeType: one role name or a list of them).
-struct Roles {
-  bool master = false;
-  bool coordination = false;
-  bool data = false;
-  static Roles All() { return Roles{true, true, true}; }
-  bool empty() const { return !master && !coordination && !data; }
-  friend bool operator==(const Roles&, const Roles&) = default;
-};
-
 struct RaftConfig {
-  std::string node_id;                 // controlPlane.raft.nodeId; defaults to node.nodeId
+  std::string node_id;                  // controlPlane.raft.nodeId; defaults to node.nodeId
   std::string bind_addr = "127.0.0.1";  // controlPlane.raft.bindAddr
   int raft_port = 9300;                 // controlPlane.raft.raftPort
   int grpc_port = 9301;                 // controlPlane.raft.grpcPort: masters' control-plane gRPC
-  std::string data_dir;                 // controlPlane.raft.dataDir; defaults to <data.dataDir>/raft
+  std::string data_dir;  // controlPlane.raft.dataDir; defaults to <data.dataDir>/raft
   // controlPlane.raft.bootstrapCluster; when not set anywhere it is true exactly when `peers`
   // is empty (the single-node default).
   bool bootstrap_cluster = true;
@@ -55,8 +46,8 @@ struct RaftConfig {
 };
 
 struct K8sConfig {
-  std::string namespace_ = "quidditch";  // controlPlane.k8s.namespace
-  bool leader_elect = true;              // controlPlane.k8s.leaderElect
+  std::string namespace_ = "quidditch";             // controlPlane.k8s.namespace
+  bool leader_elect = true;                         // controlPlane.k8s.leaderElect
   std::chrono::milliseconds lease_duration{15000};  // controlPlane.k8s.leaseDuration
   std::string kubeconfig;  // controlPlane.k8s.kubeconfig: out-of-cluster use; empty = in-cluster
   friend bool operator==(const K8sConfig&, const K8sConfig&) = default;
@@ -124,7 +115,8 @@ std::string UsageText();
 // Builds the effective configuration from the sources above. `env` is the process
 // environment as a map (tests pass their own); `file_text` is read from
 // cmdline.config_file when that is set.
-Result<Config> LoadConfig(const CommandLine& cmdline, const std::map<std::string, std::string>& env);
+Result<Config> LoadConfig(const CommandLine& cmdline,
+                          const std::map<std::string, std::string>& env);
 
 // Same, from YAML text already in memory; `source_name` names it in error messages.
 Result<Config> LoadConfigFromString(std::string_view yaml_text, std::string_view source_name,
