@@ -7,7 +7,7 @@ BUILD_DIR ?= build/release
 ASAN_DIR ?= build/asan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan run test test-unit test-asan format clean
+.PHONY: all deps build build-asan run test test-unit test-asan format clean bench-controlplane
 
 all: build
 
@@ -40,6 +40,11 @@ test-asan: build-asan
 	  UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -L unit
 
 test: test-unit test-asan
+
+# Control-plane benchmark: 1 and 3 masters on loopback; writes bench/results/controlplane.json.
+bench-controlplane: build
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_controlplane
+	$(BUILD_DIR)/bench_controlplane bench/results/controlplane.json
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')

@@ -192,6 +192,9 @@ class Transition {
       return Status::InvalidArgument("mappings must be a JSON object");
     }
     if (const Index* existing = state_.FindIndex(cmd.name)) {
+      // The same proposal applied twice (a client retried after losing the answer to a
+      // leader change) changes nothing and succeeds.
+      if (existing->uuid == cmd.uuid) return Status::OK();
       return Status::AlreadyExists(
           fmt::format("index [{}/{}] already exists", existing->name, existing->uuid));
     }

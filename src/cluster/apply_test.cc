@@ -71,8 +71,9 @@ TEST(Apply, CreateIndexBuildsUnassignedRouting) {
 
 TEST(Apply, CreateIndexErrors) {
   StatePtr s = MustApply(EmptyState(), NewIndex("logs", 1, 0)).state;
-  ExpectError(s, NewIndex("logs", 1, 0), StatusCode::kAlreadyExists,
-              "index [logs/uuid-logs] already exists");
+  CreateIndexCmd duplicate = NewIndex("logs", 1, 0);
+  duplicate.uuid = "another-uuid";
+  ExpectError(s, duplicate, StatusCode::kAlreadyExists, "index [logs/uuid-logs] already exists");
   ExpectError(s, NewIndex("Bad", 1, 0), StatusCode::kInvalidArgument, "must be lowercase");
   ExpectError(s, NewIndex("x", 0, 0), StatusCode::kInvalidArgument, "number_of_shards");
   ExpectError(s, NewIndex("x", 10001, 0), StatusCode::kInvalidArgument, "number_of_shards");
@@ -83,6 +84,13 @@ TEST(Apply, CreateIndexErrors) {
   CreateIndexCmd bad_mappings = NewIndex("x", 1, 0);
   bad_mappings.mappings = Json::array();
   ExpectError(s, bad_mappings, StatusCode::kInvalidArgument, "mappings");
+}
+
+TEST(Apply, CreateIndexRetriedWithSameUuidIsANoOp) {
+  StatePtr s = MustApply(EmptyState(), NewIndex("logs", 1, 0)).state;
+  ApplyResult again = MustApply(s, NewIndex("logs", 1, 0));
+  EXPECT_TRUE(again.events.empty());
+  EXPECT_EQ(*again.state->FindIndex("logs"), *s->FindIndex("logs"));
 }
 
 TEST(Apply, DeleteIndex) {

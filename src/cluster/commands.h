@@ -12,6 +12,8 @@
 
 namespace quidditch::cluster {
 
+// Creating an index that exists with the same uuid is a no-op that succeeds: a retried
+// proposal. With another uuid it is AlreadyExists.
 struct CreateIndexCmd {
   std::string name;
   std::string uuid;  // chosen by the proposer; must be non-empty

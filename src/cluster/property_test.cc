@@ -148,6 +148,7 @@ class Simulation {
     CreateIndexCmd c =
         testing::NewIndex("idx-" + std::to_string(Pick(15)), 1 + static_cast<int32_t>(Pick(4)),
                           static_cast<int32_t>(Pick(3)));
+    c.uuid = "uuid-" + std::to_string(clock_);  // a new proposal; duplicates are AlreadyExists
     Do(c);
   }
 

@@ -8,9 +8,13 @@
 #include <string>
 
 #include "controlplane/mode.h"
+#include "controlplane/raft/raft_control_plane.h"
+#include "controlplane/remote/remote_control_plane.h"
+#include "controlplane/rpc/master_service.h"
 #include "coordination/http_server.h"
 #include "coordination/rest_root.h"
 #include "node/data_dir.h"
+#include "node/node_agent.h"
 
 namespace quidditch::node {
 namespace {
@@ -37,54 +41,131 @@ int WaitForShutdownSignal(const sigset_t& set) {
   return sig;
 }
 
+// Everything a running node owns, stopped in reverse order of start.
+struct Running {
+  std::unique_ptr<DataDir> data_dir;
+  std::unique_ptr<controlplane::raft::RaftControlPlane> raft;  // master role
+  std::unique_ptr<controlplane::ControlPlane> remote;          // other roles, Raft mode
+  std::unique_ptr<controlplane::rpc::MasterGrpcServer> master_service;
+  std::unique_ptr<NodeAgent> agent;
+  std::unique_ptr<HttpServer> http;
+
+  controlplane::ControlPlane* control_plane() {
+    return raft ? static_cast<controlplane::ControlPlane*>(raft.get()) : remote.get();
+  }
+
+  void Stop() {
+    if (http) http->Stop();
+    if (agent) agent->Stop();
+    if (master_service) master_service->Stop();
+    if (remote) remote->Stop().PermitUncheckedError();  // Stop of a remote cannot fail
+    if (raft) raft->Stop().PermitUncheckedError();      // likewise
+  }
+};
+
+Status StartControlPlane(const Config& config, Running& node) {
+  controlplane::ResolvedMode mode =
+      controlplane::ResolveMode(config.control_plane.mode, ProcessEnvironment(), FileExists);
+  spdlog::info("control plane mode: {}", mode.reason);
+  if (mode.mode == ControlPlaneMode::kK8s) {
+    return Status::Unavailable(
+        "the Kubernetes control plane is not implemented in this build; run with "
+        "controlPlane.mode: raft");
+  }
+  const RaftConfig& raft = config.control_plane.raft;
+  if (config.node.roles.master) {
+    controlplane::raft::RaftOptions options;
+    options.raft = raft;
+    options.node_heartbeat_timeout = config.node.heartbeat_timeout;
+    node.raft = std::make_unique<controlplane::raft::RaftControlPlane>(options);
+    QD_RETURN_IF_ERROR(node.raft->Start());
+    QD_ASSIGN_OR_RETURN(node.master_service, controlplane::rpc::MasterGrpcServer::Start(
+                                                 raft.bind_addr, raft.grpc_port, *node.raft));
+    spdlog::info("control-plane gRPC service listening on {}:{}", raft.bind_addr,
+                 node.master_service->port());
+    return Status::OK();
+  }
+  if (raft.masters.empty()) {
+    return Status::InvalidArgument(
+        "this node has no master role and no masters are configured "
+        "(controlPlane.raft.masters or controlPlane.raft.peers)");
+  }
+  controlplane::remote::RemoteOptions options;
+  options.masters = raft.masters;
+  node.remote = std::make_unique<controlplane::remote::RemoteControlPlane>(options);
+  spdlog::info("connecting to masters {}", fmt::join(raft.masters, ", "));
+  return node.remote->Start();
+}
+
+cluster::NodeInfo SelfInfo(const Config& config) {
+  cluster::NodeInfo self;
+  self.node_id = config.node.node_id;
+  self.address = config.node.bind_addr;
+  self.grpc_port = config.node.grpc_port;
+  self.http_port = config.node.http_port;
+  self.roles = config.node.roles;
+  return self;
+}
+
 }  // namespace
 
 int RunNode(const Config& config) {
   spdlog::set_pattern("[%Y-%m-%dT%H:%M:%S.%e] [%^%l%$] %v");
+  spdlog::flush_on(spdlog::level::info);  // operators tail the log: never hold lines back
   const sigset_t signals = BlockShutdownSignals();
+  // A peer that closes its connection must be an EPIPE error, not the end of this process.
+  signal(SIGPIPE, SIG_IGN);
 
   spdlog::info("quidditch {} starting: node [{}] of cluster [{}], roles [{}]", QUIDDITCH_VERSION,
                config.node.node_id, config.cluster_name,
                fmt::join(config.node.roles.Names(), ", "));
-  controlplane::ResolvedMode mode =
-      controlplane::ResolveMode(config.control_plane.mode, ProcessEnvironment(), FileExists);
-  spdlog::info("control plane mode: {}", mode.reason);
-  spdlog::warn(
-      "this build serves the REST root endpoint only: the control plane, data and search roles "
-      "are not implemented yet");
+  Running node;
+  auto fail = [&](std::string_view what, const Status& s) {
+    spdlog::error("cannot start: {}: {}", what, s.message());
+    node.Stop();
+    return 1;
+  };
 
   Result<std::unique_ptr<DataDir>> data_dir = DataDir::Open(config.data.data_dir);
-  if (!data_dir.ok()) {
-    spdlog::error("cannot start: {}", data_dir.status().message());
-    return 1;
-  }
-  spdlog::info("data directory: {}", (*data_dir)->path());
+  if (!data_dir.ok()) return fail("data directory", data_dir.status());
+  node.data_dir = std::move(data_dir).value();
+  spdlog::info("data directory: {}", node.data_dir->path());
 
-  std::unique_ptr<HttpServer> http;
+  if (Status s = StartControlPlane(config, node); !s.ok()) return fail("control plane", s);
+
+  // Nodes that serve clients or hold shards join the cluster state and send heartbeats, at a
+  // fifth of the timeout (four can be lost before the node is marked DOWN). A dedicated master
+  // has nothing for other nodes to route to: it is known through the Raft membership instead.
+  if (config.node.roles.coordination || config.node.roles.data) {
+    node.agent =
+        std::make_unique<NodeAgent>(node.control_plane(), SelfInfo(config), node.data_dir->path(),
+                                    config.node.heartbeat_timeout / 5);
+    node.agent->Start();
+  }
+
   if (config.node.roles.coordination) {
+    spdlog::warn(
+        "the REST API serves the root endpoint only: indexing and search are not "
+        "implemented yet");
     auto router = std::make_shared<Router>();
     NodeIdentity identity{config.node.node_id, config.cluster_name};
     if (Status s = RegisterRootHandlers(identity, router.get()); !s.ok()) {
-      spdlog::error("cannot start: {}", s.ToString());
-      return 1;
+      return fail("REST routes", s);
     }
     HttpServerOptions options;
     options.bind_address = config.node.bind_addr;
     options.port = static_cast<uint16_t>(config.node.http_port);
     Result<std::unique_ptr<HttpServer>> server = HttpServer::Start(
         options, [router](const HttpRequest& request) { return router->Dispatch(request); });
-    if (!server.ok()) {
-      spdlog::error("cannot start the REST server: {}", server.status().message());
-      return 1;
-    }
-    http = std::move(server).value();
-    spdlog::info("REST API listening on http://{}:{}", config.node.bind_addr, http->port());
+    if (!server.ok()) return fail("REST server", server.status());
+    node.http = std::move(server).value();
+    spdlog::info("REST API listening on http://{}:{}", config.node.bind_addr, node.http->port());
   }
 
   spdlog::info("started; stop with Ctrl-C or SIGTERM");
   int sig = WaitForShutdownSignal(signals);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  if (http) http->Stop();
+  node.Stop();
   spdlog::info("stopped");
   return 0;
 }

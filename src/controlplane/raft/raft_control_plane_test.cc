@@ -1,0 +1,263 @@
+#include "controlplane/raft/raft_control_plane.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cluster/codec.h"
+
+namespace quidditch::controlplane::raft {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+// A port the kernel just handed out for loopback (free a moment ago).
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class RaftSingleMemberTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "qd-raft-XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
+    options_.raft.node_id = "master-0";
+    options_.raft.bind_addr = "127.0.0.1";
+    options_.raft.raft_port = FreePort();
+    options_.raft.grpc_port = FreePort();
+    options_.raft.data_dir = dir_ + "/raft";
+    options_.raft.bootstrap_cluster = true;
+    options_.raft.heartbeat_timeout = milliseconds(100);
+    options_.raft.election_timeout = milliseconds(300);
+    options_.node_heartbeat_timeout = std::chrono::minutes(10);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<RaftControlPlane> StartMember() {
+    auto cp = std::make_unique<RaftControlPlane>(options_);
+    Status s = cp->Start();
+    EXPECT_TRUE(s.ok()) << s;
+    if (!s.ok()) return nullptr;
+    WaitHealthy(*cp);
+    return cp;
+  }
+
+  static void WaitHealthy(const RaftControlPlane& cp) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!cp.IsHealthy() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    ASSERT_TRUE(cp.IsHealthy());
+  }
+
+  static CreateIndexRequest Index(const std::string& name, int shards = 1, int replicas = 0) {
+    CreateIndexRequest r;
+    r.name = name;
+    r.settings.shards = shards;
+    r.settings.replicas = replicas;
+    return r;
+  }
+
+  // The encoded state, for comparing two members or a member before and after a restart.
+  static std::string Encoded(RaftControlPlane& cp) {
+    return cluster::EncodeState(*cp.GetClusterState({}).value()).dump();
+  }
+
+  std::string dir_;
+  RaftOptions options_;
+};
+
+TEST_F(RaftSingleMemberTest, BootstrapsElectsItselfAndApplies) {
+  auto cp = StartMember();
+  ASSERT_NE(cp, nullptr);
+  rpc::MasterStatus status = cp->GetMasterStatus();
+  EXPECT_EQ(status.state, "leader");
+  EXPECT_EQ(status.leader_id, "master-0");
+  EXPECT_TRUE(status.healthy);
+
+  Result<cluster::Index> index = cp->CreateIndex({}, Index("logs", 2));
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_EQ(index->name, "logs");
+  EXPECT_EQ(index->routing.shards.size(), 2u);
+  // Typed errors come back through the log unchanged.
+  EXPECT_TRUE(cp->CreateIndex({}, Index("logs")).status().IsAlreadyExists());
+  EXPECT_TRUE(cp->CreateIndex({}, Index("Bad")).status().IsInvalidArgument());
+  EXPECT_TRUE(cp->DeleteIndex({}, "nope").IsNotFound());
+  // Linearizable reads go through a barrier.
+  CallContext linear;
+  linear.linearizable = true;
+  EXPECT_TRUE(cp->GetIndex(linear, "logs").ok());
+}
+
+TEST_F(RaftSingleMemberTest, LeaderAllocatesShardsToDataNodes) {
+  auto cp = StartMember();
+  ASSERT_NE(cp, nullptr);
+  cluster::NodeInfo data;
+  data.node_id = "data-0";
+  data.address = "127.0.0.1";
+  data.roles.data = true;
+  ASSERT_TRUE(cp->RegisterNode({}, data).ok());
+  ASSERT_TRUE(cp->CreateIndex({}, Index("logs", 3)).ok());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  int assigned = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    assigned = 0;
+    Result<cluster::ShardRoutingTable> routing = cp->GetShardRouting({}, "logs");
+    ASSERT_TRUE(routing.ok());
+    for (const auto& shard : routing->shards) {
+      assigned += shard.primary().node_id == "data-0";
+    }
+    if (assigned == 3) break;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(assigned, 3);
+}
+
+TEST_F(RaftSingleMemberTest, MarksSilentNodesDown) {
+  options_.node_heartbeat_timeout = milliseconds(300);
+  options_.liveness_check_interval = milliseconds(50);
+  auto cp = StartMember();
+  ASSERT_NE(cp, nullptr);
+  cluster::NodeInfo data;
+  data.node_id = "data-0";
+  data.roles.data = true;
+  ASSERT_TRUE(cp->RegisterNode({}, data).ok());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (cp->GetNode({}, "data-0")->state != cluster::NodeState::kDown &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_EQ(cp->GetNode({}, "data-0")->state, cluster::NodeState::kDown);
+  // A heartbeat brings it back.
+  ASSERT_TRUE(cp->UpdateNodeStatus({}, "data-0", {cluster::NodeState::kActive, {}}).ok());
+  EXPECT_EQ(cp->GetNode({}, "data-0")->state, cluster::NodeState::kActive);
+}
+
+TEST_F(RaftSingleMemberTest, RestartRestoresTheSameState) {
+  std::string before;
+  {
+    auto cp = StartMember();
+    ASSERT_NE(cp, nullptr);
+    for (int i = 0; i < 20; ++i)
+      ASSERT_TRUE(cp->CreateIndex({}, Index("i" + std::to_string(i))).ok());
+    ASSERT_TRUE(cp->DeleteIndex({}, "i3").ok());
+    before = Encoded(*cp);
+    ASSERT_TRUE(cp->Stop().ok());
+  }
+  auto cp = StartMember();
+  ASSERT_NE(cp, nullptr);
+  // The log is applied again once the restarted member leads.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (Encoded(*cp) != before && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(Encoded(*cp), before);
+}
+
+TEST_F(RaftSingleMemberTest, RestartFromSnapshotAndTrailingLog) {
+  options_.raft.snapshot_threshold = 8;
+  std::string before;
+  {
+    auto cp = StartMember();
+    ASSERT_NE(cp, nullptr);
+    for (int i = 0; i < 50; ++i)
+      ASSERT_TRUE(cp->CreateIndex({}, Index("i" + std::to_string(i))).ok());
+    before = Encoded(*cp);
+    ASSERT_TRUE(cp->Stop().ok());
+  }
+  bool has_snapshot = false;
+  for (const auto& entry : fs::directory_iterator(options_.raft.data_dir)) {
+    has_snapshot |= entry.path().filename().string().rfind("snapshot-", 0) == 0;
+  }
+  EXPECT_TRUE(has_snapshot) << "snapshotThreshold 8 with 50 entries must have taken a snapshot";
+  auto cp = StartMember();
+  ASSERT_NE(cp, nullptr);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (Encoded(*cp) != before && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(Encoded(*cp), before);
+}
+
+// Runs a member long enough to write a log, then damages its files with `damage` and checks
+// that it refuses to start with a message naming the problem.
+class RaftDamagedFilesTest : public RaftSingleMemberTest {
+ protected:
+  void WriteSomeLog(int entries) {
+    auto cp = StartMember();
+    ASSERT_NE(cp, nullptr);
+    for (int i = 0; i < entries; ++i)
+      ASSERT_TRUE(cp->CreateIndex({}, Index("i" + std::to_string(i))).ok());
+    ASSERT_TRUE(cp->Stop().ok());
+  }
+  std::vector<fs::path> Files(const std::string& prefix) {
+    std::vector<fs::path> out;
+    for (const auto& e : fs::directory_iterator(options_.raft.data_dir)) {
+      std::string name = e.path().filename().string();
+      if (name.rfind(prefix, 0) == 0) out.push_back(e.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  Status StartDamaged() {
+    RaftControlPlane cp(options_);
+    Status s = cp.Start();
+    cp.Stop().PermitUncheckedError();
+    return s;
+  }
+};
+
+TEST_F(RaftDamagedFilesTest, CorruptSegmentRefusesToStart) {
+  WriteSomeLog(10);
+  // Closed segments are named <first>-<last>; open ones open-<n>. Flip bytes in the middle of
+  // the largest segment file.
+  std::vector<fs::path> segments;
+  for (const auto& e : fs::directory_iterator(options_.raft.data_dir)) {
+    std::string name = e.path().filename().string();
+    if (name.find("metadata") == std::string::npos && name.find("snapshot") == std::string::npos &&
+        fs::file_size(e.path()) > 64) {
+      segments.push_back(e.path());
+    }
+  }
+  ASSERT_FALSE(segments.empty());
+  for (const fs::path& p : segments) {
+    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(40);
+    const char garbage[16] = {'\x55', '\x55', '\x55', '\x55', '\x55', '\x55', '\x55', '\x55',
+                              '\x55', '\x55', '\x55', '\x55', '\x55', '\x55', '\x55', '\x55'};
+    f.write(garbage, sizeof(garbage));
+  }
+  Status s = StartDamaged();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("refusing to start"), std::string::npos) << s;
+}
+
+TEST_F(RaftDamagedFilesTest, MissingSnapshotRefusesToStart) {
+  options_.raft.snapshot_threshold = 4;
+  WriteSomeLog(20);
+  std::vector<fs::path> snapshots = Files("snapshot-");
+  ASSERT_FALSE(snapshots.empty());
+  for (const fs::path& p : snapshots) {
+    if (p.extension() != ".meta") fs::remove(p);
+  }
+  Status s = StartDamaged();
+  EXPECT_FALSE(s.ok()) << "started although its snapshot data is gone";
+}
+
+}  // namespace
+}  // namespace quidditch::controlplane::raft
