@@ -61,8 +61,15 @@ struct StateStore::History {
 template <typename T>
 class StateStore::Reader {
  public:
-  Reader(StateStore* store, History<T>* history, uint64_t next_seq, uint64_t generation)
-      : store_(store), history_(history), next_seq_(next_seq), generation_(generation) {}
+  // `seen_version`: the reader already has every item up to this version (it may be ahead of
+  // the store, e.g. a node that followed another master further); those are skipped.
+  Reader(StateStore* store, History<T>* history, uint64_t next_seq, uint64_t generation,
+         int64_t seen_version)
+      : store_(store),
+        history_(history),
+        next_seq_(next_seq),
+        generation_(generation),
+        seen_version_(seen_version) {}
 
   Result<T> Next(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock<std::mutex> lock(store_->mu_);
@@ -70,20 +77,25 @@ class StateStore::Reader {
       return cancelled_ || store_->closed_ || generation_ != store_->reset_generation_ ||
              next_seq_ < history_->end_seq;
     };
-    if (!store_->changed_.wait_until(lock, deadline, ready)) {
-      return Status::Timeout("nothing new before the deadline");
+    while (true) {
+      if (!store_->changed_.wait_until(lock, deadline, ready)) {
+        return Status::Timeout("nothing new before the deadline");
+      }
+      if (cancelled_) return Status::Unavailable("watch cancelled");
+      if (store_->closed_) return Status::Unavailable("control plane stopped");
+      const auto& entries = history_->entries;
+      if (generation_ != store_->reset_generation_ || entries.empty() ||
+          next_seq_ < entries.front().seq) {
+        // What this reader needs is gone: the whole state instead.
+        next_seq_ = history_->end_seq;
+        generation_ = store_->reset_generation_;
+        seen_version_ = store_->state_->version;
+        return ResyncItem(store_->state_, static_cast<const T*>(nullptr));
+      }
+      const T& item = entries[next_seq_++ - entries.front().seq].item;
+      if (VersionOf(item) <= seen_version_) continue;  // the reader has it already
+      return item;
     }
-    if (cancelled_) return Status::Unavailable("watch cancelled");
-    if (store_->closed_) return Status::Unavailable("control plane stopped");
-    const auto& entries = history_->entries;
-    if (generation_ != store_->reset_generation_ || entries.empty() ||
-        next_seq_ < entries.front().seq) {
-      // What this reader needs is gone: the whole state instead.
-      next_seq_ = history_->end_seq;
-      generation_ = store_->reset_generation_;
-      return ResyncItem(store_->state_, static_cast<const T*>(nullptr));
-    }
-    return entries[next_seq_++ - entries.front().seq].item;
   }
 
   void Cancel() {
@@ -97,6 +109,7 @@ class StateStore::Reader {
   History<T>* history_;
   uint64_t next_seq_;       // GUARDED_BY(store_->mu_)
   uint64_t generation_;     // GUARDED_BY(store_->mu_)
+  int64_t seen_version_;    // GUARDED_BY(store_->mu_)
   bool cancelled_ = false;  // GUARDED_BY(store_->mu_)
 };
 
@@ -137,6 +150,7 @@ Status StateStore::WaitForVersion(int64_t version,
   std::unique_lock<std::mutex> lock(mu_);
   bool done =
       changed_.wait_until(lock, deadline, [&] { return closed_ || state_->version >= version; });
+  if (state_->version >= version) return Status::OK();  // even when closing meanwhile
   if (closed_) return Status::Unavailable("control plane stopped");
   if (!done) return Status::Timeout("the change is not yet visible on this node");
   return Status::OK();
@@ -184,7 +198,8 @@ std::unique_ptr<Watch> StateStore::NewWatch(int64_t from_version) {
   // A reader placed in another generation resyncs on its first read.
   using R = Reader<ClusterStateEvent>;
   return std::make_unique<ReaderAdapter<Watch, R>>(std::make_unique<R>(
-      this, events_.get(), seq, resync ? reset_generation_ - 1 : reset_generation_));
+      this, events_.get(), seq, resync ? reset_generation_ - 1 : reset_generation_,
+      from_version));
 }
 
 std::unique_ptr<ChangeReader> StateStore::NewChangeReader(int64_t from_version) {
@@ -193,7 +208,8 @@ std::unique_ptr<ChangeReader> StateStore::NewChangeReader(int64_t from_version) 
   uint64_t seq = StartSeq(*changes_, from_version, state_->version, &resync);
   using R = Reader<Change>;
   return std::make_unique<ReaderAdapter<ChangeReader, R>>(std::make_unique<R>(
-      this, changes_.get(), seq, resync ? reset_generation_ - 1 : reset_generation_));
+      this, changes_.get(), seq, resync ? reset_generation_ - 1 : reset_generation_,
+      from_version));
 }
 
 void StateStore::Close() {

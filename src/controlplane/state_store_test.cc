@@ -379,9 +379,7 @@ TEST(StateStoreTest, WatchCreatedAfterAResetFromTheResetVersionNeedsNoResync) {
 
 // A watcher resuming from a version this store has not reached yet (it saw that version on
 // another master that is further ahead) must not be given events it has already seen.
-// DISABLED: StateStore starts such a reader at the end of its history and so delivers the
-// events of every version up to `from` again. Enable once NewWatch/NewChangeReader skip them.
-TEST(StateStoreTest, DISABLED_WatchFromAVersionAheadOfTheStoreRepeatsNothing) {
+TEST(StateStoreTest, WatchFromAVersionAheadOfTheStoreRepeatsNothing) {
   StateStore store;
   PublishVersion(store, 1, 1);
   std::unique_ptr<Watch> watch = store.NewWatch(3);

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "cluster/codec.h"
@@ -139,6 +141,22 @@ TEST_F(RaftClusterTest, LeaderKilledDuringWritesLosesNoAcknowledgedWrite) {
     }
   }
   EXPECT_GT(acknowledged.size(), static_cast<size_t>(rounds));
+  // Election safety: no term ever had two leaders (each member logs the terms it led).
+  std::map<std::string, int> leader_of_term;
+  for (int i = 0; i < 3; ++i) {
+    std::istringstream log(cluster_->LogOf(i));
+    const std::string marker = "this member is now the leader (term ";
+    for (std::string line; std::getline(log, line);) {
+      size_t at = line.find(marker);
+      if (at == std::string::npos) continue;
+      std::string term = line.substr(at + marker.size());
+      term = term.substr(0, term.find(')'));
+      auto [it, inserted] = leader_of_term.emplace(term, i);
+      EXPECT_TRUE(inserted || it->second == i)
+          << "term " << term << " had two leaders: m" << it->second << " and m" << i;
+    }
+  }
+  EXPECT_GE(leader_of_term.size(), static_cast<size_t>(rounds));
 }
 
 // Proposes `count` CreateIndex commands named <prefix><i>, each carrying 32 KiB of mapping
