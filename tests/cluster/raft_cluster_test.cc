@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "admin/admin.h"
 #include "cluster/codec.h"
 #include "tests/cluster/master_cluster.h"
 
@@ -157,6 +159,10 @@ TEST_F(RaftClusterTest, LeaderKilledDuringWritesLosesNoAcknowledgedWrite) {
     }
   }
   EXPECT_GE(leader_of_term.size(), static_cast<size_t>(rounds));
+  std::cout << fmt::format(
+      "leader-kill: {} rounds, {} indices acknowledged, all present once on every member; {} "
+      "terms with a leader, none with two\n",
+      rounds, acknowledged.size(), leader_of_term.size());
 }
 
 // Proposes `count` CreateIndex commands named <prefix><i>, each carrying 32 KiB of mapping
@@ -201,6 +207,28 @@ TEST_F(RaftClusterTest, LaggingFollowerCatchesUpThroughSnapshotInstall) {
   EXPECT_NE(cluster_->LogOf(follower).find("installed a snapshot from the leader"),
             std::string::npos)
       << Logs();
+}
+
+TEST_F(RaftClusterTest, AdminToolReadsStateAndHealthFromAnyMaster) {
+  StartCluster();
+  auto ctx = CallContext::WithTimeout(seconds(10));
+  ASSERT_TRUE(cluster_->client().Propose(ctx, {CreateIndex("admin-idx")}).ok());
+  WaitForConvergence(*cluster_, seconds(10));
+  const std::string follower = cluster_->grpc_addresses()[(cluster_->Leader() + 1) % 3];
+  std::ostringstream out, err;
+  ASSERT_EQ(admin::RunAdmin({"cluster-state", "--master", follower, "--json"}, out, err), 0)
+      << err.str();
+  Result<cluster::Json> state = cluster::ParseJson(out.str());
+  ASSERT_TRUE(state.ok()) << out.str();
+  EXPECT_TRUE((*state)["indices"].contains("admin-idx"));
+  std::ostringstream health_out, health_err;
+  ASSERT_EQ(admin::RunAdmin({"health", "--master", follower, "--json"}, health_out, health_err), 0)
+      << health_err.str();
+  Result<cluster::Json> health = cluster::ParseJson(health_out.str());
+  ASSERT_TRUE(health.ok()) << health_out.str();
+  EXPECT_EQ((*health)["status"], "red") << "no data node holds the index's primary";
+  EXPECT_EQ((*health)["master"]["raft_state"], "follower");
+  EXPECT_EQ((*health)["master"]["healthy"], true);
 }
 
 TEST_F(RaftClusterTest, StopAllAndRestartKeepsTheState) {

@@ -83,6 +83,23 @@ std::string_view StateName(int state) {
   }
 }
 
+// libraft lists snapshots by their ".meta" files and, when a data file is missing, deletes the
+// orphaned ".meta" and then fails on the log that follows with a message that does not say
+// why. Check first, and name the file.
+Status CheckSnapshotFiles(const std::string& dir) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("snapshot-", 0) != 0 || entry.path().extension() != ".meta") continue;
+    const std::filesystem::path data = entry.path().parent_path() / entry.path().stem();
+    if (!std::filesystem::exists(data)) {
+      return Status::Corruption(fmt::format(
+          "raft data in {} is damaged; refusing to start: snapshot {} is named by {} but missing",
+          dir, data.filename().string(), name));
+    }
+  }
+  return Status::OK();
+}
+
 // True when the Raft directory holds a member's metadata (it has run before).
 bool HasRaftState(const std::string& dir) {
   return std::filesystem::exists(dir + "/metadata1") || std::filesystem::exists(dir + "/metadata2");
@@ -130,6 +147,8 @@ class RaftControlPlane::Impl {
           fmt::format("cannot create Raft directory {}: {}", c.data_dir, ec.message()));
     }
     const bool fresh = !HasRaftState(c.data_dir);
+    // Before libraft opens the directory: it removes snapshot files it considers orphaned.
+    QD_RETURN_IF_ERROR(CheckSnapshotFiles(c.data_dir));
     id_ = RaftIdFor(c.node_id);
     spdlog::info("raft: member [{}] (id {}) at {}, data in {}{}", c.node_id, id_,
                  self_raft_address_, c.data_dir, fresh ? " (new)" : "");
@@ -183,12 +202,9 @@ class RaftControlPlane::Impl {
       spdlog::info("raft: bootstrapped a new cluster with this member as its only voter");
     }
     if (int rv = raft_start(&raft_); rv != 0) {
-      Status s = rv == RAFT_CORRUPT || rv == RAFT_MALFORMED
-                     ? Status::Corruption(RaftError(
-                           "raft data in " + c.data_dir + " is damaged; refusing to start", rv,
-                           raft_errmsg(&raft_)))
-                     : Status::IOError(RaftError("raft start", rv, raft_errmsg(&raft_)));
-      return Fail(std::move(s));
+      const std::string what = "raft data in " + c.data_dir + " cannot be loaded; refusing to start";
+      return Fail(rv == RAFT_IOERR ? Status::IOError(RaftError(what, rv, raft_errmsg(&raft_)))
+                                   : Status::Corruption(RaftError(what, rv, raft_errmsg(&raft_))));
     }
     uv_timer_start(
         &status_timer_, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->OnStatusTimer(); }, 0,

@@ -243,8 +243,26 @@ TEST_F(RaftDamagedFilesTest, CorruptSegmentRefusesToStart) {
     f.write(garbage, sizeof(garbage));
   }
   Status s = StartDamaged();
+  EXPECT_TRUE(s.IsCorruption()) << s;
+  EXPECT_NE(s.message().find("refusing to start"), std::string::npos) << s;
+}
+
+TEST_F(RaftDamagedFilesTest, TruncatedClosedSegmentRefusesToStart) {
+  WriteSomeLog(10);
+  // Closed segments are named <first>-<last>: cut the one holding the indices in half.
+  fs::path largest;
+  for (const auto& e : fs::directory_iterator(options_.raft.data_dir)) {
+    std::string name = e.path().filename().string();
+    if (name.find('-') == std::string::npos || name.rfind("snapshot", 0) == 0) continue;
+    if (largest.empty() || fs::file_size(e.path()) > fs::file_size(largest)) largest = e.path();
+  }
+  ASSERT_FALSE(largest.empty());
+  fs::resize_file(largest, fs::file_size(largest) / 2);
+  Status s = StartDamaged();
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("refusing to start"), std::string::npos) << s;
+  EXPECT_NE(s.message().find(largest.filename().string()), std::string::npos)
+      << "the message must name the damaged file: " << s;
 }
 
 TEST_F(RaftDamagedFilesTest, MissingSnapshotRefusesToStart) {
@@ -256,7 +274,8 @@ TEST_F(RaftDamagedFilesTest, MissingSnapshotRefusesToStart) {
     if (p.extension() != ".meta") fs::remove(p);
   }
   Status s = StartDamaged();
-  EXPECT_FALSE(s.ok()) << "started although its snapshot data is gone";
+  EXPECT_TRUE(s.IsCorruption()) << "started although its snapshot data is gone: " << s;
+  EXPECT_NE(s.message().find("but missing"), std::string::npos) << s;
 }
 
 }  // namespace
