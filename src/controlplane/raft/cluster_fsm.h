@@ -36,7 +36,8 @@ std::string EntryPayload(const std::vector<cluster::Command>& commands);
 
 class ClusterFsm {
  public:
-  // Called after each successfully applied batch, on the applying thread.
+  // Called on the applying thread after each successfully applied batch, and after a snapshot
+  // is restored (with no commands and had_events = true: anything may have changed).
   using AppliedHook =
       std::function<void(const std::vector<cluster::Command>& commands, bool had_events)>;
 
@@ -62,7 +63,9 @@ class ClusterFsm {
   StateStore* const store_;
   const AppliedHook on_applied_;
   struct raft_fsm fsm_;
-  // Written by Apply, read by the raft_apply callback that libraft calls right after it.
+  // Written by Apply, read by the raft_apply callback that libraft 0.15 calls right after it.
+  // Newer libraft (cowsql/raft >= 0.20) queues that callback instead: moving there needs one
+  // outcome per proposal (e.g. keyed by a request id in the entry), not this single slot.
   ApplyOutcome last_outcome_;
   bool running_ = false;
 };

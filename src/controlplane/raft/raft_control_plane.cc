@@ -202,7 +202,8 @@ class RaftControlPlane::Impl {
       spdlog::info("raft: bootstrapped a new cluster with this member as its only voter");
     }
     if (int rv = raft_start(&raft_); rv != 0) {
-      const std::string what = "raft data in " + c.data_dir + " cannot be loaded; refusing to start";
+      const std::string what =
+          "raft data in " + c.data_dir + " cannot be loaded; refusing to start";
       return Fail(rv == RAFT_IOERR ? Status::IOError(RaftError(what, rv, raft_errmsg(&raft_)))
                                    : Status::Corruption(RaftError(what, rv, raft_errmsg(&raft_))));
     }
@@ -504,7 +505,32 @@ class RaftControlPlane::Impl {
     }
   }
 
+  // libraft 0.15 snapshots by entry count only (snapshotThreshold). To honor
+  // snapshotInterval too, once the interval has passed with entries applied since the last
+  // snapshot, the threshold drops to 1 so that the next applied entry takes one; it is put
+  // back as soon as the snapshot exists.
+  void PaceSnapshots() {
+    const auto now = Clock::now();
+    const raft_index snapshot = raft_.log.snapshot.last_index;
+    if (snapshot != last_snapshot_index_) {
+      last_snapshot_index_ = snapshot;
+      last_snapshot_time_ = now;
+      if (forcing_snapshot_) {
+        raft_set_snapshot_threshold(&raft_,
+                                    static_cast<unsigned>(options_.raft.snapshot_threshold));
+        forcing_snapshot_ = false;
+      }
+      return;
+    }
+    if (!forcing_snapshot_ && raft_last_applied(&raft_) > snapshot &&
+        now - last_snapshot_time_ >= options_.raft.snapshot_interval) {
+      raft_set_snapshot_threshold(&raft_, 1);
+      forcing_snapshot_ = true;
+    }
+  }
+
   void OnStatusTimer() {
+    PaceSnapshots();
     rpc::MasterStatus s;
     s.node_id = options_.raft.node_id;
     s.state = std::string(StateName(raft_state(&raft_)));
@@ -707,6 +733,9 @@ class RaftControlPlane::Impl {
   ClusterFsm fsm_;
   struct raft raft_;
   std::string last_logged_state_;
+  raft_index last_snapshot_index_ = 0;
+  Clock::time_point last_snapshot_time_ = Clock::now();
+  bool forcing_snapshot_ = false;
   std::function<void()> close_handles_;
   bool loop_open_ = false, transport_open_ = false, io_open_ = false, raft_open_ = false;
   bool running_ = false;

@@ -194,6 +194,30 @@ TEST_F(RaftSingleMemberTest, RestartFromSnapshotAndTrailingLog) {
   EXPECT_EQ(Encoded(*cp), before);
 }
 
+TEST_F(RaftSingleMemberTest, SnapshotIntervalTakesASnapshotBelowTheThreshold) {
+  options_.raft.snapshot_threshold = 100000;
+  options_.raft.snapshot_interval = milliseconds(200);
+  auto cp = StartMember();
+  ASSERT_NE(cp, nullptr);
+  auto snapshots = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(options_.raft.data_dir)) {
+      n += e.path().filename().string().rfind("snapshot-", 0) == 0;
+    }
+    return n;
+  };
+  ASSERT_TRUE(cp->CreateIndex({}, Index("before")).ok());
+  EXPECT_EQ(snapshots(), 0);
+  // Once the interval has passed, the next applied entry takes a snapshot.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  int i = 0;
+  while (snapshots() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(100));
+    ASSERT_TRUE(cp->CreateIndex({}, Index("after" + std::to_string(i++))).ok());
+  }
+  EXPECT_GT(snapshots(), 0);
+}
+
 // Runs a member long enough to write a log, then damages its files with `damage` and checks
 // that it refuses to start with a message naming the problem.
 class RaftDamagedFilesTest : public RaftSingleMemberTest {
@@ -266,8 +290,7 @@ TEST_F(RaftDamagedFilesTest, TruncatedClosedSegmentRefusesToStart) {
         std::fprintf(stderr, "%s\n", s.ToString().c_str());
         std::_Exit(s.ok() ? 1 : 0);
       },
-      ::testing::ExitedWithCode(0),
-      "refusing to start.*" + largest.filename().string());
+      ::testing::ExitedWithCode(0), "refusing to start.*" + largest.filename().string());
 }
 
 TEST_F(RaftDamagedFilesTest, MissingSnapshotRefusesToStart) {
