@@ -10,14 +10,7 @@ namespace {
 using testing::DataNode;
 using testing::MustApply;
 using testing::NewIndex;
-
-StatePtr WithNodes(int count) {
-  StatePtr s = EmptyState();
-  for (int i = 1; i <= count; ++i) {
-    s = MustApply(s, RegisterNodeCmd{DataNode("n" + std::to_string(i))}).state;
-  }
-  return s;
-}
+using testing::WithNodes;
 
 // Runs the allocator, applies its commands, then starts every initializing copy; repeats until
 // the allocator has nothing to do. Returns the settled state.

@@ -12,15 +12,7 @@ using testing::Cmd;
 using testing::DataNode;
 using testing::MustApply;
 using testing::NewIndex;
-
-// A state with data nodes n1..n<count>.
-StatePtr WithNodes(int count) {
-  StatePtr s = EmptyState();
-  for (int i = 1; i <= count; ++i) {
-    s = MustApply(s, RegisterNodeCmd{DataNode("n" + std::to_string(i))}).state;
-  }
-  return s;
-}
+using testing::WithNodes;
 
 std::vector<EventType> Types(const std::vector<ClusterStateEvent>& events) {
   std::vector<EventType> types;

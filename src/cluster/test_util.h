@@ -45,4 +45,13 @@ inline ApplyResult MustApply(const StatePtr& state, CommandOp op, int64_t ts = 1
   return std::move(r).value();
 }
 
+// A state with data nodes n1..n<count>.
+inline StatePtr WithNodes(int count) {
+  StatePtr s = EmptyState();
+  for (int i = 1; i <= count; ++i) {
+    s = MustApply(s, RegisterNodeCmd{DataNode("n" + std::to_string(i))}).state;
+  }
+  return s;
+}
+
 }  // namespace quidditch::cluster::testing

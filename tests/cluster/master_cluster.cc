@@ -1,6 +1,5 @@
 #include "tests/cluster/master_cluster.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -16,30 +15,16 @@
 #include <thread>
 
 #include "cluster/codec.h"
+#include "common/testing/ports.h"
 
 namespace quidditch::testing {
-namespace {
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-}  // namespace
 
 MasterCluster::MasterCluster(MasterClusterOptions options) : options_(options) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "qd-cluster-XXXXXX").string();
   root_ = mkdtemp(tmpl.data());
   for (int i = 0; i < options_.masters; ++i) {
-    raft_ports_.push_back(FreePort());
-    grpc_.push_back(fmt::format("127.0.0.1:{}", FreePort()));
+    raft_ports_.push_back(quidditch::testing::FreeLoopbackPort());
+    grpc_.push_back(fmt::format("127.0.0.1:{}", quidditch::testing::FreeLoopbackPort()));
     pids_.push_back(-1);
   }
   client_ = std::make_unique<controlplane::rpc::MasterClient>(grpc_);

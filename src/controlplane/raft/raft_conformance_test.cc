@@ -1,31 +1,17 @@
 // The shared ControlPlane conformance suite against a one-member Raft control plane in this
 // process (real libraft, real files and fsync, loopback TCP).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <thread>
 
+#include "common/testing/ports.h"
 #include "controlplane/raft/raft_control_plane.h"
 #include "controlplane/testing/conformance.h"
 
 namespace quidditch::controlplane::raft {
 
 namespace fs = std::filesystem;
-
-static int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // Not in an anonymous namespace: the instantiation below names it from another namespace.
 class SingleMemberHarness : public testing::ConformanceHarness {
@@ -36,7 +22,7 @@ class SingleMemberHarness : public testing::ConformanceHarness {
     RaftOptions options;
     options.raft.node_id = "master-0";
     options.raft.bind_addr = "127.0.0.1";
-    options.raft.raft_port = FreePort();
+    options.raft.raft_port = quidditch::testing::FreeLoopbackPort();
     options.raft.data_dir = dir_ + "/raft";
     options.raft.bootstrap_cluster = true;
     options.raft.heartbeat_timeout = std::chrono::milliseconds(100);

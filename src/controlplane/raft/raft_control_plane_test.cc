@@ -1,35 +1,19 @@
 #include "controlplane/raft/raft_control_plane.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "cluster/codec.h"
+#include "common/testing/ports.h"
 
 namespace quidditch::controlplane::raft {
 namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
-
-// A port the kernel just handed out for loopback (free a moment ago).
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 class RaftSingleMemberTest : public ::testing::Test {
  protected:
@@ -38,8 +22,8 @@ class RaftSingleMemberTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl.data());
     options_.raft.node_id = "master-0";
     options_.raft.bind_addr = "127.0.0.1";
-    options_.raft.raft_port = FreePort();
-    options_.raft.grpc_port = FreePort();
+    options_.raft.raft_port = quidditch::testing::FreeLoopbackPort();
+    options_.raft.grpc_port = quidditch::testing::FreeLoopbackPort();
     options_.raft.data_dir = dir_ + "/raft";
     options_.raft.bootstrap_cluster = true;
     options_.raft.heartbeat_timeout = milliseconds(100);
@@ -76,6 +60,15 @@ class RaftSingleMemberTest : public ::testing::Test {
   // The encoded state, for comparing two members or a member before and after a restart.
   static std::string Encoded(RaftControlPlane& cp) {
     return cluster::EncodeState(*cp.GetClusterState({}).value()).dump();
+  }
+
+  // The log is applied again once a restarted member leads: waits (bounded) for `want`.
+  static std::string WaitForEncoded(RaftControlPlane& cp, const std::string& want) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (Encoded(cp) != want && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return Encoded(cp);
   }
 
   std::string dir_;
@@ -161,12 +154,7 @@ TEST_F(RaftSingleMemberTest, RestartRestoresTheSameState) {
   }
   auto cp = StartMember();
   ASSERT_NE(cp, nullptr);
-  // The log is applied again once the restarted member leads.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (Encoded(*cp) != before && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  EXPECT_EQ(Encoded(*cp), before);
+  EXPECT_EQ(WaitForEncoded(*cp, before), before);
 }
 
 TEST_F(RaftSingleMemberTest, RestartFromSnapshotAndTrailingLog) {
@@ -187,11 +175,7 @@ TEST_F(RaftSingleMemberTest, RestartFromSnapshotAndTrailingLog) {
   EXPECT_TRUE(has_snapshot) << "snapshotThreshold 8 with 50 entries must have taken a snapshot";
   auto cp = StartMember();
   ASSERT_NE(cp, nullptr);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (Encoded(*cp) != before && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  EXPECT_EQ(Encoded(*cp), before);
+  EXPECT_EQ(WaitForEncoded(*cp, before), before);
 }
 
 TEST_F(RaftSingleMemberTest, SnapshotIntervalTakesASnapshotBelowTheThreshold) {
