@@ -189,6 +189,11 @@ class RaftControlPlane::Impl {
     raft_set_snapshot_threshold(&raft_, static_cast<unsigned>(c.snapshot_threshold));
     raft_set_snapshot_trailing(&raft_, static_cast<unsigned>(c.snapshot_threshold));
     raft_set_pre_vote(&raft_, true);
+    // After a failed snapshot send (e.g. the member was not listening yet) libraft waits this
+    // long before it tries again; its 30 s default would leave a restarted member behind for
+    // half a minute.
+    raft_set_install_snapshot_timeout(&raft_,
+                                      static_cast<unsigned>(5 * c.election_timeout.count()));
 
     if (fresh && c.bootstrap_cluster) {
       raft_configuration conf;
