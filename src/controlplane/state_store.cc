@@ -198,8 +198,7 @@ std::unique_ptr<Watch> StateStore::NewWatch(int64_t from_version) {
   // A reader placed in another generation resyncs on its first read.
   using R = Reader<ClusterStateEvent>;
   return std::make_unique<ReaderAdapter<Watch, R>>(std::make_unique<R>(
-      this, events_.get(), seq, resync ? reset_generation_ - 1 : reset_generation_,
-      from_version));
+      this, events_.get(), seq, resync ? reset_generation_ - 1 : reset_generation_, from_version));
 }
 
 std::unique_ptr<ChangeReader> StateStore::NewChangeReader(int64_t from_version) {
@@ -208,8 +207,7 @@ std::unique_ptr<ChangeReader> StateStore::NewChangeReader(int64_t from_version) 
   uint64_t seq = StartSeq(*changes_, from_version, state_->version, &resync);
   using R = Reader<Change>;
   return std::make_unique<ReaderAdapter<ChangeReader, R>>(std::make_unique<R>(
-      this, changes_.get(), seq, resync ? reset_generation_ - 1 : reset_generation_,
-      from_version));
+      this, changes_.get(), seq, resync ? reset_generation_ - 1 : reset_generation_, from_version));
 }
 
 void StateStore::Close() {

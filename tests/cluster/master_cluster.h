@@ -17,7 +17,8 @@ namespace quidditch::testing {
 struct MasterClusterOptions {
   int masters = 3;
   std::chrono::milliseconds heartbeat_timeout{100};
-  std::chrono::milliseconds election_timeout{1000};  // spurious elections on a busy CI machine are rarer
+  std::chrono::milliseconds election_timeout{
+      1000};  // spurious elections on a busy CI machine are rarer
   int snapshot_threshold = 64;
 };
 
