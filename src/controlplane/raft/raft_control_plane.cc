@@ -83,21 +83,23 @@ std::string_view StateName(int state) {
   }
 }
 
-// libraft lists snapshots by their ".meta" files and, when a data file is missing, deletes the
-// orphaned ".meta" and then fails on the log that follows with a message that does not say
-// why. Check first, and name the file.
-Status CheckSnapshotFiles(const std::string& dir) {
+// The snapshots named by a ".meta" file whose data file is missing, as a phrase for an error
+// message ("" when there are none). A SIGKILL while a snapshot is written leaves such a file
+// behind, and libraft rightly ignores it while the log still holds the entries; when the log
+// does not (the data file was lost after the log was compacted), libraft's start fails with a
+// message about the log alone, and this says why.
+std::string MissingSnapshotData(const std::string& dir) {
+  std::string out;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("snapshot-", 0) != 0 || entry.path().extension() != ".meta") continue;
     const std::filesystem::path data = entry.path().parent_path() / entry.path().stem();
     if (!std::filesystem::exists(data)) {
-      return Status::Corruption(fmt::format(
-          "raft data in {} is damaged; refusing to start: snapshot {} is named by {} but missing",
-          dir, data.filename().string(), name));
+      out += fmt::format("{}snapshot {} is named by {} but missing", out.empty() ? "" : "; ",
+                         data.filename().string(), name);
     }
   }
-  return Status::OK();
+  return out;
 }
 
 // True when the Raft directory holds a member's metadata (it has run before).
@@ -147,8 +149,8 @@ class RaftControlPlane::Impl {
           fmt::format("cannot create Raft directory {}: {}", c.data_dir, ec.message()));
     }
     const bool fresh = !HasRaftState(c.data_dir);
-    // Before libraft opens the directory: it removes snapshot files it considers orphaned.
-    QD_RETURN_IF_ERROR(CheckSnapshotFiles(c.data_dir));
+    // Before libraft opens the directory: it removes the ".meta" files it finds orphaned.
+    const std::string missing_snapshots = fresh ? "" : MissingSnapshotData(c.data_dir);
     id_ = RaftIdFor(c.node_id);
     spdlog::info("raft: member [{}] (id {}) at {}, data in {}{}", c.node_id, id_,
                  self_raft_address_, c.data_dir, fresh ? " (new)" : "");
@@ -207,8 +209,8 @@ class RaftControlPlane::Impl {
       spdlog::info("raft: bootstrapped a new cluster with this member as its only voter");
     }
     if (int rv = raft_start(&raft_); rv != 0) {
-      const std::string what =
-          "raft data in " + c.data_dir + " cannot be loaded; refusing to start";
+      std::string what = "raft data in " + c.data_dir + " cannot be loaded; refusing to start";
+      if (!missing_snapshots.empty()) what += " (" + missing_snapshots + ")";
       return Fail(rv == RAFT_IOERR ? Status::IOError(RaftError(what, rv, raft_errmsg(&raft_)))
                                    : Status::Corruption(RaftError(what, rv, raft_errmsg(&raft_))));
     }
