@@ -1,0 +1,435 @@
+#include "coordination/rest_cluster.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "controlplane/testing/direct_control_plane.h"
+
+namespace quidditch {
+namespace {
+
+using controlplane::CallContext;
+using controlplane::CreateIndexRequest;
+using controlplane::testing::Allocation;
+using controlplane::testing::DirectControlPlane;
+using nlohmann::json;
+
+CallContext Ctx() { return CallContext::WithTimeout(std::chrono::seconds(5)); }
+
+HttpRequest Get(std::string_view target) {
+  HttpRequest request;
+  request.method = HttpMethod::kGet;
+  request.method_name = "GET";
+  EXPECT_TRUE(ParseRequestTarget(target, &request).ok()) << target;
+  return request;
+}
+
+cluster::NodeInfo Node(const std::string& id, Roles roles, int grpc_port = 9300) {
+  cluster::NodeInfo node;
+  node.node_id = id;
+  node.address = "10.0.0." + id.substr(1);
+  node.grpc_port = grpc_port;
+  node.http_port = 9200;
+  node.roles = roles;
+  return node;
+}
+
+class RestClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(cp_.Start().ok());
+    NodeIdentity identity{"n1", "qd-test"};
+    ASSERT_TRUE(RegisterClusterHandlers(identity, &cp_, &router_).ok());
+  }
+  void TearDown() override { EXPECT_TRUE(cp_.Stop().ok()); }
+
+  HttpResponse Dispatch(std::string_view target) { return router_.Dispatch(Get(target)); }
+  json Body(std::string_view target, int expected_status = 200) {
+    HttpResponse response = Dispatch(target);
+    EXPECT_EQ(response.status, expected_status) << target << ": " << response.body;
+    return json::parse(response.body);
+  }
+
+  void AddNode(const std::string& id, Roles roles) {
+    ASSERT_TRUE(cp_.RegisterNode(Ctx(), Node(id, roles)).ok());
+  }
+  void CreateIndex(const std::string& name, int shards, int replicas) {
+    CreateIndexRequest request;
+    request.name = name;
+    request.settings.shards = shards;
+    request.settings.replicas = replicas;
+    ASSERT_TRUE(cp_.CreateIndex(Ctx(), request).ok());
+  }
+  void StartCopy(const std::string& index, int shard, const std::string& node) {
+    Status s = cp_.AllocateShard(Ctx(), index, shard, node);
+    ASSERT_TRUE(s.ok()) << s;
+    s = cp_.UpdateShardState(Ctx(), index, shard, node, cluster::ShardState::kStarted);
+    ASSERT_TRUE(s.ok()) << s;
+  }
+
+  // n1 (master+data), n2 (data), n3 (coordination only); "green" (1 shard, 0 replicas,
+  // started) and "yellow" (1 shard, 1 replica: primary started, replica unassigned).
+  void BuildGreenAndYellow() {
+    AddNode("n1", Roles{true, true, true});
+    AddNode("n2", Roles{false, false, true});
+    AddNode("n3", Roles{false, true, false});
+    CreateIndex("green", 1, 0);
+    StartCopy("green", 0, "n2");
+    CreateIndex("yellow", 1, 1);
+    StartCopy("yellow", 0, "n1");
+  }
+
+  DirectControlPlane cp_{Allocation::kManual};
+  Router router_;
+};
+
+TEST_F(RestClusterTest, HealthOfEmptyClusterIsGreen) {
+  json body = Body("/_cluster/health");
+  EXPECT_EQ(body["cluster_name"], "qd-test");
+  EXPECT_EQ(body["status"], "green");
+  EXPECT_EQ(body["timed_out"], false);
+  EXPECT_EQ(body["number_of_nodes"], 0);
+  EXPECT_EQ(body["discovered_master"], true);
+  EXPECT_EQ(body["discovered_cluster_manager"], true);
+  EXPECT_EQ(body["active_shards_percent_as_number"], 100.0);
+  for (const char* key : {"delayed_unassigned_shards", "number_of_pending_tasks",
+                          "number_of_in_flight_fetch", "task_max_waiting_in_queue_millis"}) {
+    EXPECT_EQ(body[key], 0) << key;
+  }
+  EXPECT_FALSE(body.contains("indices"));
+}
+
+TEST_F(RestClusterTest, HealthGreenYellowRedWithCounts) {
+  AddNode("n1", Roles{true, true, true});
+  AddNode("n2", Roles{false, false, true});
+  AddNode("n3", Roles{false, true, false});
+  CreateIndex("logs", 2, 1);
+  StartCopy("logs", 0, "n1");
+  StartCopy("logs", 1, "n2");
+  StartCopy("logs", 0, "n2");
+  StartCopy("logs", 1, "n1");
+  json body = Body("/_cluster/health");
+  EXPECT_EQ(body["status"], "green");
+  EXPECT_EQ(body["number_of_nodes"], 3);
+  EXPECT_EQ(body["number_of_data_nodes"], 2);
+  EXPECT_EQ(body["active_primary_shards"], 2);
+  EXPECT_EQ(body["active_shards"], 4);
+  EXPECT_EQ(body["unassigned_shards"], 0);
+  EXPECT_EQ(body["active_shards_percent_as_number"], 100.0);
+
+  CreateIndex("metrics", 1, 1);  // primary and replica unassigned: red
+  body = Body("/_cluster/health");
+  EXPECT_EQ(body["status"], "red");
+  EXPECT_EQ(body["unassigned_shards"], 2);
+  EXPECT_DOUBLE_EQ(body["active_shards_percent_as_number"].get<double>(), 100.0 * 4 / 6);
+
+  ASSERT_TRUE(cp_.AllocateShard(Ctx(), "metrics", 0, "n1").ok());
+  body = Body("/_cluster/health");
+  EXPECT_EQ(body["status"], "red");
+  EXPECT_EQ(body["initializing_shards"], 1);
+  EXPECT_EQ(body["unassigned_shards"], 1);
+
+  ASSERT_TRUE(cp_.UpdateShardState(Ctx(), "metrics", 0, "n1", cluster::ShardState::kStarted).ok());
+  body = Body("/_cluster/health");
+  EXPECT_EQ(body["status"], "yellow");
+  EXPECT_EQ(body["active_primary_shards"], 3);
+  EXPECT_EQ(body["active_shards"], 5);
+  EXPECT_EQ(body["initializing_shards"], 0);
+  EXPECT_EQ(body["unassigned_shards"], 1);
+}
+
+TEST_F(RestClusterTest, HealthLevelIndicesAndShards) {
+  BuildGreenAndYellow();
+  json body = Body("/_cluster/health?level=indices");
+  EXPECT_EQ(body["status"], "yellow");
+  ASSERT_TRUE(body.contains("indices"));
+  EXPECT_EQ(body["indices"]["green"], (json{{"status", "green"},
+                                            {"number_of_shards", 1},
+                                            {"number_of_replicas", 0},
+                                            {"active_primary_shards", 1},
+                                            {"active_shards", 1},
+                                            {"relocating_shards", 0},
+                                            {"initializing_shards", 0},
+                                            {"unassigned_shards", 0}}));
+  EXPECT_EQ(body["indices"]["yellow"]["status"], "yellow");
+  EXPECT_EQ(body["indices"]["yellow"]["number_of_replicas"], 1);
+  EXPECT_EQ(body["indices"]["yellow"]["unassigned_shards"], 1);
+
+  body = Body("/_cluster/health?level=shards");
+  EXPECT_EQ(body["indices"]["yellow"]["shards"]["0"]["status"], "yellow");
+  EXPECT_EQ(body["indices"]["yellow"]["shards"]["0"]["primary_active"], true);
+
+  Body("/_cluster/health?level=bogus", 400);
+}
+
+TEST_F(RestClusterTest, HealthOfSelectedIndices) {
+  BuildGreenAndYellow();
+  json body = Body("/_cluster/health/green");
+  EXPECT_EQ(body["status"], "green");
+  EXPECT_EQ(body["active_shards"], 1);
+  EXPECT_EQ(body["number_of_nodes"], 3);  // nodes are not filtered
+
+  body = Body("/_cluster/health/green,yellow?level=indices");
+  EXPECT_EQ(body["status"], "yellow");
+  EXPECT_EQ(body["active_shards"], 2);
+  EXPECT_EQ(body["indices"].size(), 2u);
+
+  body = Body("/_cluster/health/yel*?level=indices");
+  EXPECT_EQ(body["status"], "yellow");
+  EXPECT_EQ(body["indices"].size(), 1u);
+}
+
+TEST_F(RestClusterTest, HealthOfUnknownIndexIs404LikeOpenSearch) {
+  BuildGreenAndYellow();
+  json body = Body("/_cluster/health/green,nope", 404);
+  json cause = {{"type", "index_not_found_exception"},
+                {"reason", "no such index [nope]"},
+                {"index", "nope"},
+                {"resource.type", "index_or_alias"},
+                {"resource.id", "nope"},
+                {"index_uuid", "_na_"}};
+  json error = cause;
+  error["root_cause"] = json::array({cause});
+  EXPECT_EQ(body, (json{{"error", error}, {"status", 404}}));
+  // Key order as OpenSearch writes it.
+  HttpResponse response = Dispatch("/_cluster/health/nope");
+  EXPECT_EQ(response.body.rfind("{\"error\":{\"root_cause\":[{\"type\":", 0), 0u) << response.body;
+}
+
+TEST_F(RestClusterTest, WaitForStatusAlreadySatisfiedReturnsAtOnce) {
+  BuildGreenAndYellow();
+  auto start = std::chrono::steady_clock::now();
+  json body = Body("/_cluster/health?wait_for_status=yellow&timeout=10s");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(body["status"], "yellow");
+  EXPECT_EQ(body["timed_out"], false);
+
+  body = Body("/_cluster/health/green?wait_for_status=green&timeout=10s");
+  EXPECT_EQ(body["status"], "green");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+TEST_F(RestClusterTest, WaitForGreenWithUnassignedReplicaTimesOut) {
+  BuildGreenAndYellow();
+  auto start = std::chrono::steady_clock::now();
+  json body = Body("/_cluster/health?wait_for_status=green&timeout=200ms", 408);
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(elapsed, std::chrono::milliseconds(200));
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+  EXPECT_EQ(body["timed_out"], true);
+  EXPECT_EQ(body["status"], "yellow");
+}
+
+TEST_F(RestClusterTest, WaitForStatusSeesLaterChange) {
+  BuildGreenAndYellow();
+  std::thread starter([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    StartCopy("yellow", 0, "n2");
+  });
+  json body = Body("/_cluster/health?wait_for_status=green&timeout=10s");
+  starter.join();
+  EXPECT_EQ(body["status"], "green");
+  EXPECT_EQ(body["timed_out"], false);
+}
+
+TEST_F(RestClusterTest, HealthRejectsBadParameters) {
+  Body("/_cluster/health?wait_for_status=purple", 400);
+  Body("/_cluster/health?wait_for_status=green&timeout=5x", 400);
+}
+
+TEST_F(RestClusterTest, CatHealthText) {
+  BuildGreenAndYellow();
+  HttpResponse response = Dispatch("/_cat/health?v");
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(response.content_type, kTextContentType);
+  std::string header = response.body.substr(0, response.body.find('\n'));
+  EXPECT_EQ(header.rfind("epoch", 0), 0u) << header;
+  for (const char* column :
+       {"timestamp", "cluster", "status", "node.total", "node.data", "discovered_cluster_manager",
+        "shards", "pri", "relo", "init", "unassign", "pending_tasks", "max_task_wait_time",
+        "active_shards_percent"}) {
+    EXPECT_NE(header.find(column), std::string::npos) << column;
+  }
+  std::string row = response.body.substr(header.size() + 1);
+  EXPECT_NE(row.find(" qd-test yellow "), std::string::npos) << row;
+  EXPECT_NE(row.find("66.7%\n"), std::string::npos) << row;
+  EXPECT_EQ(row.find('\n'), row.size() - 1);
+
+  response = Dispatch("/_cat/health");
+  EXPECT_EQ(std::count(response.body.begin(), response.body.end(), '\n'), 1);
+
+  response = Dispatch("/_cat/health?h=status,node.total");
+  EXPECT_EQ(response.body, "yellow 3\n");
+  response = Dispatch("/_cat/health?h=status,node.total&v");
+  EXPECT_EQ(response.body,
+            "status node.total\n"
+            "yellow          3\n");
+}
+
+TEST_F(RestClusterTest, CatHealthJson) {
+  BuildGreenAndYellow();
+  json body = Body("/_cat/health?format=json");
+  ASSERT_TRUE(body.is_array());
+  ASSERT_EQ(body.size(), 1u);
+  const json& row = body[0];
+  EXPECT_EQ(row["cluster"], "qd-test");
+  EXPECT_EQ(row["status"], "yellow");
+  EXPECT_EQ(row["node.total"], "3");
+  EXPECT_EQ(row["node.data"], "2");
+  EXPECT_EQ(row["discovered_cluster_manager"], "true");
+  EXPECT_EQ(row["shards"], "2");
+  EXPECT_EQ(row["pri"], "2");
+  EXPECT_EQ(row["unassign"], "1");
+  EXPECT_EQ(row["pending_tasks"], "0");
+  EXPECT_EQ(row["active_shards_percent"], "66.7%");
+  EXPECT_EQ(row.size(), 15u);
+  EXPECT_TRUE(row["epoch"].is_string());
+
+  body = Body("/_cat/health?format=json&h=status");
+  EXPECT_EQ(body, (json::array({{{"status", "yellow"}}})));
+}
+
+TEST_F(RestClusterTest, CatNodes) {
+  BuildGreenAndYellow();
+  json body = Body("/_cat/nodes?format=json");
+  ASSERT_EQ(body.size(), 3u);
+  EXPECT_EQ(body[0]["name"], "n1");
+  EXPECT_EQ(body[0]["ip"], "10.0.0.1");
+  EXPECT_EQ(body[0]["node.role"], "dm");
+  EXPECT_EQ(body[0]["node.roles"], "cluster_manager,data");
+  EXPECT_EQ(body[0]["cluster_manager"], "*");
+  EXPECT_TRUE(body[0]["heap.percent"].is_null());
+  EXPECT_TRUE(body[0]["load_1m"].is_null());
+  EXPECT_EQ(body[1]["node.role"], "d");
+  EXPECT_EQ(body[1]["cluster_manager"], "-");
+  EXPECT_EQ(body[2]["node.role"], "-");
+  EXPECT_EQ(body[2]["node.roles"], "-");
+
+  HttpResponse response = Dispatch("/_cat/nodes?v&h=ip,node.role,cluster_manager,name,cpu");
+  EXPECT_EQ(response.body,
+            "ip       node.role cluster_manager name cpu\n"
+            "10.0.0.1 dm        *               n1     -\n"
+            "10.0.0.2 d         -               n2     -\n"
+            "10.0.0.3 -         -               n3     -\n");
+
+  // A DOWN node is not a member.
+  cluster::NodeStatus down;
+  down.state = cluster::NodeState::kDown;
+  ASSERT_TRUE(cp_.UpdateNodeStatus(Ctx(), "n3", down).ok());
+  body = Body("/_cat/nodes?format=json");
+  EXPECT_EQ(body.size(), 2u);
+}
+
+TEST_F(RestClusterTest, NodesInfoShape) {
+  BuildGreenAndYellow();
+  json body = Body("/_nodes");
+  EXPECT_EQ(body["_nodes"], (json{{"total", 3}, {"successful", 3}, {"failed", 0}}));
+  EXPECT_EQ(body["cluster_name"], "qd-test");
+  ASSERT_EQ(body["nodes"].size(), 3u);
+  const json& n1 = body["nodes"]["n1"];
+  EXPECT_EQ(n1["name"], "n1");
+  EXPECT_EQ(n1["transport_address"], "10.0.0.1:9300");
+  EXPECT_EQ(n1["host"], "10.0.0.1");
+  EXPECT_EQ(n1["ip"], "10.0.0.1");
+  EXPECT_EQ(n1["version"], "2.19.0");
+  EXPECT_EQ(n1["build_type"], "tar");
+  EXPECT_EQ(n1["build_hash"], BuildHash());
+  EXPECT_EQ(n1["roles"], (json{"cluster_manager", "data"}));
+  EXPECT_EQ(n1["http"],
+            (json{{"publish_address", "10.0.0.1:9200"}, {"bound_address", {"10.0.0.1:9200"}}}));
+  EXPECT_EQ(body["nodes"]["n3"]["roles"], json::array());
+
+  body = Body("/_nodes/n2,n3,nope");
+  EXPECT_EQ(body["_nodes"]["total"], 2);
+  EXPECT_EQ(body["nodes"].size(), 2u);
+  EXPECT_TRUE(body["nodes"].contains("n2"));
+  body = Body("/_nodes/_all");
+  EXPECT_EQ(body["nodes"].size(), 3u);
+}
+
+TEST_F(RestClusterTest, ClusterStateShape) {
+  BuildGreenAndYellow();
+  cluster::StatePtr state = *cp_.GetClusterState(Ctx());
+  json body = Body("/_cluster/state");
+  EXPECT_EQ(body["cluster_name"], "qd-test");
+  EXPECT_EQ(body["cluster_uuid"], "_na_");
+  EXPECT_EQ(body["version"], state->version);
+  EXPECT_TRUE(body["state_uuid"].is_string());
+  EXPECT_EQ(body["master_node"], "n1");
+  EXPECT_EQ(body["nodes"]["n2"]["transport_address"], "10.0.0.2:9300");
+  EXPECT_EQ(body["nodes"]["n2"]["roles"], (json{"data"}));
+
+  const json& meta = body["metadata"]["indices"]["yellow"];
+  EXPECT_EQ(meta["state"], "open");
+  EXPECT_EQ(meta["settings"]["index"]["number_of_shards"], "1");
+  EXPECT_EQ(meta["settings"]["index"]["number_of_replicas"], "1");
+  EXPECT_EQ(meta["settings"]["index"]["uuid"], state->FindIndex("yellow")->uuid);
+  EXPECT_EQ(meta["settings"]["index"]["refresh_interval"], "1s");
+  EXPECT_TRUE(meta["mappings"].is_object());
+
+  const json& copies = body["routing_table"]["indices"]["yellow"]["shards"]["0"];
+  ASSERT_EQ(copies.size(), 2u);
+  EXPECT_EQ(copies[0]["state"], "STARTED");
+  EXPECT_EQ(copies[0]["primary"], true);
+  EXPECT_EQ(copies[0]["node"], "n1");
+  EXPECT_EQ(copies[0]["shard"], 0);
+  EXPECT_EQ(copies[0]["index"], "yellow");
+  EXPECT_EQ(copies[0]["allocation_id"]["id"],
+            state->FindIndex("yellow")->routing.shards[0].copies[0].allocation_id);
+  EXPECT_EQ(copies[1]["state"], "UNASSIGNED");
+  EXPECT_EQ(copies[1]["primary"], false);
+  EXPECT_TRUE(copies[1]["node"].is_null());
+  EXPECT_FALSE(copies[1].contains("allocation_id"));
+}
+
+TEST_F(RestClusterTest, ClusterStateMetricFilter) {
+  BuildGreenAndYellow();
+  json body = Body("/_cluster/state/version,master_node");
+  EXPECT_TRUE(body.contains("version"));
+  EXPECT_EQ(body["master_node"], "n1");
+  EXPECT_FALSE(body.contains("nodes"));
+  EXPECT_FALSE(body.contains("metadata"));
+  EXPECT_FALSE(body.contains("routing_table"));
+  body = Body("/_cluster/state/routing_table");
+  EXPECT_TRUE(body.contains("routing_table"));
+  EXPECT_FALSE(body.contains("version"));
+  Body("/_cluster/state/bogus", 400);
+}
+
+TEST_F(RestClusterTest, NoMasterNodeIsNull) {
+  AddNode("n2", Roles{false, false, true});
+  json body = Body("/_cluster/state");
+  EXPECT_TRUE(body["master_node"].is_null());
+}
+
+// A control plane whose state reads fail, as when no master can be reached.
+class FailingControlPlane : public DirectControlPlane {
+ public:
+  FailingControlPlane() : DirectControlPlane(Allocation::kManual) {}
+  Result<cluster::StatePtr> GetClusterState(const CallContext&) override {
+    return Status::Unavailable("no leader");
+  }
+};
+
+TEST(RestClusterStandaloneTest, ControlPlaneErrorIs503) {
+  FailingControlPlane cp;
+  ASSERT_TRUE(cp.Start().ok());
+  Router router;
+  ASSERT_TRUE(RegisterClusterHandlers(NodeIdentity{"n1", "qd"}, &cp, &router).ok());
+  for (const char* target :
+       {"/_cluster/health", "/_cat/health", "/_cat/nodes", "/_nodes", "/_cluster/state"}) {
+    HttpResponse response = router.Dispatch(Get(target));
+    EXPECT_EQ(response.status, 503) << target;
+    EXPECT_EQ(json::parse(response.body)["error"]["type"], "master_not_discovered_exception")
+        << target;
+  }
+  EXPECT_TRUE(cp.Stop().ok());
+}
+
+}  // namespace
+}  // namespace quidditch
