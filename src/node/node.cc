@@ -12,6 +12,7 @@
 #include "controlplane/remote/remote_control_plane.h"
 #include "controlplane/rpc/master_service.h"
 #include "coordination/http_server.h"
+#include "coordination/rest_cluster.h"
 #include "coordination/rest_root.h"
 #include "node/data_dir.h"
 #include "node/node_agent.h"
@@ -145,11 +146,14 @@ int RunNode(const Config& config) {
 
   if (config.node.roles.coordination) {
     spdlog::warn(
-        "the REST API serves the root endpoint only: indexing and search are not "
-        "implemented yet");
+        "the REST API serves the root and read-only cluster endpoints only: index "
+        "management, indexing and search are not implemented yet");
     auto router = std::make_shared<Router>();
     NodeIdentity identity{config.node.node_id, config.cluster_name};
     if (Status s = RegisterRootHandlers(identity, router.get()); !s.ok()) {
+      return fail("REST routes", s);
+    }
+    if (Status s = RegisterClusterHandlers(identity, node.control_plane(), router.get()); !s.ok()) {
       return fail("REST routes", s);
     }
     HttpServerOptions options;
