@@ -317,8 +317,8 @@ class RaftControlPlane::Impl {
     quidditch::Status local = done.get();
     if (local.ok() || !IsNotLeader(local) || client_ == nullptr) return local;
     // A follower: read the leader's committed version, then wait until it is applied here.
-    QD_ASSIGN_OR_RETURN(cluster::StatePtr leader_state, client_->GetState(ctx, true));
-    return owner_->store().WaitForVersion(leader_state->version, ctx.deadline);
+    QD_ASSIGN_OR_RETURN(int64_t committed, client_->GetCommittedVersion(ctx));
+    return owner_->store().WaitForVersion(committed, ctx.deadline);
   }
 
   Status AddMaster(const CallContext& ctx, const std::string& node_id,

@@ -103,9 +103,9 @@ Result<int64_t> RemoteControlPlane::Propose(const CallContext& ctx,
 }
 
 Status RemoteControlPlane::SyncForRead(const CallContext& ctx) {
-  // The leader's committed state; the stream brings the local copy there.
-  QD_ASSIGN_OR_RETURN(cluster::StatePtr state, client_.GetState(ctx, /*linearizable=*/true));
-  return store().WaitForVersion(state->version, ctx.deadline);
+  // The leader's committed version; the stream brings the local copy there.
+  QD_ASSIGN_OR_RETURN(int64_t version, client_.GetCommittedVersion(ctx));
+  return store().WaitForVersion(version, ctx.deadline);
 }
 
 bool RemoteControlPlane::Stopping() const {

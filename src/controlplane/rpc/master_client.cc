@@ -374,6 +374,18 @@ Result<int64_t> MasterClient::Propose(const CallContext& ctx,
 
 Result<cluster::StatePtr> MasterClient::GetState(const CallContext& ctx, bool linearizable) {
   cluster::StatePtr state;
+  QD_RETURN_IF_ERROR(FetchState(ctx, linearizable, &state, nullptr));
+  return state;
+}
+
+Result<int64_t> MasterClient::GetCommittedVersion(const CallContext& ctx) {
+  int64_t version = 0;
+  QD_RETURN_IF_ERROR(FetchState(ctx, /*linearizable=*/true, nullptr, &version));
+  return version;
+}
+
+Status MasterClient::FetchState(const CallContext& ctx, bool linearizable, cluster::StatePtr* state,
+                                int64_t* version) {
   auto attempt = [&](const std::string& address) -> Attempt {
     std::shared_ptr<Peer> peer = PeerFor(address);
     if (!Connect(*peer, Earlier(ctx.deadline, options_.connect_timeout))) {
@@ -385,6 +397,7 @@ Result<cluster::StatePtr> MasterClient::GetState(const CallContext& ctx, bool li
     context.set_deadline(ToSystem(Earlier(ctx.deadline, options_.attempt_timeout)));
     api::GetStateRequest request;
     request.set_linearizable(linearizable);
+    request.set_version_only(state == nullptr);
     api::GetStateResponse response;
     grpc::Status sent = peer->stub->GetState(&context, request, &response);
     if (!sent.ok()) {
@@ -394,15 +407,16 @@ Result<cluster::StatePtr> MasterClient::GetState(const CallContext& ctx, bool li
     }
     Status answer = FromProto(response.error());
     if (!answer.ok()) return {answer, answer.IsUnavailable()};
+    if (version != nullptr) *version = response.version();
+    if (state == nullptr) return {Status::OK(), false};
     Result<cluster::StatePtr> decoded = DecodeStateJson(response.state_json());
     if (!decoded.ok()) {
       return {decoded.status().WithPrefix(fmt::format("state from master {}", address)), false};
     }
-    state = std::move(decoded).value();
+    *state = std::move(decoded).value();
     return {Status::OK(), false};
   };
-  QD_RETURN_IF_ERROR(Run(ctx, Route::kAny, "get state", attempt));
-  return state;
+  return Run(ctx, Route::kAny, "get state", attempt);
 }
 
 Result<MasterStatus> MasterClient::GetMasterStatus(const CallContext& ctx,

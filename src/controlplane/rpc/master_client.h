@@ -103,6 +103,9 @@ class MasterClient {
   // The cluster state of a master; with `linearizable`, one that holds every change
   // committed before the call.
   Result<cluster::StatePtr> GetState(const CallContext& ctx, bool linearizable);
+  // The version of the committed state (a linearizable read), without shipping the state:
+  // what a node waits for before it answers a linearizable read from its own copy.
+  Result<int64_t> GetCommittedVersion(const CallContext& ctx);
 
   // The status of the master at `address` (any address, not only the configured ones); not
   // retried elsewhere.
@@ -133,6 +136,10 @@ class MasterClient {
 
   // The connection to `address`, created on first use.
   std::shared_ptr<Peer> PeerFor(const std::string& address);
+  // GetState from any master: fills `*state` when it is not null (else asks for the version
+  // alone), and `*version` when it is not null.
+  Status FetchState(const CallContext& ctx, bool linearizable, cluster::StatePtr* state,
+                    int64_t* version);
   // Runs `attempt` on masters chosen by `route` until it succeeds, fails for good (a
   // non-retryable status), or ctx.deadline passes (Unavailable naming the masters and the
   // last error). `what` names the call in messages.

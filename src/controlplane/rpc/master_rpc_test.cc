@@ -234,6 +234,18 @@ TEST_F(MasterRpcTest, GetStateReturnsTheBackendState) {
   EXPECT_EQ(backend_.syncs, 1);
 }
 
+TEST_F(MasterRpcTest, GetCommittedVersionIsALinearizableReadOfTheVersionAlone) {
+  ASSERT_TRUE(backend_.Apply(CreateIndexBatch("logs")).ok());
+  ASSERT_TRUE(backend_.Apply(CreateIndexBatch("more")).ok());
+  MasterClient client({server_->address()});
+  Result<int64_t> version = client.GetCommittedVersion(Within(milliseconds(5000)));
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(*version, backend_.LocalStore().Current()->version);
+  EXPECT_EQ(backend_.syncs, 1) << "it must go through the master's SyncLocal";
+  backend_.SetSyncStatus(Status::Unavailable("no leader"));
+  EXPECT_TRUE(client.GetCommittedVersion(Within(milliseconds(300))).status().IsUnavailable());
+}
+
 TEST_F(MasterRpcTest, LinearizableGetStateRetriesUnavailableUntilTheDeadline) {
   backend_.SetSyncStatus(Status::Unavailable("no leader"));
   MasterClient client({server_->address()});

@@ -90,6 +90,11 @@ grpc::Status MasterService::GetState(grpc::ServerContext* context,
     }
   }
   cluster::StatePtr state = backend_.LocalStore().Current();
+  response->set_version(state->version);
+  if (request->version_only()) {
+    ToProto(Status::OK(), response->mutable_error());
+    return grpc::Status::OK;
+  }
   Result<std::string> text = DumpJson(cluster::EncodeState(*state));
   if (!text.ok()) {
     spdlog::error("GetState: cannot encode state version {}: {}", state->version,
