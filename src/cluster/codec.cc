@@ -306,14 +306,14 @@ CommandOp OpFromJson(std::string_view type, const Json& j, const std::string& pa
   if (type == "CreateIndex") {
     return CreateIndexCmd{r.String("name"), r.String("uuid"),
                           SettingsFromJson(r.Object("settings"), r.Path("settings")),
-                          r.Object("mappings")};
+                          r.Field("mappings")};
   }
   if (type == "DeleteIndex") return DeleteIndexCmd{r.String("name")};
   if (type == "UpdateIndexSettings") {
     return UpdateIndexSettingsCmd{r.String("name"),
                                   SettingsUpdateFromJson(r.Object("update"), r.Path("update"))};
   }
-  if (type == "PutMapping") return PutMappingCmd{r.String("name"), r.Object("mappings")};
+  if (type == "PutMapping") return PutMappingCmd{r.String("name"), r.Field("mappings")};
   if (type == "RegisterNode")
     return RegisterNodeCmd{NodeFromJson(r.Object("node"), r.Path("node"))};
   if (type == "UnregisterNode") return UnregisterNodeCmd{r.String("nodeId")};

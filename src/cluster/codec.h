@@ -3,7 +3,9 @@
 // This is the format of Raft snapshots and log entries, of the internal wire, and of
 // `quidditch-admin export-state`. Keys are camelCase and emitted in sorted order, enums as
 // their upper-case names, so equal values encode to identical bytes. Decoding is strict:
-// a missing or mistyped field is Corruption naming the field, never a default.
+// a missing or mistyped field is Corruption naming the field, never a default. A command
+// round-trips whatever it carries (its mappings may be any JSON): judging a command is
+// Apply()'s job, so that a bad one fails with the same typed error wherever it is applied.
 #pragma once
 
 #include <string>

@@ -74,7 +74,9 @@ TEST(Codec, EveryCommandRoundTrips) {
       Cmd(DeallocateShardCmd{"logs", 2, "d2"}, 9),
       Cmd(UpdateShardStateCmd{"logs", 0, "d1", ShardState::kRelocating}, 10),
   };
-  ASSERT_EQ(commands.size() - 2, std::variant_size_v<CommandOp>);
+  // A command carries what it was given; Apply(), not the codec, rejects bad mappings.
+  commands.push_back(Cmd(PutMappingCmd{"logs", Json::array({1, 2})}, 11));
+  ASSERT_EQ(commands.size() - 3, std::variant_size_v<CommandOp>);
   for (const Command& c : commands) {
     Result<Command> decoded = DecodeCommand(EncodeCommand(c));
     ASSERT_TRUE(decoded.ok()) << decoded.status();

@@ -55,11 +55,6 @@ Result<cluster::Index> StateBackedControlPlane::CreateIndex(const CallContext& c
   // Checked here too so that a bad request costs no log entry.
   QD_RETURN_IF_ERROR(cluster::ValidateIndexName(request.name));
   QD_RETURN_IF_ERROR(cluster::ValidateIndexSettings(request.settings));
-  // Also what the log's encoding requires: a command that could not be decoded again must
-  // never be proposed.
-  if (!request.mappings.is_object()) {
-    return Status::InvalidArgument("mappings must be a JSON object");
-  }
   cluster::CreateIndexCmd cmd{request.name, NewUuid(), request.settings, request.mappings};
   QD_ASSIGN_OR_RETURN(int64_t version, Propose(ctx, {Command{NowMs(), cmd}}));
   QD_RETURN_IF_ERROR(store_.WaitForVersion(version, ctx.deadline));
@@ -95,7 +90,6 @@ Status StateBackedControlPlane::UpdateIndexSettings(const CallContext& ctx, cons
 
 Status StateBackedControlPlane::PutMapping(const CallContext& ctx, const std::string& name,
                                            const cluster::Json& mappings) {
-  if (!mappings.is_object()) return Status::InvalidArgument("mappings must be a JSON object");
   return ProposeAndWait(ctx, cluster::PutMappingCmd{name, mappings});
 }
 

@@ -96,12 +96,16 @@ void MasterCluster::Pause(int i) { kill(pids_[i], SIGSTOP); }
 void MasterCluster::Resume(int i) { kill(pids_[i], SIGCONT); }
 
 int MasterCluster::Leader() {
-  for (int i = 0; i < size(); ++i) {
-    if (pids_[i] <= 0) continue;
-    auto ctx = controlplane::CallContext::WithTimeout(std::chrono::milliseconds(500));
-    Result<controlplane::rpc::MasterStatus> s = client_->GetMasterStatus(ctx, grpc_[i]);
-    if (s.ok() && s->state == "leader") return i;
-  }
+  // Asks again for a while: on a loaded machine a status call can miss its short deadline.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  do {
+    for (int i = 0; i < size(); ++i) {
+      if (pids_[i] <= 0) continue;
+      auto ctx = controlplane::CallContext::WithTimeout(std::chrono::milliseconds(500));
+      Result<controlplane::rpc::MasterStatus> s = client_->GetMasterStatus(ctx, grpc_[i]);
+      if (s.ok() && s->state == "leader") return i;
+    }
+  } while (std::chrono::steady_clock::now() < deadline);
   return -1;
 }
 

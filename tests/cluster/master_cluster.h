@@ -42,7 +42,7 @@ class MasterCluster {
 
   // Waits until every running member reports the same leader and `voters` voting members.
   Status WaitForLeader(std::chrono::milliseconds timeout, size_t voters);
-  // The index of the member that leads, or -1.
+  // The index of the member that leads, or -1 when none does within 5 s.
   int Leader();
 
   // Master gRPC addresses ("127.0.0.1:port").

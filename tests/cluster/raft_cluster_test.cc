@@ -75,6 +75,12 @@ class RaftClusterTest : public ::testing::Test {
                         << cluster_->LogOf(1) << "\n--- m2 ---\n"
                         << cluster_->LogOf(2);
   }
+  // The index of a member that follows the current leader, or -1 when no leader answers.
+  int Follower() {
+    const int leader = cluster_->Leader();
+    return leader < 0 ? -1 : (leader + 1) % cluster_->size();
+  }
+
   std::unique_ptr<MasterCluster> cluster_;
 };
 
@@ -92,8 +98,9 @@ TEST_F(RaftClusterTest, ThreeMastersFormReplicateAndForward) {
     EXPECT_NE(state.find(fmt::format("\"via-m{}\"", i)), std::string::npos);
   }
   // A typed error crosses the forwarding hop unchanged.
-  controlplane::rpc::MasterClient follower(
-      {cluster_->grpc_addresses()[(cluster_->Leader() + 1) % 3]});
+  const int follower_index = Follower();
+  ASSERT_GE(follower_index, 0) << Logs();
+  controlplane::rpc::MasterClient follower({cluster_->grpc_addresses()[follower_index]});
   auto ctx = CallContext::WithTimeout(seconds(10));
   cluster::Command dup = CreateIndex("via-m0");
   std::get<cluster::CreateIndexCmd>(dup.op).uuid = "another";
@@ -167,14 +174,34 @@ TEST_F(RaftClusterTest, LeaderKilledDuringWritesLosesNoAcknowledgedWrite) {
 
 // Proposes `count` CreateIndex commands named <prefix><i>, each carrying 32 KiB of mapping
 // metadata so that the log passes the snapshot threshold with some volume.
-void ProposeLarge(MasterCluster& cluster, const std::string& prefix, int count) {
+// Proposes `command` until it is acknowledged or `timeout` passes. Retrying is safe: a
+// CreateIndex with the same uuid applies once (what a real client relies on when a leader
+// change leaves an answer unknown).
+Status ProposeRetrying(MasterCluster& cluster, const cluster::Command& command,
+                       milliseconds timeout = seconds(30)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  Status last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    CallContext ctx;
+    ctx.deadline = std::min(deadline, std::chrono::steady_clock::now() + seconds(5));
+    Result<int64_t> v = cluster.client().Propose(ctx, {command});
+    if (v.ok()) return Status::OK();
+    last = v.status();
+    if (!last.IsTimeout() && !last.IsUnavailable()) return last;
+  }
+  return last;
+}
+
+// Proposes `count` CreateIndex commands named <prefix><i>, each carrying 32 KiB of mapping
+// metadata so that the log passes the snapshot threshold with some volume.
+Status ProposeLarge(MasterCluster& cluster, const std::string& prefix, int count) {
   const std::string filler(32 << 10, 'x');
   for (int i = 0; i < count; ++i) {
     cluster::Command c = CreateIndex(fmt::format("{}{}", prefix, i));
     std::get<cluster::CreateIndexCmd>(c.op).mappings = {{"_meta", {{"filler", filler}}}};
-    auto ctx = CallContext::WithTimeout(seconds(10));
-    ASSERT_TRUE(cluster.client().Propose(ctx, {c}).ok());
+    QD_RETURN_IF_ERROR(ProposeRetrying(cluster, c).WithPrefix(fmt::format("{}{}", prefix, i)));
   }
+  return Status::OK();
 }
 
 // A follower paused (SIGSTOP) while the log grows far past the snapshot threshold serves the
@@ -184,9 +211,11 @@ TEST_F(RaftClusterTest, PausedFollowerCatchesUp) {
   MasterClusterOptions options;
   options.snapshot_threshold = 16;
   StartCluster(options);
-  int follower = (cluster_->Leader() + 1) % 3;
+  const int follower = Follower();
+  ASSERT_GE(follower, 0) << Logs();
   cluster_->Pause(follower);
-  ProposeLarge(*cluster_, "p", 120);
+  Status s = ProposeLarge(*cluster_, "p", 120);
+  ASSERT_TRUE(s.ok()) << s << Logs();
   cluster_->Resume(follower);
   std::string state = WaitForConvergence(*cluster_, seconds(30));
   EXPECT_NE(state.find("\"p119\""), std::string::npos);
@@ -198,9 +227,11 @@ TEST_F(RaftClusterTest, LaggingFollowerCatchesUpThroughSnapshotInstall) {
   MasterClusterOptions options;
   options.snapshot_threshold = 16;
   StartCluster(options);
-  int follower = (cluster_->Leader() + 1) % 3;
+  const int follower = Follower();
+  ASSERT_GE(follower, 0) << Logs();
   cluster_->Kill(follower);
-  ProposeLarge(*cluster_, "s", 120);
+  Status s = ProposeLarge(*cluster_, "s", 120);
+  ASSERT_TRUE(s.ok()) << s << Logs();
   cluster_->Start(follower);
   std::string state = WaitForConvergence(*cluster_, seconds(30));
   EXPECT_NE(state.find("\"s119\""), std::string::npos);
@@ -214,7 +245,9 @@ TEST_F(RaftClusterTest, AdminToolReadsStateAndHealthFromAnyMaster) {
   auto ctx = CallContext::WithTimeout(seconds(10));
   ASSERT_TRUE(cluster_->client().Propose(ctx, {CreateIndex("admin-idx")}).ok());
   WaitForConvergence(*cluster_, seconds(10));
-  const std::string follower = cluster_->grpc_addresses()[(cluster_->Leader() + 1) % 3];
+  const int follower_index = Follower();
+  ASSERT_GE(follower_index, 0) << Logs();
+  const std::string follower = cluster_->grpc_addresses()[follower_index];
   std::ostringstream out, err;
   ASSERT_EQ(admin::RunAdmin({"cluster-state", "--master", follower, "--json"}, out, err), 0)
       << err.str();
@@ -234,8 +267,8 @@ TEST_F(RaftClusterTest, AdminToolReadsStateAndHealthFromAnyMaster) {
 TEST_F(RaftClusterTest, StopAllAndRestartKeepsTheState) {
   StartCluster();
   for (int i = 0; i < 30; ++i) {
-    auto ctx = CallContext::WithTimeout(seconds(10));
-    ASSERT_TRUE(cluster_->client().Propose(ctx, {CreateIndex(fmt::format("r{}", i))}).ok());
+    Status s = ProposeRetrying(*cluster_, CreateIndex(fmt::format("r{}", i)));
+    ASSERT_TRUE(s.ok()) << s << Logs();
   }
   std::string before = WaitForConvergence(*cluster_, seconds(10));
   for (int i = 0; i < 3; ++i) cluster_->Stop(i);

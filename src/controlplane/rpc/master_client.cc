@@ -236,6 +236,15 @@ std::shared_ptr<MasterClient::Peer> MasterClient::PeerFor(const std::string& add
   return peer;
 }
 
+Result<std::shared_ptr<MasterClient::Peer>> MasterClient::ConnectedPeer(
+    const std::string& address, steady_clock::time_point deadline) {
+  std::shared_ptr<Peer> peer = PeerFor(address);
+  if (!Connect(*peer, deadline)) {
+    return Status::Unavailable(fmt::format("master {}: cannot connect", address));
+  }
+  return peer;
+}
+
 bool MasterClient::Connect(Peer& peer, steady_clock::time_point deadline) {
   grpc_connectivity_state state = peer.channel->GetState(/*try_to_connect=*/true);
   while (state != GRPC_CHANNEL_READY) {
@@ -340,11 +349,10 @@ Result<int64_t> MasterClient::Propose(const CallContext& ctx,
   QD_ASSIGN_OR_RETURN(std::string text, DumpJson(cluster::EncodeCommands(commands)));
   int64_t version = 0;
   auto attempt = [&](const std::string& address) -> Attempt {
-    std::shared_ptr<Peer> peer = PeerFor(address);
-    if (!Connect(*peer, Earlier(ctx.deadline, options_.connect_timeout))) {
-      // Nothing was sent: safe to try another master.
-      return {Status::Unavailable(fmt::format("master {}: cannot connect", address)), true};
-    }
+    Result<std::shared_ptr<Peer>> connected =
+        ConnectedPeer(address, Earlier(ctx.deadline, options_.connect_timeout));
+    if (!connected.ok()) return {connected.status(), true};  // nothing sent: try another master
+    const std::shared_ptr<Peer>& peer = *connected;
     grpc::ClientContext context;
     context.set_deadline(ToSystem(ctx.deadline));
     api::ProposeRequest request;
@@ -387,10 +395,10 @@ Result<int64_t> MasterClient::GetCommittedVersion(const CallContext& ctx) {
 Status MasterClient::FetchState(const CallContext& ctx, bool linearizable, cluster::StatePtr* state,
                                 int64_t* version) {
   auto attempt = [&](const std::string& address) -> Attempt {
-    std::shared_ptr<Peer> peer = PeerFor(address);
-    if (!Connect(*peer, Earlier(ctx.deadline, options_.connect_timeout))) {
-      return {Status::Unavailable(fmt::format("master {}: cannot connect", address)), true};
-    }
+    Result<std::shared_ptr<Peer>> connected =
+        ConnectedPeer(address, Earlier(ctx.deadline, options_.connect_timeout));
+    if (!connected.ok()) return {connected.status(), true};  // nothing sent: try another master
+    const std::shared_ptr<Peer>& peer = *connected;
     // A master that accepts the call but does not answer (stopped, overloaded) gets
     // attempt_timeout, then the next master is asked.
     grpc::ClientContext context;
@@ -421,10 +429,7 @@ Status MasterClient::FetchState(const CallContext& ctx, bool linearizable, clust
 
 Result<MasterStatus> MasterClient::GetMasterStatus(const CallContext& ctx,
                                                    const std::string& address) {
-  std::shared_ptr<Peer> peer = PeerFor(address);
-  if (!Connect(*peer, ctx.deadline)) {
-    return Status::Unavailable(fmt::format("master {}: cannot connect", address));
-  }
+  QD_ASSIGN_OR_RETURN(std::shared_ptr<Peer> peer, ConnectedPeer(address, ctx.deadline));
   grpc::ClientContext context;
   context.set_deadline(ToSystem(ctx.deadline));
   api::MasterStatusResponse response;
@@ -447,10 +452,10 @@ Result<MasterStatus> MasterClient::GetMasterStatus(const CallContext& ctx,
 Status MasterClient::Join(const CallContext& ctx, const std::string& node_id,
                           const std::string& raft_address, const std::string& grpc_address) {
   auto attempt = [&](const std::string& address) -> Attempt {
-    std::shared_ptr<Peer> peer = PeerFor(address);
-    if (!Connect(*peer, Earlier(ctx.deadline, options_.connect_timeout))) {
-      return {Status::Unavailable(fmt::format("master {}: cannot connect", address)), true};
-    }
+    Result<std::shared_ptr<Peer>> connected =
+        ConnectedPeer(address, Earlier(ctx.deadline, options_.connect_timeout));
+    if (!connected.ok()) return {connected.status(), true};  // nothing sent: try another master
+    const std::shared_ptr<Peer>& peer = *connected;
     grpc::ClientContext context;
     context.set_deadline(ToSystem(ctx.deadline));
     api::JoinRequest request;

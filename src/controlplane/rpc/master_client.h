@@ -136,6 +136,10 @@ class MasterClient {
 
   // The connection to `address`, created on first use.
   std::shared_ptr<Peer> PeerFor(const std::string& address);
+  // PeerFor(address), connected by `deadline`; Unavailable ("cannot connect") otherwise, in
+  // which case nothing was sent.
+  Result<std::shared_ptr<Peer>> ConnectedPeer(const std::string& address,
+                                              std::chrono::steady_clock::time_point deadline);
   // GetState from any master: fills `*state` when it is not null (else asks for the version
   // alone), and `*version` when it is not null.
   Status FetchState(const CallContext& ctx, bool linearizable, cluster::StatePtr* state,
