@@ -49,7 +49,9 @@ struct K8sConfig {
   std::string namespace_ = "quidditch";             // controlPlane.k8s.namespace
   bool leader_elect = true;                         // controlPlane.k8s.leaderElect
   std::chrono::milliseconds lease_duration{15000};  // controlPlane.k8s.leaseDuration
-  std::string kubeconfig;  // controlPlane.k8s.kubeconfig: out-of-cluster use; empty = in-cluster
+  std::string kubeconfig;   // controlPlane.k8s.kubeconfig: out-of-cluster use; empty = in-cluster
+  int health_port = 8081;   // controlPlane.k8s.healthPort: the operator's /healthz, /readyz
+  int metrics_port = 8080;  // controlPlane.k8s.metricsPort: the operator's /metrics
   friend bool operator==(const K8sConfig&, const K8sConfig&) = default;
 };
 

@@ -30,6 +30,8 @@ enum class StatusCode {
   kCorruption,
   kIOError,
   kInternal,
+  kPermissionDenied,  // the caller's credentials do not allow the call
+  kGone,              // what the call asked to resume from is no longer retained
 };
 
 // Returns the stable upper-snake name of `code`, e.g. "NOT_FOUND".
@@ -54,6 +56,10 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string_view msg) { return Status(StatusCode::kCorruption, msg); }
   static Status IOError(std::string_view msg) { return Status(StatusCode::kIOError, msg); }
   static Status Internal(std::string_view msg) { return Status(StatusCode::kInternal, msg); }
+  static Status PermissionDenied(std::string_view msg) {
+    return Status(StatusCode::kPermissionDenied, msg);
+  }
+  static Status Gone(std::string_view msg) { return Status(StatusCode::kGone, msg); }
 
   bool ok() const { return rep_ == nullptr; }
   StatusCode code() const { return rep_ ? rep_->code : StatusCode::kOk; }
@@ -67,6 +73,8 @@ class [[nodiscard]] Status {
   bool IsUnavailable() const { return code() == StatusCode::kUnavailable; }
   bool IsTimeout() const { return code() == StatusCode::kTimeout; }
   bool IsCorruption() const { return code() == StatusCode::kCorruption; }
+  bool IsPermissionDenied() const { return code() == StatusCode::kPermissionDenied; }
+  bool IsGone() const { return code() == StatusCode::kGone; }
 
   // "OK" or "<CODE>: <message>".
   std::string ToString() const;

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "controlplane/k8s/k8s_control_plane.h"
 #include "controlplane/mode.h"
 #include "controlplane/raft/raft_control_plane.h"
 #include "controlplane/remote/remote_control_plane.h"
@@ -46,7 +47,8 @@ int WaitForShutdownSignal(const sigset_t& set) {
 struct Running {
   std::unique_ptr<DataDir> data_dir;
   std::unique_ptr<controlplane::raft::RaftControlPlane> raft;  // master role
-  std::unique_ptr<controlplane::ControlPlane> remote;          // other roles, Raft mode
+  // Other roles in Raft mode (RemoteControlPlane), every role in Kubernetes mode.
+  std::unique_ptr<controlplane::ControlPlane> remote;
   std::unique_ptr<controlplane::rpc::MasterGrpcServer> master_service;
   std::unique_ptr<NodeAgent> agent;
   std::unique_ptr<HttpServer> http;
@@ -69,9 +71,16 @@ Status StartControlPlane(const Config& config, Running& node) {
       controlplane::ResolveMode(config.control_plane.mode, ProcessEnvironment(), FileExists);
   spdlog::info("control plane mode: {}", mode.reason);
   if (mode.mode == ControlPlaneMode::kK8s) {
-    return Status::Unavailable(
-        "the Kubernetes control plane is not implemented in this build; run with "
-        "controlPlane.mode: raft");
+    QD_ASSIGN_OR_RETURN(k8s::KubeConfig kube,
+                        controlplane::k8s::KubeConfigFor(config.control_plane.k8s));
+    if (config.node.roles.master) {
+      spdlog::info("Kubernetes mode: the master role has nothing to do (the operator leads)");
+    }
+    controlplane::k8s::K8sControlPlaneOptions options;
+    options.kube = std::move(kube);
+    options.ns = config.control_plane.k8s.namespace_;
+    node.remote = std::make_unique<controlplane::k8s::K8sControlPlane>(std::move(options));
+    return node.remote->Start();
   }
   const RaftConfig& raft = config.control_plane.raft;
   if (config.node.roles.master) {

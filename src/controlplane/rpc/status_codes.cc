@@ -20,8 +20,10 @@ QD_SAME_CODE(kTimeout, TIMEOUT);
 QD_SAME_CODE(kCorruption, CORRUPTION);
 QD_SAME_CODE(kIOError, IO_ERROR);
 QD_SAME_CODE(kInternal, INTERNAL);
+QD_SAME_CODE(kPermissionDenied, PERMISSION_DENIED);
+QD_SAME_CODE(kGone, GONE);
 #undef QD_SAME_CODE
-static_assert(api::Error::Code_MAX == static_cast<int>(StatusCode::kInternal),
+static_assert(api::Error::Code_MAX == static_cast<int>(StatusCode::kGone),
               "every api::Error code has a StatusCode");
 
 Status MakeStatus(StatusCode code, std::string_view msg) {
@@ -46,6 +48,10 @@ Status MakeStatus(StatusCode code, std::string_view msg) {
       return Status::IOError(msg);
     case StatusCode::kInternal:
       return Status::Internal(msg);
+    case StatusCode::kPermissionDenied:
+      return Status::PermissionDenied(msg);
+    case StatusCode::kGone:
+      return Status::Gone(msg);
   }
   return Status::Internal(msg);
 }
@@ -101,6 +107,12 @@ grpc::Status ToGrpcStatus(const Status& status) {
       break;
     case StatusCode::kCorruption:
       code = grpc::StatusCode::DATA_LOSS;
+      break;
+    case StatusCode::kPermissionDenied:
+      code = grpc::StatusCode::PERMISSION_DENIED;
+      break;
+    case StatusCode::kGone:
+      code = grpc::StatusCode::OUT_OF_RANGE;
       break;
     case StatusCode::kIOError:
     case StatusCode::kInternal:

@@ -55,6 +55,8 @@ class ConformanceHarness {
 // One implementation (or configuration of one) to run the suite against.
 struct ConformanceTarget {
   std::string name;  // a GoogleTest name: letters, digits and '_'
+  // May skip the test (GTEST_SKIP-style, with the reason) and return nullptr when the target
+  // cannot run on this machine (the Kubernetes target without Go).
   std::function<std::unique_ptr<ConformanceHarness>()> make;
 };
 

@@ -1,0 +1,531 @@
+#include "controlplane/k8s/k8s_control_plane.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "cluster/apply.h"
+#include "cluster/diff.h"
+
+namespace quidditch::controlplane::k8s {
+
+using cluster::ClusterState;
+using cluster::Command;
+using quidditch::k8s::KubeClient;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Objects deleted through this process, remembered so that a lagging watch event for them
+// cannot bring them back: object name -> the version at which it was deleted.
+using Tombstones = std::map<std::string, int64_t>;
+
+template <typename T>
+bool IsSpecCommand(const Command& c) {
+  return std::holds_alternative<T>(c.op);
+}
+
+}  // namespace
+
+// The informer caches and the state built from them. Every change rebuilds the ClusterState and
+// publishes it when it differs (see the header for the version rule).
+struct K8sControlPlane::Cache {
+  mutable std::mutex mu;
+  std::condition_variable changed;                                       // any object changed
+  std::map<std::string, IndexObject> indices;                            // by object name
+  std::map<std::string, std::shared_ptr<const cluster::Index>> applied;  // by object name
+  std::map<std::string, NodeObjectView> nodes;                           // by object name
+  Tombstones index_tombstones, node_tombstones;
+  std::function<void()> on_change;
+};
+
+Result<quidditch::k8s::KubeConfig> KubeConfigFor(const K8sConfig& config) {
+  if (!config.kubeconfig.empty()) return quidditch::k8s::LoadKubeconfig(config.kubeconfig);
+  return quidditch::k8s::InClusterConfig();
+}
+
+K8sControlPlane::K8sControlPlane(K8sControlPlaneOptions options)
+    : StateBackedControlPlane(options.clock),
+      ns_(options.ns.empty() ? options.kube.default_namespace : options.ns),
+      kube_(std::move(options.kube)),
+      cache_(std::make_unique<Cache>()) {}
+
+K8sControlPlane::~K8sControlPlane() { (void)Stop(); }
+
+Status K8sControlPlane::Start() {
+  QD_ASSIGN_OR_RETURN(client_, KubeClient::Create(kube_));
+  auto handler = [this](bool is_index) {
+    quidditch::k8s::Informer::Handler h;
+    h.upsert = [this, is_index](const Json& o) { is_index ? UpsertIndex(o) : UpsertNode(o); };
+    h.remove = [this, is_index](const Json& o) { Remove(is_index, o); };
+    h.replace = [this, is_index](const std::vector<Json>& items, int64_t rv) {
+      Replace(is_index, items, rv);
+    };
+    return h;
+  };
+  index_informer_ = std::make_unique<quidditch::k8s::Informer>(client_.get(), IndicesResource(),
+                                                               ns_, "", handler(true));
+  node_informer_ = std::make_unique<quidditch::k8s::Informer>(client_.get(), NodesResource(), ns_,
+                                                              "", handler(false));
+  index_informer_->Start();
+  node_informer_->Start();
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  if (!index_informer_->WaitForSync(deadline) || !node_informer_->WaitForSync(deadline)) {
+    (void)Stop();
+    return Status::Unavailable(fmt::format(
+        "cannot list the Quidditch resources in namespace {} at {} within 30 s: is the API "
+        "server reachable, are the CRDs installed and may this account list them?",
+        ns_, kube_.server));
+  }
+  started_ = true;
+  spdlog::info("Kubernetes control plane: namespace {}, API server {}, state version {}", ns_,
+               kube_.server, store().Current()->version);
+  return Status::OK();
+}
+
+Status K8sControlPlane::Stop() {
+  if (stopped_.exchange(true)) return Status::OK();
+  if (index_informer_) index_informer_->Stop();
+  if (node_informer_) node_informer_->Stop();
+  store().Close();
+  { std::lock_guard<std::mutex> lock(cache_->mu); }
+  cache_->changed.notify_all();
+  return Status::OK();
+}
+
+bool K8sControlPlane::IsHealthy() const {
+  return started_ && !stopped_ && index_informer_->synced() && node_informer_->synced() &&
+         index_informer_->connected() && node_informer_->connected();
+}
+
+// --- the cache ---------------------------------------------------------------------------------
+
+void K8sControlPlane::SetOnChange(std::function<void()> on_change) {
+  std::lock_guard<std::mutex> lock(cache_->mu);
+  cache_->on_change = std::move(on_change);
+}
+
+std::vector<IndexObject> K8sControlPlane::IndexObjects() const {
+  std::lock_guard<std::mutex> lock(cache_->mu);
+  std::vector<IndexObject> out;
+  for (const auto& [name, object] : cache_->indices) out.push_back(object);
+  return out;
+}
+
+std::vector<NodeObjectView> K8sControlPlane::NodeObjects() const {
+  std::lock_guard<std::mutex> lock(cache_->mu);
+  std::vector<NodeObjectView> out;
+  for (const auto& [name, object] : cache_->nodes) out.push_back(object);
+  return out;
+}
+
+void K8sControlPlane::UpsertIndex(const Json& object) { Upsert(true, object); }
+void K8sControlPlane::UpsertNode(const Json& object) { Upsert(false, object); }
+
+void K8sControlPlane::Upsert(bool is_index, const Json& object) {
+  {
+    std::lock_guard<std::mutex> lock(cache_->mu);
+    if (!UpsertLocked(is_index, object)) return;
+    PublishLocked(quidditch::k8s::ResourceVersionOf(object));
+  }
+  Notify();
+}
+
+bool K8sControlPlane::UpsertLocked(bool is_index, const Json& object) {
+  const int64_t rv = quidditch::k8s::ResourceVersionOf(object);
+  const std::string name = object.value("metadata", Json::object()).value("name", "");
+  Tombstones& tombstones = is_index ? cache_->index_tombstones : cache_->node_tombstones;
+  if (auto t = tombstones.find(name); t != tombstones.end()) {
+    if (rv <= t->second) return false;
+    tombstones.erase(t);
+  }
+  if (is_index) {
+    Result<IndexObject> decoded = DecodeIndexObject(object);
+    if (!decoded.ok()) {
+      spdlog::error("ignoring QuidditchIndex {} in {}: {}", name, ns_, decoded.status().ToString());
+      return false;
+    }
+    auto it = cache_->indices.find(name);
+    if (it != cache_->indices.end() && it->second.resource_version >= rv) return false;
+    if (decoded->applied) {
+      cache_->applied[name] = std::make_shared<const cluster::Index>(*decoded->applied);
+    } else {
+      cache_->applied.erase(name);
+    }
+    cache_->indices[name] = std::move(decoded).value();
+  } else {
+    Result<NodeObjectView> decoded = DecodeNodeObject(object);
+    if (!decoded.ok()) {
+      spdlog::error("ignoring QuidditchNode {} in {}: {}", name, ns_, decoded.status().ToString());
+      return false;
+    }
+    auto it = cache_->nodes.find(name);
+    if (it != cache_->nodes.end() && it->second.resource_version >= rv) return false;
+    cache_->nodes[name] = std::move(decoded).value();
+  }
+  return true;
+}
+
+bool K8sControlPlane::RemoveLocked(bool is_index, const std::string& name, int64_t rv) {
+  Tombstones& tombstones = is_index ? cache_->index_tombstones : cache_->node_tombstones;
+  tombstones[name] = std::max(tombstones[name], rv);
+  if (is_index) {
+    auto it = cache_->indices.find(name);
+    if (it == cache_->indices.end() || it->second.resource_version > rv) return false;
+    cache_->indices.erase(it);
+    cache_->applied.erase(name);
+  } else {
+    auto it = cache_->nodes.find(name);
+    if (it == cache_->nodes.end() || it->second.resource_version > rv) return false;
+    cache_->nodes.erase(it);
+  }
+  return true;
+}
+
+void K8sControlPlane::Remove(bool is_index, const Json& object) {
+  const int64_t rv = quidditch::k8s::ResourceVersionOf(object);
+  {
+    std::lock_guard<std::mutex> lock(cache_->mu);
+    if (!RemoveLocked(is_index, object.value("metadata", Json::object()).value("name", ""), rv)) {
+      return;
+    }
+    PublishLocked(rv);
+  }
+  Notify();
+}
+
+void K8sControlPlane::Replace(bool is_index, const std::vector<Json>& items, int64_t list_rv) {
+  {
+    std::lock_guard<std::mutex> lock(cache_->mu);
+    std::set<std::string> listed;
+    for (const Json& item : items) {
+      listed.insert(item.value("metadata", Json::object()).value("name", ""));
+      UpsertLocked(is_index, item);
+    }
+    std::vector<std::pair<std::string, int64_t>> gone;
+    if (is_index) {
+      for (const auto& [name, o] : cache_->indices) {
+        if (!listed.count(name) && o.resource_version <= list_rv) gone.emplace_back(name, list_rv);
+      }
+    } else {
+      for (const auto& [name, o] : cache_->nodes) {
+        if (!listed.count(name) && o.resource_version <= list_rv) gone.emplace_back(name, list_rv);
+      }
+    }
+    for (const auto& [name, rv] : gone) RemoveLocked(is_index, name, rv);
+    // The list is authoritative up to its version: older tombstones are no longer needed.
+    Tombstones& tombstones = is_index ? cache_->index_tombstones : cache_->node_tombstones;
+    std::erase_if(tombstones, [&](const auto& t) { return t.second <= list_rv; });
+    PublishLocked(list_rv);
+  }
+  Notify();
+}
+
+void K8sControlPlane::PublishLocked(int64_t resource_version) {
+  cache_->changed.notify_all();
+  auto next = std::make_shared<ClusterState>();
+  for (const auto& [name, view] : cache_->nodes) next->nodes[view.node.node_id] = view.node;
+  for (const auto& [name, object] : cache_->indices) {
+    next->next_allocation_id = std::max(next->next_allocation_id, object.next_allocation_id);
+    auto applied = cache_->applied.find(name);
+    if (applied != cache_->applied.end()) next->indices[applied->second->name] = applied->second;
+  }
+  const cluster::StatePtr current = store().Current();
+  next->version = current->version;
+  cluster::StatePtr normalized = cluster::FailCopiesOnDeadNodes(next);
+  if (*normalized == *current) return;
+  auto published = std::make_shared<ClusterState>(*normalized);
+  published->version = std::max(resource_version, current->version + 1);
+  std::vector<cluster::ClusterStateEvent> events =
+      cluster::DiffEvents(*current, *published, published->version, NowMs());
+  store().Publish(std::move(published), {}, std::move(events));
+}
+
+void K8sControlPlane::Notify() {
+  std::function<void()> on_change;
+  {
+    std::lock_guard<std::mutex> lock(cache_->mu);
+    on_change = cache_->on_change;
+  }
+  if (on_change) on_change();
+}
+
+// --- writes ------------------------------------------------------------------------------------
+
+Result<int64_t> K8sControlPlane::Propose(const CallContext& ctx,
+                                         const std::vector<Command>& commands) {
+  return ProposeFor(ctx, commands, "");
+}
+
+Status K8sControlPlane::RegisterPodNode(const CallContext& ctx, const cluster::NodeInfo& node,
+                                        const std::string& pod_name) {
+  return ProposeFor(ctx, {Command{NowMs(), cluster::RegisterNodeCmd{node}}}, pod_name).status();
+}
+
+Result<int64_t> K8sControlPlane::ProposeFor(const CallContext& ctx,
+                                            const std::vector<Command>& commands,
+                                            const std::string& pod_name) {
+  if (stopped_) return Status::Unavailable("the Kubernetes control plane is stopped");
+  if (commands.empty()) return Status::InvalidArgument("empty command batch");
+  const bool spec_command = std::any_of(commands.begin(), commands.end(), [](const Command& c) {
+    return IsSpecCommand<cluster::CreateIndexCmd>(c) || IsSpecCommand<cluster::DeleteIndexCmd>(c) ||
+           IsSpecCommand<cluster::UpdateIndexSettingsCmd>(c) ||
+           IsSpecCommand<cluster::PutMappingCmd>(c);
+  });
+  if (spec_command && commands.size() != 1) {
+    return Status::InvalidArgument("index commands are proposed one at a time in Kubernetes mode");
+  }
+  while (true) {
+    const cluster::StatePtr current = store().Current();
+    // The same checks and errors as every other mode.
+    QD_ASSIGN_OR_RETURN(cluster::ApplyResult applied, cluster::ApplyBatch(current, commands));
+    Status s;
+    if (spec_command) {
+      const Command& c = commands.front();
+      if (const auto* create = std::get_if<cluster::CreateIndexCmd>(&c.op)) {
+        s = CreateIndexObject(ctx, *create);
+      } else if (const auto* del = std::get_if<cluster::DeleteIndexCmd>(&c.op)) {
+        s = DeleteIndexObject(ctx, del->name);
+      } else {
+        const std::string& name = std::holds_alternative<cluster::PutMappingCmd>(c.op)
+                                      ? std::get<cluster::PutMappingCmd>(c.op).name
+                                      : std::get<cluster::UpdateIndexSettingsCmd>(c.op).name;
+        const cluster::Index* after = applied.state->FindIndex(name);
+        Json spec{{"replicas", after->settings.replicas},
+                  {"refreshInterval", after->settings.refresh_interval},
+                  {"mappings", after->mappings}};
+        s = PatchIndexSpec(ctx, name, spec);
+      }
+    } else {
+      s = WriteChanges(ctx, *applied.state, pod_name);
+    }
+    if (s.ok()) return store().Current()->version;
+    if (!s.IsConflict()) return s;
+    // Another writer was first: wait for its change to reach the cache, then decide again.
+    if (Clock::now() + std::chrono::milliseconds(20) >= ctx.deadline) {
+      return Status::Timeout(
+          fmt::format("gave up at the deadline after write conflicts: {}", s.message()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+Status K8sControlPlane::WriteChanges(const CallContext& ctx, const ClusterState& desired,
+                                     const std::string& pod_name) {
+  std::map<std::string, NodeObjectView> nodes;  // by node id
+  std::map<std::string, IndexObject> indices;   // by index name, accepted ones only
+  {
+    std::lock_guard<std::mutex> lock(cache_->mu);
+    for (const auto& [name, view] : cache_->nodes) nodes[view.node.node_id] = view;
+    for (const auto& [name, object] : cache_->indices) {
+      if (object.applied && !object.deleting) indices[object.index_name] = object;
+    }
+  }
+  // Nodes first: a node going DOWN fails its copies in every view in the same change; the
+  // indices' status then records what the views already show.
+  std::set<std::string> node_ids;
+  for (const auto& [id, node] : desired.nodes) node_ids.insert(id);
+  for (const auto& [id, view] : nodes) node_ids.insert(id);
+  for (const std::string& id : node_ids) {
+    const cluster::NodeInfo* want = desired.FindNode(id);
+    auto have = nodes.find(id);
+    Result<Json> written = Status::OK();
+    if (want == nullptr) {
+      written = client_->Delete(NodesResource(), ns_, have->second.object_name,
+                                std::to_string(have->second.resource_version), ctx.deadline);
+      if (!written.ok())
+        return written.status().IsNotFound() ? Status::Conflict("node gone") : written.status();
+      std::lock_guard<std::mutex> lock(cache_->mu);
+      if (RemoveLocked(false, have->second.object_name,
+                       std::max(have->second.resource_version,
+                                quidditch::k8s::ResourceVersionOf(*written)))) {
+        PublishLocked(quidditch::k8s::ResourceVersionOf(*written));
+      }
+      continue;
+    }
+    const std::string pod = !pod_name.empty() && id == pod_name ? pod_name
+                            : have != nodes.end()               ? have->second.pod_name
+                                                                : "";
+    if (have != nodes.end() && have->second.node == *want && have->second.pod_name == pod) {
+      continue;
+    }
+    Json object = NodeObject(*want, pod);
+    if (have == nodes.end()) {
+      written = client_->Create(NodesResource(), ns_, object, ctx.deadline);
+      if (written.status().IsAlreadyExists()) return Status::Conflict(written.status().message());
+    } else {
+      object["metadata"]["resourceVersion"] = std::to_string(have->second.resource_version);
+      written = client_->Update(NodesResource(), ns_, object, ctx.deadline);
+      if (written.status().IsNotFound()) return Status::Conflict(written.status().message());
+    }
+    if (!written.ok()) return written.status();
+    UpsertNode(*written);
+  }
+  for (const auto& [name, index] : desired.indices) {
+    auto have = indices.find(name);
+    if (have == indices.end() || *have->second.applied == *index) continue;
+    Json object{{"apiVersion", kApiVersion},
+                {"kind", "QuidditchIndex"},
+                {"metadata",
+                 {{"name", have->second.object_name},
+                  {"resourceVersion", std::to_string(have->second.resource_version)}}},
+                {"status", IndexStatus(*index, desired.next_allocation_id, have->second.status)}};
+    Result<Json> written = client_->UpdateStatus(IndicesResource(), ns_, object, ctx.deadline);
+    if (written.status().IsNotFound()) return Status::Conflict(written.status().message());
+    if (!written.ok()) return written.status();
+    UpsertIndex(*written);
+  }
+  return Status::OK();
+}
+
+Status K8sControlPlane::CreateIndexObject(const CallContext& ctx,
+                                          const cluster::CreateIndexCmd& cmd) {
+  const Json object = NewIndexObject(cmd.name, cmd.uuid, cmd.settings, cmd.mappings);
+  const std::string object_name = object["metadata"]["name"];
+  Result<Json> created = client_->Create(IndicesResource(), ns_, object, ctx.deadline);
+  int64_t generation = 1;
+  if (created.ok()) {
+    generation = created->value("metadata", Json::object()).value("generation", int64_t{1});
+    UpsertIndex(*created);
+  } else if (created.status().IsAlreadyExists()) {
+    QD_ASSIGN_OR_RETURN(Json existing,
+                        client_->Get(IndicesResource(), ns_, object_name, ctx.deadline));
+    QD_ASSIGN_OR_RETURN(IndexObject found, DecodeIndexObject(existing));
+    if (found.index_name != cmd.name) {
+      return Status::Conflict(
+          fmt::format("index [{}] maps to the Kubernetes object {}, which holds index [{}]",
+                      cmd.name, object_name, found.index_name));
+    }
+    if (found.requested_uuid != cmd.uuid) {
+      return Status::AlreadyExists(
+          fmt::format("index [{}/{}] already exists", cmd.name, found.requested_uuid));
+    }
+    generation = found.generation;  // our own create, retried
+    UpsertIndex(existing);
+  } else {
+    return created.status();
+  }
+  return AwaitAccepted(ctx, object_name, generation);
+}
+
+Status K8sControlPlane::PatchIndexSpec(const CallContext& ctx, const std::string& name,
+                                       const Json& spec) {
+  const std::string object_name = ObjectNameFor(name);
+  int64_t rv = 0;
+  {
+    std::lock_guard<std::mutex> lock(cache_->mu);
+    auto it = cache_->indices.find(object_name);
+    if (it == cache_->indices.end()) return Status::Conflict("index object not cached yet");
+    rv = it->second.resource_version;
+  }
+  Json patch{{"metadata", {{"resourceVersion", std::to_string(rv)}}}, {"spec", spec}};
+  Result<Json> patched =
+      client_->Patch(IndicesResource(), ns_, object_name, quidditch::k8s::PatchType::kMerge, patch,
+                     false, ctx.deadline);
+  if (patched.status().IsNotFound()) return Status::Conflict(patched.status().message());
+  if (!patched.ok()) return patched.status();
+  UpsertIndex(*patched);
+  return AwaitAccepted(ctx, object_name,
+                       patched->value("metadata", Json::object()).value("generation", int64_t{1}));
+}
+
+Status K8sControlPlane::AwaitAccepted(const CallContext& ctx, const std::string& object_name,
+                                      int64_t generation) {
+  std::unique_lock<std::mutex> lock(cache_->mu);
+  Status result = Status::Timeout(fmt::format(
+      "the operator has not accepted QuidditchIndex {} (generation {}) in namespace {} before the "
+      "deadline: is the Quidditch operator running?",
+      object_name, generation, ns_));
+  cache_->changed.wait_until(lock, ctx.deadline, [&] {
+    if (stopped_) {
+      result = Status::Unavailable("the Kubernetes control plane is stopped");
+      return true;
+    }
+    auto it = cache_->indices.find(object_name);
+    if (it == cache_->indices.end()) {
+      result = Status::NotFound(fmt::format("QuidditchIndex {} was deleted", object_name));
+      return true;
+    }
+    const Json* ready = FindCondition(it->second.status, kReadyCondition);
+    if (ready != nullptr && ready->value("observedGeneration", int64_t{0}) >= generation &&
+        ready->value("status", "") == "False") {
+      result = Status::InvalidArgument(ready->value("message", "rejected by the operator"));
+      return true;
+    }
+    const Json* allocated = FindCondition(it->second.status, kAllocatedCondition);
+    if (it->second.applied && it->second.observed_generation >= generation &&
+        allocated != nullptr && allocated->value("observedGeneration", int64_t{0}) >= generation) {
+      result = Status::OK();
+      return true;
+    }
+    return false;
+  });
+  return result;
+}
+
+Status K8sControlPlane::DeleteIndexObject(const CallContext& ctx, const std::string& name) {
+  const std::string object_name = ObjectNameFor(name);
+  std::string uuid;
+  {
+    std::lock_guard<std::mutex> lock(cache_->mu);
+    auto it = cache_->indices.find(object_name);
+    if (it != cache_->indices.end()) uuid = it->second.requested_uuid;
+  }
+  Result<Json> deleted =
+      client_->Delete(IndicesResource(), ns_, object_name, std::nullopt, ctx.deadline);
+  if (deleted.status().IsNotFound()) return Status::Conflict("index object already gone");
+  if (!deleted.ok()) return deleted.status();
+  // The operator releases the shards and removes the finalizer; then the object goes.
+  std::unique_lock<std::mutex> lock(cache_->mu);
+  const bool gone = cache_->changed.wait_until(lock, ctx.deadline, [&] {
+    auto it = cache_->indices.find(object_name);
+    return stopped_ || it == cache_->indices.end() || it->second.requested_uuid != uuid;
+  });
+  if (stopped_) return Status::Unavailable("the Kubernetes control plane is stopped");
+  if (!gone) {
+    return Status::Timeout(fmt::format(
+        "QuidditchIndex {} in namespace {} is still held by its finalizer {}: is the Quidditch "
+        "operator running?",
+        object_name, ns_, kIndexFinalizer));
+  }
+  return Status::OK();
+}
+
+Status K8sControlPlane::WriteIndexStatus(const IndexObject& object, const Json& status) {
+  Json body{{"apiVersion", kApiVersion},
+            {"kind", "QuidditchIndex"},
+            {"metadata",
+             {{"name", object.object_name},
+              {"resourceVersion", std::to_string(object.resource_version)}}},
+            {"status", status}};
+  QD_ASSIGN_OR_RETURN(Json written, client_->UpdateStatus(IndicesResource(), ns_, body));
+  UpsertIndex(written);
+  return Status::OK();
+}
+
+Status K8sControlPlane::ReleaseIndex(const IndexObject& object) {
+  Json patch{
+      {"metadata",
+       {{"resourceVersion", std::to_string(object.resource_version)}, {"finalizers", nullptr}}}};
+  // The object goes once its finalizer is removed; the DELETED event comes through the watch.
+  return client_
+      ->Patch(IndicesResource(), ns_, object.object_name, quidditch::k8s::PatchType::kMerge, patch)
+      .status();
+}
+
+Status K8sControlPlane::SyncForRead(const CallContext& ctx) {
+  for (bool is_index : {true, false}) {
+    QD_ASSIGN_OR_RETURN(
+        quidditch::k8s::ListResult list,
+        client_->List(is_index ? IndicesResource() : NodesResource(), ns_, {}, ctx.deadline));
+    Replace(is_index, list.items,
+            quidditch::k8s::ResourceVersionOf(
+                Json{{"metadata", {{"resourceVersion", list.resource_version}}}}));
+  }
+  return Status::OK();
+}
+
+}  // namespace quidditch::controlplane::k8s

@@ -1,0 +1,107 @@
+// The custom resources of Kubernetes-native mode, and how cluster-state values map onto them
+// (deploy/kubernetes/crds/, docs/kubernetes.md).
+//
+//   QuidditchIndex  spec: what was asked for (shards, replicas, refreshInterval, codec,
+//                   mappings). status: what the leading operator accepted (appliedSpec, uuid)
+//                   and the routing table (shardAllocations: every copy in order, primary
+//                   first; shards: primary term and in-sync copies), the index state, times,
+//                   conditions, observedGeneration. An index is part of the cluster state once
+//                   the operator has accepted its spec: until then it has no status.
+//   QuidditchNode   one registered node: spec (roles, addresses) and status (state, last seen,
+//                   resources), written together in one update.
+//
+// Object names: an index or node name that is a valid Kubernetes object name (RFC 1123
+// subdomain) is used as is; any other name (with '_', capitals, ...) gets a derived object name
+// and is kept in spec.indexName / spec.nodeId.
+//
+// Pure: JSON in, values out. Decoding is strict about what Quidditch itself writes (Corruption
+// naming the field) and applies the CRD defaults for what a user may leave out of a spec.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "cluster/cluster_state.h"
+#include "cluster/types.h"
+#include "common/status.h"
+#include "k8s/kube_client.h"
+
+namespace quidditch::controlplane::k8s {
+
+using Json = cluster::Json;
+
+inline constexpr std::string_view kApiVersion = "quidditch.io/v1";
+// Held by every QuidditchIndex until its shard data is dropped.
+inline constexpr std::string_view kIndexFinalizer = "quidditch.io/shard-data";
+// The condition the operator sets when it has judged the current spec.
+inline constexpr std::string_view kReadyCondition = "Ready";
+// The condition the operator sets when it has run the allocator after accepting a spec.
+inline constexpr std::string_view kAllocatedCondition = "Allocated";
+
+const quidditch::k8s::ResourceType& IndicesResource();
+const quidditch::k8s::ResourceType& NodesResource();
+const quidditch::k8s::ResourceType& ClustersResource();
+
+// The object name for an index or node name (see above).
+std::string ObjectNameFor(std::string_view name);
+
+// RFC 3339 UTC with milliseconds ("2026-11-26T08:00:00.123Z"), and back (nullopt when
+// malformed).
+std::string FormatTime(int64_t ms);
+std::optional<int64_t> ParseTime(std::string_view text);
+
+// --- QuidditchIndex ---------------------------------------------------------------------------
+
+// A new QuidditchIndex: spec from the request, the finalizer, and `uuid` as an annotation (the
+// operator makes it the index uuid, so that a retried create is recognised).
+Json NewIndexObject(std::string_view name, std::string_view uuid,
+                    const cluster::IndexSettings& settings, const Json& mappings);
+
+// What a QuidditchIndex says.
+struct IndexObject {
+  std::string object_name;
+  std::string index_name;  // spec.indexName, or the object name
+  int64_t resource_version = 0;
+  int64_t generation = 0;
+  bool deleting = false;       // metadata.deletionTimestamp is set
+  bool has_finalizer = false;  // metadata.finalizers holds kIndexFinalizer
+  std::string requested_uuid;  // the annotation, or metadata.uid
+  // The spec, with the CRD's defaults for missing fields. Not validated here.
+  cluster::IndexSettings spec_settings;
+  Json spec_mappings = Json::object();
+  // status as stored (conditions and message included); null when there is none.
+  Json status;
+  int64_t observed_generation = 0;
+  // The index as the cluster state shows it: set once the operator has accepted a spec.
+  std::optional<cluster::Index> applied;
+  int64_t next_allocation_id = 1;  // status.nextAllocationId
+};
+
+Result<IndexObject> DecodeIndexObject(const Json& object);
+
+// The status for `index`: everything Quidditch derives from an index, over `previous` (the
+// stored status), whose conditions, message and observedGeneration are kept.
+Json IndexStatus(const cluster::Index& index, int64_t next_allocation_id, const Json& previous);
+
+// The condition `type` of a status, or null.
+const Json* FindCondition(const Json& status, std::string_view type);
+// Sets condition `type` in `status` (lastTransitionTime moves only when status flips).
+void SetCondition(Json& status, std::string_view type, bool ok, std::string_view reason,
+                  std::string_view message, int64_t generation, int64_t now_ms);
+
+// --- QuidditchNode ----------------------------------------------------------------------------
+
+// The whole QuidditchNode for `node` (spec and status), without metadata.resourceVersion.
+Json NodeObject(const cluster::NodeInfo& node, std::string_view pod_name = {});
+
+struct NodeObjectView {
+  std::string object_name;
+  int64_t resource_version = 0;
+  std::string pod_name;  // spec.podName: registered by the operator for a data pod
+  cluster::NodeInfo node;
+};
+
+Result<NodeObjectView> DecodeNodeObject(const Json& object);
+
+}  // namespace quidditch::controlplane::k8s
