@@ -1,5 +1,6 @@
 #include "cluster/diff.h"
 
+#include <algorithm>
 #include <set>
 
 #include "cluster/apply.h"
@@ -35,7 +36,8 @@ const ShardCopy* FindAllocation(const ShardRouting& shard, const std::string& al
 }
 
 // Apply()'s order for one shard: the lost primary, the replica promoted in its place, other
-// lost copies, new copies, then state changes of the copies that stayed.
+// lost copies (in the order Apply() removes them when the replica count went down), new copies,
+// then state changes of the copies that stayed.
 void DiffShard(const std::string& index, const ShardRouting& before, const ShardRouting& after,
                EventSink& sink) {
   const int32_t id = after.shard_id;
@@ -53,11 +55,24 @@ void DiffShard(const std::string& index, const ShardRouting& before, const Shard
       sink.Add(EventType::kShardStarted, index, new_primary.node_id, id, true);
     }
   }
-  for (const ShardCopy& c : before.copies) {
+  std::vector<size_t> lost;  // positions in before.copies
+  for (size_t i = 0; i < before.copies.size(); ++i) {
+    const ShardCopy& c = before.copies[i];
     if (c.primary || c.state == ShardState::kUnassigned) continue;
-    if (FindAllocation(after, c.allocation_id) == nullptr) {
-      sink.Add(EventType::kShardFailed, index, c.node_id, id, false);
-    }
+    if (FindAllocation(after, c.allocation_id) == nullptr) lost.push_back(i);
+  }
+  if (after.copies.size() < before.copies.size()) {
+    // Fewer replicas: Apply() removes INITIALIZING copies first, then RELOCATING, then STARTED,
+    // each from the back.
+    auto rank = [&](size_t i) {
+      const ShardState s = before.copies[i].state;
+      return s == ShardState::kInitializing ? 0 : s == ShardState::kRelocating ? 1 : 2;
+    };
+    std::sort(lost.begin(), lost.end(),
+              [&](size_t a, size_t b) { return rank(a) != rank(b) ? rank(a) < rank(b) : a > b; });
+  }
+  for (size_t i : lost) {
+    sink.Add(EventType::kShardFailed, index, before.copies[i].node_id, id, false);
   }
   for (const ShardCopy& c : after.copies) {
     if (c.state == ShardState::kUnassigned) continue;
