@@ -32,12 +32,20 @@ namespace {
 
 bool IsAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
+// An RFC 1123 subdomain: dot-separated labels of [a-z0-9-], each starting and ending with a
+// letter or digit, 253 characters at most.
 bool IsObjectName(std::string_view name) {
-  if (name.empty() || name.size() > 253 || !IsAlnum(name.front()) || !IsAlnum(name.back())) {
-    return false;
-  }
-  for (char c : name) {
-    if (!IsAlnum(c) && c != '-' && c != '.') return false;
+  if (name.empty() || name.size() > 253) return false;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('.', start);
+    if (end == std::string_view::npos) end = name.size();
+    std::string_view label = name.substr(start, end - start);
+    if (label.empty() || !IsAlnum(label.front()) || !IsAlnum(label.back())) return false;
+    for (char c : label) {
+      if (!IsAlnum(c) && c != '-') return false;
+    }
+    start = end + 1;
   }
   return true;
 }
@@ -147,7 +155,7 @@ std::string ObjectNameFor(std::string_view name) {
   std::string base;
   for (char c : name) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    base.push_back(IsAlnum(c) || c == '.' ? c : '-');
+    base.push_back(IsAlnum(c) ? c : '-');
     if (base.size() == 200) break;
   }
   while (!base.empty() && !IsAlnum(base.front())) base.erase(base.begin());
@@ -169,18 +177,29 @@ std::string FormatTime(int64_t ms) {
 
 std::optional<int64_t> ParseTime(std::string_view text) {
   std::tm tm{};
-  int millis = 0;
-  char tail[8] = {};
+  int consumed = 0;
   const std::string s(text);
-  int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%7s", &tm.tm_year, &tm.tm_mon,
-                      &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis, tail);
-  if (n == 8 && std::string_view(tail) != "Z") return std::nullopt;
-  if (n != 8) {
-    millis = 0;
-    n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%7s", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, tail);
-    if (n != 7 || std::string_view(tail) != "Z") return std::nullopt;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
+      consumed != 19) {
+    return std::nullopt;
   }
+  std::string_view rest = text.substr(19);
+  int64_t millis = 0;
+  if (!rest.empty() && rest.front() == '.') {
+    // Any number of fraction digits (Go writes ".5Z", metav1.MicroTime six): milliseconds.
+    rest.remove_prefix(1);
+    int digits = 0;
+    int64_t scale = 100;
+    while (!rest.empty() && rest.front() >= '0' && rest.front() <= '9') {
+      millis += (rest.front() - '0') * scale;
+      scale /= 10;
+      rest.remove_prefix(1);
+      ++digits;
+    }
+    if (digits == 0) return std::nullopt;
+  }
+  if (rest != "Z") return std::nullopt;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   return static_cast<int64_t>(timegm(&tm)) * 1000 + millis;
@@ -243,7 +262,11 @@ Result<IndexObject> DecodeIndexObject(const Json& object) {
   index.mappings = GetOr<Json>(applied, "mappings", Json::object());
   if (index.settings.shards < 1) return Status::Corruption(where + ".appliedSpec.shards < 1");
   QD_ASSIGN_OR_RETURN(std::string state, Get<std::string>(out.status, "state", where));
-  index.state = state == "ACTIVE" ? cluster::IndexState::kActive : cluster::IndexState::kCreating;
+  std::optional<cluster::IndexState> parsed_state = cluster::ParseIndexState(state);
+  if (!parsed_state || *parsed_state == cluster::IndexState::kDeleting) {
+    return Status::Corruption(fmt::format("{}.state: unexpected {}", where, state));
+  }
+  index.state = *parsed_state;
   QD_ASSIGN_OR_RETURN(index.created_at_ms, GetTime(out.status, "createdAt", where));
   QD_ASSIGN_OR_RETURN(index.updated_at_ms, GetTime(out.status, "updatedAt", where));
   QD_ASSIGN_OR_RETURN(index.routing, DecodeRouting(index.name, index.settings.shards, out.status));
