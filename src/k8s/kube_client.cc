@@ -277,7 +277,6 @@ int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 }
 
 struct CurlCleanup {
-  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
 
@@ -292,6 +291,39 @@ void SetBlob(CURL* curl, CURLoption option, const std::string& pem) {
 struct KubeClient::Impl {
   KubeConfig config;
   RetryPolicy retry;
+
+  // Idle easy handles. A handle keeps its connection (and TLS session) open after a call, so
+  // reusing handles saves a TCP + TLS handshake per request.
+  static constexpr size_t kMaxIdleHandles = 8;
+  std::mutex pool_mu;
+  std::vector<CURL*> idle;  // GUARDED_BY(pool_mu)
+
+  ~Impl() {
+    for (CURL* curl : idle) curl_easy_cleanup(curl);
+  }
+
+  // A handle with no options set; back to the pool when the returned pointer is destroyed.
+  auto AcquireHandle() {
+    CURL* curl = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(pool_mu);
+      if (!idle.empty()) {
+        curl = idle.back();
+        idle.pop_back();
+      }
+    }
+    if (curl == nullptr) curl = curl_easy_init();
+    auto release = [this](CURL* c) {
+      curl_easy_reset(c);
+      std::lock_guard<std::mutex> lock(pool_mu);
+      if (idle.size() < kMaxIdleHandles) {
+        idle.push_back(c);
+      } else {
+        curl_easy_cleanup(c);
+      }
+    };
+    return std::unique_ptr<CURL, decltype(release)>(curl, release);
+  }
 
   std::mutex token_mu;
   std::string token;          // GUARDED_BY(token_mu): the token file's content when last read
@@ -334,7 +366,7 @@ struct KubeClient::Impl {
   Result<Exchange> PerformOnce(const Request& request, Deadline deadline, const StreamFn* stream,
                                const std::atomic<bool>* cancel) {
     QD_ASSIGN_OR_RETURN(std::string bearer, BearerToken());
-    std::unique_ptr<CURL, CurlCleanup> handle(curl_easy_init());
+    auto handle = AcquireHandle();
     if (handle == nullptr) return Status::Internal("curl_easy_init failed");
     CURL* curl = handle.get();
     Exchange exchange;

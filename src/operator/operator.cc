@@ -149,6 +149,23 @@ struct Operator::Impl {
 
   // --- the loop ------------------------------------------------------------------------------
 
+  // Nodes changed: node liveness, and every index with a copy still to place.
+  void OnNodesChanged() {
+    queue.Add(std::string(kNodesKey));
+    queue.Add(std::string(kClustersKey));
+    for (const IndexObject& o : cp->IndexObjects()) {
+      if (!o.applied) continue;
+      for (const cluster::ShardRouting& shard : o.applied->routing.shards) {
+        if (std::any_of(shard.copies.begin(), shard.copies.end(), [](const cluster::ShardCopy& c) {
+              return c.state == cluster::ShardState::kUnassigned;
+            })) {
+          queue.Add(IndexKey(o.object_name));
+          break;
+        }
+      }
+    }
+  }
+
   void EnqueueAll() {
     queue.Add(std::string(kNodesKey));
     queue.Add(std::string(kClustersKey));
@@ -279,15 +296,43 @@ struct Operator::Impl {
     return Status::OK();
   }
 
+  // Runs the allocator for this index and records, in one status write, the copies it placed
+  // and the Allocated condition for the current generation.
   Status Allocate(const IndexObject& o) {
     const cluster::StatePtr state = cp->CurrentState();
+    const cluster::Index* before = state->FindIndex(o.index_name);
+    if (before == nullptr) return Status::OK();
     std::vector<Command> commands;
     for (Command& c : cluster::ComputeAllocation(*state, WallMs())) {
       const auto* allocate = std::get_if<cluster::AllocateShardCmd>(&c.op);
       if (allocate != nullptr && allocate->index == o.index_name) commands.push_back(std::move(c));
     }
+    Json status = o.status;
+    cluster::StatePtr after = state;
     if (!commands.empty()) {
-      QD_RETURN_IF_ERROR(cp->ProposeCommands(CallContext::WithTimeout(10s), commands).status());
+      QD_ASSIGN_OR_RETURN(cluster::ApplyResult r, cluster::ApplyBatch(state, commands));
+      after = r.state;
+      status = controlplane::k8s::IndexStatus(*after->FindIndex(o.index_name),
+                                              after->next_allocation_id, o.status);
+    } else if (!(*before == *o.applied)) {
+      // The view failed copies on dead nodes that the stored status still shows: record that.
+      status = controlplane::k8s::IndexStatus(*before, state->next_allocation_id, o.status);
+    }
+    int total = 0, unassigned = 0;
+    for (const cluster::ShardRouting& shard : after->FindIndex(o.index_name)->routing.shards) {
+      for (const cluster::ShardCopy& c : shard.copies) {
+        ++total;
+        if (c.state == cluster::ShardState::kUnassigned) ++unassigned;
+      }
+    }
+    const bool ok = unassigned == 0;
+    controlplane::k8s::SetCondition(
+        status, controlplane::k8s::kAllocatedCondition, ok, ok ? "AllAssigned" : "Unassigned",
+        fmt::format("{} of {} shard copies assigned", total - unassigned, total), o.generation,
+        WallMs());
+    if (status == o.status) return Status::OK();
+    QD_RETURN_IF_ERROR(cp->WriteIndexStatus(o, status));
+    if (!commands.empty()) {
       allocations += static_cast<int64_t>(commands.size());
       std::vector<std::string> placed;
       for (const Command& c : commands) {
@@ -297,35 +342,6 @@ struct Operator::Impl {
       Event(o, false, "ShardsAllocated",
             fmt::format("index [{}]: shard copies allocated: {}", o.index_name,
                         fmt::join(placed, ", ")));
-    }
-    // Record that the allocator has run for this generation.
-    const cluster::StatePtr after = cp->CurrentState();
-    const cluster::Index* index = after->FindIndex(o.index_name);
-    if (index == nullptr) return Status::OK();
-    int total = 0, unassigned = 0;
-    for (const cluster::ShardRouting& shard : index->routing.shards) {
-      for (const cluster::ShardCopy& c : shard.copies) {
-        ++total;
-        if (c.state == cluster::ShardState::kUnassigned) ++unassigned;
-      }
-    }
-    const std::string message =
-        fmt::format("{} of {} shard copies assigned", total - unassigned, total);
-    for (IndexObject& fresh : cp->IndexObjects()) {
-      if (fresh.object_name != o.object_name) continue;
-      const Json* cond =
-          controlplane::k8s::FindCondition(fresh.status, controlplane::k8s::kAllocatedCondition);
-      const bool ok = unassigned == 0;
-      if (cond != nullptr && cond->value("message", "") == message &&
-          cond->value("observedGeneration", int64_t{0}) == fresh.generation &&
-          (cond->value("status", "") == "True") == ok) {
-        return Status::OK();
-      }
-      Json status = fresh.status;
-      controlplane::k8s::SetCondition(status, controlplane::k8s::kAllocatedCondition, ok,
-                                      ok ? "AllAssigned" : "Unassigned", message, fresh.generation,
-                                      WallMs());
-      return cp->WriteIndexStatus(fresh, status);
     }
     return Status::OK();
   }
@@ -501,10 +517,13 @@ Result<std::unique_ptr<Operator>> Operator::Start(OperatorOptions options) {
   impl->cp = std::make_unique<K8sControlPlane>(cp_options);
   QD_RETURN_IF_ERROR(impl->cp->Start());
   Impl* self = impl.get();
-  impl->cp->SetOnChange([self] {
+  impl->cp->SetOnChange([self](bool is_index, const std::string& name) {
     if (!self->leading) return;
-    self->queue.Add(std::string(kNodesKey));
-    for (const IndexObject& o : self->cp->IndexObjects()) self->queue.Add(IndexKey(o.object_name));
+    if (is_index && !name.empty()) {
+      self->queue.Add(IndexKey(name));
+    } else {
+      self->OnNodesChanged();
+    }
   });
 
   quidditch::k8s::Informer::Handler pods;
@@ -512,17 +531,17 @@ Result<std::unique_ptr<Operator>> Operator::Start(OperatorOptions options) {
     std::lock_guard<std::mutex> lock(self->pods_mu);
     self->pods.clear();
     for (const Json& p : items) self->pods[p["metadata"].value("name", "")] = PodOf(p);
-    self->queue.Add(std::string(kNodesKey));
+    self->OnNodesChanged();
   };
   pods.upsert = [self](const Json& p) {
     std::lock_guard<std::mutex> lock(self->pods_mu);
     self->pods[p["metadata"].value("name", "")] = PodOf(p);
-    self->queue.Add(std::string(kNodesKey));
+    self->OnNodesChanged();
   };
   pods.remove = [self](const Json& p) {
     std::lock_guard<std::mutex> lock(self->pods_mu);
     self->pods.erase(p["metadata"].value("name", ""));
-    self->queue.Add(std::string(kNodesKey));
+    self->OnNodesChanged();
   };
   impl->pod_informer = std::make_unique<quidditch::k8s::Informer>(
       &impl->cp->client(), quidditch::k8s::PodsResource(), impl->cp->ns(), "app=quidditch-data",

@@ -1,5 +1,7 @@
 #include "tests/k8s/k8s_test_util.h"
 
+#include <curl/curl.h>
+
 namespace quidditch::k8s::testing {
 
 Result<op::OperatorOptions> TestOperatorOptions(KubeEnv& env, const std::string& ns,
@@ -22,6 +24,25 @@ Result<std::unique_ptr<controlplane::k8s::K8sControlPlane>> StartNodeControlPlan
   auto cp = std::make_unique<controlplane::k8s::K8sControlPlane>(std::move(options));
   QD_RETURN_IF_ERROR(cp->Start());
   return cp;
+}
+
+std::pair<long, std::string> HttpGet(int port, const std::string& path) {
+  std::string body;
+  long status = 0;
+  CURL* curl = curl_easy_init();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* out) {
+        static_cast<std::string*>(out)->append(data, size * n);
+        return size * n;
+      });
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(curl);
+  return {status, body};
 }
 
 }  // namespace quidditch::k8s::testing

@@ -20,4 +20,7 @@ Result<op::OperatorOptions> TestOperatorOptions(KubeEnv& env, const std::string&
 Result<std::unique_ptr<controlplane::k8s::K8sControlPlane>> StartNodeControlPlane(
     KubeEnv& env, const std::string& ns);
 
+// GET http://127.0.0.1:<port><path>: the status and body (status 0 when nothing answered).
+std::pair<long, std::string> HttpGet(int port, const std::string& path);
+
 }  // namespace quidditch::k8s::testing

@@ -39,7 +39,7 @@ struct K8sControlPlane::Cache {
   std::map<std::string, std::shared_ptr<const cluster::Index>> applied;  // by object name
   std::map<std::string, NodeObjectView> nodes;                           // by object name
   Tombstones index_tombstones, node_tombstones;
-  std::function<void()> on_change;
+  OnChange on_change;
 };
 
 Result<quidditch::k8s::KubeConfig> KubeConfigFor(const K8sConfig& config) {
@@ -103,7 +103,7 @@ bool K8sControlPlane::IsHealthy() const {
 
 // --- the cache ---------------------------------------------------------------------------------
 
-void K8sControlPlane::SetOnChange(std::function<void()> on_change) {
+void K8sControlPlane::SetOnChange(OnChange on_change) {
   std::lock_guard<std::mutex> lock(cache_->mu);
   cache_->on_change = std::move(on_change);
 }
@@ -131,7 +131,7 @@ void K8sControlPlane::Upsert(bool is_index, const Json& object) {
     if (!UpsertLocked(is_index, object)) return;
     PublishLocked(quidditch::k8s::ResourceVersionOf(object));
   }
-  Notify();
+  Notify(is_index, object.value("metadata", Json::object()).value("name", ""));
 }
 
 bool K8sControlPlane::UpsertLocked(bool is_index, const Json& object) {
@@ -187,14 +187,13 @@ bool K8sControlPlane::RemoveLocked(bool is_index, const std::string& name, int64
 
 void K8sControlPlane::Remove(bool is_index, const Json& object) {
   const int64_t rv = quidditch::k8s::ResourceVersionOf(object);
+  const std::string name = object.value("metadata", Json::object()).value("name", "");
   {
     std::lock_guard<std::mutex> lock(cache_->mu);
-    if (!RemoveLocked(is_index, object.value("metadata", Json::object()).value("name", ""), rv)) {
-      return;
-    }
+    if (!RemoveLocked(is_index, name, rv)) return;
     PublishLocked(rv);
   }
-  Notify();
+  Notify(is_index, name);
 }
 
 void K8sControlPlane::Replace(bool is_index, const std::vector<Json>& items, int64_t list_rv) {
@@ -221,7 +220,7 @@ void K8sControlPlane::Replace(bool is_index, const std::vector<Json>& items, int
     std::erase_if(tombstones, [&](const auto& t) { return t.second <= list_rv; });
     PublishLocked(list_rv);
   }
-  Notify();
+  Notify(is_index, "");
 }
 
 void K8sControlPlane::PublishLocked(int64_t resource_version) {
@@ -244,13 +243,13 @@ void K8sControlPlane::PublishLocked(int64_t resource_version) {
   store().Publish(std::move(published), {}, std::move(events));
 }
 
-void K8sControlPlane::Notify() {
-  std::function<void()> on_change;
+void K8sControlPlane::Notify(bool is_index, const std::string& object_name) {
+  OnChange on_change;
   {
     std::lock_guard<std::mutex> lock(cache_->mu);
     on_change = cache_->on_change;
   }
-  if (on_change) on_change();
+  if (on_change) on_change(is_index, object_name);
 }
 
 // --- writes ------------------------------------------------------------------------------------

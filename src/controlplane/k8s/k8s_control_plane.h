@@ -76,8 +76,10 @@ class K8sControlPlane : public StateBackedControlPlane {
   // Every cached QuidditchIndex / QuidditchNode.
   std::vector<IndexObject> IndexObjects() const;
   std::vector<NodeObjectView> NodeObjects() const;
-  // Called (on an informer thread, without locks held) after every change to the cache.
-  void SetOnChange(std::function<void()> on_change);
+  // Called (on an informer or writer thread, without locks held) after every change to the
+  // cache: which kind of object changed and its name, or an empty name after a (re)list.
+  using OnChange = std::function<void(bool is_index, const std::string& object_name)>;
+  void SetOnChange(OnChange on_change);
   // Writes an index's status (precondition: the object's resourceVersion) and folds the answer
   // into the cache.
   Status WriteIndexStatus(const IndexObject& object, const Json& status);
@@ -124,7 +126,7 @@ class K8sControlPlane : public StateBackedControlPlane {
   bool UpsertLocked(bool is_index, const Json& object);
   bool RemoveLocked(bool is_index, const std::string& object_name, int64_t version);
   void PublishLocked(int64_t resource_version);
-  void Notify();
+  void Notify(bool is_index, const std::string& object_name);
 
   const std::string ns_;
   const quidditch::k8s::KubeConfig kube_;
