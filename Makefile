@@ -7,7 +7,7 @@ BUILD_DIR ?= build/release
 ASAN_DIR ?= build/asan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan run test test-unit test-asan format clean bench-controlplane
+.PHONY: all deps build build-asan run test test-unit test-asan test-k8s format clean bench-controlplane
 
 all: build
 
@@ -40,6 +40,12 @@ test-asan: build-asan
 	  UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -L unit
 
 test: test-unit test-asan
+
+# The Kubernetes-mode tests against a real kube-apiserver and etcd (built from Go modules by
+# scripts/build-k8s-tools; without Go they report themselves skipped).
+test-k8s: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	cd $(BUILD_DIR) && ctest --output-on-failure -L k8s
 
 # Control-plane benchmark: 1 and 3 masters on loopback; writes bench/results/controlplane.json.
 bench-controlplane: build
