@@ -27,8 +27,10 @@ $(ASAN_DIR)/build.ninja:
 build-asan: deps $(ASAN_DIR)/build.ninja
 	cmake --build $(ASAN_DIR) -j $(JOBS) --target quidditch_unit_tests
 
-# Starts one process with all roles; data in ./data, REST on localhost:9200.
-run: build
+# Starts one process with all roles; data in ./data, REST on localhost:9200. Builds only the
+# server (not the tests, nor the Kubernetes tools they need).
+run: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target quidditch
 	$(BUILD_DIR)/quidditch $(ARGS)
 
 test-unit: build
@@ -47,10 +49,12 @@ test-k8s: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 	cd $(BUILD_DIR) && ctest --output-on-failure -L k8s
 
-# Control-plane benchmark: 1 and 3 masters on loopback; writes bench/results/controlplane.json.
+# Control-plane benchmark: Raft mode (1 and 3 masters on loopback) and Kubernetes mode (a real
+# kube-apiserver + etcd on loopback); writes bench/results/controlplane{,_k8s}.json.
 bench-controlplane: build
-	cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_controlplane
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_controlplane bench_controlplane_k8s
 	$(BUILD_DIR)/bench_controlplane bench/results/controlplane.json
+	$(BUILD_DIR)/bench_controlplane_k8s bench/results/controlplane_k8s.json
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')

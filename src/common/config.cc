@@ -1306,9 +1306,11 @@ Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
 
 std::string UsageText() {
   return R"(Usage: quidditch [FLAGS]
+       quidditch operator [FLAGS]
 
-Starts a Quidditch node. Configuration comes from built-in defaults, the YAML file given with
---config, environment variables, then flags (later sources win). See docs/configuration.md.
+Starts a Quidditch node, or (operator) the Kubernetes operator of Kubernetes-native mode.
+Configuration comes from built-in defaults, the YAML file given with --config, environment
+variables, then flags (later sources win). See docs/configuration.md and docs/kubernetes.md.
 
 Flags:
   --config FILE          Load the YAML configuration file FILE (${VAR} is expanded in values).

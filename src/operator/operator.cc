@@ -145,14 +145,20 @@ struct Operator::Impl {
   std::mutex tick_mu;
   std::condition_variable tick_cv;
 
+  static constexpr size_t kMaxPendingEvents = 1000;
+  std::mutex events_mu;
+  std::condition_variable events_cv;
+  std::deque<Json> pending_events;  // GUARDED_BY(events_mu)
+  std::thread event_recorder;
+
   const std::string& ns() const { return cp->ns(); }
 
   // --- the loop ------------------------------------------------------------------------------
 
-  // Nodes changed: node liveness, and every index with a copy still to place.
+  // Nodes changed: node liveness, and every index with a copy still to place. (QuidditchCluster
+  // status follows on the next tick.)
   void OnNodesChanged() {
     queue.Add(std::string(kNodesKey));
-    queue.Add(std::string(kClustersKey));
     for (const IndexObject& o : cp->IndexObjects()) {
       if (!o.applied) continue;
       for (const cluster::ShardRouting& shard : o.applied->routing.shards) {
@@ -367,9 +373,33 @@ struct Operator::Impl {
                {"firstTimestamp", seconds},
                {"lastTimestamp", seconds},
                {"count", 1}};
-    Status s = cp->client().Create(quidditch::k8s::EventsResource(), ns(), event).status();
-    if (!s.ok())
-      spdlog::warn("cannot record event {} for {}: {}", reason, o.object_name, s.ToString());
+    // Recorded off the reconcile path, best effort (as client-go's event recorder does): an
+    // Event is for people, and a slow or failing write must not hold up allocation.
+    std::lock_guard<std::mutex> lock(events_mu);
+    if (pending_events.size() >= kMaxPendingEvents) {
+      spdlog::warn("dropping event {} for {}: {} events already waiting", reason, o.object_name,
+                   pending_events.size());
+      return;
+    }
+    pending_events.push_back(std::move(event));
+    events_cv.notify_one();
+  }
+
+  void RecordEvents() {
+    std::unique_lock<std::mutex> lock(events_mu);
+    while (true) {
+      events_cv.wait(lock, [&] { return stopping.load() || !pending_events.empty(); });
+      if (pending_events.empty()) return;  // stopping, nothing left
+      Json event = std::move(pending_events.front());
+      pending_events.pop_front();
+      lock.unlock();
+      Status s = cp->client().Create(quidditch::k8s::EventsResource(), ns(), event).status();
+      if (!s.ok()) {
+        spdlog::warn("cannot record event {} for {}: {}", event.value("reason", ""),
+                     event["involvedObject"].value("name", ""), s.ToString());
+      }
+      lock.lock();
+    }
   }
 
   // --- nodes ---------------------------------------------------------------------------------
@@ -562,6 +592,7 @@ Result<std::unique_ptr<Operator>> Operator::Start(OperatorOptions options) {
 
   impl->worker = std::thread([self] { self->Work(); });
   impl->ticker = std::thread([self] { self->Tick(); });
+  impl->event_recorder = std::thread([self] { self->RecordEvents(); });
   auto start_leading = [self] {
     self->leading = true;
     self->EnqueueAll();
@@ -594,6 +625,11 @@ void Operator::Stop() {
   impl.tick_cv.notify_all();
   if (impl.worker.joinable()) impl.worker.join();
   if (impl.ticker.joinable()) impl.ticker.join();
+  {
+    std::lock_guard<std::mutex> lock(impl.events_mu);  // events still queued are written first
+  }
+  impl.events_cv.notify_all();
+  if (impl.event_recorder.joinable()) impl.event_recorder.join();
   if (impl.health_server) impl.health_server->Stop();
   if (impl.metrics_server) impl.metrics_server->Stop();
   impl.pod_informer->Stop();
