@@ -354,15 +354,20 @@ struct Operator::Impl {
 
   void Event(const IndexObject& o, bool warning, std::string_view reason,
              const std::string& message) {
+    Event("QuidditchIndex", o.object_name, warning, reason, message);
+  }
+
+  void Event(std::string_view kind, const std::string& object_name, bool warning,
+             std::string_view reason, const std::string& message) {
     const std::string now = controlplane::k8s::FormatTime(WallMs() / 1000 * 1000);
     const std::string seconds = now.substr(0, 19) + "Z";
     Json event{{"apiVersion", "v1"},
                {"kind", "Event"},
-               {"metadata", {{"generateName", o.object_name + "."}}},
+               {"metadata", {{"generateName", object_name + "."}}},
                {"involvedObject",
                 {{"apiVersion", controlplane::k8s::kApiVersion},
-                 {"kind", "QuidditchIndex"},
-                 {"name", o.object_name},
+                 {"kind", kind},
+                 {"name", object_name},
                  {"namespace", ns()}}},
                {"reason", reason},
                {"message", message},
@@ -377,7 +382,7 @@ struct Operator::Impl {
     // Event is for people, and a slow or failing write must not hold up allocation.
     std::lock_guard<std::mutex> lock(events_mu);
     if (pending_events.size() >= kMaxPendingEvents) {
-      spdlog::warn("dropping event {} for {}: {} events already waiting", reason, o.object_name,
+      spdlog::warn("dropping event {} for {}: {} events already waiting", reason, object_name,
                    pending_events.size());
       return;
     }
@@ -448,7 +453,13 @@ struct Operator::Impl {
       spdlog::info("node [{}] is DOWN: {}", node.node_id, why);
       cluster::NodeStatus down;
       down.state = cluster::NodeState::kDown;
-      note(cp->UpdateNodeStatus(ctx, node.node_id, down));
+      Status s = cp->UpdateNodeStatus(ctx, node.node_id, down);
+      if (s.ok()) {
+        Event("QuidditchNode", view.object_name, true, "NodeDown",
+              fmt::format("node [{}] is DOWN ({}); its shard copies failed and are reallocated",
+                          node.node_id, why));
+      }
+      note(std::move(s));
     }
     return first_error;
   }

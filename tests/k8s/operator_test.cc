@@ -165,6 +165,17 @@ TEST_F(OperatorTest, AllocatesBalancedOverReadyDataPodsAndReallocatesWhenOneGoes
       EXPECT_EQ(shard.primary().state, ShardState::kStarted) << "promoted in-sync replica";
     }
   }
+  EXPECT_TRUE(WaitFor([&] {
+    Result<ListResult> all = env_->admin().List(EventsResource(), ns_);
+    if (!all.ok()) return false;
+    for (const Json& e : all->items) {
+      if (e["involvedObject"]["kind"] == "QuidditchNode" && e["reason"] == "NodeDown" &&
+          e["type"] == "Warning") {
+        return true;
+      }
+    }
+    return false;
+  })) << "a Warning Event says the node went down";
   ASSERT_TRUE(MakeReadyDataPod(*env_, ns_, "data-2", 12).ok());
   EXPECT_TRUE(WaitFor([&] {
     return CopiesPerNode(*State()->FindIndex("logs")) ==
