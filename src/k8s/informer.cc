@@ -105,7 +105,12 @@ void Informer::Run() {
         },
         &stop_);
     if (stop_) break;
-    if (s.ok()) continue;  // the server ended the stream: watch again from `version`
+    if (s.ok()) {  // the server ended the stream: watch again from `version`
+      // A success even when no event came (a quiet stream that timed out).
+      connected_ = true;
+      delay = std::chrono::milliseconds(100);
+      continue;
+    }
     if (s.IsGone()) {
       spdlog::info("watch of {} in {}: version {} is too old; listing again", type_.Name(), ns_,
                    version);

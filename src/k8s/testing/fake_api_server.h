@@ -1,7 +1,8 @@
 // FakeApiServer: a scriptable, fault-injecting stand-in for the Kubernetes API server, for
 // tests only. Plain HTTP/1.1 on 127.0.0.1; a test's handler answers each request with a
 // FakeResponse, which can be an error Status object, a streamed (chunked) body sent piece by
-// piece with delays, a stream held open until the server stops, or a dropped connection.
+// piece with delays, a stream held open until the server stops or broken midway, or a dropped
+// connection.
 //
 // One thread per connection, blocking I/O (Boost.Asio, requests parsed by Beast). The handler
 // runs on those threads, so it must be thread-safe.
@@ -61,7 +62,9 @@ struct FakeResponse {
   bool streamed = false;
   std::vector<Chunk> chunks;
   bool hold_open = false;  // a streamed body: after the chunks, send nothing until Stop()
-  bool drop = false;       // close the connection without answering
+  // A streamed body: after the chunks, close the connection without ending the body.
+  bool break_stream = false;
+  bool drop = false;  // close the connection without answering
 
   static FakeResponse Json(int status, const nlohmann::json& body) {
     FakeResponse response;
@@ -177,7 +180,8 @@ class FakeApiServer {
     socket.close(ec);
   }
 
-  // Writes `response`; false when the connection is done (error, hold_open, or stopping).
+  // Writes `response`; false when the connection is done (error, hold_open, break_stream, or
+  // stopping).
   bool Respond(boost::asio::ip::tcp::socket& socket, const FakeResponse& response) {
     boost::system::error_code ec;
     std::string head = "HTTP/1.1 " + std::to_string(response.status) + " Fake\r\n";
@@ -197,7 +201,7 @@ class FakeApiServer {
       std::snprintf(size, sizeof(size), "%zx\r\n", chunk.data.size());
       boost::asio::write(socket, boost::asio::buffer(size + chunk.data + "\r\n"), ec);
     }
-    if (ec) return false;
+    if (ec || response.break_stream) return false;
     if (response.hold_open) {
       WaitStopping(std::chrono::hours(1));
       return false;
