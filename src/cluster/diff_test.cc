@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <random>
 #include <sstream>
 
 #include "cluster/allocator.h"
@@ -18,11 +17,10 @@ namespace {
 
 using testing::CoordinationNode;
 using testing::DataNode;
+using testing::IsActive;
 using testing::MustApply;
 using testing::NewIndex;
 using testing::WithNodes;
-
-bool IsActive(ShardState s) { return s == ShardState::kStarted || s == ShardState::kRelocating; }
 
 // One line per event, for readable failures: "SHARD_FAILED [logs][0] n1 primary".
 std::string Describe(const std::vector<ClusterStateEvent>& events) {
@@ -102,20 +100,20 @@ std::vector<ClusterStateEvent> DiffableEvents(const ClusterState& before, const 
 // Random commands of every kind against a growing cluster: a superset of the walk in
 // property_test.cc (it also sends PutMapping, refresh-interval changes, LEAVING/JOINING
 // statuses, resource reports, role changes, relocations, deallocations and retried creates),
-// built from the same helpers (test_util.h, ComputeAllocation); the Simulation there is private
-// to its file. Each command that applies is checked.
+// built from the same helpers (RandomPicker in test_util.h, ComputeAllocation); the Simulation
+// there is private to its file. Each command that applies is checked.
 class Walk {
  public:
-  explicit Walk(uint64_t seed) : rng_(seed), state_(EmptyState()) {}
+  explicit Walk(uint64_t seed) : random_(seed), state_(EmptyState()) {}
 
   void Step() {
     ++clock_;
-    size_t roll = Pick(24);
+    size_t roll = random_.Pick(24);
     if (roll < 3) return JoinNode();
-    if (roll < 4) return Do(UnregisterNodeCmd{AnyNode()});
+    if (roll < 4) return Do(UnregisterNodeCmd{random_.AnyNode(*state_)});
     if (roll < 7) return ReportStatus();
     if (roll < 10) return CreateIndex();
-    if (roll < 11) return Do(DeleteIndexCmd{AnyIndex()});
+    if (roll < 11) return Do(DeleteIndexCmd{random_.AnyIndex(*state_)});
     if (roll < 12) return UpdateSettings();
     if (roll < 13) return PutMapping();
     if (roll < 16) return AllocatorRound();
@@ -133,73 +131,54 @@ class Walk {
   int64_t promotions() const { return promotions_; }
 
  private:
-  size_t Pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
-
-  std::string AnyNode() {
-    if (state_->nodes.empty() || Pick(10) == 0) return "ghost";
-    auto it = state_->nodes.begin();
-    std::advance(it, Pick(state_->nodes.size()));
-    return it->first;
-  }
-  std::string AnyIndex() {
-    if (state_->indices.empty() || Pick(10) == 0) return "ghost";
-    auto it = state_->indices.begin();
-    std::advance(it, Pick(state_->indices.size()));
-    return it->first;
-  }
-
   void JoinNode() {
     // A known node, often unchanged (a restart), or a new one.
-    if (!state_->nodes.empty() && Pick(3) == 0) {
-      auto it = state_->nodes.begin();
-      std::advance(it, Pick(state_->nodes.size()));
-      NodeInfo n = it->second;
-      if (Pick(4) == 0) n.roles.data = !n.roles.data;
+    if (!state_->nodes.empty() && random_.Pick(3) == 0) {
+      NodeInfo n = random_.AnyOf(state_->nodes).second;
+      if (random_.Pick(4) == 0) n.roles.data = !n.roles.data;
       if (n.roles.empty()) n.roles.coordination = true;
       return Do(RegisterNodeCmd{n});
     }
-    NodeInfo n = testing::DataNode("node-" + std::to_string(Pick(10)));
-    n.roles.data = Pick(6) != 0;
-    n.roles.coordination = !n.roles.data || Pick(2) == 0;
-    n.roles.master = Pick(3) == 0;
-    Do(RegisterNodeCmd{n});
+    Do(RegisterNodeCmd{random_.NewNode(10)});
   }
 
   void ReportStatus() {
     static constexpr NodeState kStates[] = {NodeState::kDown,    NodeState::kDown,
                                             NodeState::kActive,  NodeState::kActive,
                                             NodeState::kLeaving, NodeState::kJoining};
-    NodeStatus status{kStates[Pick(6)], std::nullopt};
-    if (Pick(3) == 0) {
-      status.resources = NodeResources{4, 1 << 30, 100, 100 - static_cast<int64_t>(Pick(3))};
+    NodeStatus status{kStates[random_.Pick(6)], std::nullopt};
+    if (random_.Pick(3) == 0) {
+      status.resources =
+          NodeResources{4, 1 << 30, 100, 100 - static_cast<int64_t>(random_.Pick(3))};
     }
-    Do(UpdateNodeStatusCmd{AnyNode(), status});
+    Do(UpdateNodeStatusCmd{random_.AnyNode(*state_), status});
   }
 
   void CreateIndex() {
-    CreateIndexCmd c =
-        testing::NewIndex("idx-" + std::to_string(Pick(12)), 1 + static_cast<int32_t>(Pick(3)),
-                          static_cast<int32_t>(Pick(3)));
+    CreateIndexCmd c = testing::NewIndex("idx-" + std::to_string(random_.Pick(12)),
+                                         1 + static_cast<int32_t>(random_.Pick(3)),
+                                         static_cast<int32_t>(random_.Pick(3)));
     c.uuid = "uuid-" + std::to_string(clock_);
-    if (const Index* existing = state_->FindIndex(c.name); existing != nullptr && Pick(2) == 0) {
+    if (const Index* existing = state_->FindIndex(c.name);
+        existing != nullptr && random_.Pick(2) == 0) {
       c.uuid = existing->uuid;  // a retried proposal: a no-op that succeeds
     }
-    if (Pick(2) == 0) c.mappings = Json{{"properties", {{"title", {{"type", "text"}}}}}};
+    if (random_.Pick(2) == 0) c.mappings = Json{{"properties", {{"title", {{"type", "text"}}}}}};
     Do(c);
   }
 
   void UpdateSettings() {
     IndexSettingsUpdate u;
-    if (Pick(3) != 0) u.replicas = static_cast<int32_t>(Pick(4));
-    if (Pick(3) == 0) u.refresh_interval = Pick(2) == 0 ? "1s" : "5s";
-    Do(UpdateIndexSettingsCmd{AnyIndex(), u});
+    if (random_.Pick(3) != 0) u.replicas = static_cast<int32_t>(random_.Pick(4));
+    if (random_.Pick(3) == 0) u.refresh_interval = random_.Pick(2) == 0 ? "1s" : "5s";
+    Do(UpdateIndexSettingsCmd{random_.AnyIndex(*state_), u});
   }
 
   void PutMapping() {
     static const char* const kFields[] = {"title", "count", "tag"};
     static const char* const kTypes[] = {"text", "long", "keyword"};
-    Json mapping{{"properties", {{kFields[Pick(3)], {{"type", kTypes[Pick(3)]}}}}}};
-    Do(PutMappingCmd{AnyIndex(), mapping});
+    Json mapping{{"properties", {{kFields[random_.Pick(3)], {{"type", kTypes[random_.Pick(3)]}}}}}};
+    Do(PutMappingCmd{random_.AnyIndex(*state_), mapping});
   }
 
   // The allocator's batch, one command at a time, so that each is compared on its own.
@@ -214,7 +193,7 @@ class Walk {
     for (const auto& [name, index] : state_->indices) {
       for (const ShardRouting& shard : index->routing.shards) {
         for (const ShardCopy& c : shard.copies) {
-          if (c.state != ShardState::kInitializing || Pick(3) == 0) continue;
+          if (c.state != ShardState::kInitializing || random_.Pick(3) == 0) continue;
           starts.push_back(Command{
               clock_, UpdateShardStateCmd{name, shard.shard_id, c.node_id, ShardState::kStarted}});
         }
@@ -229,8 +208,8 @@ class Walk {
     for (const auto& [name, index] : state_->indices) {
       for (const ShardRouting& shard : index->routing.shards) {
         for (const ShardCopy& c : shard.copies) {
-          if (c.state == ShardState::kUnassigned || Pick(6) != 0) continue;
-          if (Pick(2) == 0) return Do(DeallocateShardCmd{name, shard.shard_id, c.node_id});
+          if (c.state == ShardState::kUnassigned || random_.Pick(6) != 0) continue;
+          if (random_.Pick(2) == 0) return Do(DeallocateShardCmd{name, shard.shard_id, c.node_id});
           return Do(UpdateShardStateCmd{name, shard.shard_id, c.node_id, ShardState::kUnassigned});
         }
       }
@@ -242,7 +221,7 @@ class Walk {
     for (const auto& [name, index] : state_->indices) {
       for (const ShardRouting& shard : index->routing.shards) {
         for (const ShardCopy& c : shard.copies) {
-          if (!IsActive(c.state) || Pick(4) != 0) continue;
+          if (!IsActive(c.state) || random_.Pick(4) != 0) continue;
           ShardState to =
               c.state == ShardState::kStarted ? ShardState::kRelocating : ShardState::kStarted;
           return Do(UpdateShardStateCmd{name, shard.shard_id, c.node_id, to});
@@ -253,20 +232,9 @@ class Walk {
 
   // Commands that may well be invalid, or valid and changing nothing.
   void Garbage() {
-    switch (Pick(4)) {
-      case 0:
-        return Do(AllocateShardCmd{AnyIndex(), static_cast<int32_t>(Pick(4)) - 1, AnyNode()});
-      case 1:
-        return Do(DeallocateShardCmd{AnyIndex(), static_cast<int32_t>(Pick(3)), AnyNode()});
-      case 2: {
-        static constexpr ShardState kStates[] = {ShardState::kInitializing, ShardState::kStarted,
-                                                 ShardState::kRelocating};
-        return Do(UpdateShardStateCmd{AnyIndex(), static_cast<int32_t>(Pick(3)), AnyNode(),
-                                      kStates[Pick(3)]});
-      }
-      default:
-        return Do(testing::NewIndex(Pick(2) ? "Bad" : "_x", 1, 0));
-    }
+    static constexpr ShardState kStates[] = {ShardState::kInitializing, ShardState::kStarted,
+                                             ShardState::kRelocating};
+    Do(random_.MaybeInvalidCommand(*state_, /*shards=*/3, kStates));
   }
 
   void Do(CommandOp op) { DoCommand(Command{clock_, std::move(op)}, /*must_apply=*/false); }
@@ -297,7 +265,7 @@ class Walk {
     state_ = r->state;
   }
 
-  std::mt19937_64 rng_;
+  testing::RandomPicker random_;
   StatePtr state_;
   int64_t clock_ = 0;
   int64_t applied_ = 0;

@@ -3,7 +3,6 @@
 // the invariants of apply.h and allocator.h checked after every step.
 #include <gtest/gtest.h>
 
-#include <random>
 #include <set>
 
 #include "cluster/allocator.h"
@@ -14,7 +13,7 @@
 namespace quidditch::cluster {
 namespace {
 
-bool IsActive(ShardState s) { return s == ShardState::kStarted || s == ShardState::kRelocating; }
+using testing::IsActive;
 
 // Checks every invariant; returns the first violation, or "" when there is none.
 std::string CheckInvariants(const ClusterState& s) {
@@ -88,23 +87,27 @@ std::string CheckPrimaryRecovered(const ClusterState& s) {
 
 class Simulation {
  public:
-  explicit Simulation(uint64_t seed) : rng_(seed), state_(EmptyState()) {}
+  explicit Simulation(uint64_t seed) : random_(seed), state_(EmptyState()) {}
 
   void Step() {
     ++clock_;
     // Weighted so that the cluster grows to several nodes and indices with live copies, while
     // failures, leaves and deletes keep happening.
-    size_t roll = Pick(20);
+    size_t roll = random_.Pick(20);
     if (roll < 3) return JoinNode();
-    if (roll < 4) return Do(UnregisterNodeCmd{AnyNode()});
-    if (roll < 6) return Do(UpdateNodeStatusCmd{AnyNode(), NodeStatus{NodeState::kDown, {}}});
-    if (roll < 8) return Do(UpdateNodeStatusCmd{AnyNode(), NodeStatus{NodeState::kActive, {}}});
+    if (roll < 4) return Do(UnregisterNodeCmd{random_.AnyNode(*state_)});
+    if (roll < 6) {
+      return Do(UpdateNodeStatusCmd{random_.AnyNode(*state_), NodeStatus{NodeState::kDown, {}}});
+    }
+    if (roll < 8) {
+      return Do(UpdateNodeStatusCmd{random_.AnyNode(*state_), NodeStatus{NodeState::kActive, {}}});
+    }
     if (roll < 11) return CreateIndex();
-    if (roll < 12) return Do(DeleteIndexCmd{AnyIndex()});
+    if (roll < 12) return Do(DeleteIndexCmd{random_.AnyIndex(*state_)});
     if (roll < 13) {
       IndexSettingsUpdate u;
-      u.replicas = static_cast<int32_t>(Pick(4));
-      return Do(UpdateIndexSettingsCmd{AnyIndex(), u});
+      u.replicas = static_cast<int32_t>(random_.Pick(4));
+      return Do(UpdateIndexSettingsCmd{random_.AnyIndex(*state_), u});
     }
     if (roll < 16) return AllocatorRound();
     if (roll < 18) return StartSome();
@@ -121,33 +124,12 @@ class Simulation {
   int64_t max_started() const { return max_started_; }
 
  private:
-  size_t Pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
-
-  std::string AnyNode() {
-    if (state_->nodes.empty() || Pick(10) == 0) return "ghost";
-    auto it = state_->nodes.begin();
-    std::advance(it, Pick(state_->nodes.size()));
-    return it->first;
-  }
-  std::string AnyIndex() {
-    if (state_->indices.empty() || Pick(10) == 0) return "ghost";
-    auto it = state_->indices.begin();
-    std::advance(it, Pick(state_->indices.size()));
-    return it->first;
-  }
-
-  void JoinNode() {
-    NodeInfo n = testing::DataNode("node-" + std::to_string(Pick(12)));
-    n.roles.data = Pick(6) != 0;
-    n.roles.coordination = !n.roles.data || Pick(2) == 0;
-    n.roles.master = Pick(3) == 0;
-    Do(RegisterNodeCmd{n});
-  }
+  void JoinNode() { Do(RegisterNodeCmd{random_.NewNode(12)}); }
 
   void CreateIndex() {
-    CreateIndexCmd c =
-        testing::NewIndex("idx-" + std::to_string(Pick(15)), 1 + static_cast<int32_t>(Pick(4)),
-                          static_cast<int32_t>(Pick(3)));
+    CreateIndexCmd c = testing::NewIndex("idx-" + std::to_string(random_.Pick(15)),
+                                         1 + static_cast<int32_t>(random_.Pick(4)),
+                                         static_cast<int32_t>(random_.Pick(3)));
     c.uuid = "uuid-" + std::to_string(clock_);  // a new proposal; duplicates are AlreadyExists
     Do(c);
   }
@@ -169,7 +151,7 @@ class Simulation {
     for (const auto& [name, index] : state_->indices) {
       for (const ShardRouting& shard : index->routing.shards) {
         for (const ShardCopy& c : shard.copies) {
-          if (c.state != ShardState::kInitializing || Pick(3) == 0) continue;
+          if (c.state != ShardState::kInitializing || random_.Pick(3) == 0) continue;
           if (!c.primary && !IsActive(shard.primary().state)) continue;
           starts.push_back(Command{
               clock_, UpdateShardStateCmd{name, shard.shard_id, c.node_id, ShardState::kStarted}});
@@ -183,7 +165,7 @@ class Simulation {
     for (const auto& [name, index] : state_->indices) {
       for (const ShardRouting& shard : index->routing.shards) {
         for (const ShardCopy& c : shard.copies) {
-          if (c.state == ShardState::kUnassigned || Pick(8) != 0) continue;
+          if (c.state == ShardState::kUnassigned || random_.Pick(8) != 0) continue;
           return Do(UpdateShardStateCmd{name, shard.shard_id, c.node_id, ShardState::kUnassigned});
         }
       }
@@ -192,17 +174,8 @@ class Simulation {
 
   // Commands that may well be invalid: they must fail cleanly or apply with invariants intact.
   void Garbage() {
-    switch (Pick(4)) {
-      case 0:
-        return Do(AllocateShardCmd{AnyIndex(), static_cast<int32_t>(Pick(6)) - 1, AnyNode()});
-      case 1:
-        return Do(DeallocateShardCmd{AnyIndex(), static_cast<int32_t>(Pick(5)), AnyNode()});
-      case 2:
-        return Do(UpdateShardStateCmd{AnyIndex(), static_cast<int32_t>(Pick(5)), AnyNode(),
-                                      Pick(2) ? ShardState::kStarted : ShardState::kRelocating});
-      default:
-        return Do(testing::NewIndex(Pick(2) ? "Bad" : "_x", 1, 0));
-    }
+    static constexpr ShardState kStates[] = {ShardState::kRelocating, ShardState::kStarted};
+    Do(random_.MaybeInvalidCommand(*state_, /*shards=*/5, kStates));
   }
 
   void Do(CommandOp op) {
@@ -240,7 +213,7 @@ class Simulation {
                              << EncodeState(*state_).dump(1);
   }
 
-  std::mt19937_64 rng_;
+  testing::RandomPicker random_;
   StatePtr state_;
   int64_t clock_ = 0;
   std::vector<std::vector<Command>> log_;

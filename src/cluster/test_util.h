@@ -1,8 +1,13 @@
-// Helpers for tests of the pure core: building states by applying commands.
+// Helpers for tests of the pure core: building states by applying commands, and drawing the
+// random choices of a walk over states.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <iterator>
+#include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -53,5 +58,75 @@ inline StatePtr WithNodes(int count) {
   }
   return s;
 }
+
+inline bool IsActive(ShardState s) {
+  return s == ShardState::kStarted || s == ShardState::kRelocating;
+}
+
+// The random choices of a walk over cluster states (property_test.cc, diff_test.cc): the same
+// seed gives the same sequence of choices. Not thread-safe.
+class RandomPicker {
+ public:
+  explicit RandomPicker(uint64_t seed) : rng_(seed) {}
+
+  // A number in [0, n). REQUIRES: n > 0.
+  size_t Pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
+
+  // An entry of `map`, each as likely. REQUIRES: !map.empty().
+  template <typename Map>
+  const typename Map::value_type& AnyOf(const Map& map) {
+    auto it = map.begin();
+    std::advance(it, Pick(map.size()));
+    return *it;
+  }
+
+  // The id of a node of `state`; one time in ten, or when there is none, "ghost", a node that
+  // does not exist.
+  std::string AnyNode(const ClusterState& state) {
+    if (state.nodes.empty() || Pick(10) == 0) return "ghost";
+    return AnyOf(state.nodes).first;
+  }
+
+  // The name of an index of `state`; one time in ten, or when there is none, "ghost".
+  std::string AnyIndex(const ClusterState& state) {
+    if (state.indices.empty() || Pick(10) == 0) return "ghost";
+    return AnyOf(state.indices).first;
+  }
+
+  // A command that may well be invalid, or valid and change nothing; one time in four each: an
+  // allocation of shard -1..shards-1, a deallocation of shard 0..shards-1, or a change of shard
+  // 0..shards-1 to one of `states`, each of any index on any node; or an index with an invalid
+  // name. REQUIRES: shards > 0, !states.empty().
+  CommandOp MaybeInvalidCommand(const ClusterState& state, int32_t shards,
+                                std::span<const ShardState> states) {
+    const size_t n = static_cast<size_t>(shards);
+    switch (Pick(4)) {
+      case 0:
+        return AllocateShardCmd{AnyIndex(state), static_cast<int32_t>(Pick(n + 1)) - 1,
+                                AnyNode(state)};
+      case 1:
+        return DeallocateShardCmd{AnyIndex(state), static_cast<int32_t>(Pick(n)), AnyNode(state)};
+      case 2:
+        return UpdateShardStateCmd{AnyIndex(state), static_cast<int32_t>(Pick(n)), AnyNode(state),
+                                   states[Pick(states.size())]};
+      default:
+        return NewIndex(Pick(2) ? "Bad" : "_x", 1, 0);
+    }
+  }
+
+  // A node "node-<0..ids-1>" (it may be registered already) with random roles: data five times
+  // in six, coordination when it has no data role and otherwise at even odds, master one time in
+  // three.
+  NodeInfo NewNode(size_t ids) {
+    NodeInfo n = DataNode("node-" + std::to_string(Pick(ids)));
+    n.roles.data = Pick(6) != 0;
+    n.roles.coordination = !n.roles.data || Pick(2) == 0;
+    n.roles.master = Pick(3) == 0;
+    return n;
+  }
+
+ private:
+  std::mt19937_64 rng_;
+};
 
 }  // namespace quidditch::cluster::testing
