@@ -5,16 +5,14 @@
 // default bench/results/controlplane.json). Never part of `make test`.
 #include <fmt/format.h>
 #include <signal.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <iostream>
 #include <thread>
 
+#include "bench/controlplane/bench_util.h"
 #include "cluster/codec.h"
 #include "controlplane/remote/remote_control_plane.h"
 #include "tests/cluster/master_cluster.h"
@@ -25,27 +23,8 @@ using quidditch::controlplane::CallContext;
 using quidditch::testing::MasterCluster;
 using quidditch::testing::MasterClusterOptions;
 using Clock = std::chrono::steady_clock;
+namespace bench = quidditch::bench;
 namespace cluster = quidditch::cluster;
-
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-struct Stats {
-  double p50 = 0, p99 = 0, mean = 0;
-  size_t n = 0;
-};
-
-Stats Summarize(std::vector<double> v) {
-  Stats s;
-  if (v.empty()) return s;
-  std::sort(v.begin(), v.end());
-  s.n = v.size();
-  s.p50 = v[v.size() / 2];
-  s.p99 = v[std::min(v.size() - 1, v.size() * 99 / 100)];
-  double sum = 0;
-  for (double x : v) sum += x;
-  s.mean = sum / v.size();
-  return s;
-}
 
 cluster::Command CreateIndex(const std::string& name) {
   cluster::CreateIndexCmd c;
@@ -56,11 +35,9 @@ cluster::Command CreateIndex(const std::string& name) {
   return cluster::Command{0, c};
 }
 
-void Progress(const std::string& what) { std::cerr << "[bench] " << what << std::endl; }
-
 struct Result {
   int masters = 0;
-  Stats create_index_ms, allocation_ms, read_us, watch_ms;
+  bench::Stats create_index_ms, allocation_ms, read_us, watch_ms;
   double commands_per_s = 0;
   double failover_ms = -1;
 };
@@ -89,17 +66,17 @@ Result Run(int masters, int samples) {
   quidditch::controlplane::remote::RemoteControlPlane remote(remote_options);
   if (!remote.Start().ok()) std::exit(1);
 
-  Progress(fmt::format("{} master(s): CreateIndex latency ({} samples)", masters, samples));
+  bench::Progress(fmt::format("{} master(s): CreateIndex latency ({} samples)", masters, samples));
   std::vector<double> create;
   for (int i = 0; i < samples; ++i) {
     auto t0 = Clock::now();
     auto ctx = CallContext::WithTimeout(std::chrono::seconds(10));
     if (!client.Propose(ctx, {CreateIndex(fmt::format("c{}", i))}).ok()) continue;
-    create.push_back(Ms(Clock::now() - t0));
+    create.push_back(bench::Ms(Clock::now() - t0));
   }
-  r.create_index_ms = Summarize(create);
+  r.create_index_ms = bench::Summarize(create);
 
-  Progress("watch latency: commit on the leader to a remote node's local state");
+  bench::Progress("watch latency: commit on the leader to a remote node's local state");
   std::vector<double> watch;
   for (int i = 0; i < samples; ++i) {
     auto ctx = CallContext::WithTimeout(std::chrono::seconds(10));
@@ -109,11 +86,11 @@ Result Run(int masters, int samples) {
     // The commit is acknowledged once applied on the leader; the event reaches the remote
     // through the change stream.
     auto event = (*watcher)->Next(Clock::now() + std::chrono::seconds(10));
-    if (v.ok() && event.ok()) watch.push_back(Ms(Clock::now() - t0));
+    if (v.ok() && event.ok()) watch.push_back(bench::Ms(Clock::now() - t0));
   }
-  r.watch_ms = Summarize(watch);
+  r.watch_ms = bench::Summarize(watch);
 
-  Progress("shard allocation latency: data node registered -> primary assigned");
+  bench::Progress("shard allocation latency: data node registered -> primary assigned");
   std::vector<double> alloc;
   for (int i = 0; i < std::min(samples, 50); ++i) {
     auto ctx = CallContext::WithTimeout(std::chrono::seconds(10));
@@ -130,15 +107,15 @@ Result Run(int masters, int samples) {
       auto index = remote.GetIndex({}, name);
       if (index.ok() &&
           index->routing.shards[0].primary().state != cluster::ShardState::kUnassigned) {
-        alloc.push_back(Ms(Clock::now() - t0));
+        alloc.push_back(bench::Ms(Clock::now() - t0));
         break;
       }
       std::this_thread::yield();
     }
   }
-  r.allocation_ms = Summarize(alloc);
+  r.allocation_ms = bench::Summarize(alloc);
 
-  Progress("cluster-state read latency (local snapshot, as every node reads it)");
+  bench::Progress("cluster-state read latency (local snapshot, as every node reads it)");
   std::vector<double> reads;
   for (int i = 0; i < 200000; ++i) {
     auto t0 = Clock::now();
@@ -146,50 +123,30 @@ Result Run(int masters, int samples) {
     reads.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     if (!state.ok()) break;
   }
-  r.read_us = Summarize(reads);
+  r.read_us = bench::Summarize(reads);
 
-  Progress("sustained commands/s (4 concurrent clients, 5 s)");
-  std::atomic<int64_t> done{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> writers;
-  for (int w = 0; w < 4; ++w) {
-    writers.emplace_back([&, w] {
-      int i = 0;
-      while (!stop) {
-        auto ctx = CallContext::WithTimeout(std::chrono::seconds(10));
-        if (client.Propose(ctx, {CreateIndex(fmt::format("s{}-{}", w, i++))}).ok()) ++done;
-      }
-    });
-  }
-  auto t0 = Clock::now();
-  std::this_thread::sleep_for(std::chrono::seconds(5));
-  stop = true;
-  for (auto& t : writers) t.join();
-  r.commands_per_s = done / std::chrono::duration<double>(Clock::now() - t0).count();
+  bench::Progress("sustained commands/s (4 concurrent clients, 5 s)");
+  r.commands_per_s = bench::SustainedRate(4, std::chrono::seconds(5), [&](int w, int i) {
+    auto ctx = CallContext::WithTimeout(std::chrono::seconds(10));
+    return client.Propose(ctx, {CreateIndex(fmt::format("s{}-{}", w, i))}).ok();
+  });
 
   if (masters > 1) {
-    Progress("leader failover after SIGKILL");
+    bench::Progress("leader failover after SIGKILL");
     int leader = cluster.Leader();
     auto t_kill = Clock::now();
     cluster.Kill(leader);
     while (Clock::now() - t_kill < std::chrono::seconds(30)) {
       auto ctx = CallContext::WithTimeout(std::chrono::milliseconds(500));
-      if (client.Propose(ctx, {CreateIndex(fmt::format("f{}", Ms(Clock::now() - t_kill)))}).ok()) {
-        r.failover_ms = Ms(Clock::now() - t_kill);
+      const std::string name = fmt::format("f{}", bench::Ms(Clock::now() - t_kill));
+      if (client.Propose(ctx, {CreateIndex(name)}).ok()) {
+        r.failover_ms = bench::Ms(Clock::now() - t_kill);
         break;
       }
     }
   }
   (void)remote.Stop();
   return r;
-}
-
-std::string Machine() {
-  utsname u{};
-  uname(&u);
-  return fmt::format("{} {}, {} cores, {:.1f} GiB", u.sysname, u.machine,
-                     sysconf(_SC_NPROCESSORS_ONLN),
-                     sysconf(_SC_PHYS_PAGES) * double(sysconf(_SC_PAGESIZE)) / (1 << 30));
 }
 
 }  // namespace
@@ -200,7 +157,8 @@ int main(int argc, char** argv) {
   const int samples = argc > 2 ? std::atoi(argv[2]) : 200;
   std::vector<Result> results = {Run(1, samples), Run(3, samples)};
 
-  cluster::Json j{{"machine", Machine()}, {"samples", samples}, {"runs", cluster::Json::array()}};
+  cluster::Json j{
+      {"machine", bench::Machine()}, {"samples", samples}, {"runs", cluster::Json::array()}};
   std::string table =
       "| metric | design (Raft) | target | 1 master | 3 masters |\n|---|---|---|---|---|\n";
   auto row = [&](const std::string& metric, const std::string& design, const std::string& target,
@@ -227,19 +185,16 @@ int main(int argc, char** argv) {
     return r.failover_ms < 0 ? std::string("n/a") : fmt::format("{:.0f} ms", r.failover_ms);
   });
   for (const Result& r : results) {
-    auto stats = [](const Stats& s) {
-      return cluster::Json{{"p50", s.p50}, {"p99", s.p99}, {"mean", s.mean}, {"n", s.n}};
-    };
     j["runs"].push_back({{"masters", r.masters},
-                         {"create_index_ms", stats(r.create_index_ms)},
-                         {"allocation_ms", stats(r.allocation_ms)},
-                         {"state_read_us", stats(r.read_us)},
-                         {"watch_ms", stats(r.watch_ms)},
+                         {"create_index_ms", bench::StatsJson(r.create_index_ms)},
+                         {"allocation_ms", bench::StatsJson(r.allocation_ms)},
+                         {"state_read_us", bench::StatsJson(r.read_us)},
+                         {"watch_ms", bench::StatsJson(r.watch_ms)},
                          {"commands_per_s", r.commands_per_s},
                          {"failover_ms", r.failover_ms}});
   }
   j["table"] = table;
   std::ofstream(out) << j.dump(2) << "\n";
-  std::cout << "machine: " << Machine() << "\n\n" << table;
+  std::cout << "machine: " << bench::Machine() << "\n\n" << table;
   return 0;
 }

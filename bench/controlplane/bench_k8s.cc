@@ -9,8 +9,6 @@
 // Writes JSON (argv[1], default bench/results/controlplane_k8s.json). Never part of `make test`.
 #include <fmt/format.h>
 #include <signal.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -20,6 +18,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bench/controlplane/bench_util.h"
 #include "tests/k8s/k8s_test_util.h"
 
 namespace {
@@ -27,42 +26,13 @@ namespace {
 using quidditch::controlplane::CallContext;
 using quidditch::controlplane::k8s::K8sControlPlane;
 using Clock = std::chrono::steady_clock;
+namespace bench = quidditch::bench;
 namespace cluster = quidditch::cluster;
 namespace kt = quidditch::k8s::testing;
-
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-struct Stats {
-  double p50 = 0, p99 = 0, mean = 0;
-  size_t n = 0;
-};
-
-Stats Summarize(std::vector<double> v) {
-  Stats s;
-  if (v.empty()) return s;
-  std::sort(v.begin(), v.end());
-  s.n = v.size();
-  s.p50 = v[v.size() / 2];
-  s.p99 = v[std::min(v.size() - 1, v.size() * 99 / 100)];
-  double sum = 0;
-  for (double x : v) sum += x;
-  s.mean = sum / v.size();
-  return s;
-}
-
-void Progress(const std::string& what) { std::cerr << "[bench] " << what << std::endl; }
 
 [[noreturn]] void Die(const std::string& what, const quidditch::Status& s) {
   std::cerr << "bench_k8s: " << what << ": " << s.ToString() << "\n";
   std::exit(1);
-}
-
-std::string Machine() {
-  utsname u{};
-  uname(&u);
-  return fmt::format("{} {}, {} cores, {:.1f} GiB", u.sysname, u.machine,
-                     sysconf(_SC_NPROCESSORS_ONLN),
-                     sysconf(_SC_PHYS_PAGES) * double(sysconf(_SC_PAGESIZE)) / (1 << 30));
 }
 
 cluster::NodeInfo DataNode(const std::string& id) {
@@ -79,7 +49,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   const std::string out = argc > 1 ? argv[1] : "bench/results/controlplane_k8s.json";
   const int samples = argc > 2 ? std::atoi(argv[2]) : 200;
-  Progress("starting kube-apiserver + etcd");
+  bench::Progress("starting kube-apiserver + etcd");
   std::string why;
   kt::KubeEnv* env = kt::KubeEnv::Shared(&why);
   if (env == nullptr) {
@@ -100,7 +70,7 @@ int main(int argc, char** argv) {
   auto ctx = [] { return CallContext::WithTimeout(std::chrono::seconds(20)); };
   if (auto s = writer.RegisterNode(ctx(), DataNode("bench-data")); !s.ok()) Die("register", s);
 
-  Progress(
+  bench::Progress(
       fmt::format("CreateIndex latency, to accepted and allocated ({} samples), and shard "
                   "allocation latency as a watching node sees it",
                   samples));
@@ -129,19 +99,19 @@ int main(int argc, char** argv) {
       auto t0 = Clock::now();
       auto created = writer.CreateIndex(ctx(), request);
       if (!created.ok()) Die("CreateIndex", created.status());
-      create.push_back(Ms(Clock::now() - t0));
+      create.push_back(bench::Ms(Clock::now() - t0));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     done = true;
     reader.join();
     for (const auto& [name, times] : seen) {
       if (times.first != Clock::time_point{} && times.second != Clock::time_point{}) {
-        alloc.push_back(Ms(times.second - times.first));
+        alloc.push_back(bench::Ms(times.second - times.first));
       }
     }
   }
 
-  Progress("watch latency: a node status write on one node -> the event on another");
+  bench::Progress("watch latency: a node status write on one node -> the event on another");
   std::vector<double> watch_ms;
   for (int i = 0; i < samples; ++i) {
     auto watch = watcher.WatchClusterState(ctx(), watcher.CurrentState()->version);
@@ -151,10 +121,10 @@ int main(int argc, char** argv) {
     if (auto s = writer.UpdateNodeStatus(ctx(), "bench-data", status); !s.ok()) Die("status", s);
     auto e = (*watch)->Next(Clock::now() + std::chrono::seconds(20));
     if (!e.ok()) Die("watch", e.status());
-    watch_ms.push_back(Ms(Clock::now() - t0));
+    watch_ms.push_back(bench::Ms(Clock::now() - t0));
   }
 
-  Progress("cluster-state read latency (local snapshot)");
+  bench::Progress("cluster-state read latency (local snapshot)");
   std::vector<double> reads;
   for (int i = 0; i < 200000; ++i) {
     auto t0 = Clock::now();
@@ -163,37 +133,24 @@ int main(int argc, char** argv) {
     if (!state.ok()) Die("read", state.status());
   }
 
-  Progress("sustained node status writes/s (4 nodes writing concurrently, 5 s)");
+  bench::Progress("sustained node status writes/s (4 nodes writing concurrently, 5 s)");
   for (int w = 0; w < 4; ++w) {
     if (auto s = writer.RegisterNode(ctx(), DataNode(fmt::format("hb{}", w))); !s.ok()) {
       Die("register", s);
     }
   }
-  std::atomic<int64_t> done{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> writers;
-  for (int w = 0; w < 4; ++w) {
-    writers.emplace_back([&, w] {
-      int i = 0;
-      while (!stop) {
-        cluster::NodeStatus status;
-        status.resources = cluster::NodeResources{1, ++i, 0, 0};
-        if (writer.UpdateNodeStatus(ctx(), fmt::format("hb{}", w), status).ok()) ++done;
-      }
-    });
-  }
-  auto t0 = Clock::now();
-  std::this_thread::sleep_for(std::chrono::seconds(5));
-  stop = true;
-  for (auto& t : writers) t.join();
-  const double writes_per_s = done / std::chrono::duration<double>(Clock::now() - t0).count();
+  const double writes_per_s = bench::SustainedRate(4, std::chrono::seconds(5), [&](int w, int i) {
+    cluster::NodeStatus status;
+    status.resources = cluster::NodeResources{1, i + 1, 0, 0};
+    return writer.UpdateNodeStatus(ctx(), fmt::format("hb{}", w), status).ok();
+  });
 
   (void)watcher.Stop();
   (void)writer.Stop();
   (*op)->Stop();
 
-  const Stats c = Summarize(create), al = Summarize(alloc), w = Summarize(watch_ms),
-              r = Summarize(reads);
+  const bench::Stats c = bench::Summarize(create), al = bench::Summarize(alloc),
+                     w = bench::Summarize(watch_ms), r = bench::Summarize(reads);
   std::string table = "| metric | design (K8s-native) | target | measured |\n|---|---|---|---|\n";
   table += fmt::format(
       "| CreateIndex p50 / p99 (accepted + allocated) | 40-80 ms | p50 <= 20 ms | "
@@ -210,18 +167,15 @@ int main(int argc, char** argv) {
   table += fmt::format("| cluster-state read p50 / p99 | < 1 ms | <= 1 us | {:.3f} / {:.3f} us |\n",
                        r.p50, r.p99);
   table += fmt::format("| node status writes/s (4 writers) | - | - | {:.0f} |\n", writes_per_s);
-  auto stats = [](const Stats& s) {
-    return cluster::Json{{"p50", s.p50}, {"p99", s.p99}, {"mean", s.mean}, {"n", s.n}};
-  };
-  cluster::Json j{{"machine", Machine()},
+  cluster::Json j{{"machine", bench::Machine()},
                   {"samples", samples},
-                  {"create_index_ms", stats(c)},
-                  {"allocation_ms", stats(al)},
-                  {"watch_ms", stats(w)},
-                  {"state_read_us", stats(r)},
+                  {"create_index_ms", bench::StatsJson(c)},
+                  {"allocation_ms", bench::StatsJson(al)},
+                  {"watch_ms", bench::StatsJson(w)},
+                  {"state_read_us", bench::StatsJson(r)},
                   {"node_status_writes_per_s", writes_per_s},
                   {"table", table}};
   std::ofstream(out) << j.dump(2) << "\n";
-  std::cout << "machine: " << Machine() << "\n\n" << table;
+  std::cout << "machine: " << bench::Machine() << "\n\n" << table;
   return 0;
 }
