@@ -1,6 +1,10 @@
 #include "tests/k8s/k8s_test_util.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 namespace quidditch::k8s::testing {
 
@@ -43,6 +47,27 @@ std::pair<long, std::string> HttpGet(int port, const std::string& path) {
   if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(curl);
   return {status, body};
+}
+
+pid_t SpawnQuidditch(const std::vector<std::string>& args, const std::string& log,
+                     const std::vector<std::pair<std::string, std::string>>& env) {
+  // The command line is built before fork(): the test process has threads.
+  std::vector<std::string> command = {QUIDDITCH_BINARY};
+  command.insert(command.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : command) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
+  const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd >= 0) {
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+  }
+  execv(argv[0], argv.data());
+  _exit(127);
 }
 
 }  // namespace quidditch::k8s::testing

@@ -2,8 +2,12 @@
 // a namespace of their own, each authenticated as the project's service accounts.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "controlplane/k8s/k8s_control_plane.h"
 #include "operator/operator.h"
@@ -22,5 +26,12 @@ Result<std::unique_ptr<controlplane::k8s::K8sControlPlane>> StartNodeControlPlan
 
 // GET http://127.0.0.1:<port><path>: the status and body (status 0 when nothing answered).
 std::pair<long, std::string> HttpGet(int port, const std::string& path);
+
+// Starts the `quidditch` binary (QUIDDITCH_BINARY) with `args` after the program name, its
+// stdout and stderr written to the file `log` (created or truncated), `env` added to the
+// environment it inherits, and SIGKILL sent to it when the thread that spawned it exits. Returns
+// its pid, or -1 when fork() failed; the caller kills and reaps it.
+pid_t SpawnQuidditch(const std::vector<std::string>& args, const std::string& log,
+                     const std::vector<std::pair<std::string, std::string>>& env = {});
 
 }  // namespace quidditch::k8s::testing

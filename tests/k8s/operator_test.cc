@@ -3,7 +3,6 @@
 // invalid specs. No kubelet runs: the tests create Pod objects and set their status themselves.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -269,8 +268,7 @@ OperatorProcess SpawnOperator(const std::string& kubeconfig, const std::string& 
   p.metrics_port = quidditch::testing::FreeLoopbackPort();
   p.health_port = quidditch::testing::FreeLoopbackPort();
   const int health_port = p.health_port;
-  std::vector<std::string> args = {QUIDDITCH_BINARY,
-                                   "operator",
+  std::vector<std::string> args = {"operator",
                                    "-E",
                                    "controlPlane.k8s.kubeconfig=" + kubeconfig,
                                    "-E",
@@ -281,18 +279,7 @@ OperatorProcess SpawnOperator(const std::string& kubeconfig, const std::string& 
                                    "controlPlane.k8s.metricsPort=" + std::to_string(p.metrics_port),
                                    "-E",
                                    "node.heartbeatTimeout=10m"};
-  p.pid = fork();
-  if (p.pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    setenv("POD_NAME", identity.c_str(), 1);
-    FILE* out = freopen(log.c_str(), "w", stderr);
-    (void)out;
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  p.pid = SpawnQuidditch(args, log, {{"POD_NAME", identity}});
   return p;
 }
 
@@ -402,33 +389,15 @@ TEST_F(OperatorTest, AQuidditchNodeProcessRunsInKubernetesMode) {
   ASSERT_NE(mkdtemp(dir), nullptr);
   const int http_port = quidditch::testing::FreeLoopbackPort();
   const std::string log = std::string(dir) + "/node.log";
-  std::vector<std::string> args = {QUIDDITCH_BINARY,
-                                   "-E",
-                                   "controlPlane.mode=k8s",
-                                   "-E",
-                                   "controlPlane.k8s.kubeconfig=" + *kubeconfig,
-                                   "-E",
-                                   "controlPlane.k8s.namespace=" + ns_,
-                                   "-E",
-                                   "node.nodeId=node-0",
-                                   "-E",
-                                   "node.nodeType=coordination,data",
-                                   "-E",
-                                   "node.httpPort=" + std::to_string(http_port),
-                                   "-E",
-                                   std::string("data.dataDir=") + dir + "/data"};
-  pid_t pid = fork();
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    FILE* out = freopen(log.c_str(), "w", stderr);
-    (void)out;
-    dup2(fileno(stderr), fileno(stdout));
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  std::vector<std::string> args = {"-E", "controlPlane.mode=k8s",
+                                   "-E", "controlPlane.k8s.kubeconfig=" + *kubeconfig,
+                                   "-E", "controlPlane.k8s.namespace=" + ns_,
+                                   "-E", "node.nodeId=node-0",
+                                   "-E", "node.nodeType=coordination,data",
+                                   "-E", "node.httpPort=" + std::to_string(http_port),
+                                   "-E", std::string("data.dataDir=") + dir + "/data"};
+  const pid_t pid = SpawnQuidditch(args, log);
+  ASSERT_NE(pid, -1);
   EXPECT_TRUE(WaitFor([&] {
     const cluster::NodeInfo* n = State()->FindNode("node-0");
     return n != nullptr && n->state == cluster::NodeState::kActive && n->roles.data;
