@@ -82,6 +82,11 @@ void Informer::Run() {
     options.label_selector = label_selector_;
     // Spread the server-side watch timeouts, as client-go does.
     options.timeout = std::chrono::seconds(300 + rng() % 300);
+    // A watch the server accepted is a connection that works, even before any event.
+    options.on_open = [&] {
+      connected_ = true;
+      delay = std::chrono::milliseconds(100);
+    };
     Status s = client_->Watch(
         type_, ns_, options,
         [&](const WatchEvent& event) {

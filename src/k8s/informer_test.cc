@@ -397,6 +397,21 @@ TEST_F(InformerTest, ConnectedAgainAfterAWatchThatEndsWithoutEvents) {
   EXPECT_EQ(server_.Lists().size(), 1u);
 }
 
+TEST_F(InformerTest, ConnectedAgainOnceAWatchIsAcceptedEvenWithoutEvents) {
+  server_.OnList(PodList(10, {}));
+  server_.OnWatch(FakeResponse::KubeStatus(500, "InternalError", "etcd is down"));
+  // Accepted, then quiet for as long as the test runs.
+  server_.OnWatch(Stream("", /*hold_open=*/true));
+  Start();
+  ASSERT_TRUE(WaitForWatches(2));
+  const auto deadline = steady_clock::now() + 3s;
+  while (!informer_->connected() && steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(informer_->connected()) << "an open, quiet watch is a working connection";
+  EXPECT_EQ(recorder_.calls(), (Calls{"replace @10"}));
+}
+
 TEST_F(InformerTest, StopEndsAnIdleWatchPromptlyAndNoHandlerCallFollows) {
   server_.OnList(PodList(10, {}));
   FakeResponse stream = Stream(Event("ADDED", Pod("a", 11)), /*hold_open=*/true);

@@ -271,6 +271,19 @@ size_t OnWrite(char* data, size_t size, size_t count, void* user) {
 // Called at least about once a second, even while no data flows.
 int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* state = static_cast<TransferState*>(user);
+  if (state->stream != nullptr && !state->exchange->streamed) {
+    // The server accepted a stream that has carried nothing yet: tell the stream function
+    // with an empty piece (a quiet watch is a working watch).
+    long status = 0;
+    curl_easy_getinfo(state->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300) {
+      state->exchange->streamed = true;
+      if (!(*state->stream)(std::string_view())) {
+        state->exchange->aborted = true;
+        return 1;
+      }
+    }
+  }
   if (state->cancel == nullptr || !state->cancel->load()) return 0;
   state->exchange->cancelled = true;
   return 1;  // CURLE_ABORTED_BY_CALLBACK
@@ -737,7 +750,12 @@ Status KubeClient::Watch(const ResourceType& type, std::string_view ns, const Wa
         fmt::format("{}: not a watch event: {}", target.Describe(), line.substr(0, 200)));
     return false;
   };
+  bool opened = false;
   const StreamFn stream = [&](std::string_view data) {
+    if (!opened) {
+      opened = true;
+      if (options.on_open) options.on_open();
+    }
     pending.append(data);
     size_t start = 0;
     for (size_t end; (end = pending.find('\n', start)) != std::string::npos; start = end + 1) {

@@ -130,6 +130,10 @@ struct WatchOptions {
   // The server ends the stream after this long (watch's timeoutSeconds); Watch then returns
   // OK and the caller watches again from the last version it saw.
   std::chrono::seconds timeout{300};
+  // Called once, on the watching thread, when the server has accepted the watch: with the first
+  // event, or (when Watch has a cancel flag) within about a second of the answer even if no
+  // event comes.
+  std::function<void()> on_open;
 };
 
 enum class PatchType {
