@@ -164,10 +164,12 @@ std::vector<ClusterStateEvent> DiffEvents(const ClusterState& before, const Clus
   return sink.Take();
 }
 
-StatePtr FailCopiesOnDeadNodes(const StatePtr& state) {
+StatePtr FailCopiesOnDeadNodes(const StatePtr& state,
+                               const std::function<bool(const std::string&)>& known_gone) {
   auto dead = [&](const std::string& node_id) {
     const NodeInfo* node = state->FindNode(node_id);
-    return node == nullptr || node->state == NodeState::kDown || !node->roles.data;
+    if (node == nullptr) return !known_gone || known_gone(node_id);
+    return node->state == NodeState::kDown || !node->roles.data;
   };
   StatePtr current = state;
   for (const auto& [name, index] : state->indices) {

@@ -10,6 +10,8 @@
 // Pure: no clock, no I/O.
 #pragma once
 
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "cluster/cluster_state.h"
@@ -27,6 +29,12 @@ std::vector<ClusterStateEvent> DiffEvents(const ClusterState& before, const Clus
 // it changes is stamped with the node's last-seen time (the time of the command that made the
 // node DOWN), or keeps its updated time when the node is gone. Returns `state` itself when no
 // copy is affected; the version is left as it was.
-StatePtr FailCopiesOnDeadNodes(const StatePtr& state);
+//
+// `known_gone`, when given, says whether a node missing from `state` is known to be gone (rather
+// than not seen yet by a reader that learns of nodes and indices on separate streams); copies on
+// a missing node that is not known to be gone stay as they are.
+StatePtr FailCopiesOnDeadNodes(
+    const StatePtr& state,
+    const std::function<bool(const std::string& node_id)>& known_gone = nullptr);
 
 }  // namespace quidditch::cluster

@@ -31,6 +31,11 @@ LeaderElector::LeaderElector(quidditch::k8s::KubeClient* client, LeaderElectionO
 
 LeaderElector::~LeaderElector() { Stop(); }
 
+Clock::time_point LeaderElector::LeadingUntil() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_renew_ + options_.renew_deadline;
+}
+
 void LeaderElector::Start() {
   thread_ = std::thread([this] { Run(); });
 }
@@ -61,8 +66,7 @@ Json LeaderElector::LeaseSpec(int32_t transitions, const std::string& acquire_ti
               {"leaseTransitions", transitions}};
 }
 
-bool LeaderElector::TryAcquireOrRenew() {
-  const auto deadline = Clock::now() + options_.retry_period;
+bool LeaderElector::TryAcquireOrRenew(Clock::time_point deadline) {
   const auto& leases = quidditch::k8s::LeasesResource();
   Result<Json> lease = client_->Get(leases, options_.ns, options_.lease_name, deadline);
   if (lease.status().IsNotFound()) {
@@ -108,15 +112,21 @@ bool LeaderElector::TryAcquireOrRenew() {
 }
 
 void LeaderElector::Run() {
-  last_renew_ = Clock::now();
   while (!stop_) {
-    const bool held = TryAcquireOrRenew();
-    if (held) {
-      last_renew_ = Clock::now();
+    // A renewal counts from when it was attempted (the server stored it later, never earlier),
+    // and a leader's attempt may not run past its renew deadline: so a leader that cannot renew
+    // stops leading renew_deadline after its last renewal at most, well before a follower (which
+    // waits lease_duration from when it saw that renewal) takes over.
+    const auto attempt = Clock::now();
+    auto deadline = attempt + options_.retry_period;
+    if (leading_) deadline = std::min(deadline, LeadingUntil());
+    if (TryAcquireOrRenew(deadline)) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        last_renew_ = attempt;
+      }
       SetLeading(true);
-    } else if (leading_ && Clock::now() - last_renew_ > options_.renew_deadline) {
-      SetLeading(false);
-    } else if (!leading_) {
+    } else if (leading_ && Clock::now() >= LeadingUntil()) {
       SetLeading(false);
     }
     // Followers look often so that they notice an expired lease soon after it expires.

@@ -45,11 +45,14 @@ class LeaderElector {
   // Stops campaigning; releases the lease when held. Idempotent.
   void Stop();
   bool IsLeader() const { return leading_.load(); }
+  // While leading: the time by which this replica stops leading unless it renews. Work done as
+  // the leader must finish by then.
+  std::chrono::steady_clock::time_point LeadingUntil() const;
 
  private:
   void Run();
   // One attempt to acquire or renew; true when this replica holds the lease afterwards.
-  bool TryAcquireOrRenew();
+  bool TryAcquireOrRenew(std::chrono::steady_clock::time_point deadline);
   void SetLeading(bool leading);
   quidditch::k8s::Json LeaseSpec(int32_t transitions, const std::string& acquire_time) const;
 
@@ -57,13 +60,13 @@ class LeaderElector {
   const LeaderElectionOptions options_;
   std::atomic<bool> leading_{false};
   std::atomic<bool> stop_{false};
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::thread thread_;
   // The record last seen and when (our clock) it was first seen.
   std::string observed_record_;
   std::chrono::steady_clock::time_point observed_at_;
-  std::chrono::steady_clock::time_point last_renew_;
+  std::chrono::steady_clock::time_point last_renew_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace quidditch::op

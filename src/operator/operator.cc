@@ -153,6 +153,18 @@ struct Operator::Impl {
 
   const std::string& ns() const { return cp->ns(); }
 
+  // The deadline of a write made as the leader: 10 s, and never past the moment this replica
+  // stops leading unless it renews (so a deposed leader's writes cannot land late).
+  Clock::time_point WriteDeadline() const {
+    const auto deadline = Clock::now() + 10s;
+    return elector ? std::min(deadline, elector->LeadingUntil()) : deadline;
+  }
+  CallContext WriteContext() const {
+    CallContext ctx;
+    ctx.deadline = WriteDeadline();
+    return ctx;
+  }
+
   // --- the loop ------------------------------------------------------------------------------
 
   // Nodes changed: node liveness, and every index with a copy still to place. (QuidditchCluster
@@ -214,9 +226,10 @@ struct Operator::Impl {
 
   Status ReconcileIndex(const IndexObject& o) {
     if (o.deleting) {
+      if (!o.has_finalizer) return Status::OK();  // not ours to hold
       // No data role acts on deletions yet; releasing the finalizer drops the index from every
       // node's state, which is what a data node watches to delete its shard files.
-      QD_RETURN_IF_ERROR(cp->ReleaseIndex(o));
+      QD_RETURN_IF_ERROR(cp->ReleaseIndex(o, WriteDeadline()));
       Event(o, false, "Deleted", fmt::format("index [{}] deleted", o.index_name));
       return Status::OK();
     }
@@ -240,7 +253,7 @@ struct Operator::Impl {
          {{"resourceVersion", metadata.value("resourceVersion", "")}, {"finalizers", finalizers}}}};
     return cp->client()
         .Patch(controlplane::k8s::IndicesResource(), ns(), o.object_name,
-               quidditch::k8s::PatchType::kMerge, patch)
+               quidditch::k8s::PatchType::kMerge, patch, false, WriteDeadline())
         .status();
   }
 
@@ -290,7 +303,7 @@ struct Operator::Impl {
       controlplane::k8s::SetCondition(status, controlplane::k8s::kReadyCondition, false,
                                       "InvalidSpec", verdict.message(), o.generation, WallMs());
     }
-    QD_RETURN_IF_ERROR(cp->WriteIndexStatus(o, status));
+    QD_RETURN_IF_ERROR(cp->WriteIndexStatus(o, status, WriteDeadline()));
     if (verdict.ok()) {
       Event(o, false, "Accepted",
             fmt::format("index [{}] generation {} accepted", o.index_name, o.generation));
@@ -337,7 +350,7 @@ struct Operator::Impl {
         fmt::format("{} of {} shard copies assigned", total - unassigned, total), o.generation,
         WallMs());
     if (status == o.status) return Status::OK();
-    QD_RETURN_IF_ERROR(cp->WriteIndexStatus(o, status));
+    QD_RETURN_IF_ERROR(cp->WriteIndexStatus(o, status, WriteDeadline()));
     if (!commands.empty()) {
       allocations += static_cast<int64_t>(commands.size());
       std::vector<std::string> placed;
@@ -394,7 +407,12 @@ struct Operator::Impl {
     std::unique_lock<std::mutex> lock(events_mu);
     while (true) {
       events_cv.wait(lock, [&] { return stopping.load() || !pending_events.empty(); });
-      if (pending_events.empty()) return;  // stopping, nothing left
+      if (stopping) {
+        if (!pending_events.empty()) {
+          spdlog::info("stopping: {} events not recorded", pending_events.size());
+        }
+        return;
+      }
       Json event = std::move(pending_events.front());
       pending_events.pop_front();
       lock.unlock();
@@ -416,7 +434,7 @@ struct Operator::Impl {
       std::lock_guard<std::mutex> lock(pods_mu);
       pods_now = pods;
     }
-    const CallContext ctx = CallContext::WithTimeout(10s);
+    const CallContext ctx = WriteContext();
     Status first_error;
     auto note = [&](Status s) {
       if (!s.ok() && first_error.ok()) first_error = std::move(s);
@@ -431,7 +449,8 @@ struct Operator::Impl {
       info.grpc_port = 9302;
       info.http_port = 9200;
       info.roles.data = true;
-      if (node != nullptr) info = *node;  // back from DOWN with what it registered
+      if (node != nullptr) info = *node;  // back from DOWN with what it registered...
+      info.address = pod.ip;              // ...at the pod's address now
       spdlog::info("data pod {} is ready: node [{}] ACTIVE", name, info.node_id);
       note(cp->RegisterPodNode(ctx, info, name));
     }
@@ -490,7 +509,9 @@ struct Operator::Impl {
       if (want == status) continue;
       object["status"] = want;
       QD_RETURN_IF_ERROR(
-          cp->client().UpdateStatus(controlplane::k8s::ClustersResource(), ns(), object).status());
+          cp->client()
+              .UpdateStatus(controlplane::k8s::ClustersResource(), ns(), object, WriteDeadline())
+              .status());
     }
     return Status::OK();
   }
@@ -550,14 +571,16 @@ Operator::Operator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Operator::~Operator() { Stop(); }
 
 Result<std::unique_ptr<Operator>> Operator::Start(OperatorOptions options) {
-  auto impl = std::make_unique<Impl>();
+  // Owned by the Operator from the start, so that a failure below stops whatever has started.
+  std::unique_ptr<Operator> op(new Operator(std::make_unique<Impl>()));
+  Impl* self = op->impl_.get();
+  Impl* impl = self;
   impl->options = options;
   controlplane::k8s::K8sControlPlaneOptions cp_options;
   cp_options.kube = options.kube;
   cp_options.ns = options.ns;
   impl->cp = std::make_unique<K8sControlPlane>(cp_options);
   QD_RETURN_IF_ERROR(impl->cp->Start());
-  Impl* self = impl.get();
   impl->cp->SetOnChange([self](bool is_index, const std::string& name) {
     if (!self->leading) return;
     if (is_index && !name.empty()) {
@@ -624,27 +647,27 @@ Result<std::unique_ptr<Operator>> Operator::Start(OperatorOptions options) {
   }
   spdlog::info("operator {} started in namespace {} (leader election {})", options.identity,
                impl->cp->ns(), options.leader_elect ? "on" : "off");
-  return std::unique_ptr<Operator>(new Operator(std::move(impl)));
+  return op;
 }
 
 void Operator::Stop() {
   Impl& impl = *impl_;
   if (impl.stopping.exchange(true)) return;
-  if (impl.elector) impl.elector->Stop();  // releases the lease
+  if (impl.pod_informer) impl.pod_informer->RequestStop();
+  // Stop working as the leader before giving the lease away, so two leaders never overlap.
   impl.leading = false;
   impl.queue.ShutDown();
   impl.tick_cv.notify_all();
   if (impl.worker.joinable()) impl.worker.join();
   if (impl.ticker.joinable()) impl.ticker.join();
-  {
-    std::lock_guard<std::mutex> lock(impl.events_mu);  // events still queued are written first
-  }
+  if (impl.elector) impl.elector->Stop();  // releases the lease
+  { std::lock_guard<std::mutex> lock(impl.events_mu); }
   impl.events_cv.notify_all();
   if (impl.event_recorder.joinable()) impl.event_recorder.join();
   if (impl.health_server) impl.health_server->Stop();
   if (impl.metrics_server) impl.metrics_server->Stop();
-  impl.pod_informer->Stop();
-  impl.cp->Stop().PermitUncheckedError();  // Stop of a K8sControlPlane cannot fail
+  if (impl.pod_informer) impl.pod_informer->Stop();
+  if (impl.cp) impl.cp->Stop().PermitUncheckedError();  // Stop of a K8sControlPlane cannot fail
 }
 
 bool Operator::IsLeader() const { return impl_->leading; }

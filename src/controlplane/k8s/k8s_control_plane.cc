@@ -39,6 +39,9 @@ struct K8sControlPlane::Cache {
   std::map<std::string, std::shared_ptr<const cluster::Index>> applied;  // by object name
   std::map<std::string, NodeObjectView> nodes;                           // by object name
   Tombstones index_tombstones, node_tombstones;
+  // The newest version the node watch (or a node list) has delivered: write-through answers do
+  // not count, as they say nothing about other nodes.
+  int64_t node_stream_version = 0;
   OnChange on_change;
 };
 
@@ -59,8 +62,8 @@ Status K8sControlPlane::Start() {
   QD_ASSIGN_OR_RETURN(client_, KubeClient::Create(kube_));
   auto handler = [this](bool is_index) {
     quidditch::k8s::Informer::Handler h;
-    h.upsert = [this, is_index](const Json& o) { is_index ? UpsertIndex(o) : UpsertNode(o); };
-    h.remove = [this, is_index](const Json& o) { Remove(is_index, o); };
+    h.upsert = [this, is_index](const Json& o) { Upsert(is_index, o, /*from_stream=*/true); };
+    h.remove = [this, is_index](const Json& o) { Remove(is_index, o, /*from_stream=*/true); };
     h.replace = [this, is_index](const std::vector<Json>& items, int64_t rv) {
       Replace(is_index, items, rv);
     };
@@ -88,6 +91,9 @@ Status K8sControlPlane::Start() {
 
 Status K8sControlPlane::Stop() {
   if (stopped_.exchange(true)) return Status::OK();
+  for (auto* informer : {index_informer_.get(), node_informer_.get()}) {
+    if (informer != nullptr) informer->RequestStop();
+  }
   if (index_informer_) index_informer_->Stop();
   if (node_informer_) node_informer_->Stop();
   store().Close();
@@ -122,12 +128,16 @@ std::vector<NodeObjectView> K8sControlPlane::NodeObjects() const {
   return out;
 }
 
-void K8sControlPlane::UpsertIndex(const Json& object) { Upsert(true, object); }
-void K8sControlPlane::UpsertNode(const Json& object) { Upsert(false, object); }
+void K8sControlPlane::UpsertIndex(const Json& object) { Upsert(true, object, false); }
+void K8sControlPlane::UpsertNode(const Json& object) { Upsert(false, object, false); }
 
-void K8sControlPlane::Upsert(bool is_index, const Json& object) {
+void K8sControlPlane::Upsert(bool is_index, const Json& object, bool from_stream) {
   {
     std::lock_guard<std::mutex> lock(cache_->mu);
+    if (from_stream && !is_index) {
+      cache_->node_stream_version =
+          std::max(cache_->node_stream_version, quidditch::k8s::ResourceVersionOf(object));
+    }
     if (!UpsertLocked(is_index, object)) return;
     PublishLocked(quidditch::k8s::ResourceVersionOf(object));
   }
@@ -185,11 +195,14 @@ bool K8sControlPlane::RemoveLocked(bool is_index, const std::string& name, int64
   return true;
 }
 
-void K8sControlPlane::Remove(bool is_index, const Json& object) {
+void K8sControlPlane::Remove(bool is_index, const Json& object, bool from_stream) {
   const int64_t rv = quidditch::k8s::ResourceVersionOf(object);
   const std::string name = object.value("metadata", Json::object()).value("name", "");
   {
     std::lock_guard<std::mutex> lock(cache_->mu);
+    if (from_stream && !is_index) {
+      cache_->node_stream_version = std::max(cache_->node_stream_version, rv);
+    }
     if (!RemoveLocked(is_index, name, rv)) return;
     PublishLocked(rv);
   }
@@ -215,6 +228,7 @@ void K8sControlPlane::Replace(bool is_index, const std::vector<Json>& items, int
       }
     }
     for (const auto& [name, rv] : gone) RemoveLocked(is_index, name, rv);
+    if (!is_index) cache_->node_stream_version = std::max(cache_->node_stream_version, list_rv);
     // The list is authoritative up to its version: older tombstones are no longer needed.
     Tombstones& tombstones = is_index ? cache_->index_tombstones : cache_->node_tombstones;
     std::erase_if(tombstones, [&](const auto& t) { return t.second <= list_rv; });
@@ -234,7 +248,18 @@ void K8sControlPlane::PublishLocked(int64_t resource_version) {
   }
   const cluster::StatePtr current = store().Current();
   next->version = current->version;
-  cluster::StatePtr normalized = cluster::FailCopiesOnDeadNodes(next);
+  // A node missing from the cache is gone, rather than not seen yet, when it was deleted here or
+  // when the node stream has delivered everything up to the newest index write (an index
+  // referring to a node was written while the node existed).
+  int64_t newest_index = 0;
+  for (const auto& [name, object] : cache_->indices) {
+    newest_index = std::max(newest_index, object.resource_version);
+  }
+  auto known_gone = [&](const std::string& node_id) {
+    return cache_->node_tombstones.count(ObjectNameFor(node_id)) > 0 ||
+           cache_->node_stream_version >= newest_index;
+  };
+  cluster::StatePtr normalized = cluster::FailCopiesOnDeadNodes(next, known_gone);
   if (*normalized == *current) return;
   auto published = std::make_shared<ClusterState>(*normalized);
   published->version = std::max(resource_version, current->version + 1);
@@ -278,28 +303,32 @@ Result<int64_t> K8sControlPlane::ProposeFor(const CallContext& ctx,
     return Status::InvalidArgument("index commands are proposed one at a time in Kubernetes mode");
   }
   while (true) {
-    const cluster::StatePtr current = store().Current();
+    // The state and the objects it was built from, taken together: every write below is
+    // conditional on the resourceVersion the decision was based on.
+    const Snapshot before = TakeSnapshot();
     // The same checks and errors as every other mode.
-    QD_ASSIGN_OR_RETURN(cluster::ApplyResult applied, cluster::ApplyBatch(current, commands));
+    QD_ASSIGN_OR_RETURN(cluster::ApplyResult applied, cluster::ApplyBatch(before.state, commands));
     Status s;
     if (spec_command) {
       const Command& c = commands.front();
       if (const auto* create = std::get_if<cluster::CreateIndexCmd>(&c.op)) {
         s = CreateIndexObject(ctx, *create);
       } else if (const auto* del = std::get_if<cluster::DeleteIndexCmd>(&c.op)) {
-        s = DeleteIndexObject(ctx, del->name);
+        s = DeleteIndexObject(ctx, before, del->name);
+      } else if (const auto* put = std::get_if<cluster::PutMappingCmd>(&c.op)) {
+        s = PatchIndexSpec(ctx, before, put->name,
+                           Json{{"mappings", applied.state->FindIndex(put->name)->mappings}});
       } else {
-        const std::string& name = std::holds_alternative<cluster::PutMappingCmd>(c.op)
-                                      ? std::get<cluster::PutMappingCmd>(c.op).name
-                                      : std::get<cluster::UpdateIndexSettingsCmd>(c.op).name;
-        const cluster::Index* after = applied.state->FindIndex(name);
-        Json spec{{"replicas", after->settings.replicas},
-                  {"refreshInterval", after->settings.refresh_interval},
-                  {"mappings", after->mappings}};
-        s = PatchIndexSpec(ctx, name, spec);
+        const auto& update = std::get<cluster::UpdateIndexSettingsCmd>(c.op);
+        Json spec = Json::object();
+        if (update.update.replicas) spec["replicas"] = *update.update.replicas;
+        if (update.update.refresh_interval) {
+          spec["refreshInterval"] = *update.update.refresh_interval;
+        }
+        s = PatchIndexSpec(ctx, before, update.name, spec);
       }
     } else {
-      s = WriteChanges(ctx, *applied.state, pod_name);
+      s = WriteChanges(ctx, before, *applied.state, pod_name);
     }
     if (s.ok()) return store().Current()->version;
     if (!s.IsConflict()) return s;
@@ -312,45 +341,56 @@ Result<int64_t> K8sControlPlane::ProposeFor(const CallContext& ctx,
   }
 }
 
-Status K8sControlPlane::WriteChanges(const CallContext& ctx, const ClusterState& desired,
-                                     const std::string& pod_name) {
-  std::map<std::string, NodeObjectView> nodes;  // by node id
-  std::map<std::string, IndexObject> indices;   // by index name, accepted ones only
-  {
-    std::lock_guard<std::mutex> lock(cache_->mu);
-    for (const auto& [name, view] : cache_->nodes) nodes[view.node.node_id] = view;
-    for (const auto& [name, object] : cache_->indices) {
-      if (object.applied && !object.deleting) indices[object.index_name] = object;
-    }
+K8sControlPlane::Snapshot K8sControlPlane::TakeSnapshot() const {
+  Snapshot snap;
+  std::lock_guard<std::mutex> lock(cache_->mu);
+  snap.state = store().Current();  // published under cache_->mu: it is the cache's state
+  for (const auto& [name, view] : cache_->nodes) snap.nodes[view.node.node_id] = view;
+  for (const auto& [name, object] : cache_->indices) {
+    if (object.applied && !object.deleting) snap.indices[object.index_name] = object;
   }
+  return snap;
+}
+
+Status K8sControlPlane::WriteChanges(const CallContext& ctx, const Snapshot& before,
+                                     const ClusterState& desired, const std::string& pod_name) {
+  const std::map<std::string, NodeObjectView>& nodes = before.nodes;
+  const std::map<std::string, IndexObject>& indices = before.indices;
   // Nodes first: a node going DOWN fails its copies in every view in the same change; the
   // indices' status then records what the views already show.
+  bool wrote_node = false;
   std::set<std::string> node_ids;
   for (const auto& [id, node] : desired.nodes) node_ids.insert(id);
-  for (const auto& [id, view] : nodes) node_ids.insert(id);
+  for (const auto& [id, node] : before.state->nodes) node_ids.insert(id);
   for (const std::string& id : node_ids) {
     const cluster::NodeInfo* want = desired.FindNode(id);
     auto have = nodes.find(id);
     Result<Json> written = Status::OK();
+    if (want == nullptr && have == nodes.end()) continue;
     if (want == nullptr) {
       written = client_->Delete(NodesResource(), ns_, have->second.object_name,
                                 std::to_string(have->second.resource_version), ctx.deadline);
-      if (!written.ok())
+      if (!written.ok()) {
         return written.status().IsNotFound() ? Status::Conflict("node gone") : written.status();
-      std::lock_guard<std::mutex> lock(cache_->mu);
-      if (RemoveLocked(false, have->second.object_name,
-                       std::max(have->second.resource_version,
-                                quidditch::k8s::ResourceVersionOf(*written)))) {
-        PublishLocked(quidditch::k8s::ResourceVersionOf(*written));
       }
+      // The answer may be the object as it was or a Status; the watch's DELETED event, later,
+      // carries the deletion's version. Either removes it; the other is then ignored.
+      const std::string& object_name = have->second.object_name;
+      Remove(false,
+             Json{{"metadata",
+                   {{"name", object_name},
+                    {"resourceVersion",
+                     std::to_string(std::max(have->second.resource_version,
+                                             quidditch::k8s::ResourceVersionOf(*written)))}}}},
+             /*from_stream=*/false);
+      wrote_node = true;
       continue;
     }
     const std::string pod = !pod_name.empty() && id == pod_name ? pod_name
                             : have != nodes.end()               ? have->second.pod_name
                                                                 : "";
-    if (have != nodes.end() && have->second.node == *want && have->second.pod_name == pod) {
-      continue;
-    }
+    const cluster::NodeInfo* had = before.state->FindNode(id);
+    if (had != nullptr && *had == *want && have->second.pod_name == pod) continue;
     Json object = NodeObject(*want, pod);
     if (have == nodes.end()) {
       written = client_->Create(NodesResource(), ns_, object, ctx.deadline);
@@ -362,10 +402,16 @@ Status K8sControlPlane::WriteChanges(const CallContext& ctx, const ClusterState&
     }
     if (!written.ok()) return written.status();
     UpsertNode(*written);
+    wrote_node = true;
   }
+  // Once a node change is in, the command has happened: every view already shows its effect on
+  // the shard copies. What is left is to record that in the indices' status, whoever else
+  // writes them meanwhile, so a conflict there is retried here and not by the caller.
+  if (wrote_node) return RecordViewInIndices(ctx);
   for (const auto& [name, index] : desired.indices) {
+    const cluster::Index* had = before.state->FindIndex(name);
     auto have = indices.find(name);
-    if (have == indices.end() || *have->second.applied == *index) continue;
+    if (had == nullptr || *had == *index || have == indices.end()) continue;
     Json object{{"apiVersion", kApiVersion},
                 {"kind", "QuidditchIndex"},
                 {"metadata",
@@ -378,6 +424,34 @@ Status K8sControlPlane::WriteChanges(const CallContext& ctx, const ClusterState&
     UpsertIndex(*written);
   }
   return Status::OK();
+}
+
+Status K8sControlPlane::RecordViewInIndices(const CallContext& ctx) {
+  while (true) {
+    const cluster::StatePtr view = store().Current();
+    std::vector<IndexObject> stale;
+    {
+      std::lock_guard<std::mutex> lock(cache_->mu);
+      for (const auto& [name, object] : cache_->indices) {
+        if (!object.applied || object.deleting) continue;
+        const cluster::Index* seen = view->FindIndex(object.index_name);
+        if (seen != nullptr && !(*seen == *object.applied)) stale.push_back(object);
+      }
+    }
+    Status s;
+    for (const IndexObject& object : stale) {
+      const cluster::Index& seen = *view->FindIndex(object.index_name);
+      s = WriteIndexStatus(object, IndexStatus(seen, view->next_allocation_id, object.status));
+      if (!s.ok()) break;
+    }
+    if (s.ok()) return s;
+    if (!s.IsConflict() && !s.IsNotFound()) return s;
+    if (Clock::now() + std::chrono::milliseconds(10) >= ctx.deadline) {
+      return Status::Timeout("could not record failed shard copies before the deadline: " +
+                             s.message());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 Status K8sControlPlane::CreateIndexObject(const CallContext& ctx,
@@ -410,16 +484,18 @@ Status K8sControlPlane::CreateIndexObject(const CallContext& ctx,
   return AwaitAccepted(ctx, object_name, generation);
 }
 
-Status K8sControlPlane::PatchIndexSpec(const CallContext& ctx, const std::string& name,
-                                       const Json& spec) {
-  const std::string object_name = ObjectNameFor(name);
-  int64_t rv = 0;
-  {
-    std::lock_guard<std::mutex> lock(cache_->mu);
-    auto it = cache_->indices.find(object_name);
-    if (it == cache_->indices.end()) return Status::Conflict("index object not cached yet");
-    rv = it->second.resource_version;
+Status K8sControlPlane::PatchIndexSpec(const CallContext& ctx, const Snapshot& before,
+                                       const std::string& name, const Json& spec) {
+  auto it = before.indices.find(name);
+  if (it == before.indices.end()) return Status::Conflict("index object not cached yet");
+  const IndexObject& object = it->second;
+  // Changes are judged against the spec in force; while another change of the spec waits for the
+  // operator, wait too (a patch now would be judged against the wrong base).
+  if (object.observed_generation < object.generation) {
+    return Status::Conflict("an earlier spec change of the index is not accepted yet");
   }
+  const std::string object_name = object.object_name;
+  const int64_t rv = object.resource_version;
   Json patch{{"metadata", {{"resourceVersion", std::to_string(rv)}}}, {"spec", spec}};
   Result<Json> patched =
       client_->Patch(IndicesResource(), ns_, object_name, quidditch::k8s::PatchType::kMerge, patch,
@@ -465,16 +541,15 @@ Status K8sControlPlane::AwaitAccepted(const CallContext& ctx, const std::string&
   return result;
 }
 
-Status K8sControlPlane::DeleteIndexObject(const CallContext& ctx, const std::string& name) {
-  const std::string object_name = ObjectNameFor(name);
-  std::string uuid;
-  {
-    std::lock_guard<std::mutex> lock(cache_->mu);
-    auto it = cache_->indices.find(object_name);
-    if (it != cache_->indices.end()) uuid = it->second.requested_uuid;
-  }
-  Result<Json> deleted =
-      client_->Delete(IndicesResource(), ns_, object_name, std::nullopt, ctx.deadline);
+Status K8sControlPlane::DeleteIndexObject(const CallContext& ctx, const Snapshot& before,
+                                          const std::string& name) {
+  auto it = before.indices.find(name);
+  if (it == before.indices.end()) return Status::Conflict("index object not cached yet");
+  const std::string object_name = it->second.object_name;
+  const std::string uuid = it->second.requested_uuid;
+  // Conditional on the version the decision saw: never a same-named index made since.
+  Result<Json> deleted = client_->Delete(IndicesResource(), ns_, object_name,
+                                         std::to_string(it->second.resource_version), ctx.deadline);
   if (deleted.status().IsNotFound()) return Status::Conflict("index object already gone");
   if (!deleted.ok()) return deleted.status();
   // The operator releases the shards and removes the finalizer; then the object goes.
@@ -493,25 +568,31 @@ Status K8sControlPlane::DeleteIndexObject(const CallContext& ctx, const std::str
   return Status::OK();
 }
 
-Status K8sControlPlane::WriteIndexStatus(const IndexObject& object, const Json& status) {
+Status K8sControlPlane::WriteIndexStatus(const IndexObject& object, const Json& status,
+                                         KubeClient::Deadline deadline) {
   Json body{{"apiVersion", kApiVersion},
             {"kind", "QuidditchIndex"},
             {"metadata",
              {{"name", object.object_name},
               {"resourceVersion", std::to_string(object.resource_version)}}},
             {"status", status}};
-  QD_ASSIGN_OR_RETURN(Json written, client_->UpdateStatus(IndicesResource(), ns_, body));
+  QD_ASSIGN_OR_RETURN(Json written, client_->UpdateStatus(IndicesResource(), ns_, body, deadline));
   UpsertIndex(written);
   return Status::OK();
 }
 
-Status K8sControlPlane::ReleaseIndex(const IndexObject& object) {
-  Json patch{
-      {"metadata",
-       {{"resourceVersion", std::to_string(object.resource_version)}, {"finalizers", nullptr}}}};
-  // The object goes once its finalizer is removed; the DELETED event comes through the watch.
+Status K8sControlPlane::ReleaseIndex(const IndexObject& object, KubeClient::Deadline deadline) {
+  Json finalizers = Json::array();
+  for (const std::string& f : object.finalizers) {
+    if (f != kIndexFinalizer) finalizers.push_back(f);
+  }
+  Json patch{{"metadata",
+              {{"resourceVersion", std::to_string(object.resource_version)},
+               {"finalizers", std::move(finalizers)}}}};
+  // The object goes once no finalizer is left; the DELETED event comes through the watch.
   return client_
-      ->Patch(IndicesResource(), ns_, object.object_name, quidditch::k8s::PatchType::kMerge, patch)
+      ->Patch(IndicesResource(), ns_, object.object_name, quidditch::k8s::PatchType::kMerge, patch,
+              false, deadline)
       .status();
 }
 

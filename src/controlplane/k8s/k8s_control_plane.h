@@ -65,7 +65,7 @@ class K8sControlPlane : public StateBackedControlPlane {
   // Connects, starts the informers and waits (up to 30 s) until both have listed.
   Status Start() override;
   Status Stop() override;
-  // Started, not stopped, both caches synced and the last request to the API server answered.
+  // Started, not stopped, both caches synced and both watches connected to the API server.
   bool IsHealthy() const override;
 
   // --- for the operator (same process) ---------------------------------------------------------
@@ -82,14 +82,13 @@ class K8sControlPlane : public StateBackedControlPlane {
   void SetOnChange(OnChange on_change);
   // Writes an index's status (precondition: the object's resourceVersion) and folds the answer
   // into the cache.
-  Status WriteIndexStatus(const IndexObject& object, const Json& status);
-  // Removes the finalizer of a deleting index (precondition: resourceVersion).
-  Status ReleaseIndex(const IndexObject& object);
-  // Applies `commands` as Propose does (used by the operator for allocations and node liveness).
-  Result<int64_t> ProposeCommands(const CallContext& ctx,
-                                  const std::vector<cluster::Command>& commands) {
-    return Propose(ctx, commands);
-  }
+  Status WriteIndexStatus(const IndexObject& object, const Json& status,
+                          quidditch::k8s::KubeClient::Deadline deadline =
+                              quidditch::k8s::KubeClient::DefaultDeadline());
+  // Removes Quidditch's finalizer (and only it) from a deleting index (precondition:
+  // resourceVersion).
+  Status ReleaseIndex(const IndexObject& object, quidditch::k8s::KubeClient::Deadline deadline =
+                                                     quidditch::k8s::KubeClient::DefaultDeadline());
   // Registers `node` for the data pod `pod_name` (spec.podName): its liveness is then the pod's
   // readiness rather than heartbeats.
   Status RegisterPodNode(const CallContext& ctx, const cluster::NodeInfo& node,
@@ -102,16 +101,29 @@ class K8sControlPlane : public StateBackedControlPlane {
 
  private:
   struct Cache;
+  // The state and the objects it was built from, at one instant.
+  struct Snapshot {
+    cluster::StatePtr state;
+    std::map<std::string, NodeObjectView> nodes;  // by node id
+    std::map<std::string, IndexObject> indices;   // by index name: accepted, not deleting
+  };
+  Snapshot TakeSnapshot() const;
   // Spec-level commands: one object write, then the operator's answer.
   Status CreateIndexObject(const CallContext& ctx, const cluster::CreateIndexCmd& cmd);
-  Status PatchIndexSpec(const CallContext& ctx, const std::string& name, const Json& spec);
-  Status DeleteIndexObject(const CallContext& ctx, const std::string& name);
+  // Patches the given spec fields, conditional on the snapshot's version of the object.
+  Status PatchIndexSpec(const CallContext& ctx, const Snapshot& before, const std::string& name,
+                        const Json& spec);
+  Status DeleteIndexObject(const CallContext& ctx, const Snapshot& before, const std::string& name);
   // Waits until the operator has judged `generation` of the index object `object_name`.
   Status AwaitAccepted(const CallContext& ctx, const std::string& object_name, int64_t generation);
-  // Routing and node commands: writes what changed between the stored objects and `desired`.
-  // `pod_name` marks the node of that id as registered for a pod.
-  Status WriteChanges(const CallContext& ctx, const cluster::ClusterState& desired,
-                      const std::string& pod_name);
+  // Routing and node commands: writes the objects whose content differs between `before` and
+  // `desired`, each conditional on the snapshot's resourceVersion. `pod_name` marks the node of
+  // that id as registered for a pod.
+  Status WriteChanges(const CallContext& ctx, const Snapshot& before,
+                      const cluster::ClusterState& desired, const std::string& pod_name);
+  // Writes into each index's status what the view shows of it, where they differ (copies
+  // failed with their node), retrying conflicts until the deadline.
+  Status RecordViewInIndices(const CallContext& ctx);
   Result<int64_t> ProposeFor(const CallContext& ctx, const std::vector<cluster::Command>& commands,
                              const std::string& pod_name);
 
@@ -120,8 +132,9 @@ class K8sControlPlane : public StateBackedControlPlane {
   // cache_->mu and return whether anything changed.
   void UpsertIndex(const Json& object);
   void UpsertNode(const Json& object);
-  void Upsert(bool is_index, const Json& object);
-  void Remove(bool is_index, const Json& object);
+  // `from_stream`: delivered by the watch (not a write's answer).
+  void Upsert(bool is_index, const Json& object, bool from_stream);
+  void Remove(bool is_index, const Json& object, bool from_stream);
   void Replace(bool is_index, const std::vector<Json>& items, int64_t list_version);
   bool UpsertLocked(bool is_index, const Json& object);
   bool RemoveLocked(bool is_index, const std::string& object_name, int64_t version);

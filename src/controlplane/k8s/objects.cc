@@ -231,6 +231,8 @@ Result<IndexObject> DecodeIndexObject(const Json& object) {
   out.deleting =
       metadata->contains("deletionTimestamp") && !(*metadata)["deletionTimestamp"].is_null();
   for (const Json& f : GetOr<Json>(*metadata, "finalizers", Json::array())) {
+    if (!f.is_string()) continue;
+    out.finalizers.push_back(f.get<std::string>());
     if (f == kIndexFinalizer) out.has_finalizer = true;
   }
   const Json annotations = GetOr<Json>(*metadata, "annotations", Json::object());

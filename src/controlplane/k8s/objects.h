@@ -64,9 +64,10 @@ struct IndexObject {
   std::string index_name;  // spec.indexName, or the object name
   int64_t resource_version = 0;
   int64_t generation = 0;
-  bool deleting = false;       // metadata.deletionTimestamp is set
-  bool has_finalizer = false;  // metadata.finalizers holds kIndexFinalizer
-  std::string requested_uuid;  // the annotation, or metadata.uid
+  bool deleting = false;                // metadata.deletionTimestamp is set
+  bool has_finalizer = false;           // metadata.finalizers holds kIndexFinalizer
+  std::vector<std::string> finalizers;  // metadata.finalizers
+  std::string requested_uuid;           // the annotation, or metadata.uid
   // The spec, with the CRD's defaults for missing fields. Not validated here.
   cluster::IndexSettings spec_settings;
   Json spec_mappings = Json::object();
