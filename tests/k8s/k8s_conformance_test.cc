@@ -1,6 +1,8 @@
 // The shared ControlPlane conformance suite against Kubernetes mode: a K8sControlPlane (as the
 // node service account) with an operator (as the operator service account) in a fresh namespace
 // of a real kube-apiserver + etcd, per test.
+#include <thread>
+
 #include "controlplane/testing/conformance.h"
 #include "tests/k8s/k8s_test_util.h"
 
@@ -17,8 +19,10 @@ class K8sHarness : public ConformanceHarness {
              std::unique_ptr<controlplane::k8s::K8sControlPlane> cp)
       : operator_(std::move(op)), cp_(std::move(cp)) {}
   ~K8sHarness() override {
+    // Both at once: each waits about a second for its watches to notice.
+    std::thread stop_operator([this] { operator_->Stop(); });
     cp_->Stop().PermitUncheckedError();  // Stop of a K8sControlPlane cannot fail
-    operator_->Stop();
+    stop_operator.join();
   }
   controlplane::ControlPlane* cp() override { return cp_.get(); }
 
