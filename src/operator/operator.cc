@@ -171,23 +171,47 @@ struct Operator::Impl {
   // status follows on the next tick.)
   void OnNodesChanged() {
     queue.Add(std::string(kNodesKey));
+    const cluster::StatePtr view = cp->CurrentState();
     for (const IndexObject& o : cp->IndexObjects()) {
-      if (!o.applied) continue;
-      for (const cluster::ShardRouting& shard : o.applied->routing.shards) {
-        if (std::any_of(shard.copies.begin(), shard.copies.end(), [](const cluster::ShardCopy& c) {
-              return c.state == cluster::ShardState::kUnassigned;
-            })) {
-          queue.Add(IndexKey(o.object_name));
-          break;
-        }
-      }
+      if (HasUnplacedCopy(o, *view)) queue.Add(IndexKey(o.object_name));
     }
   }
 
+  // Everything that may need work: the nodes, the clusters, and each index with something to
+  // do (a new spec, a deletion, a missing finalizer, an unplaced copy, an allocation not yet
+  // recorded for its generation). Settled indices are left alone, so a tick costs little.
   void EnqueueAll() {
     queue.Add(std::string(kNodesKey));
     queue.Add(std::string(kClustersKey));
-    for (const IndexObject& o : cp->IndexObjects()) queue.Add(IndexKey(o.object_name));
+    const cluster::StatePtr view = cp->CurrentState();
+    for (const IndexObject& o : cp->IndexObjects()) {
+      if (NeedsWork(o, *view)) queue.Add(IndexKey(o.object_name));
+    }
+  }
+
+  bool NeedsWork(const IndexObject& o, const cluster::ClusterState& view) const {
+    if (o.deleting || !o.has_finalizer || o.observed_generation < o.generation) return true;
+    if (!o.applied) return false;  // a rejected spec waits for a new one
+    const Json* allocated =
+        controlplane::k8s::FindCondition(o.status, controlplane::k8s::kAllocatedCondition);
+    if (allocated == nullptr || allocated->value("observedGeneration", int64_t{0}) < o.generation) {
+      return true;
+    }
+    return HasUnplacedCopy(o, view);
+  }
+
+  // The index has a copy to place, or copies that failed with their node but are still recorded
+  // as placed in its status.
+  static bool HasUnplacedCopy(const IndexObject& o, const cluster::ClusterState& view) {
+    const cluster::Index* seen = view.FindIndex(o.index_name);
+    if (seen == nullptr || !o.applied) return false;
+    if (!(*seen == *o.applied)) return true;
+    for (const cluster::ShardRouting& shard : seen->routing.shards) {
+      for (const cluster::ShardCopy& c : shard.copies) {
+        if (c.state == cluster::ShardState::kUnassigned) return true;
+      }
+    }
+    return false;
   }
 
   void Work() {

@@ -42,6 +42,8 @@ struct K8sControlPlane::Cache {
   // The newest version the node watch (or a node list) has delivered: write-through answers do
   // not count, as they say nothing about other nodes.
   int64_t node_stream_version = 0;
+  // The newest list of each resource (the informer's or a linearizable read's).
+  int64_t index_list_mark = 0, node_list_mark = 0;
   OnChange on_change;
 };
 
@@ -152,6 +154,10 @@ bool K8sControlPlane::UpsertLocked(bool is_index, const Json& object) {
     if (rv <= t->second) return false;
     tombstones.erase(t);
   }
+  const bool cached = is_index ? cache_->indices.count(name) > 0 : cache_->nodes.count(name) > 0;
+  if (!cached && rv <= (is_index ? cache_->index_list_mark : cache_->node_list_mark)) {
+    return false;  // a lagging event of an object a newer list no longer held
+  }
   if (is_index) {
     Result<IndexObject> decoded = DecodeIndexObject(object);
     if (!decoded.ok()) {
@@ -229,7 +235,11 @@ void K8sControlPlane::Replace(bool is_index, const std::vector<Json>& items, int
     }
     for (const auto& [name, rv] : gone) RemoveLocked(is_index, name, rv);
     if (!is_index) cache_->node_stream_version = std::max(cache_->node_stream_version, list_rv);
-    // The list is authoritative up to its version: older tombstones are no longer needed.
+    // The list is authoritative up to its version: an object it did not hold and the cache does
+    // not hold either can only come back with a newer version (see UpsertLocked), so older
+    // tombstones are no longer needed.
+    int64_t& mark = is_index ? cache_->index_list_mark : cache_->node_list_mark;
+    mark = std::max(mark, list_rv);
     Tombstones& tombstones = is_index ? cache_->index_tombstones : cache_->node_tombstones;
     std::erase_if(tombstones, [&](const auto& t) { return t.second <= list_rv; });
     PublishLocked(list_rv);
