@@ -482,11 +482,13 @@ struct KubeClient::Impl {
       QD_ASSIGN_OR_RETURN(Exchange exchange, PerformOnce(request, deadline, stream, cancel));
       if (exchange.streamed || exchange.cancelled) return exchange;
       if (exchange.curl_code != CURLE_OK) {
-        last_error = exchange.curl_error;
         if (exchange.curl_code == CURLE_OPERATION_TIMEDOUT && steady_clock::now() >= deadline) {
-          return Status::Timeout(fmt::format("{}: no answer from {} before the deadline: {}",
-                                             target.Describe(), config.server, last_error));
+          // The last attempt ran into the deadline; what failed before it says more.
+          return Status::Timeout(fmt::format(
+              "{}: no answer from {} before the deadline: {}{}", target.Describe(), config.server,
+              exchange.curl_error, attempt > 1 ? "; the attempt before: " + last_error : ""));
         }
+        last_error = exchange.curl_error;
         if (!RetryableCurlError(exchange.curl_code)) {
           return Status::Unavailable(
               fmt::format("{}: {}: {}", target.Describe(), config.server, last_error));
