@@ -368,6 +368,26 @@ TEST_F(OperatorTest, ReportsNodesAndHealthInQuidditchClusterStatus) {
   EXPECT_EQ(status["spec"], nullptr);
 }
 
+TEST_F(OperatorTest, HeartbeatsKeepWhatOthersPutOnANodesMetadata) {
+  StartOperatorAndNode();
+  if (HasFatalFailure()) return;
+  cluster::NodeInfo node;
+  node.node_id = "n1";
+  node.roles.data = true;
+  ASSERT_TRUE(cp_->RegisterNode(Ctx(), node).ok());
+  Json label{{"metadata", {{"labels", {{"team", "search"}}}}}};
+  ASSERT_TRUE(env_->admin()
+                  .Patch(controlplane::k8s::NodesResource(), ns_, "n1", PatchType::kMerge, label)
+                  .ok());
+  cluster::NodeStatus heartbeat;
+  heartbeat.resources = cluster::NodeResources{4, 1 << 30, 0, 0};
+  ASSERT_TRUE(WaitFor([&] { return cp_->UpdateNodeStatus(Ctx(), "n1", heartbeat).ok(); }));
+  Result<Json> got = env_->admin().Get(controlplane::k8s::NodesResource(), ns_, "n1");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ((*got)["metadata"]["labels"]["team"], "search");
+  EXPECT_EQ((*got)["status"]["resources"]["cpuCores"], 4);
+}
+
 TEST_F(OperatorTest, TheDeploymentManifestsAreAcceptedByTheApiServer) {
   for (const char* file : {"operator.yaml", "quidditch.yaml"}) {
     Status s = env_->ApplyFile(

@@ -406,8 +406,16 @@ Status K8sControlPlane::WriteChanges(const CallContext& ctx, const Snapshot& bef
       written = client_->Create(NodesResource(), ns_, object, ctx.deadline);
       if (written.status().IsAlreadyExists()) return Status::Conflict(written.status().message());
     } else {
-      object["metadata"]["resourceVersion"] = std::to_string(have->second.resource_version);
-      written = client_->Update(NodesResource(), ns_, object, ctx.deadline);
+      // A merge patch of spec and status only, conditional on the version: labels, annotations
+      // and other metadata someone else keeps on the object stay.
+      Json patch{{"metadata", {{"resourceVersion", std::to_string(have->second.resource_version)}}},
+                 {"spec", object["spec"]},
+                 {"status", object["status"]}};
+      for (const char* optional : {"nodeId", "podName"}) {
+        if (!patch["spec"].contains(optional)) patch["spec"][optional] = nullptr;
+      }
+      written = client_->Patch(NodesResource(), ns_, have->second.object_name,
+                               quidditch::k8s::PatchType::kMerge, patch, false, ctx.deadline);
       if (written.status().IsNotFound()) return Status::Conflict(written.status().message());
     }
     if (!written.ok()) return written.status();
