@@ -58,7 +58,7 @@ class Informer {
 
  private:
   void Run();
-  // Lists and replaces; returns the list's version, or 0 after a failure.
+  // Lists and replaces; returns the list's version, or "" after a failure.
   std::string ListAndReplace();
   void Backoff(std::chrono::milliseconds& delay);
 
