@@ -25,7 +25,7 @@ $(ASAN_DIR)/build.ninja:
 	  $(CMAKE_FLAGS)
 
 build-asan: deps $(ASAN_DIR)/build.ninja
-	cmake --build $(ASAN_DIR) -j $(JOBS) --target quidditch_unit_tests
+	cmake --build $(ASAN_DIR) -j $(JOBS) --target quidditch_unit_tests quidditch_engine_tests
 
 # Starts one process with all roles; data in ./data, REST on localhost:9200. Builds only the
 # server (not the tests, nor the Kubernetes tools they need).
