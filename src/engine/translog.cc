@@ -1,0 +1,454 @@
+#include "engine/translog.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bit>
+#include <boost/crc.hpp>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "engine/file_util.h"
+
+namespace quidditch::engine {
+
+static_assert(std::endian::native == std::endian::little, "the translog format is little-endian");
+
+namespace {
+
+constexpr char kCheckpointName[] = "translog.ckp";
+constexpr char kPrefix[] = "translog-";
+constexpr char kSuffix[] = ".tlog";
+constexpr uint32_t kHeaderSize = 8;
+constexpr uint32_t kMaxRecord = 1u << 30;
+// type + seq_no + primary_term + version + three string lengths.
+constexpr uint32_t kMinPayload = 1 + 8 * 3 + 4 * 3;
+
+uint32_t Crc32(std::string_view data) {
+  boost::crc_32_type crc;
+  crc.process_bytes(data.data(), data.size());
+  return crc.checksum();
+}
+
+template <typename T>
+void Put(std::string* out, T v) {
+  char buf[sizeof(T)];
+  std::memcpy(buf, &v, sizeof(T));
+  out->append(buf, sizeof(T));
+}
+
+void PutString(std::string* out, std::string_view s) {
+  Put<uint32_t>(out, static_cast<uint32_t>(s.size()));
+  out->append(s);
+}
+
+template <typename T>
+bool Get(std::string_view* in, T* v) {
+  if (in->size() < sizeof(T)) return false;
+  std::memcpy(v, in->data(), sizeof(T));
+  in->remove_prefix(sizeof(T));
+  return true;
+}
+
+bool GetString(std::string_view* in, std::string* s) {
+  uint32_t len = 0;
+  if (!Get(in, &len) || in->size() < len) return false;
+  s->assign(in->data(), len);
+  in->remove_prefix(len);
+  return true;
+}
+
+bool DecodePayload(std::string_view in, TranslogOp* op) {
+  uint8_t type = 0;
+  if (!Get(&in, &type) || type < 1 || type > 3) return false;
+  op->type = static_cast<TranslogOpType>(type);
+  return Get(&in, &op->seq_no) && Get(&in, &op->primary_term) && Get(&in, &op->version) &&
+         GetString(&in, &op->id) && GetString(&in, &op->source) && GetString(&in, &op->routing) &&
+         in.empty();
+}
+
+// Whether some offset > 0 of `data` starts a record with a plausible length and a matching
+// checksum. Scans byte by byte: only run on the damaged tail found by recovery.
+bool IntactRecordAfter(std::string_view data) {
+  for (size_t p = 1; p + kHeaderSize + kMinPayload <= data.size(); ++p) {
+    uint32_t len = 0, crc = 0;
+    std::memcpy(&len, data.data() + p, 4);
+    std::memcpy(&crc, data.data() + p + 4, 4);
+    if (len < kMinPayload || len > data.size() - p - kHeaderSize) continue;
+    if (Crc32(data.substr(p + kHeaderSize, len)) == crc) return true;
+  }
+  return false;
+}
+
+// Reads the records of one generation file's first `limit` bytes (all of it when limit is
+// npos). With `cut_torn_tail`, a damaged record that reaches the end of the file is reported
+// through `*valid_end` (the offset where the intact records end) instead of as Corruption.
+Status ScanGeneration(const std::string& path, uint64_t limit, bool cut_torn_tail,
+                      uint64_t* valid_end, const std::function<Status(const TranslogOp&)>& fn) {
+  QD_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+  if (limit < data.size()) data.resize(limit);
+  std::string_view rest(data);
+  uint64_t pos = 0;
+  auto torn_or_corrupt = [&](std::string_view what) -> Status {
+    // A crash leaves at most the record being appended: if an intact record follows the
+    // damage, the damage is not a torn tail (e.g. a flipped length pointing past the end).
+    if (cut_torn_tail && !IntactRecordAfter(rest)) {
+      *valid_end = pos;
+      return Status::OK();
+    }
+    return Status::Corruption("translog " + path + ": " + std::string(what) + " at offset " +
+                              std::to_string(pos));
+  };
+  while (!rest.empty()) {
+    if (rest.size() < kHeaderSize) return torn_or_corrupt("truncated record header");
+    uint32_t len = 0, crc = 0;
+    std::memcpy(&len, rest.data(), 4);
+    std::memcpy(&crc, rest.data() + 4, 4);
+    if (len < kMinPayload || len > kMaxRecord) {
+      // A crash can leave a zero-filled tail; anything else is damage.
+      bool all_zero = rest.find_first_not_of('\0') == std::string_view::npos;
+      if (all_zero) return torn_or_corrupt("zero-filled tail");
+      return Status::Corruption("translog " + path + ": bad record length at offset " +
+                                std::to_string(pos));
+    }
+    if (rest.size() - kHeaderSize < len) return torn_or_corrupt("truncated record");
+    std::string_view payload = rest.substr(kHeaderSize, len);
+    bool last = rest.size() == kHeaderSize + len;
+    if (Crc32(payload) != crc) {
+      if (last) return torn_or_corrupt("checksum mismatch in the last record");
+      return Status::Corruption("translog " + path + ": checksum mismatch at offset " +
+                                std::to_string(pos) + " followed by more records");
+    }
+    TranslogOp op;
+    if (!DecodePayload(payload, &op)) {
+      return Status::Corruption("translog " + path + ": malformed record at offset " +
+                                std::to_string(pos));
+    }
+    QD_RETURN_IF_ERROR(fn(op));
+    rest.remove_prefix(kHeaderSize + len);
+    pos += kHeaderSize + len;
+  }
+  *valid_end = pos;
+  return Status::OK();
+}
+
+std::optional<int64_t> ParseGenerationName(std::string_view name) {
+  if (!name.starts_with(kPrefix) || !name.ends_with(kSuffix)) return std::nullopt;
+  std::string_view digits =
+      name.substr(sizeof(kPrefix) - 1, name.size() - (sizeof(kPrefix) - 1) - (sizeof(kSuffix) - 1));
+  int64_t gen = 0;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), gen);
+  if (ec != std::errc() || ptr != digits.data() + digits.size() || gen <= 0) return std::nullopt;
+  return gen;
+}
+
+// Checkpoint: "min_generation current_generation trimmed_max_seq_no crc32\n".
+std::string EncodeCheckpoint(int64_t min_gen, int64_t current_gen, int64_t trimmed_max) {
+  std::string body = std::to_string(min_gen) + " " + std::to_string(current_gen) + " " +
+                     std::to_string(trimmed_max);
+  return body + " " + std::to_string(Crc32(body)) + "\n";
+}
+
+Status DecodeCheckpoint(const std::string& path, std::string_view data, int64_t* min_gen,
+                        int64_t* trimmed_max) {
+  if (!data.ends_with('\n')) return Status::Corruption("translog checkpoint " + path + " torn");
+  data.remove_suffix(1);
+  size_t last_space = data.rfind(' ');
+  if (last_space == std::string_view::npos) {
+    return Status::Corruption("translog checkpoint " + path + " malformed");
+  }
+  std::string_view body = data.substr(0, last_space);
+  std::string_view crc_text = data.substr(last_space + 1);
+  uint32_t crc = 0;
+  auto [p, ec] = std::from_chars(crc_text.data(), crc_text.data() + crc_text.size(), crc);
+  if (ec != std::errc() || crc != Crc32(body)) {
+    return Status::Corruption("translog checkpoint " + path + " checksum mismatch");
+  }
+  int64_t values[3];
+  std::string_view rest = body;
+  for (int i = 0; i < 3; ++i) {
+    size_t space = rest.find(' ');
+    std::string_view tok = rest.substr(0, space);
+    auto [q, ec2] = std::from_chars(tok.data(), tok.data() + tok.size(), values[i]);
+    if (ec2 != std::errc() || q != tok.data() + tok.size()) {
+      return Status::Corruption("translog checkpoint " + path + " malformed");
+    }
+    rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  }
+  *min_gen = values[0];
+  *trimmed_max = values[2];
+  return Status::OK();
+}
+
+void Account(TranslogGenerationInfo* info, const TranslogOp& op) {
+  ++info->num_ops;
+  if (info->min_seq_no < 0 || op.seq_no < info->min_seq_no) info->min_seq_no = op.seq_no;
+  if (op.seq_no > info->max_seq_no) info->max_seq_no = op.seq_no;
+}
+
+}  // namespace
+
+std::string EncodeTranslogRecord(const TranslogOp& op) {
+  std::string payload;
+  payload.reserve(kMinPayload + op.id.size() + op.source.size() + op.routing.size());
+  Put<uint8_t>(&payload, static_cast<uint8_t>(op.type));
+  Put(&payload, op.seq_no);
+  Put(&payload, op.primary_term);
+  Put(&payload, op.version);
+  PutString(&payload, op.id);
+  PutString(&payload, op.source);
+  PutString(&payload, op.routing);
+  std::string record;
+  record.reserve(kHeaderSize + payload.size());
+  Put<uint32_t>(&record, static_cast<uint32_t>(payload.size()));
+  Put<uint32_t>(&record, Crc32(payload));
+  record += payload;
+  return record;
+}
+
+Translog::Translog(std::string dir) : dir_(std::move(dir)) {}
+
+Translog::~Translog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string Translog::GenerationPath(int64_t generation) const {
+  return dir_ + "/" + kPrefix + std::to_string(generation) + kSuffix;
+}
+
+Result<std::unique_ptr<Translog>> Translog::Open(const std::string& dir) {
+  QD_RETURN_IF_ERROR(CreateDirs(dir));
+  std::unique_ptr<Translog> t(new Translog(dir));
+  std::string ckp_path = dir + "/" + kCheckpointName;
+  int64_t min_gen = 0;
+  int64_t trimmed_max = -1;
+  Result<std::string> ckp = ReadFile(ckp_path);
+  if (ckp.ok()) {
+    QD_RETURN_IF_ERROR(DecodeCheckpoint(ckp_path, *ckp, &min_gen, &trimmed_max));
+  } else if (!ckp.status().IsNotFound()) {
+    return ckp.status();
+  }
+  QD_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir));
+  std::vector<int64_t> found;
+  for (const std::string& name : names) {
+    if (name.ends_with(".tmp")) {
+      QD_RETURN_IF_ERROR(RemoveFile(dir + "/" + name));
+      continue;
+    }
+    std::optional<int64_t> gen = ParseGenerationName(name);
+    if (!gen) continue;
+    if (*gen < min_gen) {
+      // Left over from a trim interrupted after the checkpoint was written.
+      QD_RETURN_IF_ERROR(RemoveFile(dir + "/" + name));
+      continue;
+    }
+    found.push_back(*gen);
+  }
+  std::sort(found.begin(), found.end());
+  if (!found.empty() && min_gen > 0 && found.front() != min_gen) {
+    return Status::Corruption("translog " + dir + ": generation " + std::to_string(min_gen) +
+                              " is missing");
+  }
+  for (size_t i = 1; i < found.size(); ++i) {
+    if (found[i] != found[i - 1] + 1) {
+      return Status::Corruption("translog " + dir + ": generation " +
+                                std::to_string(found[i - 1] + 1) + " is missing");
+    }
+  }
+  for (size_t i = 0; i < found.size(); ++i) {
+    bool last = i + 1 == found.size();
+    std::string path = t->GenerationPath(found[i]);
+    TranslogGenerationInfo info;
+    info.generation = found[i];
+    uint64_t valid_end = 0;
+    QD_RETURN_IF_ERROR(
+        ScanGeneration(path, UINT64_MAX, last, &valid_end, [&](const TranslogOp& op) {
+          Account(&info, op);
+          return Status::OK();
+        }));
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      return Status::IOError("stat " + path + ": " + std::strerror(errno));
+    }
+    if (static_cast<uint64_t>(st.st_size) != valid_end) {
+      // Cut off the torn tail of the last generation, durably.
+      int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) return Status::IOError("open " + path + ": " + std::strerror(errno));
+      int rc = ::ftruncate(fd, static_cast<off_t>(valid_end));
+      if (rc == 0) rc = ::fsync(fd);
+      int err = errno;
+      ::close(fd);
+      if (rc != 0) return Status::IOError("truncate " + path + ": " + std::strerror(err));
+    }
+    info.size_bytes = valid_end;
+    t->gens_.push_back(info);
+  }
+  std::lock_guard<std::mutex> lock(t->mu_);
+  t->trimmed_max_seq_no_ = trimmed_max;
+  int64_t next = found.empty() ? std::max<int64_t>(min_gen, 1) : found.back() + 1;
+  QD_RETURN_IF_ERROR(t->OpenNewGeneration(next));
+  t->synced_ = TranslogLocation{next, 0};
+  return t;
+}
+
+Status Translog::OpenNewGeneration(int64_t generation) {
+  std::string path = GenerationPath(generation);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("create " + path + ": " + std::strerror(errno));
+  Status s = SyncDir(dir_);
+  if (!s.ok()) {
+    ::close(fd);
+    return s;
+  }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  TranslogGenerationInfo info;
+  info.generation = generation;
+  gens_.push_back(info);
+  return WriteCheckpoint();
+}
+
+Status Translog::WriteCheckpoint() {
+  return WriteFileAtomic(
+      dir_ + "/" + kCheckpointName,
+      EncodeCheckpoint(gens_.front().generation, gens_.back().generation, trimmed_max_seq_no_));
+}
+
+Result<TranslogLocation> Translog::Add(const TranslogOp& op) {
+  std::string record = EncodeTranslogRecord(op);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!failed_.ok()) return failed_;
+  TranslogGenerationInfo& cur = gens_.back();
+  Status s = WriteFully(fd_, record, GenerationPath(cur.generation));
+  if (!s.ok()) {
+    failed_ = s.WithPrefix("translog failed earlier");
+    return s;
+  }
+  cur.size_bytes += record.size();
+  Account(&cur, op);
+  return TranslogLocation{cur.generation, cur.size_bytes};
+}
+
+TranslogLocation Translog::last_location() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return TranslogLocation{gens_.back().generation, gens_.back().size_bytes};
+}
+
+Status Translog::Sync(const TranslogLocation& location) {
+  std::lock_guard<std::mutex> sync_lock(sync_mu_);
+  if (location <= synced_) return Status::OK();
+  TranslogLocation target;
+  int fd;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failed_.ok()) return failed_;
+    target = TranslogLocation{gens_.back().generation, gens_.back().size_bytes};
+    fd = fd_;  // stays open: only Roll closes it, and Roll holds sync_mu_
+  }
+  if (::fdatasync(fd) != 0) {
+    Status s = Status::IOError("fdatasync translog generation " +
+                               std::to_string(target.generation) + ": " + std::strerror(errno));
+    std::lock_guard<std::mutex> lock(mu_);
+    failed_ = s.WithPrefix("translog failed earlier");
+    return s;
+  }
+  synced_ = target;
+  return Status::OK();
+}
+
+Status Translog::SyncAll() { return Sync(last_location()); }
+
+Result<int64_t> Translog::Roll() {
+  std::lock_guard<std::mutex> sync_lock(sync_mu_);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!failed_.ok()) return failed_;
+  TranslogGenerationInfo& cur = gens_.back();
+  if (::fsync(fd_) != 0) {
+    failed_ = Status::IOError("fsync translog generation " + std::to_string(cur.generation) + ": " +
+                              std::strerror(errno));
+    return failed_;
+  }
+  int64_t next = cur.generation + 1;
+  Status s = OpenNewGeneration(next);
+  if (!s.ok()) {
+    failed_ = s.WithPrefix("translog failed earlier");
+    return s;
+  }
+  synced_ = TranslogLocation{next, 0};
+  return next;
+}
+
+int64_t Translog::current_generation() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return gens_.back().generation;
+}
+
+Status Translog::TrimBelow(int64_t generation) {
+  std::vector<int64_t> doomed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t trimmed = trimmed_max_seq_no_;
+    size_t n = 0;
+    while (n + 1 < gens_.size() && gens_[n].generation < generation) {
+      trimmed = std::max(trimmed, gens_[n].max_seq_no);
+      doomed.push_back(gens_[n].generation);
+      ++n;
+    }
+    if (n == 0) return Status::OK();
+    std::vector<TranslogGenerationInfo> kept(gens_.begin() + static_cast<ptrdiff_t>(n),
+                                             gens_.end());
+    int64_t old_trimmed = trimmed_max_seq_no_;
+    std::swap(gens_, kept);
+    trimmed_max_seq_no_ = trimmed;
+    Status s = WriteCheckpoint();
+    if (!s.ok()) {
+      std::swap(gens_, kept);
+      trimmed_max_seq_no_ = old_trimmed;
+      return s;
+    }
+  }
+  for (int64_t gen : doomed) QD_RETURN_IF_ERROR(RemoveFile(GenerationPath(gen)));
+  return SyncDir(dir_);
+}
+
+Status Translog::Read(int64_t from_generation,
+                      const std::function<Status(const TranslogOp&)>& fn) const {
+  std::vector<TranslogGenerationInfo> gens;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    gens = gens_;
+  }
+  for (const TranslogGenerationInfo& g : gens) {
+    if (g.generation < from_generation) continue;
+    uint64_t end = 0;
+    // Only the completed appends (size_bytes) are read; they are whole records.
+    Status s = ScanGeneration(GenerationPath(g.generation), g.size_bytes, false, &end, fn);
+    if (!s.ok()) {
+      // A generation trimmed while we read it is history that is gone, not damage.
+      if (s.IsNotFound()) {
+        return Status::Gone("translog generation " + std::to_string(g.generation) +
+                            " was trimmed while being read");
+      }
+      return s;
+    }
+    if (end != g.size_bytes) {
+      return Status::Corruption("translog generation " + std::to_string(g.generation) +
+                                " is shorter than what was appended");
+    }
+  }
+  return Status::OK();
+}
+
+std::vector<TranslogGenerationInfo> Translog::generations() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return gens_;
+}
+
+int64_t Translog::trimmed_max_seq_no() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return trimmed_max_seq_no_;
+}
+
+}  // namespace quidditch::engine
