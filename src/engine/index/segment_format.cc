@@ -1,0 +1,64 @@
+#include "engine/index/segment_format.h"
+
+#include "engine/index/coding.h"
+
+namespace quidditch::engine::index_internal {
+
+void EncodeSegmentMeta(const SegmentMeta& meta, std::string* out) {
+  PutVarint(out, meta.max_doc);
+  PutVarint(out, meta.fields.size());
+  for (const FieldMeta& f : meta.fields) {
+    PutLengthPrefixed(out, f.info.name);
+    out->push_back(static_cast<char>(f.info.index_options));
+    out->push_back(static_cast<char>(f.info.norms ? 1 : 0));
+    out->push_back(static_cast<char>(f.info.doc_values));
+    PutVarint(out, f.stats.doc_count);
+    PutVarint(out, f.stats.sum_total_term_freq);
+    PutVarint(out, f.stats.sum_doc_freq);
+    PutVarint(out, f.num_terms);
+    PutVarint(out, f.num_term_blocks);
+    PutVarint(out, f.term_index_offset);
+    PutVarint(out, f.norms_offset);
+    PutVarint(out, f.dv_a);
+    PutVarint(out, f.dv_b);
+    PutVarint(out, f.dv_c);
+    PutVarint(out, f.dv_d);
+    PutVarint(out, f.value_count);
+  }
+  PutVarint(out, meta.meta_offset);
+  PutVarint(out, meta.stored_index_offset);
+  PutVarint(out, meta.stored_blocks);
+}
+
+SegmentMeta DecodeSegmentMeta(const uint8_t* p, size_t /*size*/) {
+  SegmentMeta meta;
+  meta.max_doc = GetVarint32(&p);
+  uint64_t n = GetVarint(&p);
+  meta.fields.resize(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    FieldMeta& f = meta.fields[i];
+    f.info.name = std::string(GetLengthPrefixed(&p));
+    f.info.number = static_cast<uint32_t>(i);
+    f.info.index_options = static_cast<IndexOptions>(*p++);
+    f.info.norms = *p++ != 0;
+    f.info.doc_values = static_cast<DocValuesType>(*p++);
+    f.stats.doc_count = GetVarint32(&p);
+    f.stats.sum_total_term_freq = GetVarint(&p);
+    f.stats.sum_doc_freq = GetVarint(&p);
+    f.num_terms = GetVarint(&p);
+    f.num_term_blocks = GetVarint(&p);
+    f.term_index_offset = GetVarint(&p);
+    f.norms_offset = GetVarint(&p);
+    f.dv_a = GetVarint(&p);
+    f.dv_b = GetVarint(&p);
+    f.dv_c = GetVarint(&p);
+    f.dv_d = GetVarint(&p);
+    f.value_count = GetVarint32(&p);
+  }
+  meta.meta_offset = GetVarint(&p);
+  meta.stored_index_offset = GetVarint(&p);
+  meta.stored_blocks = GetVarint32(&p);
+  return meta;
+}
+
+}  // namespace quidditch::engine::index_internal

@@ -1,0 +1,584 @@
+// SegmentReader: a segment's files mapped read-only, with the term-dictionary block index and
+// the per-field views built at Open. Everything else is decoded from the mappings on demand.
+#include <zstd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <unordered_map>
+
+#include "engine/index/coding.h"
+#include "engine/index/segment.h"
+#include "engine/index/segment_file.h"
+#include "engine/index/segment_format.h"
+
+namespace quidditch::engine {
+
+using namespace index_internal;  // NOLINT: the codec's own helpers
+
+namespace {
+
+// A field as the reader keeps it.
+struct FieldData {
+  const FieldMeta* meta = nullptr;
+  std::vector<std::string> block_first_terms;
+  std::vector<uint64_t> block_offsets;
+  const uint8_t* norms = nullptr;
+  std::unique_ptr<NumericDocValues> numeric;
+  std::unique_ptr<SortedSetDocValues> sorted_set;
+};
+
+class NumericView final : public NumericDocValues {
+ public:
+  NumericView(const uint32_t* offsets, const int64_t* values)
+      : offsets_(offsets), values_(values) {}
+  std::span<const int64_t> Values(uint32_t doc) const override {
+    return {values_ + offsets_[doc], offsets_[doc + 1] - offsets_[doc]};
+  }
+
+ private:
+  const uint32_t* offsets_;
+  const int64_t* values_;
+};
+
+class SortedSetView final : public SortedSetDocValues {
+ public:
+  SortedSetView(const uint32_t* dict_offsets, const char* dict_bytes, uint32_t value_count,
+                const uint32_t* offsets, const uint32_t* ords)
+      : dict_offsets_(dict_offsets),
+        dict_bytes_(dict_bytes),
+        value_count_(value_count),
+        offsets_(offsets),
+        ords_(ords) {}
+  std::span<const uint32_t> Ords(uint32_t doc) const override {
+    return {ords_ + offsets_[doc], offsets_[doc + 1] - offsets_[doc]};
+  }
+  uint32_t value_count() const override { return value_count_; }
+  std::string_view LookupOrd(uint32_t ord) const override {
+    return {dict_bytes_ + dict_offsets_[ord], dict_offsets_[ord + 1] - dict_offsets_[ord]};
+  }
+  std::optional<uint32_t> LookupTerm(std::string_view value) const override {
+    uint32_t lo = 0, hi = value_count_;
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      int c = LookupOrd(mid).compare(value);
+      if (c == 0) return mid;
+      if (c < 0) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const uint32_t* dict_offsets_;
+  const char* dict_bytes_;
+  uint32_t value_count_;
+  const uint32_t* offsets_;
+  const uint32_t* ords_;
+};
+
+// Decodes the entries of one term-dictionary block (see TermDictWriter).
+class TermBlockCursor {
+ public:
+  void Reset(const FieldData* field, const uint8_t* tim, size_t block) {
+    const FieldMeta& m = *field->meta;
+    p_ = tim + field->block_offsets[block];
+    remaining_ = static_cast<uint32_t>(
+        std::min<uint64_t>(kTermsPerBlock, m.num_terms - block * kTermsPerBlock));
+    prev_doc_ = 0;
+    prev_pos_ = 0;
+    freqs_ = HasFreqs(m.info.index_options);
+    positions_ = HasPositions(m.info.index_options);
+    norms_ = m.info.norms;
+    field_number_ = m.info.number;
+  }
+  bool has_next() const { return remaining_ > 0; }
+  // REQUIRES: has_next(). `term` holds the previous term of the block (prefix compression).
+  void Next(std::string* term, TermState* s) {
+    uint64_t prefix = GetVarint(&p_);
+    std::string_view suffix = GetLengthPrefixed(&p_);
+    term->resize(prefix);
+    term->append(suffix);
+    s->doc_freq = GetVarint32(&p_);
+    if (freqs_) {
+      s->total_term_freq = s->doc_freq + GetVarint(&p_);
+      s->max_freq = GetVarint32(&p_);
+    } else {
+      s->total_term_freq = s->doc_freq;
+      s->max_freq = 0;
+    }
+    s->min_norm = norms_ ? *p_++ : 0;
+    prev_doc_ += GetVarint(&p_);
+    s->doc_offset = prev_doc_;
+    if (positions_) prev_pos_ += GetVarint(&p_);
+    s->pos_offset = prev_pos_;
+    s->field_number = field_number_;
+    --remaining_;
+  }
+
+ private:
+  const uint8_t* p_ = nullptr;
+  uint32_t remaining_ = 0;
+  uint64_t prev_doc_ = 0;
+  uint64_t prev_pos_ = 0;
+  bool freqs_ = false;
+  bool positions_ = false;
+  bool norms_ = false;
+  uint32_t field_number_ = 0;
+};
+
+// The block whose first term is the last one <= `target` (0 when `target` precedes them all).
+size_t FindBlock(const FieldData& f, std::string_view target) {
+  auto it = std::upper_bound(f.block_first_terms.begin(), f.block_first_terms.end(), target,
+                             [](std::string_view t, const std::string& s) { return t < s; });
+  return it == f.block_first_terms.begin() ? 0 : (it - f.block_first_terms.begin()) - 1;
+}
+
+class TermsIteratorImpl final : public TermsIterator {
+ public:
+  TermsIteratorImpl(const FieldData* field, const uint8_t* tim) : field_(field), tim_(tim) {}
+
+  bool SeekCeil(std::string_view target) override {
+    block_ = FindBlock(*field_, target);
+    cursor_.Reset(field_, tim_, block_);
+    term_.clear();
+    while (cursor_.has_next()) {
+      cursor_.Next(&term_, &state_);
+      if (std::string_view(term_) >= target) return true;
+    }
+    return NextBlock();
+  }
+
+  bool Next() override {
+    if (block_ == kUnstarted) {
+      block_ = 0;
+      cursor_.Reset(field_, tim_, 0);
+      term_.clear();
+    }
+    if (cursor_.has_next()) {
+      cursor_.Next(&term_, &state_);
+      return true;
+    }
+    return NextBlock();
+  }
+
+  std::string_view term() const override { return term_; }
+  const TermState& state() const override { return state_; }
+
+ private:
+  static constexpr size_t kUnstarted = static_cast<size_t>(-1);
+
+  bool NextBlock() {
+    if (block_ + 1 >= field_->block_offsets.size()) {
+      block_ = field_->block_offsets.size();  // exhausted; Next() keeps returning false
+      cursor_ = TermBlockCursor();
+      return false;
+    }
+    ++block_;
+    cursor_.Reset(field_, tim_, block_);
+    term_.clear();
+    cursor_.Next(&term_, &state_);
+    return true;
+  }
+
+  const FieldData* field_;
+  const uint8_t* tim_;
+  size_t block_ = kUnstarted;
+  TermBlockCursor cursor_;
+  std::string term_;
+  TermState state_;
+};
+
+class PostingsIteratorImpl final : public PostingsIterator {
+ public:
+  PostingsIteratorImpl(const FieldMeta& field, const TermState& state, const uint8_t* doc_file,
+                       const uint8_t* pos_file, bool positions)
+      : df_(state.doc_freq),
+        num_blocks_((state.doc_freq + kBlockSize - 1) / kBlockSize),
+        freqs_(HasFreqs(field.info.index_options)),
+        term_max_freq_(state.max_freq),
+        term_min_norm_(state.min_norm) {
+    const uint8_t* p = doc_file + state.doc_offset;
+    if (num_blocks_ > 1) {
+      skip_ = p;
+      p += num_blocks_ * kSkipEntrySize;
+    }
+    body_ = p;
+    pos_base_ = positions ? pos_file + state.pos_offset : nullptr;
+  }
+
+  uint32_t doc() const override { return doc_; }
+
+  uint32_t NextDoc() override {
+    if (idx_ + 1 < count_) {
+      doc_ = docs_[++idx_];
+    } else if (static_cast<uint32_t>(block_ + 1) < num_blocks_) {
+      LoadBlock(block_ + 1);
+      idx_ = 0;
+      doc_ = docs_[0];
+    } else {
+      Exhaust();
+    }
+    return doc_;
+  }
+
+  uint32_t Advance(uint32_t target) override {
+    if (doc_ != kUnpositioned && doc_ >= target) return doc_;
+    if (count_ == 0 || target > docs_[count_ - 1]) {
+      // Skip whole blocks using the skip entries' last doc ids.
+      uint32_t b = static_cast<uint32_t>(block_ + 1);
+      if (skip_ != nullptr) {
+        uint32_t hi = num_blocks_;
+        while (b < hi) {
+          uint32_t mid = b + (hi - b) / 2;
+          if (LastDoc(mid) < target) {
+            b = mid + 1;
+          } else {
+            hi = mid;
+          }
+        }
+      }
+      if (b >= num_blocks_) return Exhaust();
+      LoadBlock(b);
+      idx_ = -1;
+      if (target > docs_[count_ - 1]) return Exhaust();  // single block, past its end
+    }
+    int i = idx_ + 1;
+    while (docs_[i] < target) ++i;
+    idx_ = i;
+    doc_ = docs_[i];
+    return doc_;
+  }
+
+  uint32_t freq() const override { return freqs_arr_[idx_]; }
+
+  uint32_t NextPosition() override {
+    while (pos_doc_ < idx_) {
+      SkipVarints(&pos_, freqs_arr_[pos_doc_] - pos_consumed_);
+      ++pos_doc_;
+      pos_consumed_ = 0;
+      pos_last_ = 0;
+    }
+    pos_last_ += GetVarint32(&pos_);
+    ++pos_consumed_;
+    return pos_last_;
+  }
+
+  uint64_t cost() const override { return df_; }
+
+  uint32_t ShallowAdvance(uint32_t target) override {
+    if (skip_ == nullptr) {
+      // One block: its bounds are the term's. Its last doc needs the block itself, which is
+      // small (< 128 docs) and decoded by the next NextDoc/Advance anyway.
+      if (block_ < 0) {
+        LoadBlock(0);
+        idx_ = -1;
+      }
+      shallow_ = target > docs_[count_ - 1] ? 1 : 0;
+      return shallow_ == 0 ? docs_[count_ - 1] : kNoMoreDocs;
+    }
+    uint32_t lo = 0, hi = num_blocks_;
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (LastDoc(mid) < target) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    shallow_ = lo;
+    return lo < num_blocks_ ? LastDoc(lo) : kNoMoreDocs;
+  }
+
+  uint32_t BlockMaxFreq() const override {
+    if (shallow_ >= num_blocks_) return 0;
+    if (skip_ == nullptr) return term_max_freq_;
+    return GetFixed32(skip_ + shallow_ * kSkipEntrySize + 12);
+  }
+  uint8_t BlockMinNorm() const override {
+    if (shallow_ >= num_blocks_) return 0;
+    if (skip_ == nullptr) return term_min_norm_;
+    return skip_[shallow_ * kSkipEntrySize + 16];
+  }
+
+ private:
+  static constexpr uint32_t kUnpositioned = static_cast<uint32_t>(-1);
+
+  uint32_t LastDoc(uint32_t block) const { return GetFixed32(skip_ + block * kSkipEntrySize); }
+
+  uint32_t Exhaust() {
+    doc_ = kNoMoreDocs;
+    idx_ = count_;  // NextDoc stays at the end
+    block_ = static_cast<int32_t>(num_blocks_);
+    return doc_;
+  }
+
+  void LoadBlock(uint32_t b) {
+    const uint8_t* p = body_;
+    uint32_t base = 0;
+    if (skip_ != nullptr) {
+      p += GetFixed32(skip_ + b * kSkipEntrySize + 4);
+      if (b > 0) base = LastDoc(b - 1) + 1;
+    }
+    const uint32_t n = b + 1 < num_blocks_ ? kBlockSize : df_ - b * kBlockSize;
+    if (n == kBlockSize) {
+      int bits = *p++;
+      p += UnpackBlock(p, bits, docs_);
+      for (int i = 0; i < kBlockSize; ++i) {
+        base += docs_[i];
+        docs_[i] = base;
+        ++base;
+      }
+      if (freqs_) {
+        bits = *p++;
+        UnpackBlock(p, bits, freqs_arr_);
+        for (int i = 0; i < kBlockSize; ++i) ++freqs_arr_[i];
+      } else {
+        std::fill_n(freqs_arr_, kBlockSize, 1);
+      }
+    } else {
+      for (uint32_t i = 0; i < n; ++i) {
+        uint64_t v = GetVarint(&p);
+        if (freqs_) {
+          base += static_cast<uint32_t>(v >> 1);
+          freqs_arr_[i] = (v & 1) ? 1 : GetVarint32(&p);
+        } else {
+          base += static_cast<uint32_t>(v);
+          freqs_arr_[i] = 1;
+        }
+        docs_[i] = base;
+        ++base;
+      }
+    }
+    block_ = static_cast<int32_t>(b);
+    count_ = static_cast<int32_t>(n);
+    if (pos_base_ != nullptr) {
+      pos_ = pos_base_ + (skip_ != nullptr ? GetFixed32(skip_ + b * kSkipEntrySize + 8) : 0);
+      pos_doc_ = 0;
+      pos_consumed_ = 0;
+      pos_last_ = 0;
+    }
+  }
+
+  const uint32_t df_;
+  const uint32_t num_blocks_;
+  const bool freqs_;
+  const uint32_t term_max_freq_;
+  const uint8_t term_min_norm_;
+  const uint8_t* skip_ = nullptr;  // null for a single block
+  const uint8_t* body_ = nullptr;
+  const uint8_t* pos_base_ = nullptr;
+
+  uint32_t doc_ = kUnpositioned;
+  int32_t block_ = -1;  // the decoded block
+  int32_t count_ = 0;   // docs in it
+  int32_t idx_ = -1;    // the current doc in it
+  uint32_t shallow_ = 0;
+
+  const uint8_t* pos_ = nullptr;
+  int32_t pos_doc_ = 0;  // the doc of the block whose positions start at pos_
+  uint32_t pos_consumed_ = 0;
+  uint32_t pos_last_ = 0;
+
+  uint32_t docs_[kBlockSize];
+  uint32_t freqs_arr_[kBlockSize];
+};
+
+std::atomic<uint64_t> next_reader_id{1};
+
+// The last decompressed stored-fields block of this thread.
+struct StoredBlockCache {
+  uint64_t reader_id = 0;
+  uint32_t block = 0;
+  std::string data;
+};
+thread_local StoredBlockCache stored_cache;
+
+class SegmentReaderImpl final : public SegmentReader {
+ public:
+  SegmentReaderImpl(std::string name) : name_(std::move(name)) {}
+
+  Status Init(const std::string& dir) {
+    auto open = [&](std::string_view ext, std::unique_ptr<MappedFile>* out) -> Status {
+      QD_ASSIGN_OR_RETURN(*out, MappedFile::Open(SegmentFilePath(dir, name_, ext)));
+      size_ += (*out)->file_size();
+      return Status::OK();
+    };
+    QD_RETURN_IF_ERROR(open(kSegmentInfoExt, &si_));
+    QD_RETURN_IF_ERROR(open(kTermsExt, &tim_));
+    QD_RETURN_IF_ERROR(open(kDocsExt, &doc_));
+    QD_RETURN_IF_ERROR(open(kPositionsExt, &pos_));
+    QD_RETURN_IF_ERROR(open(kNormsExt, &nrm_));
+    QD_RETURN_IF_ERROR(open(kDocValuesExt, &dv_));
+    QD_RETURN_IF_ERROR(open(kStoredExt, &fdt_));
+    meta_ = DecodeSegmentMeta(si_->data(), si_->size());
+    const uint32_t max_doc = meta_.max_doc;
+    fields_.resize(meta_.fields.size());
+    infos_.reserve(meta_.fields.size());
+    for (size_t i = 0; i < meta_.fields.size(); ++i) {
+      const FieldMeta& m = meta_.fields[i];
+      FieldData& f = fields_[i];
+      f.meta = &m;
+      infos_.push_back(m.info);
+      by_name_.emplace(m.info.name, i);
+      if (m.num_terms > 0) {
+        const uint8_t* p = tim_->data() + m.term_index_offset;
+        f.block_offsets.reserve(m.num_term_blocks);
+        f.block_first_terms.reserve(m.num_term_blocks);
+        for (uint64_t b = 0; b < m.num_term_blocks; ++b) {
+          f.block_offsets.push_back(GetVarint(&p));
+          f.block_first_terms.emplace_back(GetLengthPrefixed(&p));
+        }
+      }
+      if (m.info.norms) f.norms = nrm_->data() + m.norms_offset;
+      const uint8_t* dv = dv_->data();
+      if (m.info.doc_values == DocValuesType::kSortedNumeric) {
+        f.numeric = std::make_unique<NumericView>(reinterpret_cast<const uint32_t*>(dv + m.dv_a),
+                                                  reinterpret_cast<const int64_t*>(dv + m.dv_b));
+      } else if (m.info.doc_values == DocValuesType::kSortedSet) {
+        f.sorted_set = std::make_unique<SortedSetView>(
+            reinterpret_cast<const uint32_t*>(dv + m.dv_a),
+            reinterpret_cast<const char*>(dv + m.dv_b), m.value_count,
+            reinterpret_cast<const uint32_t*>(dv + m.dv_c),
+            reinterpret_cast<const uint32_t*>(dv + m.dv_d));
+      }
+    }
+    (void)max_doc;
+    return Status::OK();
+  }
+
+  const std::string& name() const override { return name_; }
+  uint32_t max_doc() const override { return meta_.max_doc; }
+  const std::vector<FieldInfo>& field_infos() const override { return infos_; }
+  const FieldInfo* field_info(std::string_view field) const override {
+    const FieldData* f = Find(field);
+    return f ? &infos_[f->meta->info.number] : nullptr;
+  }
+  const FieldStats* field_stats(std::string_view field) const override {
+    const FieldData* f = Find(field);
+    return f && f->meta->num_terms > 0 ? &f->meta->stats : nullptr;
+  }
+  uint64_t size_in_bytes() const override { return size_; }
+
+  std::optional<TermState> SeekExact(std::string_view field, std::string_view term) const override {
+    const FieldData* f = Find(field);
+    if (f == nullptr || f->meta->num_terms == 0) return std::nullopt;
+    if (term < std::string_view(f->block_first_terms[0])) return std::nullopt;
+    TermBlockCursor cursor;
+    cursor.Reset(f, tim_->data(), FindBlock(*f, term));
+    std::string current;
+    TermState state;
+    while (cursor.has_next()) {
+      cursor.Next(&current, &state);
+      int c = std::string_view(current).compare(term);
+      if (c == 0) return state;
+      if (c > 0) break;
+    }
+    return std::nullopt;
+  }
+
+  std::unique_ptr<TermsIterator> Terms(std::string_view field) const override {
+    const FieldData* f = Find(field);
+    if (f == nullptr || f->meta->num_terms == 0) return nullptr;
+    return std::make_unique<TermsIteratorImpl>(f, tim_->data());
+  }
+
+  std::unique_ptr<PostingsIterator> Postings(const TermState& state,
+                                             bool positions) const override {
+    const FieldMeta& m = meta_.fields[state.field_number];
+    return std::make_unique<PostingsIteratorImpl>(m, state, doc_->data(), pos_->data(),
+                                                  positions && HasPositions(m.info.index_options));
+  }
+
+  uint8_t Norm(std::string_view field, uint32_t doc) const override {
+    const FieldData* f = Find(field);
+    if (f == nullptr || f->norms == nullptr || doc >= meta_.max_doc) return 0;
+    return f->norms[doc];
+  }
+  const NumericDocValues* Numeric(std::string_view field) const override {
+    const FieldData* f = Find(field);
+    return f ? f->numeric.get() : nullptr;
+  }
+  const SortedSetDocValues* SortedSet(std::string_view field) const override {
+    const FieldData* f = Find(field);
+    return f ? f->sorted_set.get() : nullptr;
+  }
+
+  Status Document(uint32_t doc, std::string* id, std::string* source) const override {
+    if (doc >= meta_.max_doc) {
+      return Status::InvalidArgument("doc " + std::to_string(doc) + " out of range in segment " +
+                                     name_);
+    }
+    const uint8_t* index = fdt_->data() + meta_.stored_index_offset;
+    uint32_t lo = 0, hi = meta_.stored_blocks;  // the last block whose first doc <= doc
+    while (hi - lo > 1) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (GetFixed32(index + 4 * mid) <= doc) {
+        lo = mid;
+      } else {
+        hi = mid;
+      }
+    }
+    StoredBlockCache& cache = stored_cache;
+    if (cache.reader_id != id_ || cache.block != lo) {
+      cache.reader_id = 0;
+      const uint8_t* p =
+          fdt_->data() + GetFixed64(index + 4 * uint64_t{meta_.stored_blocks} + 8 * uint64_t{lo});
+      uint64_t raw = GetVarint(&p);
+      uint64_t compressed = GetVarint(&p);
+      cache.data.resize(raw);
+      size_t n = ZSTD_decompress(cache.data.data(), raw, p, compressed);
+      if (ZSTD_isError(n) || n != raw) {
+        return Status::Corruption("cannot decompress stored fields block in " + fdt_->path());
+      }
+      cache.reader_id = id_;
+      cache.block = lo;
+    }
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(cache.data.data());
+    for (uint32_t d = GetFixed32(index + 4 * lo); d < doc; ++d) {
+      GetLengthPrefixed(&p);
+      GetLengthPrefixed(&p);
+    }
+    id->assign(GetLengthPrefixed(&p));
+    source->assign(GetLengthPrefixed(&p));
+    return Status::OK();
+  }
+
+  DocMeta Meta(uint32_t doc) const override {
+    const uint8_t* p = dv_->data() + meta_.meta_offset;
+    const uint64_t n = meta_.max_doc;
+    DocMeta m;
+    m.seq_no = static_cast<int64_t>(GetFixed64(p + 8 * doc));
+    m.primary_term = static_cast<int64_t>(GetFixed64(p + 8 * (n + doc)));
+    m.version = static_cast<int64_t>(GetFixed64(p + 8 * (2 * n + doc)));
+    return m;
+  }
+
+ private:
+  const FieldData* Find(std::string_view field) const {
+    auto it = by_name_.find(field);
+    return it == by_name_.end() ? nullptr : &fields_[it->second];
+  }
+
+  const std::string name_;
+  const uint64_t id_ = next_reader_id.fetch_add(1);
+  std::unique_ptr<MappedFile> si_, tim_, doc_, pos_, nrm_, dv_, fdt_;
+  uint64_t size_ = 0;
+  SegmentMeta meta_;
+  std::vector<FieldData> fields_;
+  std::vector<FieldInfo> infos_;
+  std::unordered_map<std::string_view, size_t> by_name_;  // views of meta_'s names
+};
+
+}  // namespace
+
+Result<std::shared_ptr<const SegmentReader>> SegmentReader::Open(const std::string& dir,
+                                                                 const std::string& name) {
+  auto reader = std::make_shared<SegmentReaderImpl>(name);
+  QD_RETURN_IF_ERROR(reader->Init(dir));
+  return std::shared_ptr<const SegmentReader>(std::move(reader));
+}
+
+}  // namespace quidditch::engine

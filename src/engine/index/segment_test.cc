@@ -1,0 +1,209 @@
+#include "engine/index/segment.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "engine/index/segment_test_util.h"
+
+namespace quidditch::engine {
+namespace {
+
+using testing_internal::CheckAgainstReference;
+using testing_internal::DocGenerator;
+using testing_internal::RefIndex;
+using testing_internal::TempDir;
+
+std::shared_ptr<const SegmentReader> BuildAndOpen(const RefIndex& ref, const std::string& dir,
+                                                  const std::string& name) {
+  SegmentBuilder builder;
+  for (size_t i = 0; i < ref.docs.size(); ++i) {
+    EXPECT_EQ(builder.AddDocument(ref.docs[i], ref.metas[i]), i);
+  }
+  EXPECT_EQ(builder.num_docs(), ref.docs.size());
+  Status s = builder.Write(dir, name);
+  EXPECT_TRUE(s.ok()) << s;
+  auto reader = SegmentReader::Open(dir, name);
+  EXPECT_TRUE(reader.ok()) << reader.status();
+  return reader.ok() ? *reader : nullptr;
+}
+
+class RandomSegmentTest : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(RandomSegmentTest, RoundTripMatchesReference) {
+  const uint32_t num_docs = GetParam();
+  DocGenerator gen(num_docs * 7919 + 1);
+  RefIndex ref;
+  for (uint32_t i = 0; i < num_docs; ++i) {
+    ParsedDocument d = gen.Next();
+    ref.Add(d, gen.Meta());
+  }
+  TempDir dir;
+  auto reader = BuildAndOpen(ref, dir.path(), "_0");
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(reader->name(), "_0");
+  uint64_t total = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) total += e.file_size();
+  EXPECT_EQ(reader->size_in_bytes(), total);
+  CheckAgainstReference(*reader, ref, num_docs);
+}
+
+// Block boundaries (127/128/129 docs and multiples) and larger segments.
+INSTANTIATE_TEST_SUITE_P(Sizes, RandomSegmentTest,
+                         ::testing::Values(1, 2, 127, 128, 129, 255, 256, 257, 1000, 3000));
+
+// Terms in every doc, every other doc and every 128th doc: dense blocks (bit width 0 deltas),
+// exact block multiples, long skip lists.
+TEST(SegmentTest, DenseAndRegularPostings) {
+  for (uint32_t num_docs : {127u, 128u, 129u, 256u, 384u, 385u, 5000u}) {
+    RefIndex ref;
+    for (uint32_t d = 0; d < num_docs; ++d) {
+      ParsedDocument doc;
+      doc.id = std::to_string(d);
+      DocumentField f;
+      f.name = "f";
+      f.index_options = IndexOptions::kDocsFreqsPositions;
+      f.norms = true;
+      uint32_t pos = 0;
+      f.tokens.push_back({"all", pos++, 0, 0});
+      if (d % 2 == 0) f.tokens.push_back({"even", pos++, 0, 0});
+      if (d % 128 == 5) f.tokens.push_back({"rare", pos++, 0, 0});
+      for (uint32_t k = 0; k < d % 7; ++k) f.tokens.push_back({"all", pos++, 0, 0});
+      if (d == num_docs - 1) f.tokens.push_back({"last", 1000000, 0, 0});
+      doc.fields.push_back(f);
+      ref.Add(doc, DocMeta{d, 1, 1});
+    }
+    TempDir dir;
+    auto reader = BuildAndOpen(ref, dir.path(), "seg");
+    ASSERT_NE(reader, nullptr);
+    CheckAgainstReference(*reader, ref, num_docs);
+  }
+}
+
+TEST(SegmentTest, FieldInSomeDocsAndUnsortedPositions) {
+  RefIndex ref;
+  for (uint32_t d = 0; d < 300; ++d) {
+    ParsedDocument doc;
+    doc.id = "d" + std::to_string(d);
+    doc.source = "";
+    if (d % 50 == 3) {
+      DocumentField f;
+      f.name = "rare_field";
+      f.index_options = IndexOptions::kDocsFreqsPositions;
+      f.norms = true;
+      // Positions out of order: the segment keeps them sorted per doc.
+      f.tokens.push_back({"b", 7, 0, 0});
+      f.tokens.push_back({"a", 3, 0, 0});
+      f.tokens.push_back({"b", 2, 0, 0});
+      doc.fields.push_back(f);
+    }
+    if (d % 3 == 0) {
+      DocumentField n;
+      n.name = "only_dv";
+      n.doc_values = DocValuesType::kSortedNumeric;
+      n.numeric_values = {int64_t{d} * -1000, std::numeric_limits<int64_t>::max(),
+                          std::numeric_limits<int64_t>::min()};
+      doc.fields.push_back(n);
+    }
+    ref.Add(doc, DocMeta{d, 2, 3});
+  }
+  TempDir dir;
+  auto reader = BuildAndOpen(ref, dir.path(), "seg");
+  ASSERT_NE(reader, nullptr);
+  CheckAgainstReference(*reader, ref, 1);
+  EXPECT_EQ(reader->Terms("only_dv"), nullptr);
+  EXPECT_EQ(reader->Norm("rare_field", 4), 0);
+  EXPECT_EQ(reader->Norm("rare_field", 3), 3);
+}
+
+TEST(SegmentTest, BuilderCountsRam) {
+  SegmentBuilder builder;
+  EXPECT_EQ(builder.num_docs(), 0u);
+  size_t empty = builder.ram_bytes_used();
+  DocGenerator gen(5);
+  for (int i = 0; i < 200; ++i) builder.AddDocument(gen.Next(), gen.Meta());
+  size_t used = builder.ram_bytes_used();
+  EXPECT_GT(used, empty + 200 * 50);
+  EXPECT_LT(used, empty + 200 * 10000);
+  TempDir dir;
+  SegmentBuilder none;
+  EXPECT_FALSE(none.Write(dir.path(), "x").ok());
+}
+
+TEST(SegmentTest, WriteToMissingDirectoryFails) {
+  SegmentBuilder builder;
+  DocGenerator gen(6);
+  builder.AddDocument(gen.Next(), gen.Meta());
+  Status s = builder.Write("/nonexistent/dir/for/qd", "seg");
+  EXPECT_FALSE(s.ok());
+  EXPECT_FALSE(SegmentReader::Open("/nonexistent/dir/for/qd", "seg").ok());
+}
+
+// Flipping any byte of any file, or cutting a file short, is Corruption naming the file.
+TEST(SegmentTest, CorruptionIsDetectedInEveryFile) {
+  DocGenerator gen(11);
+  SegmentBuilder builder;
+  for (int i = 0; i < 400; ++i) builder.AddDocument(gen.Next(), gen.Meta());
+  TempDir dir;
+  ASSERT_TRUE(builder.Write(dir.path(), "seg").ok());
+  ASSERT_TRUE(SegmentReader::Open(dir.path(), "seg").ok());
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    files.push_back(e.path().string());
+  }
+  ASSERT_EQ(files.size(), 7u);
+  for (const std::string& path : files) {
+    std::string original;
+    {
+      std::ifstream in(path, std::ios::binary);
+      original.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    std::vector<size_t> where = {0, original.size() / 2, original.size() - 1, original.size() - 10};
+    for (size_t at : where) {
+      std::string bad = original;
+      bad[at] = static_cast<char>(bad[at] ^ 0x10);
+      {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out << bad;
+      }
+      auto r = SegmentReader::Open(dir.path(), "seg");
+      ASSERT_FALSE(r.ok()) << path << " @" << at;
+      EXPECT_TRUE(r.status().IsCorruption()) << r.status();
+      EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status();
+    }
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out << original.substr(0, original.size() - 5);
+    }
+    auto r = SegmentReader::Open(dir.path(), "seg");
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(r.status().IsCorruption()) << r.status();
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out << original;
+    }
+    ASSERT_TRUE(SegmentReader::Open(dir.path(), "seg").ok());
+  }
+  std::filesystem::remove(files[0]);
+  auto r = SegmentReader::Open(dir.path(), "seg");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsCorruption());
+}
+
+// The reader keeps working from its mappings after its files are deleted.
+TEST(SegmentTest, ReaderOutlivesFiles) {
+  DocGenerator gen(12);
+  RefIndex ref;
+  for (int i = 0; i < 300; ++i) ref.Add(gen.Next(), gen.Meta());
+  std::shared_ptr<const SegmentReader> reader;
+  {
+    TempDir dir;
+    reader = BuildAndOpen(ref, dir.path(), "seg");
+  }
+  ASSERT_NE(reader, nullptr);
+  CheckAgainstReference(*reader, ref, 3);
+}
+
+}  // namespace
+}  // namespace quidditch::engine
