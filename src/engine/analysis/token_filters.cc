@@ -1,0 +1,469 @@
+// Token filters: lowercase, uppercase, stop, asciifolding, stemmer, snowball, porter_stem,
+// trim, length, unique, ngram, edge_ngram.
+
+#include <libstemmer.h>
+#include <unicode/translit.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine/analysis/components.h"
+#include "engine/analysis/utf8.h"
+#include "engine/errors.h"
+
+namespace quidditch::engine::analysis {
+namespace {
+
+// Removes the tokens of (*tokens)[begin..] for which `drop` holds. With `keep_gaps` (Lucene's
+// FilteringTokenFilter) the increments of dropped tokens go to the next token kept;
+// without (OpenSearch's UniqueTokenFilter) they are lost.
+template <typename Pred>
+void RemoveTokens(std::vector<Token>* tokens, size_t begin, bool keep_gaps, Pred drop) {
+  size_t w = begin;
+  uint32_t carried = 0;
+  for (size_t r = begin; r < tokens->size(); ++r) {
+    Token& t = (*tokens)[r];
+    if (drop(t)) {
+      if (keep_gaps) carried += t.position;
+      continue;
+    }
+    t.position += carried;
+    carried = 0;
+    if (w != r) (*tokens)[w] = std::move(t);
+    ++w;
+  }
+  tokens->resize(w);
+}
+
+void MapCodePoints(std::string* s, char32_t (*fn)(char32_t)) {
+  std::string out;
+  out.reserve(s->size());
+  for (size_t i = 0; i < s->size();) AppendUtf8(&out, fn(DecodeUtf8(*s, &i)));
+  *s = std::move(out);
+}
+
+char32_t ToLower(char32_t c) { return u_tolower(c); }
+char32_t ToUpper(char32_t c) { return u_toupper(c); }
+
+// Java's Character.toLowerCase applied to each code point, as Lucene's LowerCaseFilter.
+void Lowercase(std::string* s) {
+  if (IsAscii(*s)) {
+    for (char& c : *s) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    }
+    return;
+  }
+  MapCodePoints(s, ToLower);
+}
+
+void Uppercase(std::string* s) {
+  if (IsAscii(*s)) {
+    for (char& c : *s) {
+      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+    }
+    return;
+  }
+  MapCodePoints(s, ToUpper);
+}
+
+class LowercaseFilter final : public TokenFilter {
+ public:
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    for (size_t i = begin; i < tokens->size(); ++i) Lowercase(&(*tokens)[i].term);
+  }
+};
+
+class UppercaseFilter final : public TokenFilter {
+ public:
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    for (size_t i = begin; i < tokens->size(); ++i) Uppercase(&(*tokens)[i].term);
+  }
+};
+
+class StopFilter final : public TokenFilter {
+ public:
+  StopFilter(const std::vector<std::string>& words, bool ignore_case)
+      : ignore_case_(ignore_case) {
+    for (std::string w : words) {
+      if (ignore_case_) Lowercase(&w);
+      words_.insert(std::move(w));
+    }
+  }
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    if (words_.empty()) return;
+    RemoveTokens(tokens, begin, true, [this](const Token& t) {
+      if (!ignore_case_) return words_.contains(t.term);
+      std::string lower = t.term;
+      Lowercase(&lower);
+      return words_.contains(lower);
+    });
+  }
+
+ private:
+  bool ignore_case_;
+  std::unordered_set<std::string> words_;
+};
+
+// Lucene's ASCIIFoldingFilter through ICU's Latin-ASCII transliterator (same results on
+// Latin letters; Lucene's table also folds some non-Latin symbols this does not).
+class AsciiFoldingFilter final : public TokenFilter {
+ public:
+  explicit AsciiFoldingFilter(bool preserve_original) : preserve_(preserve_original) {}
+
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    for (size_t i = begin; i < tokens->size(); ++i) {
+      if (IsAscii((*tokens)[i].term)) continue;
+      std::string folded = Fold((*tokens)[i].term);
+      if (folded == (*tokens)[i].term) continue;
+      if (preserve_) {
+        // Lucene emits the folded token, then the original at the same position.
+        Token original = (*tokens)[i];
+        original.position = 0;
+        (*tokens)[i].term = std::move(folded);
+        tokens->insert(tokens->begin() + static_cast<ptrdiff_t>(i) + 1, std::move(original));
+        ++i;
+      } else {
+        (*tokens)[i].term = std::move(folded);
+      }
+    }
+  }
+
+  // REQUIRES: the transliterator can be built (checked by Validate()).
+  static std::string Fold(const std::string& term) {
+    thread_local std::unique_ptr<icu::Transliterator> tr(Prototype()->clone());
+    icu::UnicodeString u = icu::UnicodeString::fromUTF8(term);
+    tr->transliterate(u);
+    std::string out;
+    u.toUTF8String(out);
+    return out;
+  }
+
+  static bool Available() { return Prototype() != nullptr; }
+
+ private:
+  static const icu::Transliterator* Prototype() {
+    static const icu::Transliterator* prototype = [] {
+      UErrorCode status = U_ZERO_ERROR;
+      icu::Transliterator* t =
+          icu::Transliterator::createInstance("Latin-ASCII", UTRANS_FORWARD, status);
+      if (U_FAILURE(status)) {
+        delete t;
+        return static_cast<icu::Transliterator*>(nullptr);
+      }
+      return t;
+    }();
+    return prototype;
+  }
+
+  bool preserve_;
+};
+
+// One sb_stemmer per algorithm per thread: sb_stemmer is not thread-safe.
+struct StemmerDeleter {
+  void operator()(sb_stemmer* s) const { sb_stemmer_delete(s); }
+};
+
+sb_stemmer* ThreadStemmer(const std::string& algorithm) {
+  thread_local std::unordered_map<std::string, std::unique_ptr<sb_stemmer, StemmerDeleter>>
+      stemmers;
+  auto& slot = stemmers[algorithm];
+  if (!slot) slot.reset(sb_stemmer_new(algorithm.c_str(), "UTF_8"));
+  return slot.get();
+}
+
+bool SnowballAlgorithmExists(const std::string& algorithm) {
+  sb_stemmer* s = sb_stemmer_new(algorithm.c_str(), "UTF_8");
+  if (s == nullptr) return false;
+  sb_stemmer_delete(s);
+  return true;
+}
+
+class SnowballFilter final : public TokenFilter {
+ public:
+  explicit SnowballFilter(std::string algorithm) : algorithm_(std::move(algorithm)) {}
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    sb_stemmer* s = ThreadStemmer(algorithm_);
+    if (s == nullptr) return;  // cannot happen: the factory checked the algorithm exists
+    for (size_t i = begin; i < tokens->size(); ++i) {
+      std::string& term = (*tokens)[i].term;
+      const sb_symbol* r = sb_stemmer_stem(s, reinterpret_cast<const sb_symbol*>(term.data()),
+                                           static_cast<int>(term.size()));
+      if (r != nullptr) term.assign(reinterpret_cast<const char*>(r), sb_stemmer_length(s));
+    }
+  }
+
+ private:
+  std::string algorithm_;
+};
+
+class PorterStemFilter final : public TokenFilter {
+ public:
+  explicit PorterStemFilter(std::vector<std::string> exclusions)
+      : exclusions_(exclusions.begin(), exclusions.end()) {}
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    for (size_t i = begin; i < tokens->size(); ++i) {
+      std::string& term = (*tokens)[i].term;
+      if (!exclusions_.empty() && exclusions_.contains(term)) continue;
+      PorterStem(&term);
+    }
+  }
+
+ private:
+  std::unordered_set<std::string> exclusions_;
+};
+
+// Lucene's EnglishPossessiveFilter: drops a trailing 's, ’s or ＇s (s or S).
+class EnglishPossessiveFilter final : public TokenFilter {
+ public:
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    for (size_t i = begin; i < tokens->size(); ++i) {
+      std::string& t = (*tokens)[i].term;
+      if (t.size() < 2 || (t.back() != 's' && t.back() != 'S')) continue;
+      std::string_view head = std::string_view(t).substr(0, t.size() - 1);
+      if (head.ends_with('\'')) {
+        t.resize(t.size() - 2);
+      } else if (head.ends_with("\u2019") || head.ends_with("\uFF07")) {
+        t.resize(t.size() - 4);
+      }
+    }
+  }
+};
+
+// Lucene's TrimFilter: drops leading and trailing characters <= ' '; offsets stay.
+class TrimFilter final : public TokenFilter {
+ public:
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    for (size_t i = begin; i < tokens->size(); ++i) {
+      std::string& t = (*tokens)[i].term;
+      size_t s = 0, e = t.size();
+      while (s < e && static_cast<unsigned char>(t[s]) <= ' ') ++s;
+      while (e > s && static_cast<unsigned char>(t[e - 1]) <= ' ') --e;
+      if (s != 0 || e != t.size()) t = t.substr(s, e - s);
+    }
+  }
+};
+
+class LengthFilter final : public TokenFilter {
+ public:
+  LengthFilter(int64_t min, int64_t max) : min_(min), max_(max) {}
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    RemoveTokens(tokens, begin, true, [this](const Token& t) {
+      int64_t len = static_cast<int64_t>(Utf16Length(t.term));
+      return len < min_ || len > max_;
+    });
+  }
+
+ private:
+  int64_t min_, max_;
+};
+
+class UniqueFilter final : public TokenFilter {
+ public:
+  explicit UniqueFilter(bool only_on_same_position) : same_position_(only_on_same_position) {}
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    std::unordered_set<std::string> seen;
+    RemoveTokens(tokens, begin, false, [&](const Token& t) {
+      if (same_position_ && t.position > 0) seen.clear();
+      bool duplicate = (!same_position_ || t.position == 0) && seen.contains(t.term);
+      seen.insert(t.term);
+      return duplicate;
+    });
+  }
+
+ private:
+  bool same_position_;
+};
+
+// Lucene's NGramTokenFilter / EdgeNGramTokenFilter: each token becomes its grams (by start,
+// then length), the first with the token's increment, the others at the same position, all
+// with the token's offsets. Tokens with no gram disappear (their increment carries over)
+// unless `preserve_original`; with it, tokens longer than max_gram are kept too.
+class NGramFilter final : public TokenFilter {
+ public:
+  NGramFilter(uint32_t min_gram, uint32_t max_gram, bool edges_only, bool preserve_original)
+      : min_(min_gram), max_(max_gram), edges_only_(edges_only), preserve_(preserve_original) {}
+
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    std::vector<Token> out;
+    uint32_t carried = 0;
+    std::vector<size_t> starts;
+    for (size_t i = begin; i < tokens->size(); ++i) {
+      Token& t = (*tokens)[i];
+      carried += t.position;
+      starts.clear();
+      for (size_t k = 0; k < t.term.size();) {
+        starts.push_back(k);
+        DecodeUtf8(t.term, &k);
+      }
+      size_t count = starts.size();
+      starts.push_back(t.term.size());
+      if (preserve_ && count < min_) {
+        t.position = carried;
+        carried = 0;
+        out.push_back(std::move(t));
+        continue;
+      }
+      size_t last_start = edges_only_ ? 0 : count;
+      for (size_t s = 0; s < count && s <= last_start; ++s) {
+        for (size_t len = min_; len <= max_ && s + len <= count; ++len) {
+          Token& g = out.emplace_back();
+          g.term = t.term.substr(starts[s], starts[s + len] - starts[s]);
+          g.start_offset = t.start_offset;
+          g.end_offset = t.end_offset;
+          g.position = carried;
+          carried = 0;
+        }
+      }
+      if (preserve_ && count > max_) {
+        t.position = carried;
+        carried = 0;
+        out.push_back(std::move(t));
+      }
+    }
+    tokens->resize(begin);
+    for (Token& t : out) tokens->push_back(std::move(t));
+  }
+
+ private:
+  uint32_t min_, max_;
+  bool edges_only_, preserve_;
+};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// OpenSearch's StemmerTokenFilterFactory languages that use a Snowball stemmer, mapped to
+// the libstemmer algorithm.
+const std::map<std::string, std::string>& SnowballLanguages() {
+  static const auto* m = new std::map<std::string, std::string>{
+      {"armenian", "armenian"},   {"basque", "basque"},       {"catalan", "catalan"},
+      {"danish", "danish"},       {"dutch", "dutch"},         {"porter2", "english"},
+      {"finnish", "finnish"},     {"french", "french"},       {"german", "german"},
+      {"german2", "german"},      {"hungarian", "hungarian"}, {"irish", "irish"},
+      {"italian", "italian"},     {"lithuanian", "lithuanian"}, {"norwegian", "norwegian"},
+      {"portuguese", "portuguese"}, {"romanian", "romanian"}, {"russian", "russian"},
+      {"spanish", "spanish"},     {"swedish", "swedish"},     {"turkish", "turkish"},
+  };
+  return *m;
+}
+
+Result<std::shared_ptr<const TokenFilter>> MakeStemmer(const nlohmann::json& params,
+                                                      std::string_view name) {
+  std::string language = "english";
+  if (params.is_object() && params.contains("name")) {
+    QD_ASSIGN_OR_RETURN(language, StringParam(params, "name", "english", name));
+  }
+  if (params.is_object() && params.contains("language")) {
+    QD_ASSIGN_OR_RETURN(language, StringParam(params, "language", "english", name));
+  }
+  std::string lang = Lower(language);
+  if (lang == "english" || lang == "porter") {
+    return std::shared_ptr<const TokenFilter>(
+        std::make_shared<PorterStemFilter>(std::vector<std::string>{}));
+  }
+  if (lang == "possessive_english" || lang == "possessiveenglish") {
+    return std::shared_ptr<const TokenFilter>(std::make_shared<EnglishPossessiveFilter>());
+  }
+  auto it = SnowballLanguages().find(lang);
+  if (it != SnowballLanguages().end() && SnowballAlgorithmExists(it->second)) {
+    return std::shared_ptr<const TokenFilter>(std::make_shared<SnowballFilter>(it->second));
+  }
+  return IllegalArgument("stemmer language [" + language + "] of filter [" +
+                         std::string(name) + "] is not supported");
+}
+
+Result<std::shared_ptr<const TokenFilter>> MakeSnowball(const nlohmann::json& params,
+                                                       std::string_view name) {
+  QD_ASSIGN_OR_RETURN(std::string language, StringParam(params, "language", "English", name));
+  std::string algorithm = Lower(language);
+  if (algorithm == "german2") algorithm = "german";
+  if (!SnowballAlgorithmExists(algorithm)) {
+    return IllegalArgument("snowball language [" + language + "] of filter [" +
+                           std::string(name) + "] is not supported");
+  }
+  return std::shared_ptr<const TokenFilter>(std::make_shared<SnowballFilter>(algorithm));
+}
+
+Result<std::shared_ptr<const TokenFilter>> MakeNGramFilter(const nlohmann::json& params,
+                                                          std::string_view name,
+                                                          bool edges_only) {
+  QD_ASSIGN_OR_RETURN(int64_t min_gram, IntParam(params, "min_gram", 1, name));
+  QD_ASSIGN_OR_RETURN(int64_t max_gram, IntParam(params, "max_gram", 2, name));
+  QD_ASSIGN_OR_RETURN(bool preserve, BoolParam(params, "preserve_original", false, name));
+  if (min_gram < 1) return IllegalArgument("minGram must be greater than zero");
+  if (min_gram > max_gram) return IllegalArgument("minGram must not be greater than maxGram");
+  return std::shared_ptr<const TokenFilter>(std::make_shared<NGramFilter>(
+      static_cast<uint32_t>(min_gram), static_cast<uint32_t>(max_gram), edges_only, preserve));
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const TokenFilter>> MakeTokenFilter(std::string_view type,
+                                                          const nlohmann::json& params,
+                                                          std::string_view name) {
+  if (type == "lowercase") {
+    QD_ASSIGN_OR_RETURN(std::string language, StringParam(params, "language", "", name));
+    if (!language.empty()) {
+      return IllegalArgument("lowercase language [" + language + "] of filter [" +
+                             std::string(name) + "] is not supported");
+    }
+    return std::shared_ptr<const TokenFilter>(std::make_shared<LowercaseFilter>());
+  }
+  if (type == "uppercase") {
+    return std::shared_ptr<const TokenFilter>(std::make_shared<UppercaseFilter>());
+  }
+  if (type == "stop") {
+    QD_ASSIGN_OR_RETURN(std::vector<std::string> words,
+                        StopWordsParam(params, EnglishStopWords(), name));
+    QD_ASSIGN_OR_RETURN(bool ignore_case, BoolParam(params, "ignore_case", false, name));
+    return std::shared_ptr<const TokenFilter>(std::make_shared<StopFilter>(words, ignore_case));
+  }
+  if (type == "asciifolding") {
+    QD_ASSIGN_OR_RETURN(bool preserve, BoolParam(params, "preserve_original", false, name));
+    if (!AsciiFoldingFilter::Available()) {
+      return IllegalArgument("asciifolding is unavailable: ICU has no Latin-ASCII transform");
+    }
+    return std::shared_ptr<const TokenFilter>(std::make_shared<AsciiFoldingFilter>(preserve));
+  }
+  if (type == "stemmer") return MakeStemmer(params, name);
+  if (type == "snowball") return MakeSnowball(params, name);
+  if (type == "porter_stem") {
+    return std::shared_ptr<const TokenFilter>(
+        std::make_shared<PorterStemFilter>(std::vector<std::string>{}));
+  }
+  if (type == "trim") return std::shared_ptr<const TokenFilter>(std::make_shared<TrimFilter>());
+  if (type == "length") {
+    QD_ASSIGN_OR_RETURN(int64_t min, IntParam(params, "min", 0, name));
+    QD_ASSIGN_OR_RETURN(int64_t max, IntParam(params, "max", INT32_MAX, name));
+    if (min < 0) return IllegalArgument("minimum length must be greater than or equal to zero");
+    if (min > max) return IllegalArgument("maximum length must not be greater than minimum length");
+    return std::shared_ptr<const TokenFilter>(std::make_shared<LengthFilter>(min, max));
+  }
+  if (type == "unique") {
+    QD_ASSIGN_OR_RETURN(bool same, BoolParam(params, "only_on_same_position", false, name));
+    return std::shared_ptr<const TokenFilter>(std::make_shared<UniqueFilter>(same));
+  }
+  if (type == "ngram" || type == "nGram") return MakeNGramFilter(params, name, false);
+  if (type == "edge_ngram" || type == "edgeNGram") return MakeNGramFilter(params, name, true);
+  return Status::NotFound(std::string(type));
+}
+
+std::shared_ptr<const TokenFilter> MakeEnglishPossessiveFilter() {
+  return std::make_shared<EnglishPossessiveFilter>();
+}
+
+std::shared_ptr<const TokenFilter> MakePorterStemFilter(std::vector<std::string> exclusions) {
+  return std::make_shared<PorterStemFilter>(std::move(exclusions));
+}
+
+}  // namespace quidditch::engine::analysis
