@@ -1,8 +1,10 @@
 #include "engine/index/coding.h"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
+#include <numeric>
 #include <utility>
 
 namespace quidditch::engine::index_internal {
@@ -69,6 +71,54 @@ size_t UnpackBlock(const uint8_t* in, int bits, uint32_t* out) {
   static constexpr auto kTable = MakeTable(std::make_integer_sequence<int, 33>{});
   kTable[bits](in, out);
   return 16 * static_cast<size_t>(bits);
+}
+
+void PutPackedInts(const int64_t* values, size_t n, std::string* out) {
+  uint64_t min = 0;
+  if (n > 0) min = static_cast<uint64_t>(*std::min_element(values, values + n));
+  // Offsets from min as unsigned 64-bit differences: exact even for the full int64 range.
+  uint64_t gcd = 0;
+  uint64_t max_offset = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t offset = static_cast<uint64_t>(values[i]) - min;
+    gcd = std::gcd(gcd, offset);
+    max_offset = std::max(max_offset, offset);
+  }
+  if (gcd == 0) gcd = 1;
+  max_offset /= gcd;
+  int bits = 64 - std::countl_zero(max_offset);
+  if (bits > 56) bits = 64;  // a 56-bit value at bit shift 7 still fits one 8-byte load
+  PutFixed64(out, min);
+  PutVarint(out, gcd);
+  out->push_back(static_cast<char>(bits));
+  if (bits == 0) return;
+  if (bits == 64) {
+    for (size_t i = 0; i < n; ++i) PutFixed64(out, (static_cast<uint64_t>(values[i]) - min) / gcd);
+    return;
+  }
+  size_t start = out->size();
+  size_t bytes = (n * static_cast<size_t>(bits) + 7) / 8;
+  out->resize(start + bytes + 8, '\0');  // 8 bytes of slack for the word-wise writes below
+  uint8_t* data = reinterpret_cast<uint8_t*>(out->data() + start);
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t v = (static_cast<uint64_t>(values[i]) - min) / gcd;
+    uint64_t bit = i * static_cast<uint64_t>(bits);
+    uint64_t word;
+    std::memcpy(&word, data + (bit >> 3), 8);
+    word |= v << (bit & 7);
+    std::memcpy(data + (bit >> 3), &word, 8);
+  }
+  out->resize(start + bytes);  // the slack holds only zero bits
+}
+
+PackedInts::PackedInts(const uint8_t* p, size_t n) {
+  min_ = GetFixed64(p);
+  p += 8;
+  gcd_ = GetVarint(&p);
+  bits_ = *p++;
+  mask_ = bits_ >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits_) - 1;
+  data_ = p;
+  end_ = p + (bits_ == 64 ? 8 * n : (n * static_cast<size_t>(bits_) + 7) / 8);
 }
 
 }  // namespace quidditch::engine::index_internal

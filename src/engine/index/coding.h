@@ -95,4 +95,41 @@ void PackBlock(const uint32_t* values, int bits, std::string* out);
 // (16 * bits). May read up to 8 bytes past the packed data (every file ends with a footer).
 size_t UnpackBlock(const uint8_t* in, int bits, uint32_t* out);
 
+// A random-access array of int64 stored as min + gcd * (packed unsigned offset), with one bit
+// width for all values (Lucene's numeric doc-values trick): constant or evenly spaced values
+// take 0 bits per value, small ranges a few.
+//   packed := min:fixed64 gcd:varint bits:u8 data:((n * bits + 7) / 8 bytes)
+// bits == 64 stores raw fixed64 offsets (ranges wider than 56 bits).
+void PutPackedInts(const int64_t* values, size_t n, std::string* out);
+
+class PackedInts {
+ public:
+  PackedInts() = default;
+  // Parses the header at `p`; `n` is the number of values. REQUIRES: written by PutPackedInts.
+  PackedInts(const uint8_t* p, size_t n);
+  // One past the last byte of the array.
+  const uint8_t* end() const { return end_; }
+  // Value `i`; may read up to 7 bytes past end() (every file ends with a footer).
+  int64_t Get(size_t i) const {
+    uint64_t offset;
+    if (bits_ == 0) {
+      offset = 0;
+    } else if (bits_ == 64) {
+      offset = GetFixed64(data_ + 8 * i);
+    } else {
+      uint64_t bit = i * static_cast<uint64_t>(bits_);
+      offset = (GetFixed64(data_ + (bit >> 3)) >> (bit & 7)) & mask_;
+    }
+    return static_cast<int64_t>(min_ + offset * gcd_);
+  }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  const uint8_t* end_ = nullptr;
+  uint64_t min_ = 0;
+  uint64_t gcd_ = 1;
+  int bits_ = 0;
+  uint64_t mask_ = 0;
+};
+
 }  // namespace quidditch::engine::index_internal

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <random>
+#include <vector>
 
 namespace quidditch::engine::index_internal {
 namespace {
@@ -40,6 +42,38 @@ TEST(CodingTest, Varints) {
   p = reinterpret_cast<const uint8_t*>(s.data());
   SkipVarints(&p, 5);
   EXPECT_EQ(GetVarint(&p), 16383u);
+}
+
+TEST(CodingTest, PackedIntsRoundTrip) {
+  std::mt19937_64 rng(2);
+  std::vector<std::vector<int64_t>> cases = {
+      {},
+      {5},
+      {7, 7, 7, 7},
+      {-3, 1000, 4000, 1000000},                    // gcd 1
+      {1000, 3000, 9000, -5000},                    // gcd 2000
+      {INT64_MIN, INT64_MAX, 0},                    // the full range: raw 64-bit
+      {INT64_MIN, INT64_MIN + (int64_t{1} << 56)},  // 57 bits: raw
+      {0, (int64_t{1} << 56) - 1},                  // 56 bits: packed
+  };
+  for (int bits = 1; bits <= 63; bits += 3) {
+    std::vector<int64_t> v(1 + rng() % 300);
+    for (int64_t& x : v) x = static_cast<int64_t>(rng() >> (64 - bits)) - 12345;
+    cases.push_back(v);
+  }
+  for (const auto& values : cases) {
+    std::string out = "xy";
+    PutPackedInts(values.data(), values.size(), &out);
+    size_t size = out.size();
+    out.append(8, '\0');  // slack Get may read
+    PackedInts packed(reinterpret_cast<const uint8_t*>(out.data()) + 2, values.size());
+    EXPECT_EQ(packed.end(), reinterpret_cast<const uint8_t*>(out.data()) + size);
+    for (size_t i = 0; i < values.size(); ++i) ASSERT_EQ(packed.Get(i), values[i]) << i;
+  }
+  std::vector<int64_t> constant(1000, 42);
+  std::string out;
+  PutPackedInts(constant.data(), constant.size(), &out);
+  EXPECT_LE(out.size(), 10u);  // 0 bits per value
 }
 
 }  // namespace

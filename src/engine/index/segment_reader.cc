@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <unordered_map>
 
 #include "engine/index/coding.h"
@@ -23,34 +24,54 @@ struct FieldData {
   std::vector<std::string> block_first_terms;
   std::vector<uint64_t> block_offsets;
   const uint8_t* norms = nullptr;
+  // Doc values are bit-packed on disk and decoded into memory at first use.
+  std::once_flag dv_once;
   std::unique_ptr<NumericDocValues> numeric;
   std::unique_ptr<SortedSetDocValues> sorted_set;
 };
 
+// Decodes per-doc counts (a PackedInts of max_doc values) into max_doc + 1 offsets.
+const uint8_t* DecodeOffsets(const uint8_t* p, uint32_t max_doc, std::vector<uint32_t>* offsets) {
+  PackedInts counts(p, max_doc);
+  offsets->resize(size_t{max_doc} + 1);
+  uint32_t total = 0;
+  for (uint32_t d = 0; d < max_doc; ++d) {
+    (*offsets)[d] = total;
+    total += static_cast<uint32_t>(counts.Get(d));
+  }
+  (*offsets)[max_doc] = total;
+  return counts.end();
+}
+
 class NumericView final : public NumericDocValues {
  public:
-  NumericView(const uint32_t* offsets, const int64_t* values)
-      : offsets_(offsets), values_(values) {}
+  NumericView(const uint8_t* counts, const uint8_t* values, uint32_t max_doc) {
+    DecodeOffsets(counts, max_doc, &offsets_);
+    PackedInts packed(values, offsets_[max_doc]);
+    values_.resize(offsets_[max_doc]);
+    for (size_t i = 0; i < values_.size(); ++i) values_[i] = packed.Get(i);
+  }
   std::span<const int64_t> Values(uint32_t doc) const override {
-    return {values_ + offsets_[doc], offsets_[doc + 1] - offsets_[doc]};
+    return {values_.data() + offsets_[doc], offsets_[doc + 1] - offsets_[doc]};
   }
 
  private:
-  const uint32_t* offsets_;
-  const int64_t* values_;
+  std::vector<uint32_t> offsets_;
+  std::vector<int64_t> values_;
 };
 
 class SortedSetView final : public SortedSetDocValues {
  public:
   SortedSetView(const uint32_t* dict_offsets, const char* dict_bytes, uint32_t value_count,
-                const uint32_t* offsets, const uint32_t* ords)
-      : dict_offsets_(dict_offsets),
-        dict_bytes_(dict_bytes),
-        value_count_(value_count),
-        offsets_(offsets),
-        ords_(ords) {}
+                const uint8_t* counts, const uint8_t* ords, uint32_t max_doc)
+      : dict_offsets_(dict_offsets), dict_bytes_(dict_bytes), value_count_(value_count) {
+    DecodeOffsets(counts, max_doc, &offsets_);
+    PackedInts packed(ords, offsets_[max_doc]);
+    ords_.resize(offsets_[max_doc]);
+    for (size_t i = 0; i < ords_.size(); ++i) ords_[i] = static_cast<uint32_t>(packed.Get(i));
+  }
   std::span<const uint32_t> Ords(uint32_t doc) const override {
-    return {ords_ + offsets_[doc], offsets_[doc + 1] - offsets_[doc]};
+    return {ords_.data() + offsets_[doc], offsets_[doc + 1] - offsets_[doc]};
   }
   uint32_t value_count() const override { return value_count_; }
   std::string_view LookupOrd(uint32_t ord) const override {
@@ -75,8 +96,8 @@ class SortedSetView final : public SortedSetDocValues {
   const uint32_t* dict_offsets_;
   const char* dict_bytes_;
   uint32_t value_count_;
-  const uint32_t* offsets_;
-  const uint32_t* ords_;
+  std::vector<uint32_t> offsets_;
+  std::vector<uint32_t> ords_;
 };
 
 // Decodes the entries of one term-dictionary block (see TermDictWriter).
@@ -415,11 +436,10 @@ class SegmentReaderImpl final : public SegmentReader {
     QD_RETURN_IF_ERROR(open(kStoredExt, &fdt_));
     meta_ = DecodeSegmentMeta(si_->data(), si_->size());
     const uint32_t max_doc = meta_.max_doc;
-    fields_.resize(meta_.fields.size());
     infos_.reserve(meta_.fields.size());
     for (size_t i = 0; i < meta_.fields.size(); ++i) {
       const FieldMeta& m = meta_.fields[i];
-      FieldData& f = fields_[i];
+      FieldData& f = *fields_.emplace_back(std::make_unique<FieldData>());
       f.meta = &m;
       infos_.push_back(m.info);
       by_name_.emplace(m.info.name, i);
@@ -433,19 +453,11 @@ class SegmentReaderImpl final : public SegmentReader {
         }
       }
       if (m.info.norms) f.norms = nrm_->data() + m.norms_offset;
-      const uint8_t* dv = dv_->data();
-      if (m.info.doc_values == DocValuesType::kSortedNumeric) {
-        f.numeric = std::make_unique<NumericView>(reinterpret_cast<const uint32_t*>(dv + m.dv_a),
-                                                  reinterpret_cast<const int64_t*>(dv + m.dv_b));
-      } else if (m.info.doc_values == DocValuesType::kSortedSet) {
-        f.sorted_set = std::make_unique<SortedSetView>(
-            reinterpret_cast<const uint32_t*>(dv + m.dv_a),
-            reinterpret_cast<const char*>(dv + m.dv_b), m.value_count,
-            reinterpret_cast<const uint32_t*>(dv + m.dv_c),
-            reinterpret_cast<const uint32_t*>(dv + m.dv_d));
-      }
     }
-    (void)max_doc;
+    const uint8_t* p = dv_->data() + meta_.meta_offset;
+    seq_no_ = PackedInts(p, max_doc);
+    primary_term_ = PackedInts(seq_no_.end(), max_doc);
+    version_ = PackedInts(primary_term_.end(), max_doc);
     return Status::OK();
   }
 
@@ -498,12 +510,16 @@ class SegmentReaderImpl final : public SegmentReader {
     return f->norms[doc];
   }
   const NumericDocValues* Numeric(std::string_view field) const override {
-    const FieldData* f = Find(field);
-    return f ? f->numeric.get() : nullptr;
+    FieldData* f = Find(field);
+    if (f == nullptr) return nullptr;
+    std::call_once(f->dv_once, [&] { LoadDocValues(f); });
+    return f->numeric.get();
   }
   const SortedSetDocValues* SortedSet(std::string_view field) const override {
-    const FieldData* f = Find(field);
-    return f ? f->sorted_set.get() : nullptr;
+    FieldData* f = Find(field);
+    if (f == nullptr) return nullptr;
+    std::call_once(f->dv_once, [&] { LoadDocValues(f); });
+    return f->sorted_set.get();
   }
 
   Status Document(uint32_t doc, std::string* id, std::string* source) const override {
@@ -547,19 +563,31 @@ class SegmentReaderImpl final : public SegmentReader {
   }
 
   DocMeta Meta(uint32_t doc) const override {
-    const uint8_t* p = dv_->data() + meta_.meta_offset;
-    const uint64_t n = meta_.max_doc;
     DocMeta m;
-    m.seq_no = static_cast<int64_t>(GetFixed64(p + 8 * doc));
-    m.primary_term = static_cast<int64_t>(GetFixed64(p + 8 * (n + doc)));
-    m.version = static_cast<int64_t>(GetFixed64(p + 8 * (2 * n + doc)));
+    m.seq_no = seq_no_.Get(doc);
+    m.primary_term = primary_term_.Get(doc);
+    m.version = version_.Get(doc);
     return m;
   }
 
  private:
-  const FieldData* Find(std::string_view field) const {
+  FieldData* Find(std::string_view field) const {
     auto it = by_name_.find(field);
-    return it == by_name_.end() ? nullptr : &fields_[it->second];
+    return it == by_name_.end() ? nullptr : fields_[it->second].get();
+  }
+
+  // Runs once per field (under its once_flag).
+  void LoadDocValues(FieldData* f) const {
+    const FieldMeta& m = *f->meta;
+    const uint8_t* dv = dv_->data();
+    if (m.info.doc_values == DocValuesType::kSortedNumeric) {
+      f->numeric = std::make_unique<NumericView>(dv + m.dv_a, dv + m.dv_b, meta_.max_doc);
+    } else if (m.info.doc_values == DocValuesType::kSortedSet) {
+      f->sorted_set =
+          std::make_unique<SortedSetView>(reinterpret_cast<const uint32_t*>(dv + m.dv_a),
+                                          reinterpret_cast<const char*>(dv + m.dv_b), m.value_count,
+                                          dv + m.dv_c, dv + m.dv_d, meta_.max_doc);
+    }
   }
 
   const std::string name_;
@@ -567,7 +595,8 @@ class SegmentReaderImpl final : public SegmentReader {
   std::unique_ptr<MappedFile> si_, tim_, doc_, pos_, nrm_, dv_, fdt_;
   uint64_t size_ = 0;
   SegmentMeta meta_;
-  std::vector<FieldData> fields_;
+  std::vector<std::unique_ptr<FieldData>> fields_;  // FieldData holds a once_flag: not movable
+  PackedInts seq_no_, primary_term_, version_;
   std::vector<FieldInfo> infos_;
   std::unordered_map<std::string_view, size_t> by_name_;  // views of meta_'s names
 };

@@ -106,7 +106,10 @@ TEST(SegmentTest, FieldInSomeDocsAndUnsortedPositions) {
                           std::numeric_limits<int64_t>::min()};
       doc.fields.push_back(n);
     }
-    ref.Add(doc, DocMeta{d, 2, 3});
+    // Metadata at the edges of the int64 range.
+    DocMeta meta{d % 2 ? std::numeric_limits<int64_t>::max() - d : -1, 2,
+                 d % 5 ? std::numeric_limits<int64_t>::min() : int64_t{d}};
+    ref.Add(doc, meta);
   }
   TempDir dir;
   auto reader = BuildAndOpen(ref, dir.path(), "seg");

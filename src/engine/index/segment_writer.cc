@@ -312,13 +312,13 @@ Status WriteSegment(SegmentSource* source, const std::string& dir, const std::st
       QD_RETURN_IF_ERROR(source->Numeric(i, &numeric));
       has_dv = !numeric.values.empty();
       if (has_dv || fm.num_terms > 0) {
-        dv->Align(8);
+        std::vector<int64_t> counts(max_doc);
+        for (uint32_t d = 0; d < max_doc; ++d)
+          counts[d] = numeric.offsets[d + 1] - numeric.offsets[d];
         fm.dv_a = dv->offset();
-        AppendU32Array(dv, numeric.offsets);
-        dv->Align(8);
+        PutPackedInts(counts.data(), counts.size(), dv->buffer());
         fm.dv_b = dv->offset();
-        dv->Append(std::string_view(reinterpret_cast<const char*>(numeric.values.data()),
-                                    numeric.values.size() * 8));
+        PutPackedInts(numeric.values.data(), numeric.values.size(), dv->buffer());
         QD_RETURN_IF_ERROR(dv->MaybeFlush());
       }
     } else if (fm.info.doc_values == DocValuesType::kSortedSet) {
@@ -342,11 +342,15 @@ Status WriteSegment(SegmentSource* source, const std::string& dir, const std::st
         AppendU32Array(dv, dict_offsets);
         fm.dv_b = dv->offset();
         for (const std::string& v : sorted_set.dict) dv->Append(v);
-        dv->Align(4);
+        std::vector<int64_t> counts(max_doc);
+        for (uint32_t d = 0; d < max_doc; ++d) {
+          counts[d] = sorted_set.offsets[d + 1] - sorted_set.offsets[d];
+        }
         fm.dv_c = dv->offset();
-        AppendU32Array(dv, sorted_set.offsets);
+        PutPackedInts(counts.data(), counts.size(), dv->buffer());
+        std::vector<int64_t> ords(sorted_set.ords.begin(), sorted_set.ords.end());
         fm.dv_d = dv->offset();
-        AppendU32Array(dv, sorted_set.ords);
+        PutPackedInts(ords.data(), ords.size(), dv->buffer());
         QD_RETURN_IF_ERROR(dv->MaybeFlush());
       }
     }
@@ -359,15 +363,21 @@ Status WriteSegment(SegmentSource* source, const std::string& dir, const std::st
     meta.fields.push_back(std::move(fm));
   }
 
-  // _seq_no, _primary_term, _version: raw int64 arrays for O(1) Meta(doc).
+  // _seq_no, _primary_term, _version: packed arrays, random access for O(1) Meta(doc).
   SegmentFileWriter* dv = files.dv.get();
-  dv->Align(8);
   meta.meta_offset = dv->offset();
-  std::vector<DocMeta> metas(max_doc);
-  for (uint32_t d = 0; d < max_doc; ++d) metas[d] = source->Meta(d);
-  for (uint32_t d = 0; d < max_doc; ++d) PutFixed64(dv->buffer(), metas[d].seq_no);
-  for (uint32_t d = 0; d < max_doc; ++d) PutFixed64(dv->buffer(), metas[d].primary_term);
-  for (uint32_t d = 0; d < max_doc; ++d) PutFixed64(dv->buffer(), metas[d].version);
+  {
+    std::vector<int64_t> seq_no(max_doc), primary_term(max_doc), version(max_doc);
+    for (uint32_t d = 0; d < max_doc; ++d) {
+      DocMeta m = source->Meta(d);
+      seq_no[d] = m.seq_no;
+      primary_term[d] = m.primary_term;
+      version[d] = m.version;
+    }
+    PutPackedInts(seq_no.data(), max_doc, dv->buffer());
+    PutPackedInts(primary_term.data(), max_doc, dv->buffer());
+    PutPackedInts(version.data(), max_doc, dv->buffer());
+  }
 
   QD_RETURN_IF_ERROR(WriteStoredFields(source, files.fdt.get(), &meta));
 
