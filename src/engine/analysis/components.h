@@ -50,6 +50,10 @@ class Tokenizer {
   // Appends the tokens of `text` to `*out`, with byte offsets into `text` and position
   // increments (1 for each token).
   virtual void Tokenize(std::string_view text, std::vector<Token>* out) const = 0;
+
+  // This tokenizer followed by the lowercase filter, fused into one tokenizer when it knows
+  // how (the standard tokenizer does); nullptr otherwise.
+  virtual std::shared_ptr<const Tokenizer> FusedWithLowercase() const { return nullptr; }
 };
 
 class TokenFilter {
@@ -57,6 +61,9 @@ class TokenFilter {
   virtual ~TokenFilter() = default;
   // Transforms `(*tokens)[begin..]` in place (Token::position holds increments).
   virtual void Filter(std::vector<Token>* tokens, size_t begin) const = 0;
+
+  // True for the lowercase filter (Lucene's LowerCaseFilter), which tokenizers may fuse.
+  virtual bool IsLowercase() const { return false; }
 };
 
 // Factories. `type` is the OpenSearch type name, `params` the definition object (may be
@@ -82,8 +89,12 @@ std::shared_ptr<const TokenFilter> MakePorterStemFilter(std::vector<std::string>
 // ideograph and Hiragana character a token of its own, runs of South-East Asian script one
 // token, emoji kept, tokens longer than `max_token_length` UTF-16 units split). With
 // `ascii_fast_path` false every byte goes through ICU; tests use it to check the fast path.
+// With `lowercase`, terms are lowercased as the lowercase filter would.
 void StandardTokenize(std::string_view text, uint32_t max_token_length, bool ascii_fast_path,
-                      std::vector<Token>* out);
+                      std::vector<Token>* out, bool lowercase = false);
+
+// Java's Character.toLowerCase on each code point of `*s` (Lucene's LowerCaseFilter).
+void LowercaseTerm(std::string* s);
 
 // Lucene's PorterStemmer (the reference C version of Martin Porter's algorithm that
 // PorterStemFilter and OpenSearch's english stemmer use) on `*word`, in place. Like

@@ -10,9 +10,13 @@
 namespace quidditch::engine::analysis {
 namespace {
 
+// Works on a std::u16string, or on a std::string holding only ASCII (the common case,
+// which needs no conversion).
+template <typename String>
 class Stemmer {
  public:
-  explicit Stemmer(std::u16string* b) : b_(*b) {}
+  using Char = typename String::value_type;
+  explicit Stemmer(String* b) : b_(*b) {}
 
   // Stems b_; returns the new length.
   size_t Stem() {
@@ -86,7 +90,7 @@ class Stemmer {
 
   bool Cvc(int i) const {
     if (i < 2 || !Cons(i) || Cons(i - 1) || !Cons(i - 2)) return false;
-    char16_t ch = b_[i];
+    Char ch = b_[i];
     return !(ch == 'w' || ch == 'x' || ch == 'y');
   }
 
@@ -95,7 +99,7 @@ class Stemmer {
     int o = k_ - l + 1;
     if (o < 0) return false;
     for (int i = 0; i < l; i++) {
-      if (b_[o + i] != static_cast<char16_t>(s[i])) return false;
+      if (b_[o + i] != static_cast<Char>(s[i])) return false;
     }
     j_ = k_ - l;
     return true;
@@ -105,7 +109,7 @@ class Stemmer {
     int l = static_cast<int>(s.size());
     int o = j_ + 1;
     if (static_cast<int>(b_.size()) < o + l) b_.resize(o + l);
-    for (int i = 0; i < l; i++) b_[o + i] = static_cast<char16_t>(s[i]);
+    for (int i = 0; i < l; i++) b_[o + i] = static_cast<Char>(s[i]);
     k_ = j_ + l;
   }
 
@@ -135,7 +139,7 @@ class Stemmer {
       } else if (Ends("iz")) {
         SetTo("ize");
       } else if (DoubleC(k_)) {
-        char16_t ch = b_[k_--];
+        Char ch = b_[k_--];
         if (ch == 'l' || ch == 's' || ch == 'z') k_++;
       } else if (M() == 1 && Cvc(k_)) {
         SetTo("e");
@@ -276,7 +280,7 @@ class Stemmer {
     if (b_[k_] == 'l' && DoubleC(k_) && M() > 1) k_--;
   }
 
-  std::u16string& b_;
+  String& b_;
   int k_ = 0;
   int j_ = 0;
 };
@@ -285,6 +289,13 @@ class Stemmer {
 
 void PorterStem(std::string* word) {
   if (word->size() <= 2) return;
+  bool ascii = true;
+  for (char c : *word) ascii &= static_cast<unsigned char>(c) < 0x80;
+  if (ascii) {
+    Stemmer<std::string> stemmer(word);
+    word->resize(stemmer.Stem());
+    return;
+  }
   std::u16string b;
   b.reserve(word->size());
   for (size_t i = 0; i < word->size();) {
@@ -297,7 +308,7 @@ void PorterStem(std::string* word) {
       b.push_back(static_cast<char16_t>(c));
     }
   }
-  Stemmer stemmer(&b);
+  Stemmer<std::u16string> stemmer(&b);
   size_t len = stemmer.Stem();
   b.resize(len);
   // Only ASCII suffixes change, so the stem is a prefix of `b` in UTF-16: re-encode it.

@@ -125,8 +125,16 @@ ThreadState& State() {
 }
 
 // Appends text[start, end) as one or more tokens of at most `max_len` UTF-16 units.
+// Lowercases ASCII letters.
+constexpr struct LowerTable {
+  char map[256];
+  constexpr LowerTable() : map() {
+    for (int i = 0; i < 256; ++i) map[i] = static_cast<char>(i >= 'A' && i <= 'Z' ? i + 32 : i);
+  }
+} kLower;
+
 void Emit(std::string_view text, size_t start, size_t end, uint32_t max_len, bool ascii,
-          std::vector<Token>* out) {
+          bool lowercase, std::vector<Token>* out) {
   while (start < end) {
     size_t cut = end;
     if (ascii) {
@@ -145,8 +153,19 @@ void Emit(std::string_view text, size_t start, size_t end, uint32_t max_len, boo
       if (cut == start) cut = end;  // max_len 1 and a supplementary character: keep it whole
     }
     Token& t = out->emplace_back();
-    t.term = ascii ? std::string(text.substr(start, cut - start))
-                   : SanitizeUtf8(text.substr(start, cut - start));
+    if (ascii) {
+      t.term.resize(cut - start);
+      if (lowercase) {
+        for (size_t k = 0; k < cut - start; ++k) {
+          t.term[k] = kLower.map[static_cast<unsigned char>(text[start + k])];
+        }
+      } else {
+        t.term.assign(text.data() + start, cut - start);
+      }
+    } else {
+      t.term = SanitizeUtf8(text.substr(start, cut - start));
+      if (lowercase) LowercaseTerm(&t.term);
+    }
     t.position = 1;
     t.start_offset = static_cast<uint32_t>(start);
     t.end_offset = static_cast<uint32_t>(cut);
@@ -168,7 +187,7 @@ bool OnlyConnectors(std::string_view text, size_t start, size_t end) {
 }
 
 void IcuSegment(std::string_view text, size_t begin, size_t end, uint32_t max_len,
-                std::vector<Token>* out) {
+                bool lowercase, std::vector<Token>* out) {
   ThreadState& state = State();
   UErrorCode status = U_ZERO_ERROR;
   state.text = utext_openUTF8(state.text, text.data() + begin,
@@ -184,7 +203,7 @@ void IcuSegment(std::string_view text, size_t begin, size_t end, uint32_t max_le
     size_t te = begin + static_cast<size_t>(e);
     unsigned char first = static_cast<unsigned char>(text[ts]);
     if ((first == '_' || first >= 0x80) && OnlyConnectors(text, ts, te)) continue;
-    Emit(text, ts, te, max_len, false, out);
+    Emit(text, ts, te, max_len, false, lowercase, out);
   }
 }
 
@@ -198,7 +217,7 @@ inline bool IsAsciiWordChar(unsigned char c) {
 // of . ' :, then a letter join (WB6/7); a digit, then one of . ' , ;, then a digit join
 // (WB11/12). Segments of only '_' are dropped.
 void AsciiSegment(std::string_view text, size_t begin, size_t end, uint32_t max_len,
-                  std::vector<Token>* out) {
+                  bool lowercase, std::vector<Token>* out) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   size_t i = begin;
   while (i < end) {
@@ -226,7 +245,7 @@ void AsciiSegment(std::string_view text, size_t begin, size_t end, uint32_t max_
       }
       break;
     }
-    if (has_alnum) Emit(text, start, i, max_len, true, out);
+    if (has_alnum) Emit(text, start, i, max_len, true, lowercase, out);
   }
 }
 
@@ -237,10 +256,14 @@ inline bool IsAsciiSpace(unsigned char c) {
 }  // namespace
 
 void StandardTokenize(std::string_view text, uint32_t max_token_length, bool ascii_fast_path,
-                      std::vector<Token>* out) {
+                      std::vector<Token>* out, bool lowercase) {
   if (max_token_length == 0) max_token_length = 1;
   if (!ascii_fast_path) {
-    IcuSegment(text, 0, text.size(), max_token_length, out);
+    IcuSegment(text, 0, text.size(), max_token_length, lowercase, out);
+    return;
+  }
+  if (IsAscii(text)) {
+    AsciiSegment(text, 0, text.size(), max_token_length, lowercase, out);
     return;
   }
   // Regions between ASCII whitespace are segmented independently: UAX#29 always breaks on
@@ -261,15 +284,15 @@ void StandardTokenize(std::string_view text, uint32_t max_token_length, bool asc
     }
     if (ascii) {
       if (icu_start != n) {
-        IcuSegment(text, icu_start, region_start, max_token_length, out);
+        IcuSegment(text, icu_start, region_start, max_token_length, lowercase, out);
         icu_start = n;
       }
-      AsciiSegment(text, region_start, i, max_token_length, out);
+      AsciiSegment(text, region_start, i, max_token_length, lowercase, out);
     } else if (icu_start == n) {
       icu_start = region_start;
     }
   }
-  if (icu_start != n) IcuSegment(text, icu_start, n, max_token_length, out);
+  if (icu_start != n) IcuSegment(text, icu_start, n, max_token_length, lowercase, out);
 }
 
 }  // namespace quidditch::engine::analysis

@@ -23,6 +23,11 @@ void ExpectSamePaths(const std::string& text, uint32_t max_len = 255) {
   StandardTokenize(text, max_len, true, &fast);
   StandardTokenize(text, max_len, false, &icu);
   ASSERT_EQ(Describe(fast), Describe(icu)) << "text: " << text;
+  fast.clear();
+  icu.clear();
+  StandardTokenize(text, max_len, true, &fast, /*lowercase=*/true);
+  StandardTokenize(text, max_len, false, &icu, /*lowercase=*/true);
+  ASSERT_EQ(Describe(fast), Describe(icu)) << "lowercased, text: " << text;
 }
 
 TEST(StandardTokenizer, FastPathMatchesIcuOnExamples) {

@@ -16,13 +16,18 @@ constexpr uint32_t kDefaultMaxTokenLength = 255;
 
 class StandardTokenizer final : public Tokenizer {
  public:
-  explicit StandardTokenizer(uint32_t max_token_length) : max_(max_token_length) {}
+  StandardTokenizer(uint32_t max_token_length, bool lowercase)
+      : max_(max_token_length), lowercase_(lowercase) {}
   void Tokenize(std::string_view text, std::vector<Token>* out) const override {
-    StandardTokenize(text, max_, /*ascii_fast_path=*/true, out);
+    StandardTokenize(text, max_, /*ascii_fast_path=*/true, out, lowercase_);
+  }
+  std::shared_ptr<const Tokenizer> FusedWithLowercase() const override {
+    return lowercase_ ? nullptr : std::make_shared<StandardTokenizer>(max_, true);
   }
 
  private:
   uint32_t max_;
+  bool lowercase_;
 };
 
 // Lucene's CharTokenizer: maximal runs of characters for which IsTokenChar holds, each
@@ -255,7 +260,7 @@ Result<std::shared_ptr<const Tokenizer>> MakeTokenizer(std::string_view type,
                                                       std::string_view name) {
   if (type == "standard") {
     QD_ASSIGN_OR_RETURN(uint32_t max, MaxTokenLength(params, name));
-    return std::shared_ptr<const Tokenizer>(std::make_shared<StandardTokenizer>(max));
+    return std::shared_ptr<const Tokenizer>(std::make_shared<StandardTokenizer>(max, false));
   }
   if (type == "letter") {
     QD_ASSIGN_OR_RETURN(uint32_t max, MaxTokenLength(params, name));
