@@ -46,10 +46,11 @@ class Query {
   // A canonical form: equal strings mean equal queries (used as a cache key, and readable in
   // explanations and test failures).
   virtual std::string ToString() const = 0;
-  // Binds the query to the index statistics of `ctx.leaves`. `needs_scores` false lets a
-  // query skip scoring. Internal to the search module (engine/search/query.h).
-  virtual Result<std::unique_ptr<Weight>> CreateWeight(const SearchContext& ctx,
-                                                       bool needs_scores) const = 0;
+  // Binds the query to the index statistics of `ctx.leaves`, its scores multiplied by
+  // `boost`. `needs_scores` false lets a query skip scoring. Internal to the search module
+  // (engine/search/query.h); other modules call ParseQuery / Search / ForEachMatch.
+  virtual Result<std::unique_ptr<Weight>> CreateWeight(const SearchContext& ctx, bool needs_scores,
+                                                       float boost) const = 0;
 };
 
 // Parses an OpenSearch Query DSL object (the value of "query", e.g. {"match": {...}}).
