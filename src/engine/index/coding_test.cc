@@ -6,6 +6,8 @@
 #include <random>
 #include <vector>
 
+#include "engine/index/crc32c.h"
+
 namespace quidditch::engine::index_internal {
 namespace {
 
@@ -42,6 +44,22 @@ TEST(CodingTest, Varints) {
   p = reinterpret_cast<const uint8_t*>(s.data());
   SkipVarints(&p, 5);
   EXPECT_EQ(GetVarint(&p), 16383u);
+}
+
+TEST(Crc32cTest, KnownValuesAndHardwareMatchesTable) {
+  EXPECT_EQ(Crc32cExtend(0, "123456789", 9), 0xE3069283u);
+  EXPECT_EQ(Crc32cExtendPortable(0, "123456789", 9), 0xE3069283u);
+  EXPECT_EQ(Crc32cExtend(0, "", 0), 0u);
+  std::mt19937 rng(3);
+  std::string data(10000, '\0');
+  for (char& c : data) c = static_cast<char>(rng());
+  for (size_t n : {1u, 7u, 8u, 9u, 63u, 1000u, 10000u}) {
+    uint32_t whole = Crc32cExtend(0, data.data(), n);
+    EXPECT_EQ(whole, Crc32cExtendPortable(0, data.data(), n)) << n;
+    uint32_t split =
+        Crc32cExtend(Crc32cExtend(0, data.data(), n / 3), data.data() + n / 3, n - n / 3);
+    EXPECT_EQ(whole, split) << n;
+  }
 }
 
 TEST(CodingTest, PackedIntsRoundTrip) {

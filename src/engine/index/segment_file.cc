@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "engine/index/coding.h"
+#include "engine/index/crc32c.h"
 
 namespace quidditch::engine::index_internal {
 
@@ -40,7 +41,7 @@ Status SegmentFileWriter::MaybeFlush() {
 }
 
 Status SegmentFileWriter::Flush() {
-  crc_.process_bytes(buffer_.data(), buffer_.size());
+  crc_ = Crc32cExtend(crc_, buffer_.data(), buffer_.size());
   const char* p = buffer_.data();
   size_t left = buffer_.size();
   while (left > 0) {
@@ -62,7 +63,7 @@ Status SegmentFileWriter::Finish() {
   PutFixed32(&buffer_, kFormatVersion);
   QD_RETURN_IF_ERROR(Flush());
   std::string crc;
-  PutFixed32(&crc, crc_.checksum());
+  PutFixed32(&crc, crc_);
   buffer_ = crc;
   // The CRC itself is not part of the checksummed bytes; write it without processing.
   if (::write(fd_, buffer_.data(), buffer_.size()) != static_cast<ssize_t>(buffer_.size())) {
@@ -110,9 +111,7 @@ Result<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
   if (GetFixed32(footer + 8) != kFormatVersion) {
     return Status::Corruption("unknown format version in segment file " + path);
   }
-  boost::crc_32_type crc;
-  crc.process_bytes(file->data_, file_size - 4);
-  if (crc.checksum() != GetFixed32(footer + 12)) {
+  if (Crc32cExtend(0, file->data_, file_size - 4) != GetFixed32(footer + 12)) {
     return Status::Corruption("checksum mismatch in segment file " + path);
   }
   return file;

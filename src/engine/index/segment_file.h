@@ -1,9 +1,8 @@
 // The files of a segment: written through a buffering, checksumming writer and read through
 // mmap. Every file ends with a 16-byte footer: magic (fixed64), format version (fixed32) and
-// the CRC-32 (boost::crc_32_type, the zlib polynomial) of every byte before the CRC.
+// the CRC-32C of every byte before the CRC.
 #pragma once
 
-#include <boost/crc.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -15,7 +14,7 @@
 namespace quidditch::engine::index_internal {
 
 inline constexpr uint64_t kFooterMagic = 0x51444e4958534547ULL;  // "GESXINDQ"
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr size_t kFooterSize = 16;
 
 // Writes one file sequentially. Not thread-safe. Nothing is durable before Finish() returns OK.
@@ -47,7 +46,7 @@ class SegmentFileWriter {
   int fd_;
   uint64_t flushed_ = 0;
   std::string buffer_;
-  boost::crc_32_type crc_;
+  uint32_t crc_ = 0;
 };
 
 // A read-only mapping of a whole file, unmapped on destruction. Thread-safe (immutable).
