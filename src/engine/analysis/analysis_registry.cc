@@ -144,7 +144,7 @@ class ChainAnalyzer final : public Analyzer {
                 std::vector<std::shared_ptr<const TokenFilter>> filters)
       : char_filters_(std::move(char_filters)),
         tokenizer_(std::move(tokenizer)),
-        filters_(std::move(filters)) {
+        filters_(ApplyKeywordMarkers(std::move(filters))) {
     // standard + lowercase: lowercase while tokenizing (one pass less over the terms).
     if (!filters_.empty() && filters_[0]->IsLowercase()) {
       if (auto fused = tokenizer_->FusedWithLowercase()) {

@@ -317,6 +317,86 @@ TEST(TokenFilters, Stemmers) {
               ElementsAre("run"));
 }
 
+// The table of OpenSearch's "Analyzers" page, on "It’s fun to contribute a brand-new PR or 2 to
+// OpenSearch!".
+TEST(BuiltInAnalyzers, OpenSearchDocsTable) {
+  auto r = Registry();
+  const char* text = "It’s fun to contribute a brand-new PR or 2 to OpenSearch!";
+  EXPECT_THAT(Terms(*r, "standard", text),
+              ElementsAre("it’s", "fun", "to", "contribute", "a", "brand", "new", "pr", "or",
+                          "2", "to", "opensearch"));
+  EXPECT_THAT(Terms(*r, "simple", text),
+              ElementsAre("it", "s", "fun", "to", "contribute", "a", "brand", "new", "pr", "or",
+                          "to", "opensearch"));
+  EXPECT_THAT(Terms(*r, "whitespace", text),
+              ElementsAre("It’s", "fun", "to", "contribute", "a", "brand-new", "PR", "or",
+                          "2", "to", "OpenSearch!"));
+  EXPECT_THAT(Terms(*r, "stop", text),
+              ElementsAre("s", "fun", "contribute", "brand", "new", "pr", "opensearch"));
+  EXPECT_THAT(Terms(*r, "keyword", text), ElementsAre(text));
+  // OpenSearch's porter_stem page: "running runners ran" -> run, runner, ran.
+  EXPECT_THAT(CustomTerms("standard", {"lowercase", "porter_stem"}, "running runners ran"),
+              ElementsAre("run", "runner", "ran"));
+}
+
+// The custom English analyzer recipe of OpenSearch's english analyzer page gives the same
+// terms as the built-in one; keyword_marker keeps its words from the stemmer.
+TEST(EnglishAnalyzer, DocsCustomRecipeAndKeywordMarker) {
+  json filters = {{"english_stop", {{"type", "stop"}, {"stopwords", "_english_"}}},
+                  {"english_stemmer", {{"type", "stemmer"}, {"language", "english"}}},
+                  {"english_keywords", {{"type", "keyword_marker"}, {"keywords", json::array()}}},
+                  {"english_possessive_stemmer",
+                   {{"type", "stemmer"}, {"language", "possessive_english"}}},
+                  {"kw", {{"type", "keyword_marker"}, {"keywords", {"jumped", "LAZY"}},
+                          {"ignore_case", true}}}};
+  json a = {{"filter", filters},
+            {"analyzer",
+             {{"rebuilt", {{"type", "custom"},
+                           {"tokenizer", "standard"},
+                           {"filter", {"english_possessive_stemmer", "lowercase", "english_stop",
+                                       "english_keywords", "english_stemmer"}}}},
+              {"marked", {{"type", "custom"},
+                          {"tokenizer", "standard"},
+                          {"filter", {"english_possessive_stemmer", "lowercase", "english_stop",
+                                      "kw", "english_stemmer"}}}}}}};
+  auto r = Registry(a);
+  auto builtin = Analyze(*r, "english", kFox);
+  auto rebuilt = Analyze(*r, "rebuilt", kFox);
+  EXPECT_EQ(Terms(builtin), Terms(rebuilt));
+  EXPECT_EQ(Positions(builtin), Positions(rebuilt));
+  EXPECT_THAT(Terms(*r, "marked", kFox), ElementsAre("2", "quick", "brown", "fox", "jumped",
+                                                     "over", "lazy", "dog", "bone"));
+}
+
+TEST(TokenFilters, TruncateReverseLimitKeepApostropheDigits) {
+  json extra = {{"filter",
+                 {{"t3", {{"type", "truncate"}, {"length", 3}}},
+                  {"l2", {{"type", "limit"}, {"max_token_count", 2}}},
+                  {"keep", {{"type", "keep"}, {"keep_words", {"one", "THREE"}}}},
+                  {"keepci", {{"type", "keep"}, {"keep_words", {"one", "THREE"}},
+                              {"keep_words_case", true}}}}}};
+  EXPECT_THAT(CustomTerms("whitespace", {"t3"}, "abcdef ab éééé", extra),
+              ElementsAre("abc", "ab", "ééé"));
+  EXPECT_THAT(CustomTerms("whitespace", {"truncate"}, "abcdefghijklmn", extra),
+              ElementsAre("abcdefghij"));
+  EXPECT_THAT(CustomTerms("whitespace", {"reverse"}, "abc été", extra),
+              ElementsAre("cba", "été"));
+  EXPECT_THAT(CustomTerms("whitespace", {"l2"}, "a b c d", extra), ElementsAre("a", "b"));
+  EXPECT_THAT(CustomTerms("whitespace", {"limit"}, "a b c d", extra), ElementsAre("a"));
+  json a = extra;
+  a["analyzer"]["k"] = {{"tokenizer", "whitespace"}, {"filter", {"keep"}}};
+  auto r = Registry(a);
+  auto kept = Analyze(*r, "k", "one two THREE three");
+  EXPECT_THAT(Terms(kept), ElementsAre("one", "THREE"));
+  EXPECT_THAT(Positions(kept), ElementsAre(0, 2));
+  EXPECT_THAT(CustomTerms("whitespace", {"keepci"}, "One two three", extra),
+              ElementsAre("One", "three"));
+  EXPECT_THAT(CustomTerms("standard", {"apostrophe"}, "Istanbul'a don't l’avion", extra),
+              ElementsAre("Istanbul", "don", "l"));
+  EXPECT_THAT(CustomTerms("whitespace", {"decimal_digit"}, "١٢٣ x१", extra),
+              ElementsAre("123", "x1"));
+}
+
 TEST(TokenFilters, TrimLengthUnique) {
   EXPECT_THAT(CustomTerms("keyword", {"trim"}, "  padded \t"), ElementsAre("padded"));
   json extra = {{"filter", {{"len", {{"type", "length"}, {"min", 2}, {"max", 4}}},

@@ -64,7 +64,15 @@ class TokenFilter {
 
   // True for the lowercase filter (Lucene's LowerCaseFilter), which tokenizers may fuse.
   virtual bool IsLowercase() const { return false; }
+  // True for stemmers: filters that keyword_marker tells to leave terms alone, and that
+  // neither add nor remove tokens.
+  virtual bool IsStemmer() const { return false; }
 };
+
+// `filters` with each stemmer that follows a keyword_marker filter made to leave the terms
+// that marker names alone (checked on the term as it reaches the stemmer).
+std::vector<std::shared_ptr<const TokenFilter>> ApplyKeywordMarkers(
+    std::vector<std::shared_ptr<const TokenFilter>> filters);
 
 // Factories. `type` is the OpenSearch type name, `params` the definition object (may be
 // null for a built-in used by name), `name` the name the settings gave it (for messages).

@@ -230,6 +230,7 @@ bool SnowballAlgorithmExists(const std::string& algorithm) {
 class SnowballFilter final : public TokenFilter {
  public:
   explicit SnowballFilter(std::string algorithm) : algorithm_(std::move(algorithm)) {}
+  bool IsStemmer() const override { return true; }
   void Filter(std::vector<Token>* tokens, size_t begin) const override {
     sb_stemmer* s = ThreadStemmer(algorithm_);
     if (s == nullptr) return;  // cannot happen: the factory checked the algorithm exists
@@ -249,6 +250,7 @@ class PorterStemFilter final : public TokenFilter {
  public:
   explicit PorterStemFilter(const std::vector<std::string>& exclusions)
       : exclusions_(exclusions) {}
+  bool IsStemmer() const override { return true; }
   void Filter(std::vector<Token>* tokens, size_t begin) const override {
     for (size_t i = begin; i < tokens->size(); ++i) {
       std::string& term = (*tokens)[i].term;
@@ -378,6 +380,168 @@ class NGramFilter final : public TokenFilter {
   bool edges_only_, preserve_;
 };
 
+
+// keyword_marker: terms it names are left alone by the stemmers after it. Lucene sets a
+// keyword flag on the token; Token has no such flag, so the analysis chain wraps each later
+// stemmer in a KeywordGuard (ApplyKeywordMarkers) that checks the term when the stemmer runs.
+class KeywordMarkerFilter final : public TokenFilter {
+ public:
+  KeywordMarkerFilter(std::vector<std::string> keywords, bool ignore_case)
+      : ignore_case_(ignore_case) {
+    if (ignore_case_) {
+      for (std::string& k : keywords) Lowercase(&k);
+    }
+    keywords_ = TermSet(keywords);
+  }
+  void Filter(std::vector<Token>*, size_t) const override {}
+  bool Marks(const std::string& term) const {
+    if (!ignore_case_) return keywords_.contains(term);
+    std::string lower = term;
+    Lowercase(&lower);
+    return keywords_.contains(lower);
+  }
+
+ private:
+  bool ignore_case_;
+  TermSet keywords_;
+};
+
+class KeywordGuard final : public TokenFilter {
+ public:
+  KeywordGuard(std::shared_ptr<const TokenFilter> stemmer,
+               std::vector<std::shared_ptr<const KeywordMarkerFilter>> markers)
+      : stemmer_(std::move(stemmer)), markers_(std::move(markers)) {}
+  bool IsStemmer() const override { return true; }
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    std::vector<std::pair<size_t, std::string>> kept;
+    for (size_t i = begin; i < tokens->size(); ++i) {
+      for (const auto& m : markers_) {
+        if (m->Marks((*tokens)[i].term)) {
+          kept.emplace_back(i, (*tokens)[i].term);
+          break;
+        }
+      }
+    }
+    stemmer_->Filter(tokens, begin);  // stemmers neither add nor remove tokens
+    for (auto& [i, term] : kept) (*tokens)[i].term = std::move(term);
+  }
+
+ private:
+  std::shared_ptr<const TokenFilter> stemmer_;
+  std::vector<std::shared_ptr<const KeywordMarkerFilter>> markers_;
+};
+
+// Lucene's TruncateTokenFilter: at most `length` UTF-16 units (not splitting a character).
+class TruncateFilter final : public TokenFilter {
+ public:
+  explicit TruncateFilter(size_t length) : length_(length) {}
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    for (size_t i = begin; i < tokens->size(); ++i) {
+      std::string& t = (*tokens)[i].term;
+      if (t.size() <= length_) continue;  // bytes >= UTF-16 units
+      size_t units = 0;
+      for (size_t k = 0; k < t.size();) {
+        size_t before = k;
+        units += Utf16Units(DecodeUtf8(t, &k));
+        if (units > length_) {
+          t.resize(before);
+          break;
+        }
+      }
+    }
+  }
+
+ private:
+  size_t length_;
+};
+
+// Lucene's ReverseStringFilter: the code points in reverse order.
+class ReverseFilter final : public TokenFilter {
+ public:
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    for (size_t i = begin; i < tokens->size(); ++i) {
+      std::string& t = (*tokens)[i].term;
+      std::string out;
+      out.reserve(t.size());
+      size_t end = t.size();
+      std::vector<std::pair<size_t, size_t>> chars;
+      for (size_t k = 0; k < end;) {
+        size_t start = k;
+        DecodeUtf8(t, &k);
+        chars.emplace_back(start, k - start);
+      }
+      for (size_t c = chars.size(); c-- > 0;) out.append(t, chars[c].first, chars[c].second);
+      t = std::move(out);
+    }
+  }
+};
+
+// Lucene's LimitTokenCountFilter: the first `max` tokens.
+class LimitFilter final : public TokenFilter {
+ public:
+  explicit LimitFilter(size_t max) : max_(max) {}
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    if (tokens->size() - begin > max_) tokens->resize(begin + max_);
+  }
+
+ private:
+  size_t max_;
+};
+
+// Lucene's KeepWordFilter: only the listed words (gaps where others were).
+class KeepWordsFilter final : public TokenFilter {
+ public:
+  KeepWordsFilter(std::vector<std::string> words, bool ignore_case) : ignore_case_(ignore_case) {
+    if (ignore_case_) {
+      for (std::string& w : words) Lowercase(&w);
+    }
+    words_ = TermSet(words);
+  }
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    RemoveTokens(tokens, begin, true, [this](const Token& t) {
+      if (!ignore_case_) return !words_.contains(t.term);
+      std::string lower = t.term;
+      Lowercase(&lower);
+      return !words_.contains(lower);
+    });
+  }
+
+ private:
+  bool ignore_case_;
+  TermSet words_;
+};
+
+// Lucene's ApostropheFilter: drops an apostrophe (' or ’) and all after it.
+class ApostropheFilter final : public TokenFilter {
+ public:
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    for (size_t i = begin; i < tokens->size(); ++i) {
+      std::string& t = (*tokens)[i].term;
+      size_t a = t.find('\'');
+      size_t b = t.find("\u2019");
+      size_t cut = std::min(a, b);
+      if (cut != std::string::npos) t.resize(cut);
+    }
+  }
+};
+
+// Lucene's DecimalDigitFilter: every decimal digit (Nd) to its ASCII digit.
+class DecimalDigitFilter final : public TokenFilter {
+ public:
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    for (size_t i = begin; i < tokens->size(); ++i) {
+      std::string& t = (*tokens)[i].term;
+      if (IsAscii(t)) continue;
+      MapCodePoints(&t, [](char32_t c) -> char32_t {
+        if (c >= 0x80 && u_charType(c) == U_DECIMAL_DIGIT_NUMBER) {
+          return U'0' + static_cast<char32_t>(u_charDigitValue(c));
+        }
+        return c;
+      });
+    }
+  }
+};
+
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -495,12 +659,73 @@ Result<std::shared_ptr<const TokenFilter>> MakeTokenFilter(std::string_view type
     QD_ASSIGN_OR_RETURN(bool same, BoolParam(params, "only_on_same_position", false, name));
     return std::shared_ptr<const TokenFilter>(std::make_shared<UniqueFilter>(same));
   }
+  if (type == "keyword_marker") {
+    if (params.is_object() && (params.contains("keywords_path") || params.contains("keywords_pattern"))) {
+      return IllegalArgument("[keywords_path] and [keywords_pattern] of keyword_marker [" +
+                             std::string(name) + "] are not supported: give [keywords]");
+    }
+    QD_ASSIGN_OR_RETURN(std::vector<std::string> keywords, ListParam(params, "keywords", name));
+    QD_ASSIGN_OR_RETURN(bool ignore_case, BoolParam(params, "ignore_case", false, name));
+    return std::shared_ptr<const TokenFilter>(
+        std::make_shared<KeywordMarkerFilter>(std::move(keywords), ignore_case));
+  }
+  if (type == "truncate") {
+    QD_ASSIGN_OR_RETURN(int64_t length, IntParam(params, "length", 10, name));
+    if (length < 1) return IllegalArgument("length parameter must be a positive number: " +
+                                           std::to_string(length));
+    return std::shared_ptr<const TokenFilter>(
+        std::make_shared<TruncateFilter>(static_cast<size_t>(length)));
+  }
+  if (type == "reverse") {
+    return std::shared_ptr<const TokenFilter>(std::make_shared<ReverseFilter>());
+  }
+  if (type == "limit") {
+    QD_ASSIGN_OR_RETURN(int64_t max, IntParam(params, "max_token_count", 1, name));
+    if (max < 1) return IllegalArgument("maxTokenCount must be greater than zero");
+    return std::shared_ptr<const TokenFilter>(
+        std::make_shared<LimitFilter>(static_cast<size_t>(max)));
+  }
+  if (type == "keep") {
+    if (params.is_object() && params.contains("keep_words_path")) {
+      return IllegalArgument("[keep_words_path] of keep filter [" + std::string(name) +
+                             "] is not supported: give [keep_words]");
+    }
+    bool present = false;
+    QD_ASSIGN_OR_RETURN(std::vector<std::string> words,
+                        ListParam(params, "keep_words", name, &present));
+    if (!present) {
+      return IllegalArgument("keep requires either `keep_words` or `keep_words_path` to be "
+                             "configured");
+    }
+    QD_ASSIGN_OR_RETURN(bool ignore_case, BoolParam(params, "keep_words_case", false, name));
+    return std::shared_ptr<const TokenFilter>(
+        std::make_shared<KeepWordsFilter>(std::move(words), ignore_case));
+  }
+  if (type == "apostrophe") {
+    return std::shared_ptr<const TokenFilter>(std::make_shared<ApostropheFilter>());
+  }
+  if (type == "decimal_digit") {
+    return std::shared_ptr<const TokenFilter>(std::make_shared<DecimalDigitFilter>());
+  }
   if (type == "ngram" || type == "nGram") return MakeNGramFilter(params, name, false);
   if (type == "edge_ngram" || type == "edgeNGram") return MakeNGramFilter(params, name, true);
   return Status::NotFound(std::string(type));
 }
 
 void LowercaseTerm(std::string* s) { Lowercase(s); }
+
+std::vector<std::shared_ptr<const TokenFilter>> ApplyKeywordMarkers(
+    std::vector<std::shared_ptr<const TokenFilter>> filters) {
+  std::vector<std::shared_ptr<const KeywordMarkerFilter>> markers;
+  for (auto& f : filters) {
+    if (auto marker = std::dynamic_pointer_cast<const KeywordMarkerFilter>(f)) {
+      markers.push_back(std::move(marker));
+    } else if (!markers.empty() && f->IsStemmer()) {
+      f = std::make_shared<KeywordGuard>(f, markers);
+    }
+  }
+  return filters;
+}
 
 std::shared_ptr<const TokenFilter> MakeEnglishPossessiveFilter() {
   return std::make_shared<EnglishPossessiveFilter>();
