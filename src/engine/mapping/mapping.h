@@ -86,6 +86,7 @@ class Mapping {
   bool source_enabled() const;
 
  private:
+  friend struct MappingAccess;  // engine/mapping internals: the document parser reads rep_
   struct Rep;
   std::shared_ptr<const Rep> rep_;
 };
