@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "engine/index/segment_test_util.h"
+#include "engine/index/small_float.h"
 
 namespace quidditch::engine {
 namespace {
@@ -118,6 +119,39 @@ TEST(SegmentTest, FieldInSomeDocsAndUnsortedPositions) {
   EXPECT_EQ(reader->Terms("only_dv"), nullptr);
   EXPECT_EQ(reader->Norm("rare_field", 4), 0);
   EXPECT_EQ(reader->Norm("rare_field", 3), 3);
+}
+
+// Norm() keeps a per-thread cache of the last field: interleaved readers and fields must not
+// see each other's norms.
+TEST(SegmentTest, NormsOfInterleavedReadersAndFields) {
+  TempDir dir;
+  std::vector<std::shared_ptr<const SegmentReader>> readers;
+  for (uint32_t s = 0; s < 2; ++s) {
+    SegmentBuilder builder;
+    for (uint32_t d = 0; d < 10; ++d) {
+      ParsedDocument doc;
+      for (std::string name : {"a", "b"}) {
+        DocumentField f;
+        f.name = name;
+        f.index_options = IndexOptions::kDocsFreqs;
+        f.norms = true;
+        uint32_t len = 1 + d + (name == "b" ? 5 : 0) + 3 * s;
+        for (uint32_t i = 0; i < len; ++i) f.tokens.push_back({"x", i, 0, 0});
+        doc.fields.push_back(f);
+      }
+      builder.AddDocument(doc, DocMeta{});
+    }
+    ASSERT_TRUE(builder.Write(dir.path(), "s" + std::to_string(s)).ok());
+    readers.push_back(*SegmentReader::Open(dir.path(), "s" + std::to_string(s)));
+  }
+  for (uint32_t d = 0; d < 10; ++d) {
+    for (uint32_t s = 0; s < 2; ++s) {
+      EXPECT_EQ(readers[s]->Norm("a", d), LengthToNorm(1 + d + 3 * s));
+      EXPECT_EQ(readers[s]->Norm("b", d), LengthToNorm(6 + d + 3 * s));
+      EXPECT_EQ(readers[s]->Norm("c", d), 0);
+    }
+  }
+  EXPECT_EQ(readers[0]->Norm("a", 10), 0);  // out of range
 }
 
 TEST(SegmentTest, BuilderCountsRam) {
