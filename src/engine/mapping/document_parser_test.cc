@@ -7,7 +7,6 @@
 
 #include "engine/errors.h"
 #include "engine/mapping/mapping.h"
-#include "engine/mapping/test_analysis.h"
 
 namespace quidditch::engine {
 namespace {
@@ -67,7 +66,16 @@ class DocumentParserTest : public ::testing::Test {
     return f == nullptr ? std::vector<std::string>{} : Terms(*f);
   }
 
-  testing::FakeAnalysisRegistry analysis_;
+  // The real built-in analyzers (standard, simple, whitespace, stop, english, ...).
+  static const AnalysisRegistry& Builtin() {
+    static const std::shared_ptr<const AnalysisRegistry> kRegistry = [] {
+      auto r = AnalysisRegistry::Create(nlohmann::json());
+      EXPECT_TRUE(r.ok()) << r.status();
+      return r.ok() ? *r : nullptr;
+    }();
+    return *kRegistry;
+  }
+  const AnalysisRegistry& analysis_ = Builtin();
   Mapping mapping_;
 };
 
@@ -108,6 +116,34 @@ TEST_F(DocumentParserTest, TextTokensPositionsAndArrays) {
   EXPECT_THAT(Positions(*t), ElementsAre(0, 1, 202, 203));
   EXPECT_EQ(t->tokens[2].start_offset, 0u);
   EXPECT_THAT(Positions(*Field(r.doc, "g")), ElementsAre(0, 1, 2));
+}
+
+TEST_F(DocumentParserTest, TextPositionsFollowTheAnalyzersLastPosition) {
+  // The stop analyzer leaves position gaps; the next value starts after the last position
+  // the analyzer used.
+  SetMapping({{"properties", {{"t", {{"type", "text"}, {"analyzer", "stop"}}}}}});
+  ParseResult r = Parse(R"({"t": ["a quick", "the fox", "the"]})");
+  const DocumentField* t = Field(r.doc, "t");
+  ASSERT_NE(t, nullptr);
+  EXPECT_THAT(Terms(*t), ElementsAre("quick", "fox"));
+  EXPECT_THAT(Positions(*t), ElementsAre(1, 103));
+  ASSERT_EQ(Field(r.doc, "t")->tokens.size(), 2u);
+}
+
+TEST_F(DocumentParserTest, UnknownAnalyzerAtParseTimeIsAnError) {
+  auto custom = AnalysisRegistry::Create(
+      json::parse(R"({"analyzer": {"mine": {"type": "custom", "tokenizer": "whitespace"}}})"));
+  ASSERT_TRUE(custom.ok()) << custom.status();
+  Result<Mapping> m = Mapping::FromJson(
+      {{"properties", {{"t", {{"type", "text"}, {"analyzer", "mine"}}}}}}, **custom);
+  ASSERT_TRUE(m.ok()) << m.status();
+  Result<ParseResult> ok = ParseDocument(*m, **custom, "1", R"({"t": "A b"})");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_THAT(Terms(*Field(ok->doc, "t")), ElementsAre("A", "b"));  // no lowercasing
+  // The same mapping with a registry that lacks the analyzer.
+  Result<ParseResult> bad = ParseDocument(*m, analysis_, "1", R"({"t": "A b"})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("analyzer [mine] has not been configured"));
 }
 
 TEST_F(DocumentParserTest, TextGivenNumbersAndIndexFalse) {

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "engine/errors.h"
-#include "engine/mapping/test_analysis.h"
 
 namespace quidditch::engine {
 namespace {
@@ -33,7 +32,16 @@ class MappingTest : public ::testing::Test {
     return std::string(reason);
   }
 
-  testing::FakeAnalysisRegistry analysis_;
+  // The real built-in analyzers (standard, simple, whitespace, stop, english, ...).
+  static const AnalysisRegistry& Builtin() {
+    static const std::shared_ptr<const AnalysisRegistry> kRegistry = [] {
+      auto r = AnalysisRegistry::Create(nlohmann::json());
+      EXPECT_TRUE(r.ok()) << r.status();
+      return r.ok() ? *r : nullptr;
+    }();
+    return *kRegistry;
+  }
+  const AnalysisRegistry& analysis_ = Builtin();
 };
 
 TEST_F(MappingTest, FieldTypeNamesRoundTrip) {
