@@ -1,0 +1,398 @@
+#include "engine/search/searcher.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "engine/errors.h"
+#include "engine/index/small_float.h"
+#include "engine/search/bm25.h"
+#include "engine/search/search_test_util.h"
+
+namespace quidditch::engine {
+namespace {
+
+using json = nlohmann::json;
+using search_testing::TestIndex;
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+json Mappings() {
+  return json::parse(R"({"properties": {
+    "title": {"type": "text"},
+    "tag": {"type": "keyword"},
+    "price": {"type": "long"},
+    "rating": {"type": "double"},
+    "date": {"type": "date"},
+    "flag": {"type": "boolean"},
+    "user": {"properties": {"name": {"type": "keyword"}}}
+  }})");
+}
+
+// Two leaves; doc ids "a".."f".
+std::unique_ptr<TestIndex> SmallIndex() {
+  auto index = std::make_unique<TestIndex>(Mappings());
+  index->AddLeaf({
+      json::parse(R"({"_id_": "a", "title": "the quick brown fox", "tag": "x", "price": 10,
+                      "rating": 4.5, "date": "2024-03-14T12:00:00Z", "flag": true})"),
+      json::parse(R"({"_id_": "b", "title": "quick quick dog", "tag": "y", "price": 20,
+                      "rating": 3.0, "date": "2024-03-15T01:00:00Z", "flag": false})"),
+      json::parse(R"({"_id_": "c", "title": "lazy dog", "tag": "x", "price": 30,
+                      "date": "2024-02-01", "user": {"name": "kimchy"}})"),
+  });
+  index->AddLeaf({
+      json::parse(R"({"_id_": "d", "title": "brown dog jumps over the lazy fox", "tag": "z",
+                      "price": 5, "rating": 1.5})"),
+      json::parse(R"({"_id_": "e", "title": "a fox", "tag": "y", "price": 25, "rating": 4.5,
+                      "date": "2023-12-31T23:59:59Z"})"),
+      json::parse(R"({"_id_": "f", "title": "quick brown", "flag": true})"),
+  });
+  return index;
+}
+
+Result<TopDocs> RunQuery(const TestIndex& index, const json& dsl, SearchRequest req = {}) {
+  auto q = ParseQuery(dsl, index.ctx());
+  if (!q.ok()) return q.status();
+  req.query = q->get();
+  return Search(req, index.ctx());
+}
+
+TEST(SearcherTest, TermScoresEqualLuceneFormula) {
+  auto index = SmallIndex();
+  SearchRequest req;
+  req.explain = true;
+  auto top = RunQuery(*index, json::parse(R"({"match": {"title": "quick"}})"), req);
+  ASSERT_TRUE(top.ok()) << top.status();
+  // "quick" is in a (len 4, tf 1), b (len 3, tf 2), f (len 2, tf 1); 6 docs with a title of
+  // total length 4 + 3 + 2 + 7 + 2 + 2 = 20.
+  Bm25 sim(1.0f, 6, 20, {3});
+  float sa = sim.Score(1, LengthToNorm(4)), sb = sim.Score(2, LengthToNorm(3)),
+        sf = sim.Score(1, LengthToNorm(2));
+  double idf = std::log(1 + (6 - 3 + 0.5) / 3.5);
+  EXPECT_NEAR(sb, idf * 2 / (2 + 1.2 * (0.25 + 0.75 * 3 / (20.0 / 6))), 1e-6);
+  ASSERT_EQ(top->hits.size(), 3u);
+  EXPECT_EQ(index->IdsOf(*top), (std::vector<std::string>{"b", "f", "a"}));
+  EXPECT_FLOAT_EQ(top->hits[0].score, sb);
+  EXPECT_FLOAT_EQ(top->hits[1].score, sf);
+  EXPECT_FLOAT_EQ(top->hits[2].score, sa);
+  EXPECT_FLOAT_EQ(top->max_score, sb);
+  EXPECT_EQ(top->total_hits, 3u);
+  EXPECT_FALSE(top->total_is_lower_bound);
+  const json& ex = *top->hits[0].explanation;
+  EXPECT_FLOAT_EQ(ex["value"].get<float>(), sb);
+  EXPECT_EQ(ex["description"], "weight(title:quick in 1) [PerFieldSimilarity], result of:");
+  EXPECT_EQ(ex["details"][0]["details"][0]["details"][0]["value"], 3.0);  // n
+  EXPECT_EQ(ex["details"][0]["details"][0]["details"][1]["value"], 6.0);  // N
+}
+
+TEST(SearcherTest, BoolSemantics) {
+  auto index = SmallIndex();
+  EXPECT_THAT(index->Ids(json::parse(R"({"bool": {"must": [{"match": {"title": "dog"}}],
+      "must_not": [{"term": {"tag": "z"}}]}})")),
+              UnorderedElementsAre("b", "c"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"bool": {"filter": [{"term": {"tag": "x"}}],
+      "should": [{"match": {"title": "fox"}}]}})")),
+              ElementsAre("a", "c"));  // should is optional next to a filter; a scores
+  EXPECT_THAT(index->Ids(json::parse(R"({"bool": {"should": [{"match": {"title": "lazy"}},
+      {"match": {"title": "fox"}}, {"match": {"title": "dog"}}], "minimum_should_match": 2}})")),
+              UnorderedElementsAre("c", "d"));
+  EXPECT_THAT(
+      index->Ids(json::parse(R"({"bool": {"must_not": [{"exists": {"field": "rating"}}]}})")),
+      UnorderedElementsAre("c", "f"));
+  EXPECT_EQ(index->Ids(json::parse(R"({"bool": {}})")).size(), 6u);
+  // Filter-only queries score 0.
+  auto top = RunQuery(*index, json::parse(R"({"bool": {"filter": {"term": {"tag": "y"}}}})"));
+  ASSERT_TRUE(top.ok());
+  ASSERT_EQ(top->hits.size(), 2u);
+  EXPECT_EQ(top->hits[0].score, 0.0f);
+}
+
+TEST(SearcherTest, MatchOperatorAndMinimumShouldMatch) {
+  auto index = SmallIndex();
+  EXPECT_THAT(index->Ids(json::parse(R"({"match": {"title": {"query": "quick brown",
+      "operator": "and"}}})")),
+              UnorderedElementsAre("a", "f"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"match": {"title": {"query": "quick brown lazy dog",
+      "minimum_should_match": "75%"}}})")),
+              UnorderedElementsAre("d"));
+  EXPECT_TRUE(index->Ids(json::parse(R"({"match": {"title": "the"}})")).size() == 2);
+  EXPECT_TRUE(
+      index->Ids(json::parse(R"({"match": {"title": {"query": "", "zero_terms_query": "all"}}})"))
+          .size() == 6);
+  EXPECT_TRUE(index->Ids(json::parse(R"({"match": {"title": ""}})")).empty());
+  EXPECT_THAT(index->Ids(json::parse(R"({"match": {"price": "20"}})")), ElementsAre("b"));
+}
+
+TEST(SearcherTest, Phrases) {
+  auto index = SmallIndex();
+  EXPECT_THAT(index->Ids(json::parse(R"({"match_phrase": {"title": "quick brown"}})")),
+              UnorderedElementsAre("a", "f"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"match_phrase": {"title": "brown quick"}})")),
+              ::testing::IsEmpty());
+  EXPECT_THAT(index->Ids(json::parse(R"({"match_phrase": {"title": {"query": "brown fox",
+      "slop": 1}}})")),
+              UnorderedElementsAre("a"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"match_phrase": {"title": {"query": "lazy fox",
+      "slop": 0}}})")),
+              UnorderedElementsAre("d"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"match_phrase_prefix": {"title": "quick br"}})")),
+              UnorderedElementsAre("a", "f"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"match_phrase_prefix": {"title": "la"}})")),
+              UnorderedElementsAre("c", "d"));
+}
+
+TEST(SearcherTest, TermLevelQueries) {
+  auto index = SmallIndex();
+  EXPECT_THAT(index->Ids(json::parse(R"({"term": {"tag": "x"}})")), UnorderedElementsAre("a", "c"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"terms": {"tag": ["x", "z"]}})")),
+              UnorderedElementsAre("a", "c", "d"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"term": {"price": 25}})")), ElementsAre("e"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"terms": {"price": [5, "10", 11]}})")),
+              UnorderedElementsAre("a", "d"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"term": {"flag": true}})")),
+              UnorderedElementsAre("a", "f"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"term": {"rating": 4.5}})")),
+              UnorderedElementsAre("a", "e"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"range": {"price": {"gt": 10, "lte": 25}}})")),
+              UnorderedElementsAre("b", "e"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"range": {"price": {"gte": 10.5}}})")),
+              UnorderedElementsAre("b", "c", "e"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"range": {"rating": {"gt": 1.5, "lt": 4.5}}})")),
+              UnorderedElementsAre("b"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"range": {"tag": {"gte": "y"}}})")),
+              UnorderedElementsAre("b", "d", "e"));
+  // now = 2024-03-15T10:20:30Z
+  EXPECT_THAT(index->Ids(json::parse(R"({"range": {"date": {"gte": "now-1d/d"}}})")),
+              UnorderedElementsAre("a", "b"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"range": {"date": {"gt": "now-1d/d"}}})")),
+              UnorderedElementsAre("b"));
+  // c is 2024-02-01T00:00: not before the rounded-down Feb 1, within the rounded-up month.
+  EXPECT_THAT(index->Ids(json::parse(R"({"range": {"date": {"lt": "2024-01-01||+1M/M"}}})")),
+              UnorderedElementsAre("e"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"range": {"date": {"lte": "2024-01-01||+1M/M"}}})")),
+              UnorderedElementsAre("e", "c"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"range": {"date": {"gte": "2024-03-15",
+      "time_zone": "+02:00"}}})")),
+              UnorderedElementsAre("b"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"exists": {"field": "date"}})")),
+              UnorderedElementsAre("a", "b", "c", "e"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"exists": {"field": "user"}})")), ElementsAre("c"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"ids": {"values": ["a", "f", "zz"]}})")),
+              UnorderedElementsAre("a", "f"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"prefix": {"title": "qu"}})")),
+              UnorderedElementsAre("a", "b", "f"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"wildcard": {"title": {"value": "j*s"}}})")),
+              ElementsAre("d"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"regexp": {"title": "d.g|fo+x?"}})")),
+              UnorderedElementsAre("b", "c", "d", "a", "e"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"fuzzy": {"title": "quikc"}})")),
+              UnorderedElementsAre("a", "b", "f"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"fuzzy": {"title": {"value": "quikc",
+      "transpositions": false, "fuzziness": 1}}})")),
+              ::testing::IsEmpty());
+  EXPECT_THAT(index->Ids(json::parse(R"({"term": {"user.name": "kimchy"}})")), ElementsAre("c"));
+  // Constant scores for multi-term queries.
+  auto top = RunQuery(*index, json::parse(R"({"prefix": {"title": {"value": "qu", "boost": 2}}})"));
+  ASSERT_TRUE(top.ok());
+  for (const Hit& h : top->hits) EXPECT_EQ(h.score, 2.0f);
+}
+
+TEST(SearcherTest, CompoundQueries) {
+  auto index = SmallIndex();
+  auto top = RunQuery(*index, json::parse(R"({"constant_score": {"filter": {"term": {"tag": "x"}},
+      "boost": 1.5}})"));
+  ASSERT_TRUE(top.ok());
+  ASSERT_EQ(top->hits.size(), 2u);
+  EXPECT_EQ(top->hits[0].score, 1.5f);
+
+  auto quick = RunQuery(*index, json::parse(R"({"match": {"title": "quick"}})"));
+  auto dm = RunQuery(*index, json::parse(R"({"dis_max": {"queries": [{"match": {"title": "quick"}},
+      {"match": {"title": "brown"}}], "tie_breaker": 0.5}})"));
+  ASSERT_TRUE(quick.ok() && dm.ok());
+  auto brown = RunQuery(*index, json::parse(R"({"match": {"title": "brown"}})"));
+  ASSERT_TRUE(brown.ok());
+  // Doc "f" has both: max + 0.5 * other.
+  float fq = 0, fb = 0;
+  for (const Hit& h : quick->hits)
+    if (index->IdOf(h.leaf, h.doc) == "f") fq = h.score;
+  for (const Hit& h : brown->hits)
+    if (index->IdOf(h.leaf, h.doc) == "f") fb = h.score;
+  float fd = 0;
+  for (const Hit& h : dm->hits)
+    if (index->IdOf(h.leaf, h.doc) == "f") fd = h.score;
+  EXPECT_FLOAT_EQ(fd, std::max(fq, fb) + 0.5f * std::min(fq, fb));
+
+  auto boosting =
+      RunQuery(*index, json::parse(R"({"boosting": {"positive": {"match": {"title": "quick"}},
+      "negative": {"term": {"tag": "y"}}, "negative_boost": 0.1}})"));
+  ASSERT_TRUE(boosting.ok());
+  EXPECT_EQ(index->IdsOf(*boosting), (std::vector<std::string>{"f", "a", "b"}));
+
+  auto fs = RunQuery(*index, json::parse(R"({"function_score": {"query": {"match_all": {}},
+      "field_value_factor": {"field": "price", "factor": 2, "modifier": "sqrt", "missing": 1},
+      "boost_mode": "replace"}})"));
+  ASSERT_TRUE(fs.ok());
+  ASSERT_EQ(fs->hits.size(), 6u);
+  EXPECT_EQ(index->IdOf(fs->hits[0].leaf, fs->hits[0].doc), "c");
+  EXPECT_FLOAT_EQ(fs->hits[0].score, std::sqrt(60.0f));
+  EXPECT_EQ(index->IdOf(fs->hits[5].leaf, fs->hits[5].doc), "f");
+  EXPECT_FLOAT_EQ(fs->hits[5].score, std::sqrt(2.0f));
+
+  auto gauss =
+      RunQuery(*index, json::parse(R"({"function_score": {"query": {"exists": {"field": "price"}},
+      "functions": [{"gauss": {"price": {"origin": 20, "scale": 10, "decay": 0.5}}}],
+      "boost_mode": "replace"}})"));
+  ASSERT_TRUE(gauss.ok());
+  EXPECT_EQ(index->IdOf(gauss->hits[0].leaf, gauss->hits[0].doc), "b");
+  EXPECT_FLOAT_EQ(gauss->hits[0].score, 1.0f);
+  EXPECT_NEAR(gauss->hits[1].score, 0.5 * 0.0 + std::exp(-std::log(2.0) * 0.25),
+              1e-6);  // 25 / 5 away
+}
+
+TEST(SearcherTest, MultiMatchAndQueryString) {
+  auto index = SmallIndex();
+  // The keyword field sees the whole text "x dog" as one term.
+  EXPECT_THAT(index->Ids(json::parse(R"({"multi_match": {"query": "x dog",
+      "fields": ["title", "tag^2"]}})")),
+              UnorderedElementsAre("b", "c", "d"));
+  auto tag = RunQuery(*index, json::parse(R"({"term": {"tag": "x"}})"));
+  auto mm = RunQuery(*index, json::parse(R"({"multi_match": {"query": "x",
+      "fields": ["title", "tag^2"]}})"));
+  ASSERT_TRUE(tag.ok() && mm.ok());
+  ASSERT_EQ(mm->hits.size(), 2u);
+  EXPECT_FLOAT_EQ(mm->hits[0].score, 2 * tag->hits[0].score);
+  EXPECT_THAT(
+      index->Ids(json::parse(R"({"multi_match": {"query": "quick fox", "type": "most_fields",
+      "fields": ["title"], "operator": "and"}})")),
+      ElementsAre("a"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"query_string": {"query": "quick AND NOT dog",
+      "default_field": "title"}})")),
+              UnorderedElementsAre("a", "f"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"query_string": {"query": "tag:x OR title:\"a fox\""}})")),
+              UnorderedElementsAre("a", "c", "e"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"query_string": {"query": "(lazy OR jumps) +fox",
+      "default_field": "title"}})")),
+              UnorderedElementsAre("a", "d", "e"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"query_string": {"query": "qui*",
+      "default_field": "title"}})")),
+              UnorderedElementsAre("a", "b", "f"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"simple_query_string": {"query": "fox + -lazy",
+      "fields": ["title"]}})")),
+              UnorderedElementsAre("a", "e"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"simple_query_string": {"query": "dog | \"a fox\"",
+      "fields": ["title"], "default_operator": "and"}})")),
+              UnorderedElementsAre("b", "c", "d", "e"));
+}
+
+TEST(SearcherTest, SortsAcrossLeaves) {
+  auto index = SmallIndex();
+  auto q = index->Parse(json::parse(R"({"match_all": {}})"));
+  SearchRequest req;
+  req.query = q.get();
+  auto sort = ParseSort(json::parse(R"([{"price": "desc"}])"), index->ctx());
+  ASSERT_TRUE(sort.ok());
+  req.sort = *sort;
+  auto top = Search(req, index->ctx());
+  ASSERT_TRUE(top.ok()) << top.status();
+  EXPECT_EQ(index->IdsOf(*top), (std::vector<std::string>{"c", "e", "b", "a", "d", "f"}));
+  EXPECT_EQ(std::get<int64_t>(top->hits[0].sort_values[0]), 30);
+  EXPECT_TRUE(std::isnan(top->hits[0].score));
+
+  sort =
+      ParseSort(json::parse(R"([{"price": {"order": "asc", "missing": "_first"}}])"), index->ctx());
+  ASSERT_TRUE(sort.ok());
+  req.sort = *sort;
+  top = Search(req, index->ctx());
+  ASSERT_TRUE(top.ok());
+  EXPECT_EQ(index->IdsOf(*top), (std::vector<std::string>{"f", "d", "a", "b", "e", "c"}));
+
+  // Keyword then double, desc; ties broken by the second key.
+  sort = ParseSort(json::parse(R"([{"tag": "asc"}, {"rating": "desc"}, "_doc"])"), index->ctx());
+  ASSERT_TRUE(sort.ok());
+  req.sort = *sort;
+  top = Search(req, index->ctx());
+  ASSERT_TRUE(top.ok());
+  EXPECT_EQ(index->IdsOf(*top), (std::vector<std::string>{"a", "c", "e", "b", "d", "f"}));
+  EXPECT_EQ(std::get<std::string>(top->hits[0].sort_values[0]), "x");
+  EXPECT_EQ(std::get<double>(top->hits[0].sort_values[1]), 4.5);
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(top->hits[1].sort_values[1]));
+
+  // search_after the third hit gives the rest; from/size page.
+  auto after = ParseSearchAfter(json::array({"y", 4.5, 4}), req.sort, index->ctx());
+  ASSERT_TRUE(after.ok()) << after.status();
+  req.search_after = *after;
+  top = Search(req, index->ctx());
+  ASSERT_TRUE(top.ok());
+  EXPECT_EQ(index->IdsOf(*top), (std::vector<std::string>{"b", "d", "f"}));
+  req.search_after.clear();
+  req.from = 2;
+  req.size = 2;
+  top = Search(req, index->ctx());
+  ASSERT_TRUE(top.ok());
+  EXPECT_EQ(index->IdsOf(*top), (std::vector<std::string>{"e", "b"}));
+  EXPECT_EQ(top->total_hits, 6u);
+
+  EXPECT_FALSE(ParseSort(json::parse(R"(["title"])"), index->ctx()).ok());
+}
+
+TEST(SearcherTest, DeletedDocsAndTotals) {
+  auto index = SmallIndex();
+  index->Delete(0, 1);  // b
+  EXPECT_THAT(index->Ids(json::parse(R"({"match": {"title": "quick"}})")),
+              UnorderedElementsAre("a", "f"));
+  auto q = index->Parse(json::parse(R"({"match_all": {}})"));
+  SearchRequest req;
+  req.query = q.get();
+  req.size = 1;
+  req.track_total_hits = 3;
+  auto top = Search(req, index->ctx());
+  ASSERT_TRUE(top.ok());
+  EXPECT_EQ(top->total_hits, 3u);
+  EXPECT_TRUE(top->total_is_lower_bound);
+  req.track_total_hits = kTrackTotalHitsExact;
+  top = Search(req, index->ctx());
+  ASSERT_TRUE(top.ok());
+  EXPECT_EQ(top->total_hits, 5u);
+  EXPECT_FALSE(top->total_is_lower_bound);
+
+  struct Counter : MatchCollector {
+    std::vector<std::pair<size_t, uint32_t>> seen;
+    size_t leaf = 0;
+    void SetLeaf(size_t i, const Leaf&) override { leaf = i; }
+    void Collect(uint32_t doc, float score) override {
+      EXPECT_GT(score, 0.0f);
+      seen.emplace_back(leaf, doc);
+    }
+    bool needs_scores() const override { return true; }
+  } counter;
+  auto dog = index->Parse(json::parse(R"({"match": {"title": "dog"}})"));
+  ASSERT_TRUE(ForEachMatch(*dog, index->ctx(), &counter).ok());
+  EXPECT_EQ(counter.seen, (std::vector<std::pair<size_t, uint32_t>>{{0, 2}, {1, 0}}));
+}
+
+TEST(SearcherTest, ParseErrors) {
+  auto index = SmallIndex();
+  auto expect_error = [&](const char* dsl, const char* message) {
+    auto q = ParseQuery(json::parse(dsl), index->ctx());
+    ASSERT_FALSE(q.ok()) << dsl;
+    EXPECT_EQ(q.status().message(), message) << dsl;
+  };
+  expect_error(R"({"foo": {}})", "parsing_exception: unknown query [foo]");
+  expect_error(
+      R"({"match": {"a": "x", "b": "y"}})",
+      "parsing_exception: [match] query doesn't support multiple fields, found [a] and [b]");
+  expect_error(R"({"bool": {"must": {"term": {"tag": "x"}}, "shoulde": []}})",
+               "parsing_exception: [bool] query does not support [shoulde]");
+  auto q = ParseQuery(json::parse(R"({"wildcard": {"price": "1*"}})"), index->ctx());
+  ASSERT_FALSE(q.ok());
+  EXPECT_TRUE(q.status().message().starts_with("query_shard_exception: "));
+  q = ParseQuery(json::parse(R"({"term": {"price": "abc"}})"), index->ctx());
+  ASSERT_FALSE(q.ok());
+  EXPECT_TRUE(q.status().message().starts_with("query_shard_exception: ")) << q.status();
+  // Unmapped fields match nothing.
+  EXPECT_TRUE(index->Ids(json::parse(R"({"match": {"nope": "x"}})")).empty());
+}
+
+}  // namespace
+}  // namespace quidditch::engine
