@@ -1,0 +1,342 @@
+// The reduce of bucket aggregations: merge shard partials bucket by bucket (sub-aggregations
+// recursively), then render OpenSearch's response shape. Follows OpenSearch's
+// InternalTerms / InternalHistogram / InternalDateHistogram / InternalRange / InternalFilters
+// reduce.
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "engine/aggs/aggregator.h"
+#include "engine/aggs/terms_order.h"
+#include "engine/errors.h"
+
+namespace quidditch::engine::aggs {
+namespace {
+
+constexpr size_t kMaxBuckets = 65535;  // OpenSearch's search.max_buckets default
+
+Status TooManyBuckets(size_t n) {
+  return Status::InvalidArgument(
+      "too_many_buckets_exception: Trying to create too many buckets. Must be less than or "
+      "equal to: [" +
+      std::to_string(kMaxBuckets) + "] but was [" + std::to_string(n) +
+      "]. This limit can be set by changing the [search.max_buckets] cluster level setting.");
+}
+
+struct KeyLess {
+  bool operator()(const json& a, const json& b) const {
+    if (a.is_number() && b.is_number() && !(a.is_number_integer() && b.is_number_integer())) {
+      return a.get<double>() < b.get<double>();
+    }
+    return a < b;
+  }
+};
+
+// Merges buckets of all parts by "key": counts add up, sub-aggregations merge.
+Result<json> MergeBucketsByKey(const std::vector<const json*>& parts) {
+  std::map<json, std::pair<uint64_t, std::vector<const json*>>, KeyLess> merged;
+  for (const json* p : parts) {
+    for (const json& b : p->at("buckets")) {
+      auto& slot = merged[b.at("key")];
+      slot.first += b.at("doc_count").get<uint64_t>();
+      slot.second.push_back(&b.at("aggs"));
+    }
+  }
+  json out = json::array();
+  for (auto& [key, slot] : merged) {
+    json b = {{"key", key}, {"doc_count", slot.first}};
+    QD_ASSIGN_OR_RETURN(b["aggs"], MergeAggsObjects(slot.second));
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+// Merges buckets of all parts by position (range, filters).
+Result<json> MergeBucketsByPosition(const std::vector<const json*>& parts) {
+  json out = (*parts[0]).at("buckets");
+  for (size_t i = 0; i < out.size(); ++i) {
+    uint64_t count = 0;
+    std::vector<const json*> aggs;
+    for (const json* p : parts) {
+      const json& b = p->at("buckets").at(i);
+      count += b.at("doc_count").get<uint64_t>();
+      aggs.push_back(&b.at("aggs"));
+    }
+    out[i]["doc_count"] = count;
+    QD_ASSIGN_OR_RETURN(out[i]["aggs"], MergeAggsObjects(aggs));
+  }
+  return out;
+}
+
+Result<json> MergeTerms(const std::vector<const json*>& parts) {
+  json out = *parts[0];
+  QD_ASSIGN_OR_RETURN(TermsOrder order, TermsOrder::FromJson(out.at("order")));
+  int64_t sum_error = 0;
+  uint64_t other = 0;
+  for (const json* p : parts) {
+    const json& buckets = p->at("buckets");
+    const size_t n = buckets.size();
+    int64_t err;
+    // AbstractInternalTerms.getDocCountError.
+    if (n == 0 || static_cast<int64_t>(n) < p->at("shard_size").get<int64_t>() ||
+        order.IsKeyOrder()) {
+      err = 0;
+    } else if (order.IsCountDesc()) {
+      err = p->at("error").get<int64_t>();
+      if (err <= 0) {
+        uint64_t mn = std::numeric_limits<uint64_t>::max();
+        for (const json& b : buckets) mn = std::min(mn, b.at("doc_count").get<uint64_t>());
+        err = static_cast<int64_t>(mn);
+      }
+    } else {
+      err = -1;
+    }
+    if (sum_error != -1) sum_error = err == -1 ? -1 : sum_error + err;
+    other += p->at("other").get<uint64_t>();
+  }
+  QD_ASSIGN_OR_RETURN(out["buckets"], MergeBucketsByKey(parts));
+  out["error"] = sum_error;
+  out["other"] = other;
+  return out;
+}
+
+Result<json> RenderSubAggs(const json& bucket, json out) {
+  QD_RETURN_IF_ERROR(RenderAggsInto(bucket.at("aggs"), &out));
+  return out;
+}
+
+void AddKeyAsString(const json& fmt, const json& key, json* out) {
+  if (fmt.is_null() || !key.is_number()) return;
+  std::string s = FormatValue(fmt, key.get<double>());
+  if (!s.empty()) (*out)["key_as_string"] = s;
+}
+
+Result<json> RenderTerms(const json& p) {
+  QD_ASSIGN_OR_RETURN(TermsOrder order, TermsOrder::FromJson(p.at("order")));
+  const json& buckets = p.at("buckets");
+  std::vector<TermsOrder::Item> items;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    items.push_back({&buckets[i].at("key"), buckets[i].at("doc_count").get<uint64_t>(),
+                     &buckets[i].at("aggs"), i});
+  }
+  QD_RETURN_IF_ERROR(order.Sort(&items));
+  const int64_t size = p.at("size").get<int64_t>();
+  const uint64_t min_doc_count = p.at("min_doc_count").get<uint64_t>();
+  const json fmt = p.value("fmt", json());
+  uint64_t other = p.at("other").get<uint64_t>();
+  json out_buckets = json::array();
+  for (const TermsOrder::Item& it : items) {
+    if (it.count < min_doc_count) continue;
+    if (static_cast<int64_t>(out_buckets.size()) >= size) {
+      other += it.count;
+      continue;
+    }
+    const json& b = buckets[it.index];
+    json rb = {{"key", b.at("key")}, {"doc_count", it.count}};
+    AddKeyAsString(fmt, b.at("key"), &rb);
+    QD_ASSIGN_OR_RETURN(rb, RenderSubAggs(b, std::move(rb)));
+    out_buckets.push_back(std::move(rb));
+  }
+  return json{{"doc_count_error_upper_bound", p.at("error")},
+              {"sum_other_doc_count", other},
+              {"buckets", std::move(out_buckets)}};
+}
+
+Result<json> MergeHistogram(const std::vector<const json*>& parts) {
+  json out = *parts[0];
+  QD_ASSIGN_OR_RETURN(out["buckets"], MergeBucketsByKey(parts));
+  return out;
+}
+
+Result<json> RenderHistogram(const std::string& type, const json& p) {
+  const bool date = type == "date_histogram";
+  const uint64_t min_doc_count = p.at("min_doc_count").get<uint64_t>();
+  json buckets = p.at("buckets");
+  if (min_doc_count == 0) {
+    // Fill the gaps (and the extended bounds) with empty buckets, in key order.
+    std::optional<DateRounding> rounding;
+    double interval = 0, offset = 0;
+    if (date) {
+      const json& r = p.at("rounding");
+      QD_ASSIGN_OR_RETURN(auto zone, DateZone::Create(r.at("tz").get<std::string>()));
+      const int64_t off = r.at("offset").get<int64_t>();
+      if (r.contains("calendar")) {
+        QD_ASSIGN_OR_RETURN(rounding,
+                            DateRounding::Calendar(r["calendar"].get<std::string>(), zone, off));
+      } else {
+        QD_ASSIGN_OR_RETURN(rounding,
+                            DateRounding::Fixed(r["fixed"].get<std::string>(), zone, off));
+      }
+    } else {
+      interval = p.at("interval").get<double>();
+      offset = p.at("offset").get<double>();
+    }
+    auto round = [&](double v) -> json {
+      if (date) return json(rounding->Round(static_cast<int64_t>(v)));
+      return json(std::floor((v - offset) / interval) * interval + offset + 0.0);
+    };
+    auto next = [&](const json& key) -> json {
+      if (date) return json(rounding->Next(key.get<int64_t>()));
+      return round(key.get<double>() + interval);
+    };
+    std::optional<json> lo, hi;
+    if (!buckets.empty()) {
+      lo = buckets.front().at("key");
+      hi = buckets.back().at("key");
+    }
+    if (p.contains("extended_bounds")) {
+      const json& eb = p["extended_bounds"];
+      KeyLess less;
+      if (eb.contains("min")) {
+        json k = round(eb["min"].get<double>());
+        if (!lo || less(k, *lo)) lo = k;
+      }
+      if (eb.contains("max")) {
+        json k = round(eb["max"].get<double>());
+        if (!hi || less(*hi, k)) hi = k;
+      }
+    }
+    if (lo && hi) {
+      json filled = json::array();
+      size_t i = 0;
+      KeyLess less;
+      const json& empty_aggs = p.at("empty_aggs");
+      json key = *lo;
+      while (!less(*hi, key)) {
+        while (i < buckets.size() && less(buckets[i].at("key"), key)) {
+          filled.push_back(buckets[i++]);  // keys off the rounding grid (not expected)
+        }
+        if (i < buckets.size() && !less(key, buckets[i].at("key"))) {
+          filled.push_back(buckets[i++]);
+        } else {
+          filled.push_back({{"key", key}, {"doc_count", 0}, {"aggs", empty_aggs}});
+        }
+        if (filled.size() > kMaxBuckets) return TooManyBuckets(filled.size());
+        json n = next(key);
+        if (!less(key, n)) break;  // no progress: a broken rounding must not loop forever
+        key = n;
+      }
+      while (i < buckets.size()) filled.push_back(buckets[i++]);
+      buckets = std::move(filled);
+    }
+  }
+  QD_ASSIGN_OR_RETURN(TermsOrder order, TermsOrder::FromJson(p.at("order")));
+  std::vector<TermsOrder::Item> items;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    items.push_back({&buckets[i].at("key"), buckets[i].at("doc_count").get<uint64_t>(),
+                     &buckets[i].at("aggs"), i});
+  }
+  QD_RETURN_IF_ERROR(order.Sort(&items));
+  const bool keyed = p.value("keyed", false);
+  const json fmt = p.value("fmt", json());
+  json out = keyed ? json::object() : json::array();
+  for (const TermsOrder::Item& it : items) {
+    if (it.count < min_doc_count) continue;
+    const json& b = buckets[it.index];
+    json rb = {{"key", b.at("key")}, {"doc_count", it.count}};
+    AddKeyAsString(fmt, b.at("key"), &rb);
+    QD_ASSIGN_OR_RETURN(rb, RenderSubAggs(b, std::move(rb)));
+    if (keyed) {
+      std::string k = rb.contains("key_as_string")   ? rb["key_as_string"].get<std::string>()
+                      : b["key"].is_number_integer() ? std::to_string(b["key"].get<int64_t>())
+                                                     : JavaDouble(b["key"].get<double>());
+      out[k] = std::move(rb);
+    } else {
+      out.push_back(std::move(rb));
+    }
+  }
+  if (out.size() > kMaxBuckets) return TooManyBuckets(out.size());
+  return json{{"buckets", std::move(out)}};
+}
+
+Result<json> RenderRange(const json& p) {
+  const json& ranges = p.at("ranges");
+  const json& buckets = p.at("buckets");
+  const json fmt = p.value("fmt", json());
+  const bool keyed = p.value("keyed", false);
+  json out = keyed ? json::object() : json::array();
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    const json& r = ranges.at(i);
+    json rb = json::object();
+    auto str = [&](double v) {
+      std::string s = FormatValue(fmt, v);
+      return s.empty() ? JavaDouble(v) : s;
+    };
+    std::string key;
+    if (r.contains("key")) {
+      key = r["key"].get<std::string>();
+    } else {
+      key = (r.contains("from") ? str(r["from"].get<double>()) : "*") + "-" +
+            (r.contains("to") ? str(r["to"].get<double>()) : "*");
+    }
+    if (!keyed) rb["key"] = key;
+    for (const char* k : {"from", "to"}) {
+      if (!r.contains(k)) continue;
+      const double v = r[k].get<double>();
+      rb[k] = v;
+      std::string s = FormatValue(fmt, v);
+      if (!s.empty()) rb[std::string(k) + "_as_string"] = s;
+    }
+    rb["doc_count"] = buckets[i].at("doc_count");
+    QD_ASSIGN_OR_RETURN(rb, RenderSubAggs(buckets[i], std::move(rb)));
+    if (keyed) {
+      out[key] = std::move(rb);
+    } else {
+      out.push_back(std::move(rb));
+    }
+  }
+  return json{{"buckets", std::move(out)}};
+}
+
+Result<json> RenderFilters(const json& p) {
+  const bool keyed = p.value("keyed", false);
+  json out = keyed ? json::object() : json::array();
+  for (const json& b : p.at("buckets")) {
+    json rb = {{"doc_count", b.at("doc_count")}};
+    QD_ASSIGN_OR_RETURN(rb, RenderSubAggs(b, std::move(rb)));
+    if (keyed) {
+      out[b.at("key").get<std::string>()] = std::move(rb);
+    } else {
+      out.push_back(std::move(rb));
+    }
+  }
+  return json{{"buckets", std::move(out)}};
+}
+
+}  // namespace
+
+Result<json> MergeBuckets(const std::string& type, const std::vector<const json*>& parts) {
+  if (type == "terms") return MergeTerms(parts);
+  if (type == "histogram" || type == "date_histogram") return MergeHistogram(parts);
+  if (type == "range" || type == "date_range" || type == "filters") {
+    json out = *parts[0];
+    QD_ASSIGN_OR_RETURN(out["buckets"], MergeBucketsByPosition(parts));
+    return out;
+  }
+  if (type == "missing" || type == "filter") {
+    json out = *parts[0];
+    uint64_t count = 0;
+    std::vector<const json*> aggs;
+    for (const json* p : parts) {
+      count += p->at("doc_count").get<uint64_t>();
+      aggs.push_back(&p->at("aggs"));
+    }
+    out["doc_count"] = count;
+    QD_ASSIGN_OR_RETURN(out["aggs"], MergeAggsObjects(aggs));
+    return out;
+  }
+  return Status::Corruption("unknown aggregation type in partial: " + type);
+}
+
+Result<json> RenderBuckets(const std::string& type, const json& p) {
+  if (type == "terms") return RenderTerms(p);
+  if (type == "histogram" || type == "date_histogram") return RenderHistogram(type, p);
+  if (type == "range" || type == "date_range") return RenderRange(p);
+  if (type == "filters") return RenderFilters(p);
+  if (type == "missing" || type == "filter") {
+    return RenderSubAggs(p, json{{"doc_count", p.at("doc_count")}});
+  }
+  return Status::Corruption("unknown aggregation type in partial: " + type);
+}
+
+}  // namespace quidditch::engine::aggs
