@@ -1,0 +1,145 @@
+// Internals of ShardEngine shared by its .cc files (split by concern: shard_engine.cc the
+// write and read paths, shard_engine_open.cc open/refresh/flush/commit points,
+// shard_engine_merge.cc background merging). Not for use outside src/engine/shard_engine*.
+#pragma once
+
+#include <chrono>
+#include <set>
+
+#include "engine/shard_engine.h"
+
+namespace quidditch::engine {
+
+// The field under which every document's id is indexed.
+inline constexpr char kIdField[] = "_id";
+
+// One segment of the engine's current state.
+struct SegmentState {
+  std::string name;
+  std::shared_ptr<const SegmentReader> reader;
+  LiveDocs live{0};                           // current deletes, including those not yet published
+  std::shared_ptr<const LiveDocs> published;  // as of the last publish; null: none deleted
+  bool dirty_since_publish = false;
+  bool dirty_since_commit = false;
+  int64_t live_gen = 0;  // generation of its live-docs file in the last commit; 0: none
+  bool synced = false;   // its directory was fsynced (done once, by the first commit)
+  bool merging = false;
+};
+
+// A document of the indexing buffer, by its doc id in the SegmentBuilder.
+struct BufferDoc {
+  std::string id;
+  std::string source;
+  DocMeta meta;
+  bool live = true;
+};
+
+// The live version map: documents of the buffer and tombstones of deletes.
+struct VersionEntry {
+  DocMeta meta;
+  bool deleted = false;
+  int64_t buffer_doc = -1;  // index in buffer; -1 for tombstones
+  std::chrono::steady_clock::time_point deleted_at;
+};
+
+// Where the current copy of a document is, as Lookup finds it.
+struct CurrentDoc {
+  bool exists = false;     // a live copy
+  bool tombstone = false;  // deleted, and the delete's meta is known
+  DocMeta meta;
+  int64_t buffer_doc = -1;
+  SegmentState* segment = nullptr;
+  uint32_t doc = 0;
+  bool known() const { return exists || tombstone; }
+};
+
+// What a commit point records.
+struct CommitPoint {
+  int64_t generation = 0;
+  struct Segment {
+    std::string name;
+    uint32_t max_doc = 0;
+    int64_t live_gen = 0;
+  };
+  std::vector<Segment> segments;
+  int64_t max_seq_no = -1;
+  int64_t local_checkpoint = -1;
+  int64_t translog_generation = 1;
+  int64_t next_segment = 0;
+  nlohmann::json mapping;
+};
+
+std::string EncodeCommitPoint(const CommitPoint& commit);
+Result<CommitPoint> DecodeCommitPoint(std::string_view data);
+
+struct ShardEngine::Impl {
+  EngineOptions options;
+  std::string segments_dir;
+  std::string livedocs_dir;
+  std::shared_ptr<const AnalysisRegistry> analysis;
+  int64_t refresh_interval_ms = 1000;  // <= 0: no background refresh
+  bool async_durability = false;
+  int64_t sync_interval_ms = 5000;
+  std::unique_ptr<Translog> translog;
+
+  // The write mutex.
+  mutable std::mutex mu;
+  Mapping mapping;                                         // GUARDED_BY(mu)
+  uint64_t mapping_version = 0;                            // GUARDED_BY(mu)
+  std::unique_ptr<SegmentBuilder> builder;                 // GUARDED_BY(mu)
+  std::vector<BufferDoc> buffer;                           // GUARDED_BY(mu)
+  std::unordered_map<std::string, VersionEntry> versions;  // GUARDED_BY(mu)
+  std::vector<std::shared_ptr<SegmentState>> segments;     // GUARDED_BY(mu)
+  bool deletes_since_publish = false;                      // GUARDED_BY(mu)
+  int64_t max_seq_no = -1;                                 // GUARDED_BY(mu)
+  int64_t next_segment = 0;                                // GUARDED_BY(mu)
+  CommitPoint last_commit;                                 // GUARDED_BY(mu)
+  int64_t prev_commit_translog_generation = 1;             // GUARDED_BY(mu)
+  int64_t retention_seq_no = -1;                           // GUARDED_BY(mu)
+  std::set<std::string> merging_outputs;                   // GUARDED_BY(mu)
+  Status failed;  // GUARDED_BY(mu) sticky: the translog could not be appended to
+
+  mutable std::mutex snapshot_mu;
+  std::shared_ptr<const EngineSnapshot> snapshot;  // GUARDED_BY(snapshot_mu)
+
+  std::atomic<int64_t> index_total{0}, index_failed{0}, index_time_us{0}, delete_total{0},
+      noop_update_total{0}, get_total{0}, get_exists_total{0}, refresh_total{0}, flush_total{0},
+      merge_total{0};
+
+  std::mutex bg_mu;
+  std::condition_variable bg_cv;
+  bool stopping = false;  // GUARDED_BY(bg_mu)
+  std::vector<std::thread> threads;
+
+  ~Impl();
+
+  // --- write path (shard_engine.cc) ---
+  // Applies one write without syncing the translog; `*location` is where it ended.
+  Result<WriteResult> ApplyIndex(std::string_view id, std::string_view source,
+                                 const WriteParams& params, TranslogLocation* location);
+  Result<WriteResult> ApplyDelete(std::string_view id, const WriteParams& params,
+                                  TranslogLocation* location);
+  Result<UpdateResult> ApplyUpdate(std::string_view id, const UpdateRequest& request,
+                                   TranslogLocation* location);
+  // Syncs up to `location` when durability is request.
+  Status SyncForAck(const TranslogLocation& location);
+  // Re-applies a recovered translog operation (no version checks, no translog append).
+  Status ReplayLocked(const TranslogOp& op);
+  CurrentDoc LookupLocked(std::string_view id);
+  void DeleteCopyLocked(const CurrentDoc& current);
+  void AddToBufferLocked(const CurrentDoc& current, ParsedDocument doc, const DocMeta& meta);
+  Result<GetResult> GetLocked(std::string_view id);
+
+  // --- refresh / commit (shard_engine_open.cc) ---
+  Status RefreshLocked();
+  void PublishLocked();
+  Status FlushLocked();
+  void DeleteUnreferencedFilesLocked();
+  void StartBackgroundThreads();
+  void StopBackgroundThreads();
+
+  // --- merging (shard_engine_merge.cc) ---
+  Result<bool> MergeOnce();
+};
+
+}  // namespace quidditch::engine

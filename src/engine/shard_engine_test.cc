@@ -1,0 +1,461 @@
+#include "engine/shard_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "engine/testing/engine_test_util.h"
+
+namespace quidditch::engine {
+namespace {
+
+using testing::AllLiveDocs;
+using testing::TempDir;
+using testing::TestOptions;
+
+std::unique_ptr<ShardEngine> OpenOrDie(const EngineOptions& o) {
+  auto e = ShardEngine::Open(o);
+  EXPECT_TRUE(e.ok()) << e.status();
+  return e.ok() ? std::move(e).value() : nullptr;
+}
+
+std::string Doc(int n) {
+  return R"({"title":"hello world )" + std::to_string(n) + R"(","n":)" + std::to_string(n) + "}";
+}
+
+WriteResult IndexOk(ShardEngine& e, const std::string& id, const std::string& source,
+                    const WriteParams& p = {}) {
+  auto r = e.Index(id, source, p);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : WriteResult{};
+}
+
+TEST(ShardEngineTest, IndexAssignsSeqNosAndInternalVersions) {
+  TempDir dir("versions");
+  auto e = OpenOrDie(TestOptions(dir.path()));
+  WriteResult a = IndexOk(*e, "1", Doc(1));
+  EXPECT_EQ(a.seq_no, 0);
+  EXPECT_EQ(a.version, 1);
+  EXPECT_EQ(a.primary_term, 1);
+  EXPECT_EQ(a.result, WriteResultKind::kCreated);
+  WriteResult b = IndexOk(*e, "1", Doc(2));
+  EXPECT_EQ(b.seq_no, 1);
+  EXPECT_EQ(b.version, 2);
+  EXPECT_EQ(b.result, WriteResultKind::kUpdated);
+  WriteResult c = IndexOk(*e, "2", Doc(3));
+  EXPECT_EQ(c.seq_no, 2);
+  EXPECT_EQ(c.version, 1);
+  EXPECT_EQ(WriteResultName(b.result), "updated");
+}
+
+TEST(ShardEngineTest, CreateConflictsWhenTheDocumentExists) {
+  TempDir dir("create");
+  auto e = OpenOrDie(TestOptions(dir.path()));
+  WriteParams create;
+  create.op_type = OpType::kCreate;
+  EXPECT_EQ(IndexOk(*e, "1", Doc(1), create).result, WriteResultKind::kCreated);
+  auto again = e->Index("1", Doc(2), create);
+  ASSERT_FALSE(again.ok());
+  EXPECT_TRUE(again.status().IsConflict());
+  EXPECT_EQ(again.status().message(),
+            "version_conflict_engine_exception: [1]: version conflict, document already exists "
+            "(current version [1])");
+  // The conflict consumed no seq_no; after a delete, create works again with the next version.
+  EXPECT_EQ(e->max_seq_no(), 0);
+  ASSERT_TRUE(e->Delete("1").ok());
+  WriteResult re = IndexOk(*e, "1", Doc(3), create);
+  EXPECT_EQ(re.result, WriteResultKind::kCreated);
+  EXPECT_EQ(re.version, 3);
+  EXPECT_EQ(re.seq_no, 2);
+  // Also when the existing copy is in a segment rather than the buffer.
+  ASSERT_TRUE(e->Refresh().ok());
+  EXPECT_TRUE(e->Index("1", Doc(4), create).status().IsConflict());
+}
+
+TEST(ShardEngineTest, IfSeqNoConflicts) {
+  TempDir dir("cas");
+  auto e = OpenOrDie(TestOptions(dir.path()));
+  IndexOk(*e, "1", Doc(1));
+  IndexOk(*e, "1", Doc(2));  // seq_no 1
+  WriteParams p;
+  p.if_seq_no = 0;
+  p.if_primary_term = 1;
+  auto r = e->Index("1", Doc(3), p);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "version_conflict_engine_exception: [1]: version conflict, required seqNo [0], "
+            "primary term [1]. current document has seqNo [1] and primary term [1]");
+  p.if_seq_no = 1;
+  p.if_primary_term = 2;
+  EXPECT_TRUE(e->Index("1", Doc(3), p).status().IsConflict());
+  p.if_primary_term = 1;
+  ASSERT_TRUE(e->Refresh().ok());  // the current copy is in a segment now
+  WriteResult ok = IndexOk(*e, "1", Doc(3), p);
+  EXPECT_EQ(ok.version, 3);
+  auto missing = e->Index("nope", Doc(1), p);
+  EXPECT_EQ(missing.status().message(),
+            "version_conflict_engine_exception: [nope]: version conflict, required seqNo [1], "
+            "primary term [1] but no document was found");
+  // Delete honours the same conditions.
+  p.if_seq_no = 0;
+  EXPECT_TRUE(e->Delete("1", p).status().IsConflict());
+  p.if_seq_no = ok.seq_no;
+  EXPECT_EQ(e->Delete("1", p)->result, WriteResultKind::kDeleted);
+  // Half a condition is a bad request, not a conflict.
+  WriteParams half;
+  half.if_seq_no = 1;
+  EXPECT_TRUE(e->Index("1", Doc(1), half).status().IsInvalidArgument());
+}
+
+TEST(ShardEngineTest, ExternalVersioning) {
+  TempDir dir("external");
+  auto e = OpenOrDie(TestOptions(dir.path()));
+  WriteParams ext;
+  ext.version_type = VersionType::kExternal;
+  ext.version = 5;
+  EXPECT_EQ(IndexOk(*e, "1", Doc(1), ext).version, 5);
+  auto same = e->Index("1", Doc(1), ext);
+  EXPECT_EQ(same.status().message(),
+            "version_conflict_engine_exception: [1]: version conflict, current version [5] is "
+            "higher or equal to the one provided [5]");
+  WriteParams gte = ext;
+  gte.version_type = VersionType::kExternalGte;
+  EXPECT_EQ(IndexOk(*e, "1", Doc(2), gte).version, 5);
+  gte.version = 4;
+  EXPECT_EQ(e->Index("1", Doc(2), gte).status().message(),
+            "version_conflict_engine_exception: [1]: version conflict, current version [5] is "
+            "higher than the one provided [4]");
+  ext.version = 9;
+  EXPECT_EQ(IndexOk(*e, "1", Doc(3), ext).version, 9);
+  // External delete: lower versions conflict, the tombstone keeps the version.
+  ext.version = 8;
+  EXPECT_TRUE(e->Delete("1", ext).status().IsConflict());
+  ext.version = 10;
+  EXPECT_EQ(e->Delete("1", ext)->result, WriteResultKind::kDeleted);
+  EXPECT_TRUE(e->Index("1", Doc(4), ext).status().IsConflict());
+  // Internal versioning with an explicit version is rejected as OpenSearch does.
+  WriteParams bad;
+  bad.version = 3;
+  auto r = e->Index("2", Doc(1), bad);
+  EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status();
+  EXPECT_EQ(e->Get("2")->found, false);
+}
+
+TEST(ShardEngineTest, DeleteOfMissingDocumentTakesASeqNo) {
+  TempDir dir("delete");
+  auto e = OpenOrDie(TestOptions(dir.path()));
+  auto missing = e->Delete("x");
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_EQ(missing->result, WriteResultKind::kNotFound);
+  EXPECT_EQ(missing->seq_no, 0);
+  EXPECT_EQ(missing->version, 1);
+  IndexOk(*e, "1", Doc(1));
+  ASSERT_TRUE(e->Refresh().ok());
+  auto del = e->Delete("1");
+  EXPECT_EQ(del->result, WriteResultKind::kDeleted);
+  EXPECT_EQ(del->version, 2);
+  EXPECT_EQ(del->seq_no, 2);
+  EXPECT_FALSE(e->Get("1")->found);
+  // Not yet refreshed: the snapshot still shows it; after refresh it is gone.
+  EXPECT_EQ(AllLiveDocs(*e->AcquireSnapshot()).size(), 1u);
+  ASSERT_TRUE(e->Refresh().ok());
+  EXPECT_EQ(AllLiveDocs(*e->AcquireSnapshot()).size(), 0u);
+  WriteResult again = IndexOk(*e, "1", Doc(2));
+  EXPECT_EQ(again.result, WriteResultKind::kCreated);
+  EXPECT_EQ(again.version, 3);
+}
+
+TEST(ShardEngineTest, DocumentThatFailsToParseChangesNothing) {
+  TempDir dir("parse");
+  auto e = OpenOrDie(TestOptions(dir.path()));
+  IndexOk(*e, "1", R"({"n":5})");
+  auto bad = e->Index("2", R"({"n":"not a number"})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(bad.status().IsInvalidArgument()) << bad.status();
+  auto broken = e->Index("3", R"({"n":)");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(e->max_seq_no(), 0);
+  EXPECT_FALSE(e->Get("2")->found);
+  EXPECT_EQ(e->Stats().index_failed, 2);
+  // Dynamic mapping: the new field is adopted.
+  IndexOk(*e, "4", R"({"tag":"red"})");
+  EXPECT_NE(e->mapping().Find("tag"), nullptr);
+}
+
+TEST(ShardEngineTest, RealtimeGetAndRefreshVisibility) {
+  TempDir dir("get");
+  auto e = OpenOrDie(TestOptions(dir.path()));
+  IndexOk(*e, "1", Doc(1));
+  auto g = e->Get("1");
+  ASSERT_TRUE(g.ok());
+  EXPECT_TRUE(g->found);
+  EXPECT_EQ(g->source, Doc(1));
+  EXPECT_EQ(g->version, 1);
+  EXPECT_FALSE(e->Get("1", /*realtime=*/false)->found);
+  EXPECT_TRUE(e->AcquireSnapshot()->leaves.empty());
+  ASSERT_TRUE(e->Refresh().ok());
+  auto snap = e->AcquireSnapshot();
+  EXPECT_EQ(snap->max_seq_no, 0);
+  ASSERT_EQ(snap->leaves.size(), 1u);
+  EXPECT_TRUE(e->Get("1", false)->found);
+  // Realtime get of a document in a segment reads its stored source.
+  IndexOk(*e, "1", Doc(2));
+  EXPECT_EQ(e->Get("1")->source, Doc(2));
+  EXPECT_EQ(e->Get("1", false)->source, Doc(1));
+  // The old snapshot is immutable.
+  ASSERT_TRUE(e->Refresh().ok());
+  EXPECT_EQ(AllLiveDocs(*snap).at("1").source, Doc(1));
+  EXPECT_EQ(AllLiveDocs(*e->AcquireSnapshot()).at("1").source, Doc(2));
+  // The first segment's only document was replaced: the segment left the snapshot.
+  EngineStats s = e->Stats();
+  EXPECT_EQ(s.docs_count, 1);
+  EXPECT_EQ(s.docs_deleted, 0);
+  EXPECT_EQ(s.segment_count, 1);
+  EXPECT_EQ(s.get_total, 5);
+  EXPECT_EQ(s.get_exists_total, 4);
+}
+
+TEST(ShardEngineTest, BackgroundRefresherHonoursTheInterval) {
+  TempDir dir("refresher");
+  EngineOptions o = TestOptions(dir.path());
+  o.settings = {{"index.refresh_interval", "50ms"}};
+  auto e = OpenOrDie(o);
+  IndexOk(*e, "1", Doc(1));
+  for (int i = 0; i < 100 && e->AcquireSnapshot()->leaves.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(e->AcquireSnapshot()->leaves.size(), 1u);
+}
+
+TEST(ShardEngineTest, BadSettingsAreIllegalArguments) {
+  TempDir dir("settings");
+  EngineOptions o = TestOptions(dir.path());
+  o.settings = {{"index", {{"translog", {{"durability", "sometimes"}}}}}};
+  EXPECT_TRUE(ShardEngine::Open(o).status().IsInvalidArgument());
+  o.settings = {{"index.refresh_interval", "fast"}};
+  EXPECT_TRUE(ShardEngine::Open(o).status().IsInvalidArgument());
+}
+
+TEST(ShardEngineTest, FlushAndReopen) {
+  TempDir dir("flush");
+  {
+    auto e = OpenOrDie(TestOptions(dir.path()));
+    for (int i = 0; i < 20; ++i) IndexOk(*e, std::to_string(i), Doc(i));
+    ASSERT_TRUE(e->Refresh().ok());
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(e->Delete(std::to_string(i)).ok());
+    IndexOk(*e, "7", Doc(70));
+    IndexOk(*e, "extra", R"({"color":"blue"})");
+    ASSERT_TRUE(e->Flush().ok());
+    EXPECT_EQ(e->Stats().flush_total, 1);
+    EXPECT_EQ(e->Stats().local_checkpoint, e->max_seq_no());
+  }
+  auto e = OpenOrDie(TestOptions(dir.path()));
+  EXPECT_EQ(e->max_seq_no(), 26);
+  auto docs = AllLiveDocs(*e->AcquireSnapshot());
+  EXPECT_EQ(docs.size(), 16u);
+  EXPECT_EQ(docs.count("0"), 0u);
+  EXPECT_EQ(docs.at("7").source, Doc(70));
+  EXPECT_EQ(docs.at("7").meta.version, 2);
+  EXPECT_EQ(e->Get("7")->version, 2);
+  EXPECT_NE(e->mapping().Find("color"), nullptr);  // the commit carries the dynamic mapping
+  EXPECT_EQ(e->Stats().docs_count, 16);
+  // Writing continues with the next seq_no.
+  EXPECT_EQ(IndexOk(*e, "new", Doc(1)).seq_no, 27);
+}
+
+TEST(ShardEngineTest, TranslogReplayAfterReopenWithoutFlush) {
+  TempDir dir("replay");
+  {
+    auto e = OpenOrDie(TestOptions(dir.path()));
+    for (int i = 0; i < 10; ++i) IndexOk(*e, std::to_string(i), Doc(i));
+    ASSERT_TRUE(e->Flush().ok());
+    for (int i = 10; i < 15; ++i) IndexOk(*e, std::to_string(i), Doc(i));
+    ASSERT_TRUE(e->Refresh().ok());  // a segment no commit references
+    ASSERT_TRUE(e->Delete("3").ok());
+    IndexOk(*e, "4", Doc(44));
+    IndexOk(*e, "dyn", R"({"shape":"round"})");
+  }
+  auto e = OpenOrDie(TestOptions(dir.path()));
+  EXPECT_EQ(e->max_seq_no(), 17);
+  EXPECT_FALSE(e->Get("3")->found);
+  EXPECT_EQ(e->Get("4")->source, Doc(44));
+  EXPECT_EQ(e->Get("4")->version, 2);
+  EXPECT_EQ(e->Get("12")->source, Doc(12));
+  EXPECT_NE(e->mapping().Find("shape"), nullptr);
+  auto docs = AllLiveDocs(*e->AcquireSnapshot());
+  EXPECT_EQ(docs.size(), 15u);
+  // Reopen twice: replay is repeatable, and the unreferenced segment was removed.
+  e.reset();
+  e = OpenOrDie(TestOptions(dir.path()));
+  EXPECT_EQ(AllLiveDocs(*e->AcquireSnapshot()).size(), 15u);
+  EXPECT_EQ(e->Get("4")->version, 2);
+}
+
+TEST(ShardEngineTest, ChangesSinceAndRetention) {
+  TempDir dir("changes");
+  auto e = OpenOrDie(TestOptions(dir.path()));
+  IndexOk(*e, "a", Doc(1));
+  IndexOk(*e, "b", Doc(2));
+  ASSERT_TRUE(e->Delete("a").ok());
+  auto ops = e->ChangesSince(1);
+  ASSERT_TRUE(ops.ok()) << ops.status();
+  ASSERT_EQ(ops->size(), 2u);
+  EXPECT_EQ((*ops)[0].seq_no, 1);
+  EXPECT_EQ((*ops)[0].id, "b");
+  EXPECT_EQ((*ops)[0].source, Doc(2));
+  EXPECT_EQ((*ops)[1].type, TranslogOpType::kDelete);
+  EXPECT_EQ((*ops)[1].version, 2);
+  // Default retention: the history the last two commit points need, i.e. everything after
+  // the one before the last.
+  ASSERT_TRUE(e->Flush().ok());
+  ASSERT_TRUE(e->ChangesSince(0).ok());
+  EXPECT_EQ(e->ChangesSince(0)->size(), 3u);
+  IndexOk(*e, "c", Doc(3));
+  ASSERT_TRUE(e->Flush().ok());
+  auto gone = e->ChangesSince(0);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_TRUE(gone.status().IsGone()) << gone.status();
+  ASSERT_TRUE(e->ChangesSince(3).ok());
+  EXPECT_EQ(e->ChangesSince(3)->size(), 1u);
+  IndexOk(*e, "d", Doc(4));
+  ASSERT_TRUE(e->Flush().ok());
+  EXPECT_TRUE(e->ChangesSince(3).status().IsGone());
+  ASSERT_TRUE(e->ChangesSince(4).ok());
+  EXPECT_EQ(e->ChangesSince(4)->size(), 1u);
+  // An explicit retention seq_no keeps more.
+  e->SetRetentionSeqNo(4);
+  IndexOk(*e, "e", Doc(5));
+  ASSERT_TRUE(e->Flush().ok());
+  IndexOk(*e, "f", Doc(6));
+  ASSERT_TRUE(e->Flush().ok());
+  auto kept = e->ChangesSince(4);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->size(), 3u);
+  EXPECT_TRUE(e->ChangesSince(3).status().IsGone());
+}
+
+TEST(ShardEngineTest, UpdateMergesObjectsAndReplacesArrays) {
+  TempDir dir("update");
+  auto e = OpenOrDie(TestOptions(dir.path()));
+  IndexOk(*e, "1", R"({"title":"a","user":{"name":"x","age":3},"tags":["p","q"]})");
+  UpdateRequest u;
+  u.doc = R"({"user":{"age":4},"tags":["r"]})";
+  auto r = e->Update("1", u);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->write.result, WriteResultKind::kUpdated);
+  EXPECT_EQ(r->write.version, 2);
+  EXPECT_EQ(r->source, R"({"title":"a","user":{"name":"x","age":4},"tags":["r"]})");
+  EXPECT_EQ(e->Get("1")->source, r->source);
+  // Nothing changes: noop, no seq_no.
+  int64_t seq = e->max_seq_no();
+  auto noop = e->Update("1", u);
+  ASSERT_TRUE(noop.ok());
+  EXPECT_EQ(noop->write.result, WriteResultKind::kNoop);
+  EXPECT_EQ(noop->write.version, 2);
+  EXPECT_EQ(e->max_seq_no(), seq);
+  // detect_noop false writes anyway.
+  u.detect_noop = false;
+  EXPECT_EQ(e->Update("1", u)->write.version, 3);
+  // Missing document.
+  UpdateRequest m;
+  m.doc = R"({"a":1})";
+  auto missing = e->Update("2", m);
+  EXPECT_EQ(missing.status().message(), "document_missing_exception: [2]: document missing");
+  m.upsert = R"({"a":0})";
+  auto up = e->Update("2", m);
+  ASSERT_TRUE(up.ok());
+  EXPECT_EQ(up->write.result, WriteResultKind::kCreated);
+  EXPECT_EQ(e->Get("2")->source, R"({"a":0})");
+  UpdateRequest d;
+  d.doc = R"({"b":2})";
+  d.doc_as_upsert = true;
+  EXPECT_EQ(e->Update("3", d)->write.result, WriteResultKind::kCreated);
+  EXPECT_EQ(e->Get("3")->source, R"({"b":2})");
+  // if_seq_no on update.
+  UpdateRequest c;
+  c.doc = R"({"b":3})";
+  c.if_seq_no = 0;
+  c.if_primary_term = 1;
+  EXPECT_TRUE(e->Update("3", c).status().IsConflict());
+}
+
+TEST(ShardEngineTest, BulkAppliesEachItemAndSyncsOnce) {
+  TempDir dir("bulk");
+  auto e = OpenOrDie(TestOptions(dir.path()));
+  std::vector<BulkItem> items(4);
+  items[0].id = "1";
+  items[0].source = Doc(1);
+  items[1].id = "1";
+  items[1].source = Doc(2);
+  items[1].params.op_type = OpType::kCreate;  // conflicts
+  items[2].kind = BulkItem::Kind::kUpdate;
+  items[2].id = "1";
+  items[2].update.doc = R"({"n":9})";
+  items[3].kind = BulkItem::Kind::kDelete;
+  items[3].id = "zz";
+  auto out = e->Bulk(items);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_TRUE(out[0].status.ok());
+  EXPECT_TRUE(out[1].status.IsConflict());
+  ASSERT_TRUE(out[2].status.ok()) << out[2].status;
+  EXPECT_EQ(out[2].write.version, 2);
+  EXPECT_EQ(out[3].write.result, WriteResultKind::kNotFound);
+  EXPECT_EQ(e->Get("1")->source, R"({"title":"hello world 1","n":9})");
+}
+
+TEST(ShardEngineTest, ConcurrentWritersAndRefreshes) {
+  TempDir dir("concurrent");
+  auto e = OpenOrDie(TestOptions(dir.path()));
+  constexpr int kThreads = 4, kPerThread = 150;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::string id = std::to_string(i % 50);
+        auto r = e->Index("t" + std::to_string(t) + "-" + id, Doc(i));
+        ASSERT_TRUE(r.ok()) << r.status();
+        if (i % 40 == 0) {
+          ASSERT_TRUE(e->Refresh().ok());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(e->max_seq_no(), kThreads * kPerThread - 1);
+  ASSERT_TRUE(e->Refresh().ok());
+  auto docs = AllLiveDocs(*e->AcquireSnapshot());
+  EXPECT_EQ(docs.size(), static_cast<size_t>(kThreads * 50));
+  EXPECT_EQ(docs.at("t2-7").meta.version, 3);
+  EXPECT_EQ(docs.at("t2-7").source, Doc(107));
+}
+
+TEST(ShardEngineTest, MergeKeepsDocumentsAndCarriesDeletes) {
+  TempDir dir("merge");
+  auto e = OpenOrDie(TestOptions(dir.path()));
+  for (int s = 0; s < 10; ++s) {
+    for (int i = 0; i < 5; ++i) IndexOk(*e, std::to_string(s * 5 + i), Doc(s * 5 + i));
+    ASSERT_TRUE(e->Refresh().ok());
+  }
+  ASSERT_TRUE(e->Delete("3").ok());
+  ASSERT_TRUE(e->Refresh().ok());
+  EXPECT_EQ(e->Stats().segment_count, 10);
+  auto merged = e->MaybeMerge();
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_TRUE(*merged);
+  EXPECT_EQ(e->Stats().segment_count, 1);
+  auto docs = AllLiveDocs(*e->AcquireSnapshot());
+  EXPECT_EQ(docs.size(), 49u);
+  EXPECT_EQ(docs.at("42").source, Doc(42));
+  // Writes after the merge find the merged copies.
+  EXPECT_EQ(IndexOk(*e, "42", Doc(0)).version, 2);
+  ASSERT_TRUE(e->Flush().ok());
+  e.reset();
+  e = OpenOrDie(TestOptions(dir.path()));
+  docs = AllLiveDocs(*e->AcquireSnapshot());
+  EXPECT_EQ(docs.size(), 49u);
+  EXPECT_EQ(docs.at("42").source, Doc(0));
+}
+
+}  // namespace
+}  // namespace quidditch::engine
