@@ -244,6 +244,14 @@ def versions():
     return v
 
 
+def write_report(report, out_path):
+    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    with open(out_path + ".tmp", "w") as f:
+        json.dump(report, f, indent=1)
+        f.write("\n")
+    os.replace(out_path + ".tmp", out_path)
+
+
 # ---- report --------------------------------------------------------------------------------
 
 def fmt(x, digits=2):
@@ -427,10 +435,7 @@ def main():
             c["ratio_note"] = ("quidditch / peer: latency < 1 and docs/s, QPS > 1 mean "
                                "Quidditch is faster")
         report["corpora"][cname] = c
-    os.makedirs(os.path.dirname(out_path), exist_ok=True)
-    with open(out_path, "w") as f:
-        json.dump(report, f, indent=1)
-        f.write("\n")
+        write_report(report, out_path)  # after every corpus: a partial run keeps its results
     md = markdown(report)
     with open(os.path.join(args.cache, "engine.md" if not quick else "engine.quick.md"),
               "w") as f:

@@ -88,8 +88,8 @@ int Index(const std::string& corpus, const std::string& dir, int threads) {
         std::cerr << "corpus ids must be 0, 1, 2, ...\n";
         return 1;
       }
-      docs.push_back({j["text"].get<std::string>(), j["kw"].get<std::string>(),
-                      j["num"].get<int64_t>()});
+      docs.push_back(
+          {j["text"].get<std::string>(), j["kw"].get<std::string>(), j["num"].get<int64_t>()});
     }
   }
   // Batch 100k documents per flush instead of 10k: fewer, larger flushes.
@@ -194,11 +194,11 @@ Xapian::Query Build(const Xapian::Database& db, const json& q) {
                          terms.begin(), terms.end());
   }
   if (type == "prefix") {
-    return Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT,
-                         Xapian::Query(Xapian::Query::OP_WILDCARD, q["prefix"].get<std::string>(),
-                                       0, Xapian::Query::WILDCARD_LIMIT_ERROR,
-                                       Xapian::Query::OP_OR),
-                         0.0);
+    return Xapian::Query(
+        Xapian::Query::OP_SCALE_WEIGHT,
+        Xapian::Query(Xapian::Query::OP_WILDCARD, q["prefix"].get<std::string>(), 0,
+                      Xapian::Query::WILDCARD_LIMIT_ERROR, Xapian::Query::OP_OR),
+        0.0);
   }
   if (type == "wildcard") {
     // Only patterns "<prefix>*<suffix>" are generated (see make_queries.py).
@@ -367,7 +367,8 @@ int Search(const std::string& dir, const std::string& queries, const std::string
   {
     std::ofstream out(results);
     for (size_t i = 0; i < qs.size(); ++i) {
-      for (int m = 0; m < 2; ++m) out << ResultJson(qs[i], outcomes[i][m], lat[i][m]).dump() << "\n";
+      for (int m = 0; m < 2; ++m)
+        out << ResultJson(qs[i], outcomes[i][m], lat[i][m]).dump() << "\n";
     }
   }
   std::vector<std::string> cats;
