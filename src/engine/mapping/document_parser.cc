@@ -137,6 +137,15 @@ IntegerRange RangeOf(FieldType type) {
   }
 }
 
+bool IsMetadataField(std::string_view key) {
+  if (key.empty() || key.front() != '_') return false;
+  static constexpr std::string_view kMetadata[] = {
+      "_id",      "_source",  "_field_names", "_routing",
+      "_index",   "_version", "_seq_no",      "_primary_term",
+      "_ignored", "_type",    "_doc_count",   "_data_stream_timestamp"};
+  return std::find(std::begin(kMetadata), std::end(kMetadata), key) != std::end(kMetadata);
+}
+
 // Whether `v` holds anything but nulls and (nested) empty arrays.
 bool HasValue(dom::element v) {
   if (v.is_null()) return false;
@@ -323,6 +332,7 @@ class DocParser {
       : rep_(rep), analysis_(analysis), id_(id) {
     // Every entry is -1 between documents (the destructor resets what a walk set).
     if (tl_slots.size() < rep.leaves.size()) tl_slots.resize(rep.leaves.size(), -1);
+    states_.reserve(std::min<size_t>(rep.leaves.size(), 64));
   }
   ~DocParser() {
     for (const FieldState& s : states_) tl_slots[s.node->slot] = -1;
@@ -330,14 +340,26 @@ class DocParser {
   DocParser(const DocParser&) = delete;
   DocParser& operator=(const DocParser&) = delete;
 
-  Status Walk(dom::object root) { return ParseObject(rep_.root, *rep_.root.dynamic, root); }
+  Status Walk(dom::object root) {
+    for (dom::key_value_pair kv : root) {
+      if (IsMetadataField(kv.key)) {
+        return MapperParsingError("Field [" + std::string(kv.key) +
+                                  "] is a metadata field and cannot be added inside a document. "
+                                  "Use the index API request parameters.");
+      }
+      QD_RETURN_IF_ERROR(ParseField(rep_.root, *rep_.root.dynamic, kv.key, kv.value));
+    }
+    return Status::OK();
+  }
 
   // The mapping with the fields this document introduced, or null when it introduced none.
   std::unique_ptr<MappingAccess::Rep> TakeDynamic() { return std::move(dynamic_); }
 
   // Moves the parsed fields into `doc` (after _id), with _field_names last.
   void Finish(ParsedDocument* doc) {
+    doc->fields.reserve(doc->fields.size() + states_.size() + 1);
     std::vector<const std::string*> names;
+    names.reserve(states_.size() * 2);
     for (FieldState& s : states_) {
       if (s.exists)
         names.insert(names.end(), s.node->exists_names.begin(), s.node->exists_names.end());

@@ -477,6 +477,18 @@ TEST_F(DocumentParserTest, DateDetection) {
   EXPECT_EQ(r.updated_mapping->Find("c")->type, FieldType::kText);
 }
 
+TEST_F(DocumentParserTest, MetadataFieldsInTheBodyAreRejected) {
+  EXPECT_EQ(Error(R"({"_id": "x"})"),
+            "Field [_id] is a metadata field and cannot be added inside a document. Use the "
+            "index API request parameters.");
+  EXPECT_THAT(Error(R"({"_source": {}})"), HasSubstr("metadata field"));
+  // Other names starting with '_' are ordinary fields, and metadata names below the root too.
+  ParseResult r = Parse(R"({"_custom": 1, "o": {"_id": "x"}})");
+  ASSERT_TRUE(r.updated_mapping.has_value());
+  EXPECT_NE(r.updated_mapping->Find("_custom"), nullptr);
+  EXPECT_NE(r.updated_mapping->Find("o._id"), nullptr);
+}
+
 TEST_F(DocumentParserTest, MalformedJson) {
   EXPECT_THAT(Error(R"({"a": )"), HasSubstr("failed to parse"));
   EXPECT_THAT(Error(R"({"a": 1} x)"), HasSubstr("failed to parse"));
