@@ -119,23 +119,22 @@ ConjunctionScorer::ConjunctionScorer(std::vector<std::unique_ptr<Scorer>> subs)
                    [](Scorer* a, Scorer* b) { return a->cost() < b->cost(); });
   lead_ = by_cost[0];
   others_.assign(by_cost.begin() + 1, by_cost.end());
+  for (Scorer* s : others_) s->NextDoc();  // positioned from here on; the lead leads
   max_score_ = RoundUp(max_sum);
 }
 
 uint32_t ConjunctionScorer::DoNext(uint32_t candidate) {
-  bool first = doc_ == kUnpositioned;
   while (candidate != kNoMoreDocs) {
     bool aligned = true;
     for (Scorer* s : others_) {
       uint32_t d = s->doc();
-      if (first || d < candidate) d = s->Advance(candidate);
+      if (d < candidate) d = s->Advance(candidate);
       if (d > candidate) {
         candidate = d == kNoMoreDocs ? kNoMoreDocs : lead_->Advance(d);
         aligned = false;
         break;
       }
     }
-    first = false;
     if (aligned) return doc_ = candidate;
   }
   return doc_ = kNoMoreDocs;
