@@ -22,8 +22,11 @@ inline constexpr std::string_view kStoredExt = "fdt";
 
 inline constexpr int kTermsPerBlock = 32;
 // Bytes of one skip entry of a multi-block postings list: last doc (4), doc-data start (4),
-// position-data start (4), max freq (4), min norm (1).
-inline constexpr size_t kSkipEntrySize = 17;
+// start of the position chunk holding the block's first position (4), index of that position
+// in the term's position stream (4), max freq (4), min norm (1).
+inline constexpr size_t kSkipEntrySize = 21;
+inline constexpr size_t kSkipMaxFreq = 16;  // offsets within a skip entry
+inline constexpr size_t kSkipMinNorm = 20;
 // Raw bytes of documents after which a stored-fields block is compressed.
 inline constexpr size_t kStoredBlockSize = 16 * 1024;
 

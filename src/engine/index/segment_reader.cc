@@ -220,7 +220,8 @@ class PostingsIteratorImpl final : public PostingsIterator {
         num_blocks_((state.doc_freq + kBlockSize - 1) / kBlockSize),
         freqs_(HasFreqs(field.info.index_options)),
         term_max_freq_(state.max_freq),
-        term_min_norm_(state.min_norm) {
+        term_min_norm_(state.min_norm),
+        total_positions_(state.total_term_freq) {
     const uint8_t* p = doc_file + state.doc_offset;
     if (num_blocks_ > 1) {
       skip_ = p;
@@ -228,6 +229,7 @@ class PostingsIteratorImpl final : public PostingsIterator {
     }
     body_ = p;
     pos_base_ = positions ? pos_file + state.pos_offset : nullptr;
+    pos_next_ = pos_base_;
   }
 
   uint32_t doc() const override { return doc_; }
@@ -276,13 +278,17 @@ class PostingsIteratorImpl final : public PostingsIterator {
   uint32_t freq() const override { return freqs_arr_[idx_]; }
 
   uint32_t NextPosition() override {
+    // Positions of docs passed over without reading them are skipped only now, lazily.
     while (pos_doc_ < idx_) {
-      SkipVarints(&pos_, freqs_arr_[pos_doc_] - pos_consumed_);
+      pos_index_ += freqs_arr_[pos_doc_] - pos_consumed_;
       ++pos_doc_;
       pos_consumed_ = 0;
       pos_last_ = 0;
     }
-    pos_last_ += GetVarint32(&pos_);
+    const int64_t chunk = static_cast<int64_t>(pos_index_ / kBlockSize);
+    if (chunk != pos_chunk_) DecodePositionChunk(chunk);
+    pos_last_ += pos_buf_[pos_index_ % kBlockSize];
+    ++pos_index_;
     ++pos_consumed_;
     return pos_last_;
   }
@@ -316,12 +322,12 @@ class PostingsIteratorImpl final : public PostingsIterator {
   uint32_t BlockMaxFreq() const override {
     if (shallow_ >= num_blocks_) return 0;
     if (skip_ == nullptr) return term_max_freq_;
-    return GetFixed32(skip_ + shallow_ * kSkipEntrySize + 12);
+    return GetFixed32(skip_ + shallow_ * kSkipEntrySize + kSkipMaxFreq);
   }
   uint8_t BlockMinNorm() const override {
     if (shallow_ >= num_blocks_) return 0;
     if (skip_ == nullptr) return term_min_norm_;
-    return skip_[shallow_ * kSkipEntrySize + 16];
+    return skip_[shallow_ * kSkipEntrySize + kSkipMinNorm];
   }
 
  private:
@@ -376,11 +382,36 @@ class PostingsIteratorImpl final : public PostingsIterator {
     block_ = static_cast<int32_t>(b);
     count_ = static_cast<int32_t>(n);
     if (pos_base_ != nullptr) {
-      pos_ = pos_base_ + (skip_ != nullptr ? GetFixed32(skip_ + b * kSkipEntrySize + 8) : 0);
       pos_doc_ = 0;
       pos_consumed_ = 0;
       pos_last_ = 0;
+      if (skip_ != nullptr) {
+        const uint8_t* entry = skip_ + b * kSkipEntrySize;
+        pos_index_ = GetFixed32(entry + 12);
+        const int64_t chunk = static_cast<int64_t>(pos_index_ / kBlockSize);
+        if (chunk > pos_chunk_) {
+          // Jump straight to the chunk holding the block's first position.
+          pos_chunk_ = chunk - 1;
+          pos_next_ = pos_base_ + GetFixed32(entry + 8);
+        }
+      }
     }
+  }
+
+  // Decodes chunk `chunk` (> pos_chunk_) of the term's position stream into pos_buf_.
+  void DecodePositionChunk(int64_t chunk) {
+    while (pos_chunk_ + 1 < chunk) {  // skip whole packed chunks by their headers
+      pos_next_ += 1 + 16 * static_cast<size_t>(*pos_next_);
+      ++pos_chunk_;
+    }
+    const uint64_t first = static_cast<uint64_t>(chunk) * kBlockSize;
+    if (first + kBlockSize <= total_positions_) {
+      int bits = *pos_next_++;
+      pos_next_ += UnpackBlock(pos_next_, bits, pos_buf_);
+    } else {
+      for (uint64_t i = 0; i < total_positions_ - first; ++i) pos_buf_[i] = GetVarint32(&pos_next_);
+    }
+    pos_chunk_ = chunk;
   }
 
   const uint32_t df_;
@@ -398,13 +429,18 @@ class PostingsIteratorImpl final : public PostingsIterator {
   int32_t idx_ = -1;    // the current doc in it
   uint32_t shallow_ = 0;
 
-  const uint8_t* pos_ = nullptr;
-  int32_t pos_doc_ = 0;  // the doc of the block whose positions start at pos_
+  // Positions: the stream of the term is cut in chunks of 128 (see PostingsWriter).
+  const uint64_t total_positions_;
+  uint64_t pos_index_ = 0;   // the next position to read, as an index into the stream
+  int64_t pos_chunk_ = -1;   // the chunk in pos_buf_
+  const uint8_t* pos_next_;  // the start of chunk pos_chunk_ + 1
+  int32_t pos_doc_ = 0;      // the doc of the block that pos_index_ is in
   uint32_t pos_consumed_ = 0;
   uint32_t pos_last_ = 0;
 
   uint32_t docs_[kBlockSize];
   uint32_t freqs_arr_[kBlockSize];
+  uint32_t pos_buf_[kBlockSize];
 };
 
 std::atomic<uint64_t> next_reader_id{1};

@@ -47,16 +47,17 @@ class PostingsWriter {
     const size_t df = p.docs.size();
     state->doc_freq = static_cast<uint32_t>(df);
     state->total_term_freq = 0;
+    for (size_t i = 0; i < df; ++i) state->total_term_freq += freqs ? p.freqs[i] : 1;
     state->max_freq = 0;
     state->min_norm = 0;
     state->doc_offset = doc_->offset();
     state->pos_offset = pos_->offset();
+    if (positions) QD_RETURN_IF_ERROR(WritePositions(p));
+
     const size_t num_blocks = (df + kBlockSize - 1) / kBlockSize;
     skip_.clear();
     body_.clear();
-    std::string* pos_out = pos_->buffer();
-    const uint64_t pos_base = pos_->offset();
-    size_t pos_index = 0;
+    uint64_t pos_index = 0;  // index of the block's first position in the term's stream
     uint8_t term_min_norm = 255;
     for (size_t b = 0; b < num_blocks; ++b) {
       const size_t start = b * kBlockSize;
@@ -70,15 +71,17 @@ class PostingsWriter {
       if (!has_norms) block_min_norm = 0;
       term_min_norm = std::min(term_min_norm, block_min_norm);
       state->max_freq = std::max(state->max_freq, block_max_freq);
-      const uint64_t pos_start = pos_->offset() - pos_base;
-      if (pos_start > UINT32_MAX || body_.size() > UINT32_MAX) {
+      const uint64_t pos_chunk = positions ? chunk_offsets_[pos_index / kBlockSize] : 0;
+      if (pos_chunk > UINT32_MAX || body_.size() > UINT32_MAX || pos_index > UINT32_MAX) {
         return Status::Internal("postings of one term exceed 4 GiB");
       }
       PutFixed32(&skip_, p.docs[start + n - 1]);
       PutFixed32(&skip_, static_cast<uint32_t>(body_.size()));
-      PutFixed32(&skip_, static_cast<uint32_t>(pos_start));
+      PutFixed32(&skip_, static_cast<uint32_t>(pos_chunk));
+      PutFixed32(&skip_, positions ? static_cast<uint32_t>(pos_index) : 0);
       PutFixed32(&skip_, block_max_freq);
       skip_.push_back(static_cast<char>(block_min_norm));
+      for (size_t i = start; i < start + n; ++i) pos_index += freqs ? p.freqs[i] : 1;
 
       uint32_t prev = start == 0 ? 0 : p.docs[start - 1] + 1;  // doc ids minus one, as deltas
       if (n == kBlockSize) {
@@ -109,20 +112,6 @@ class PostingsWriter {
           }
         }
       }
-      for (size_t i = start; i < start + n; ++i) {
-        uint32_t f = freqs ? p.freqs[i] : 1;
-        state->total_term_freq += f;
-        if (positions) {
-          uint32_t last = 0;
-          for (uint32_t k = 0; k < f; ++k) {
-            uint32_t position = p.positions[pos_index++];
-            PutVarint(pos_out, position - last);
-            last = position;
-          }
-        }
-      }
-      QD_RETURN_IF_ERROR(pos_->MaybeFlush());
-      pos_out = pos_->buffer();
     }
     if (!freqs) state->max_freq = 0;
     state->min_norm = has_norms ? term_min_norm : 0;
@@ -133,10 +122,42 @@ class PostingsWriter {
   }
 
  private:
+  // The term's position stream: per doc its first position, then deltas; cut into chunks of
+  // 128 values, bit-packed, and the last partial chunk as varints. Records where each chunk
+  // starts (relative to the term's position data) for the skip entries.
+  Status WritePositions(const PostingsData& p) {
+    chunk_offsets_.clear();
+    std::string* out = pos_->buffer();
+    const uint64_t base = pos_->offset();
+    size_t k = 0;  // index into p.positions
+    size_t filled = 0;
+    for (size_t i = 0; i < p.docs.size(); ++i) {
+      uint32_t last = 0;
+      for (uint32_t j = 0; j < p.freqs[i]; ++j) {
+        uint32_t position = p.positions[k++];
+        deltas_[filled++] = position - last;
+        last = position;
+        if (filled == kBlockSize) {
+          chunk_offsets_.push_back(pos_->offset() - base);
+          int bits = BitsRequired(deltas_, kBlockSize);
+          out->push_back(static_cast<char>(bits));
+          PackBlock(deltas_, bits, out);
+          filled = 0;
+        }
+      }
+    }
+    if (filled > 0) {
+      chunk_offsets_.push_back(pos_->offset() - base);
+      for (size_t i = 0; i < filled; ++i) PutVarint(out, deltas_[i]);
+    }
+    return pos_->MaybeFlush();
+  }
+
   SegmentFileWriter* doc_;
   SegmentFileWriter* pos_;
   std::string skip_;
   std::string body_;
+  std::vector<uint64_t> chunk_offsets_;
   uint32_t deltas_[kBlockSize];
 };
 
