@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <random>
 #include <thread>
 
 namespace quidditch::engine {
@@ -505,6 +506,39 @@ TEST(Registry, Errors) {
   EXPECT_TRUE(s.IsInvalidArgument());
   s = CreateError(json::array());
   EXPECT_TRUE(s.IsInvalidArgument());
+}
+
+// Random bytes through every kind of chain: no crash, offsets inside the text, positions
+// never decreasing.
+TEST(Analyzer, RandomBytesKeepInvariants) {
+  json a = {{"char_filter", {{"m", {{"type", "mapping"}, {"mappings", {"a => xyz", "bc => ", "\\u00e9 => e"}}}}}},
+            {"tokenizer", {{"ng", {{"type", "ngram"}, {"min_gram", 1}, {"max_gram", 3}}}}},
+            {"filter", {{"eg", {{"type", "edge_ngram"}, {"max_gram", 3}, {"preserve_original", true}}},
+                        {"fold", {{"type", "asciifolding"}, {"preserve_original", true}}}}},
+            {"analyzer",
+             {{"html", {{"tokenizer", "standard"}, {"char_filter", {"html_strip", "m"}},
+                        {"filter", {"lowercase", "fold", "porter_stem", "unique"}}}},
+              {"grams", {{"tokenizer", "ng"}, {"filter", {"eg", "reverse", "truncate", "trim"}}}},
+              {"snow", {{"tokenizer", "letter"}, {"filter", {"uppercase", "snowball", "length"}}}}}}};
+  auto r = Registry(a);
+  const std::string alphabet = "aAbc <>&;#x/!'p\xC3\xA9\xFF\x80\xE6\x97\xA5\xF0\x9F\x98\x80";
+  std::mt19937 rng(3);
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::string text;
+    size_t len = rng() % 40;
+    for (size_t i = 0; i < len; ++i) text.push_back(alphabet[rng() % alphabet.size()]);
+    for (const char* name : {"standard", "simple", "whitespace", "keyword", "stop", "english",
+                             "html", "grams", "snow"}) {
+      auto tokens = Analyze(*r, name, text, 5);
+      uint32_t last = 5;
+      for (const Token& t : tokens) {
+        ASSERT_LE(t.start_offset, t.end_offset) << name << " " << text;
+        ASSERT_LE(t.end_offset, text.size()) << name << " " << text;
+        ASSERT_GE(t.position, last) << name << " " << text;
+        last = t.position;
+      }
+    }
+  }
 }
 
 TEST(Analyzer, ThreadSafe) {

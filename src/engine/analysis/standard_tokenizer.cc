@@ -185,6 +185,30 @@ bool OnlyConnectors(std::string_view text, size_t start, size_t end) {
   return true;
 }
 
+constexpr int32_t kEmojiStatus = 500;
+
+// Where the emoji of an emoji segment starts: at its first ZWJ, Extended_Pictographic or
+// Regional_Indicator character.
+size_t EmojiStart(std::string_view text, size_t start, size_t end) {
+  for (size_t i = start; i < end;) {
+    size_t before = i;
+    char32_t c = DecodeUtf8(text, &i);
+    if (c == 0x200D || u_hasBinaryProperty(c, UCHAR_EXTENDED_PICTOGRAPHIC) ||
+        u_hasBinaryProperty(c, UCHAR_REGIONAL_INDICATOR)) {
+      return before;
+    }
+  }
+  return start;
+}
+
+bool HasWordChar(std::string_view text, size_t start, size_t end) {
+  for (size_t i = start; i < end;) {
+    char32_t c = DecodeUtf8(text, &i);
+    if (u_isalnum(c)) return true;
+  }
+  return false;
+}
+
 void IcuSegment(std::string_view text, size_t begin, size_t end, uint32_t max_len,
                 bool lowercase, std::vector<Token>* out) {
   ThreadState& state = State();
@@ -197,9 +221,20 @@ void IcuSegment(std::string_view text, size_t begin, size_t end, uint32_t max_le
   int32_t s = state.iterator->first();
   for (int32_t e = state.iterator->next(); e != icu::BreakIterator::DONE;
        s = e, e = state.iterator->next()) {
-    if (state.iterator->getRuleStatus() == 0) continue;
+    int32_t rule_status = state.iterator->getRuleStatus();
+    if (rule_status == 0) continue;
     size_t ts = begin + static_cast<size_t>(s);
     size_t te = begin + static_cast<size_t>(e);
+    if (rule_status == kEmojiStatus) {
+      // UAX#29 glues Extend/Format/ZWJ to the character before them (WB4), so " \u200D😀"
+      // is one segment; Lucene's emoji rule starts the token at the ZWJ. Whatever comes
+      // before it and would be a token of its own (a letter) is emitted separately.
+      size_t start = EmojiStart(text, ts, te);
+      if (start > ts) {
+        if (HasWordChar(text, ts, start)) Emit(text, ts, start, max_len, false, lowercase, out);
+        ts = start;
+      }
+    }
     unsigned char first = static_cast<unsigned char>(text[ts]);
     if ((first == '_' || first >= 0x80) && OnlyConnectors(text, ts, te)) continue;
     Emit(text, ts, te, max_len, false, lowercase, out);
