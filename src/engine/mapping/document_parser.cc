@@ -55,9 +55,10 @@ size_t Utf16Length(std::string_view s) {
   return n;
 }
 
-// The text of a JSON number or boolean, as OpenSearch indexes it in keyword/text fields.
-// Doubles are written shortest-round-trip with ".0" for integral values ("5.0"); OpenSearch
-// keeps the source text, which differs for exponents ("1e+21" here, "1e21" in the source).
+// The text of a JSON number or boolean. With java_double (keyword/text fields), doubles are
+// written shortest-round-trip with ".0" for integral values ("5.0"); OpenSearch keeps the
+// source text, which differs for exponents ("1e+21" here, "1e21" in the source). Without
+// (dates), doubles are written without exponent so that epoch formats can read them.
 std::string ScalarText(dom::element v, bool java_double) {
   char buf[64];
   char* end = buf;
@@ -69,7 +70,13 @@ std::string ScalarText(dom::element v, bool java_double) {
       end = std::to_chars(buf, buf + sizeof(buf), v.get_uint64().value_unsafe()).ptr;
       break;
     case dom::element_type::DOUBLE: {
-      end = std::to_chars(buf, buf + sizeof(buf), v.get_double().value_unsafe()).ptr;
+      double d = v.get_double().value_unsafe();
+      if (!java_double) {
+        char fixed[400];
+        auto [ptr, ec] = std::to_chars(fixed, fixed + sizeof(fixed), d, std::chars_format::fixed);
+        if (ec == std::errc()) return std::string(fixed, ptr);
+      }
+      end = std::to_chars(buf, buf + sizeof(buf), d).ptr;
       std::string s(buf, end);
       if (java_double && s.find_first_of(".eEn") == std::string::npos) s += ".0";
       return s;

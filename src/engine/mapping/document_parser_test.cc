@@ -285,15 +285,15 @@ TEST_F(DocumentParserTest, Date) {
                 {"s", {{"type", "date"}, {"format", "epoch_second"}}},
                 {"p", {{"type", "date"}, {"format", "yyyy/MM/dd HH:mm:ss"}}}}}});
   ParseResult r = Parse(
-      R"({"d": ["2015-01-01T12:10:30Z", 1420070400001, "1420070400002", 2015],
+      R"({"d": ["2015-01-01T12:10:30Z", 1420070400001, "1420070400002", 2015, 1.5e12],
           "s": 1420070400, "p": "2015/01/01 12:10:30"})");
   const DocumentField* d = Field(r.doc, "d");
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->doc_values, DocValuesType::kSortedNumeric);
   // A bare number is tried as strict_date_optional_time first, as OpenSearch does: 2015 is
   // the year 2015.
-  EXPECT_THAT(DecodedTerms(*d),
-              ElementsAre(1420114230000, 1420070400001, 1420070400002, 1420070400000));
+  EXPECT_THAT(DecodedTerms(*d), ElementsAre(1420114230000, 1420070400001, 1420070400002,
+                                            1420070400000, 1500000000000));
   EXPECT_THAT(Field(r.doc, "s")->numeric_values, ElementsAre(1420070400000));
   EXPECT_THAT(Field(r.doc, "p")->numeric_values, ElementsAre(1420114230000));
   EXPECT_EQ(Error(R"({"d": "abc"})"),
