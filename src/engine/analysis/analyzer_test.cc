@@ -454,6 +454,28 @@ TEST(CharFilters, MappingAndHtmlStrip) {
   EXPECT_EQ(h[3].end_offset, 58u);
 }
 
+// The examples of OpenSearch's html_strip page.
+TEST(CharFilters, HtmlStripDocsExamples) {
+  json a = {{"char_filter", {{"keep_b", {{"type", "html_strip"}, {"escaped_tags", {"b"}}}}}},
+            {"analyzer", {{"kw", {{"tokenizer", "keyword"}, {"char_filter", {"html_strip"}}}},
+                          {"kw_b", {{"tokenizer", "keyword"}, {"char_filter", {"keep_b"}}}},
+                          {"std", {{"tokenizer", "standard"}, {"char_filter", {"html_strip"}}}}}}};
+  auto r = Registry(a);
+  std::string calculus =
+      "<p>Commonly used calculus symbols include &alpha;, &beta; and &theta; </p>";
+  auto tokens = Analyze(*r, "kw", calculus);
+  ASSERT_EQ(tokens.size(), 1u);
+  EXPECT_EQ(tokens[0].term, "\nCommonly used calculus symbols include α, β and θ \n");
+  EXPECT_EQ(tokens[0].start_offset, 0u);
+  EXPECT_EQ(tokens[0].end_offset, 74u);
+  EXPECT_THAT(Terms(*r, "kw", "<p>I&apos;m so <b>happy</b>!</p>"),
+              ElementsAre("\nI'm so happy!\n"));
+  EXPECT_THAT(Terms(*r, "std", "<p>I&apos;m so <b>happy</b>!</p>"),
+              ElementsAre("I'm", "so", "happy"));
+  EXPECT_THAT(Terms(*r, "kw_b", "<p>I&apos;m so <b>happy</b>!</p>"),
+              ElementsAre("\nI'm so <b>happy</b>!\n"));
+}
+
 TEST(Registry, CustomAnalyzersAndDefault) {
   json a = {{"analyzer",
              {{"default", {{"type", "custom"}, {"tokenizer", "whitespace"}, {"filter", "uppercase"}}},
