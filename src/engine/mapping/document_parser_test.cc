@@ -190,6 +190,32 @@ TEST_F(DocumentParserTest, KeywordAboveIgnoreAboveIsNotIndexedNorCounted) {
   EXPECT_THAT(FieldNames(r.doc), IsEmpty());
 }
 
+TEST_F(DocumentParserTest, IgnoreAboveMatchesUtf16Reference) {
+  // Reference: decode code points, count those above the BMP twice.
+  auto utf16_units = [](const std::string& s) {
+    size_t n = 0;
+    for (size_t i = 0; i < s.size();) {
+      unsigned char c = static_cast<unsigned char>(s[i]);
+      size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+      n += len == 4 ? 2 : 1;
+      i += len;
+    }
+    return n;
+  };
+  const std::vector<std::string> pieces = {"a", "é", "€", "😀", "z"};
+  uint32_t seed = 12345;
+  auto next = [&seed] { return seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff; };
+  for (int round = 0; round < 200; ++round) {
+    uint32_t limit = next() % 8;
+    SetMapping({{"properties", {{"k", {{"type", "keyword"}, {"ignore_above", limit}}}}}});
+    std::string value;
+    for (uint32_t i = next() % 10; i > 0; --i) value += pieces[next() % pieces.size()];
+    ParseResult r = Parse(json({{"k", value}}).dump());
+    bool kept = Field(r.doc, "k") != nullptr;
+    ASSERT_EQ(kept, utf16_units(value) <= limit) << value << " limit " << limit;
+  }
+}
+
 TEST_F(DocumentParserTest, IntegerTypes) {
   SetMapping({{"properties",
                {{"l", {{"type", "long"}}},
