@@ -73,6 +73,46 @@ size_t UnpackBlock(const uint8_t* in, int bits, uint32_t* out) {
   return 16 * static_cast<size_t>(bits);
 }
 
+void PackBlockPFor(const uint32_t* values, std::string* out) {
+  constexpr int kMaxExceptions = 7;
+  int max_bits = BitsRequired(values, kBlockSize);
+  // The smallest width with at most 7 values above it, at most 8 bits below the largest.
+  int bits = max_bits;
+  while (bits > 0 && max_bits - (bits - 1) <= 8) {
+    int above = 0;
+    for (int i = 0; i < kBlockSize && above <= kMaxExceptions; ++i) {
+      if ((values[i] >> (bits - 1)) != 0) ++above;
+    }
+    if (above > kMaxExceptions) break;
+    --bits;
+  }
+  uint32_t low[kBlockSize];
+  std::string exceptions;
+  for (int i = 0; i < kBlockSize; ++i) {
+    uint32_t high = bits >= 32 ? 0 : values[i] >> bits;
+    if (high != 0) {
+      exceptions.push_back(static_cast<char>(i));
+      exceptions.push_back(static_cast<char>(high));
+      low[i] = values[i] & ((uint32_t{1} << bits) - 1);
+    } else {
+      low[i] = values[i];
+    }
+  }
+  out->push_back(static_cast<char>(bits));
+  out->push_back(static_cast<char>(exceptions.size() / 2));
+  PackBlock(low, bits, out);
+  out->append(exceptions);
+}
+
+size_t UnpackBlockPFor(const uint8_t* in, uint32_t* out) {
+  const int bits = in[0];
+  const int num_exceptions = in[1];
+  const uint8_t* p = in + 2;
+  p += UnpackBlock(p, bits, out);
+  for (int i = 0; i < num_exceptions; ++i, p += 2) out[p[0]] |= uint32_t{p[1]} << bits;
+  return static_cast<size_t>(p - in);
+}
+
 void PutPackedInts(const int64_t* values, size_t n, std::string* out) {
   uint64_t min = 0;
   if (n > 0) min = static_cast<uint64_t>(*std::min_element(values, values + n));

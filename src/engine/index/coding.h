@@ -95,6 +95,19 @@ void PackBlock(const uint32_t* values, int bits, std::string* out);
 // (16 * bits). May read up to 8 bytes past the packed data (every file ends with a footer).
 size_t UnpackBlock(const uint8_t* in, int bits, uint32_t* out);
 
+// Patched frame of reference (PFOR, as Lucene's PForUtil): the bit width is chosen so that at
+// most 7 values exceed it by at most 8 bits; those keep their high bits as exceptions.
+//   block := bits:u8 num_exceptions:u8 packed(low bits, bits) (index:u8 high_bits:u8){n}
+// Appends kBlockSize values.
+void PackBlockPFor(const uint32_t* values, std::string* out);
+// Decodes a block written by PackBlockPFor; returns the bytes consumed. May read up to 8 bytes
+// past the block.
+size_t UnpackBlockPFor(const uint8_t* in, uint32_t* out);
+// The size of the PFOR block at `in` without decoding it.
+inline size_t PForBlockSize(const uint8_t* in) {
+  return 2 + 16 * size_t{in[0]} + 2 * size_t{in[1]};
+}
+
 // A random-access array of int64 stored as min + gcd * (packed unsigned offset), with one bit
 // width for all values (Lucene's numeric doc-values trick): constant or evenly spaced values
 // take 0 bits per value, small ranges a few.

@@ -30,6 +30,40 @@ TEST(CodingTest, BitPackingRoundTripsEveryWidth) {
   }
 }
 
+TEST(CodingTest, PForRoundTripsWithAndWithoutExceptions) {
+  std::mt19937 rng(4);
+  for (int round = 0; round < 400; ++round) {
+    uint32_t values[kBlockSize];
+    int base_bits = round % 33;
+    uint32_t mask = base_bits == 32 ? ~0u : (1u << base_bits) - 1;
+    for (uint32_t& v : values) v = static_cast<uint32_t>(rng()) & mask;
+    int outliers = static_cast<int>(rng() % 12);  // sometimes more than 7
+    for (int i = 0; i < outliers; ++i) {
+      values[rng() % kBlockSize] = static_cast<uint32_t>(rng()) >> (rng() % 32);
+    }
+    std::string packed = "z";
+    PackBlockPFor(values, &packed);
+    ASSERT_EQ(packed.size() - 1,
+              PForBlockSize(reinterpret_cast<const uint8_t*>(packed.data()) + 1));
+    ASSERT_LE(static_cast<uint8_t>(packed[2]), 7);  // exceptions
+    packed.append(8, '\0');
+    uint32_t out[kBlockSize];
+    size_t used = UnpackBlockPFor(reinterpret_cast<const uint8_t*>(packed.data()) + 1, out);
+    ASSERT_EQ(used, packed.size() - 9);
+    for (int i = 0; i < kBlockSize; ++i) ASSERT_EQ(out[i], values[i]) << round << " " << i;
+  }
+  // A few large values among small ones are exceptions, not the block's width.
+  uint32_t values[kBlockSize] = {};
+  for (int i = 0; i < kBlockSize; ++i) values[i] = i % 3;
+  values[5] = 1000;
+  values[77] = 500;
+  std::string packed;
+  PackBlockPFor(values, &packed);
+  EXPECT_EQ(packed[0], 2);
+  EXPECT_EQ(packed[1], 2);
+  EXPECT_EQ(packed.size(), 2u + 32 + 4);
+}
+
 TEST(CodingTest, Varints) {
   std::string s;
   std::vector<uint64_t> values = {0, 1, 127, 128, 300, 16383, 16384, UINT32_MAX, UINT64_MAX};

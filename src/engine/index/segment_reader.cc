@@ -351,16 +351,14 @@ class PostingsIteratorImpl final : public PostingsIterator {
     }
     const uint32_t n = b + 1 < num_blocks_ ? kBlockSize : df_ - b * kBlockSize;
     if (n == kBlockSize) {
-      int bits = *p++;
-      p += UnpackBlock(p, bits, docs_);
+      p += UnpackBlockPFor(p, docs_);
       for (int i = 0; i < kBlockSize; ++i) {
         base += docs_[i];
         docs_[i] = base;
         ++base;
       }
       if (freqs_) {
-        bits = *p++;
-        UnpackBlock(p, bits, freqs_arr_);
+        UnpackBlockPFor(p, freqs_arr_);
         for (int i = 0; i < kBlockSize; ++i) ++freqs_arr_[i];
       } else {
         std::fill_n(freqs_arr_, kBlockSize, 1);
@@ -401,13 +399,12 @@ class PostingsIteratorImpl final : public PostingsIterator {
   // Decodes chunk `chunk` (> pos_chunk_) of the term's position stream into pos_buf_.
   void DecodePositionChunk(int64_t chunk) {
     while (pos_chunk_ + 1 < chunk) {  // skip whole packed chunks by their headers
-      pos_next_ += 1 + 16 * static_cast<size_t>(*pos_next_);
+      pos_next_ += PForBlockSize(pos_next_);
       ++pos_chunk_;
     }
     const uint64_t first = static_cast<uint64_t>(chunk) * kBlockSize;
     if (first + kBlockSize <= total_positions_) {
-      int bits = *pos_next_++;
-      pos_next_ += UnpackBlock(pos_next_, bits, pos_buf_);
+      pos_next_ += UnpackBlockPFor(pos_next_, pos_buf_);
     } else {
       for (uint64_t i = 0; i < total_positions_ - first; ++i) pos_buf_[i] = GetVarint32(&pos_next_);
     }

@@ -89,14 +89,10 @@ class PostingsWriter {
           deltas_[i] = p.docs[start + i] - prev;
           prev = p.docs[start + i] + 1;
         }
-        int bits = BitsRequired(deltas_, kBlockSize);
-        body_.push_back(static_cast<char>(bits));
-        PackBlock(deltas_, bits, &body_);
+        PackBlockPFor(deltas_, &body_);
         if (freqs) {
           for (size_t i = 0; i < n; ++i) deltas_[i] = p.freqs[start + i] - 1;
-          bits = BitsRequired(deltas_, kBlockSize);
-          body_.push_back(static_cast<char>(bits));
-          PackBlock(deltas_, bits, &body_);
+          PackBlockPFor(deltas_, &body_);
         }
       } else {
         // The last partial block: varints; with freqs, the low bit of the delta says freq == 1.
@@ -139,9 +135,7 @@ class PostingsWriter {
         last = position;
         if (filled == kBlockSize) {
           chunk_offsets_.push_back(pos_->offset() - base);
-          int bits = BitsRequired(deltas_, kBlockSize);
-          out->push_back(static_cast<char>(bits));
-          PackBlock(deltas_, bits, out);
+          PackBlockPFor(deltas_, out);
           filled = 0;
         }
       }
