@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "engine/index/segment_test_util.h"
 #include "engine/index/small_float.h"
@@ -152,6 +154,56 @@ TEST(SegmentTest, NormsOfInterleavedReadersAndFields) {
     }
   }
   EXPECT_EQ(readers[0]->Norm("a", 10), 0);  // out of range
+}
+
+// One reader shared by threads: lazily decoded doc values, the per-thread stored-fields and
+// norms caches and independent iterators give every thread the same answers.
+TEST(SegmentTest, ConcurrentReaders) {
+  DocGenerator gen(21);
+  RefIndex ref;
+  for (int i = 0; i < 1000; ++i) ref.Add(gen.Next(), gen.Meta());
+  TempDir dir;
+  auto reader = BuildAndOpen(ref, dir.path(), "seg");
+  ASSERT_NE(reader, nullptr);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::string id, source;
+      const NumericDocValues* num = reader->Numeric("num");
+      const SortedSetDocValues* tags = reader->SortedSet("tag");
+      if (num == nullptr || tags == nullptr) ++failures;
+      for (int round = 0; round < 2; ++round) {
+        for (uint32_t k = 0; k < ref.docs.size(); ++k) {
+          uint32_t d = (k * 7919 + static_cast<uint32_t>(t) * 13) % ref.docs.size();
+          if (!reader->Document(d, &id, &source).ok() || id != ref.docs[d].id ||
+              source != ref.docs[d].source) {
+            ++failures;
+          }
+          if (reader->Norm("body", d) != ref.norms.at("body")[d]) ++failures;
+          auto v = num->Values(d);
+          if (std::vector<int64_t>(v.begin(), v.end()) != ref.numeric.at("num")[d]) ++failures;
+          if (tags->Ords(d).size() != ref.sorted.at("tag")[d].size()) ++failures;
+        }
+        for (const auto& [term, list] : ref.postings.at("body")) {
+          auto state = reader->SeekExact("body", term);
+          if (!state) {
+            ++failures;
+            continue;
+          }
+          auto it = reader->Postings(*state, true);
+          for (const auto& p : list) {
+            if (it->NextDoc() != p.doc || it->freq() != p.freq) ++failures;
+            for (uint32_t pos : p.positions) {
+              if (it->NextPosition() != pos) ++failures;
+            }
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 TEST(SegmentTest, BuilderCountsRam) {
