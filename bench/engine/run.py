@@ -319,7 +319,8 @@ def main():
     ap.add_argument("--engines", default=",".join(ENGINES))
     ap.add_argument("--cache", default=os.path.join(ROOT, "build", "bench-engine"))
     ap.add_argument("--out", default=None,
-                    help="default bench/results/engine.json (engine.quick.json with --quick)")
+                    help="default bench/results/engine.json (with --quick: "
+                    "<cache>/engine.quick.json)")
     ap.add_argument("--quidditch-bin", default=None)
     ap.add_argument("--per-category", type=int, default=None)
     args = ap.parse_args()
@@ -328,8 +329,9 @@ def main():
                 {"per_category": 30, "warmup": 5, "passes": 10, "qps_seconds": 1.0})
     if args.per_category:
         settings["per_category"] = args.per_category
-    out_path = args.out or os.path.join(ROOT, "bench", "results",
-                                        "engine.quick.json" if quick else "engine.json")
+    # A quick run is a smoke test: its results stay in the cache, not in bench/results.
+    out_path = args.out or (os.path.join(args.cache, "engine.quick.json") if quick else
+                            os.path.join(ROOT, "bench", "results", "engine.json"))
     corpora_names = args.corpora.split(",")
     engines = args.engines.split(",")
     mach = machine()
