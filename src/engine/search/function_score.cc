@@ -254,6 +254,10 @@ std::string FunctionScoreQuery::ToString() const {
   return s;
 }
 
+bool FunctionScoreQuery::MatchesTerm(std::string_view field, std::string_view term) const {
+  return query_->MatchesTerm(field, term);
+}
+
 Result<std::unique_ptr<Weight>> FunctionScoreQuery::CreateWeight(const SearchContext& ctx,
                                                                  bool needs_scores,
                                                                  float boost) const {

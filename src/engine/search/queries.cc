@@ -764,4 +764,53 @@ Result<std::unique_ptr<Weight>> PhraseQuery::CreateWeight(const SearchContext& c
       ctx.leaves, this, field_, std::move(slots), slop_, std::move(sim)));
 }
 
+// ---- highlighting: which terms a query looks for ----
+
+bool TermQuery::MatchesTerm(std::string_view field, std::string_view term) const {
+  return field == field_ && term == term_;
+}
+
+bool MultiTermQuery::MatchesTerm(std::string_view field, std::string_view term) const {
+  if (field != field_) return false;
+  const TermSelector& s = selector_;
+  if (s.exact) return std::find(s.exact->begin(), s.exact->end(), term) != s.exact->end();
+  if (term < s.seek) return false;
+  if (s.in_range && !s.in_range(term)) return false;
+  return !s.accept || s.accept(term);
+}
+
+bool BooleanQuery::MatchesTerm(std::string_view field, std::string_view term) const {
+  for (const auto* list : {&c_.must, &c_.should, &c_.filter}) {
+    for (const auto& q : *list) {
+      if (q->MatchesTerm(field, term)) return true;
+    }
+  }
+  return false;
+}
+
+bool ConstantScoreQuery::MatchesTerm(std::string_view field, std::string_view term) const {
+  return filter_->MatchesTerm(field, term);
+}
+
+bool DisMaxQuery::MatchesTerm(std::string_view field, std::string_view term) const {
+  for (const auto& q : queries_) {
+    if (q->MatchesTerm(field, term)) return true;
+  }
+  return false;
+}
+
+bool BoostingQuery::MatchesTerm(std::string_view field, std::string_view term) const {
+  return positive_->MatchesTerm(field, term);
+}
+
+bool PhraseQuery::MatchesTerm(std::string_view field, std::string_view term) const {
+  if (field != field_) return false;
+  for (const Slot& slot : slots_) {
+    for (const std::string& t : slot.terms) {
+      if (slot.prefix ? term.starts_with(t) : term == t) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace quidditch::engine

@@ -53,6 +53,7 @@ class TermQuery final : public Query {
   std::string ToString() const override;
   Result<std::unique_ptr<Weight>> CreateWeight(const SearchContext& ctx, bool needs_scores,
                                                float boost) const override;
+  bool MatchesTerm(std::string_view field, std::string_view term) const override;
   const std::string& field() const { return field_; }
   const std::string& term() const { return term_; }
 
@@ -83,6 +84,7 @@ class MultiTermQuery final : public Query {
   std::string ToString() const override;
   Result<std::unique_ptr<Weight>> CreateWeight(const SearchContext& ctx, bool needs_scores,
                                                float boost) const override;
+  bool MatchesTerm(std::string_view field, std::string_view term) const override;
 
  private:
   std::string field_;
@@ -102,6 +104,7 @@ class BooleanQuery final : public Query {
   std::string ToString() const override;
   Result<std::unique_ptr<Weight>> CreateWeight(const SearchContext& ctx, bool needs_scores,
                                                float boost) const override;
+  bool MatchesTerm(std::string_view field, std::string_view term) const override;
 
  private:
   Clauses c_;
@@ -115,6 +118,7 @@ class ConstantScoreQuery final : public Query {
   std::string ToString() const override;
   Result<std::unique_ptr<Weight>> CreateWeight(const SearchContext& ctx, bool needs_scores,
                                                float boost) const override;
+  bool MatchesTerm(std::string_view field, std::string_view term) const override;
 
  private:
   QueryPtr filter_;
@@ -128,6 +132,7 @@ class DisMaxQuery final : public Query {
   std::string ToString() const override;
   Result<std::unique_ptr<Weight>> CreateWeight(const SearchContext& ctx, bool needs_scores,
                                                float boost) const override;
+  bool MatchesTerm(std::string_view field, std::string_view term) const override;
 
  private:
   std::vector<QueryPtr> queries_;
@@ -145,6 +150,7 @@ class BoostingQuery final : public Query {
   std::string ToString() const override;
   Result<std::unique_ptr<Weight>> CreateWeight(const SearchContext& ctx, bool needs_scores,
                                                float boost) const override;
+  bool MatchesTerm(std::string_view field, std::string_view term) const override;
 
  private:
   QueryPtr positive_, negative_;
@@ -169,6 +175,7 @@ class PhraseQuery final : public Query {
   std::string ToString() const override;
   Result<std::unique_ptr<Weight>> CreateWeight(const SearchContext& ctx, bool needs_scores,
                                                float boost) const override;
+  bool MatchesTerm(std::string_view field, std::string_view term) const override;
 
  private:
   std::string field_;
@@ -210,6 +217,7 @@ class FunctionScoreQuery final : public Query {
   std::string ToString() const override;
   Result<std::unique_ptr<Weight>> CreateWeight(const SearchContext& ctx, bool needs_scores,
                                                float boost) const override;
+  bool MatchesTerm(std::string_view field, std::string_view term) const override;
 
  private:
   friend class FunctionScoreWeight;

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -51,6 +52,14 @@ class Query {
   // (engine/search/query.h); other modules call ParseQuery / Search / ForEachMatch.
   virtual Result<std::unique_ptr<Weight>> CreateWeight(const SearchContext& ctx, bool needs_scores,
                                                        float boost) const = 0;
+  // Whether a hit on `term` of `field` is one this query looks for (highlighting): the terms
+  // of term, match and phrase queries, those a multi-term query selects, recursively through
+  // the positive clauses of compound queries.
+  virtual bool MatchesTerm(std::string_view field, std::string_view term) const {
+    (void)field;
+    (void)term;
+    return false;
+  }
 };
 
 // Parses an OpenSearch Query DSL object (the value of "query", e.g. {"match": {...}}).
