@@ -227,6 +227,17 @@ Result<std::shared_ptr<const Analyzer>> MakeAnalyzer(std::string_view type,
     if (!stop.empty()) filters.push_back(Stop(stop));
     return Chain(std::move(tokenizer), std::move(filters));
   }
+  if (type == "pattern") {
+    // OpenSearch's pattern analyzer: pattern tokenizer, lowercase (unless "lowercase":
+    // false), stop words (none by default).
+    QD_ASSIGN_OR_RETURN(auto tokenizer, MakePatternTokenizer(params, name));
+    QD_ASSIGN_OR_RETURN(bool lowercase, BoolParam(params, "lowercase", true, name));
+    QD_ASSIGN_OR_RETURN(std::vector<std::string> stop, StopWordsParam(params, {}, name));
+    std::vector<std::shared_ptr<const TokenFilter>> filters;
+    if (lowercase) filters.push_back(BuiltinFilter("lowercase"));
+    if (!stop.empty()) filters.push_back(Stop(stop));
+    return Chain(std::move(tokenizer), std::move(filters));
+  }
   if (type == "simple") return Chain(BuiltinTokenizer("lowercase"), {});
   if (type == "whitespace") return Chain(BuiltinTokenizer("whitespace"), {});
   if (type == "keyword") return Chain(BuiltinTokenizer("keyword"), {});
@@ -260,7 +271,8 @@ using AnalyzerMap = std::map<std::string, std::shared_ptr<const Analyzer>, std::
 const AnalyzerMap& BuiltinAnalyzers() {
   static const AnalyzerMap* builtins = [] {
     auto* m = new AnalyzerMap;
-    for (const char* name : {"standard", "simple", "whitespace", "keyword", "stop", "english"}) {
+    for (const char* name :
+         {"standard", "simple", "whitespace", "keyword", "stop", "english", "pattern"}) {
       (*m)[name] = *MakeAnalyzer(name, nlohmann::json(), name);
     }
     (*m)["default"] = (*m)["standard"];

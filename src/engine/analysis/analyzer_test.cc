@@ -231,6 +231,33 @@ TEST(Tokenizers, LetterLowercaseNgram) {
   EXPECT_EQ(tokens[1].end_offset, 3u);
 }
 
+TEST(Tokenizers, Pattern) {
+  auto r = Registry(
+      {{"tokenizer", {{"comma", {{"type", "pattern"}, {"pattern", ",\\s*"}}},
+                      {"quoted", {{"type", "pattern"}, {"pattern", "\"((?:\\\\\"|[^\"]|\\\\\")+)\""},
+                                  {"group", 1}}}}},
+       {"analyzer",
+        {{"comma", {{"tokenizer", "comma"}}},
+         {"quoted", {{"tokenizer", "quoted"}}},
+         {"pat", {{"type", "pattern"}, {"pattern", "\\W|_"}, {"lowercase", true}}},
+         {"ci", {{"type", "pattern"}, {"pattern", "x"}, {"flags", "CASE_INSENSITIVE"}}}}}});
+  EXPECT_THAT(Terms(*r, "comma", "comma,separated, values,,"),
+              ElementsAre("comma", "separated", "values"));
+  // OpenSearch's pattern tokenizer page: the quoted strings, via group 1.
+  EXPECT_THAT(Terms(*r, "quoted", "\"value\", \"value with embedded \\\" quote\""),
+              ElementsAre("value", "value with embedded \\\" quote"));
+  // Java's \W is ASCII-only: é is a separator.
+  auto tokens = Analyze(*r, "pat", "John_Smith@foo-bar.com café");
+  EXPECT_THAT(Terms(tokens), ElementsAre("john", "smith", "foo", "bar", "com", "caf"));
+  EXPECT_EQ(tokens[5].start_offset, 23u);
+  EXPECT_EQ(tokens[5].end_offset, 26u);
+  EXPECT_THAT(Terms(*r, "pattern", "The foo_bar-size!"), ElementsAre("the", "foo_bar", "size"));
+  EXPECT_THAT(Terms(*r, "ci", "aXbxc"), ElementsAre("a", "b", "c"));
+  EXPECT_FALSE(AnalysisRegistry::Create(
+                   {{"tokenizer", {{"bad", {{"type", "pattern"}, {"pattern", "("}}}}}})
+                   .ok());
+}
+
 TEST(TokenFilters, LowercaseUppercase) {
   EXPECT_THAT(CustomTerms("whitespace", {"lowercase"}, "ÀÉÎ İstanbul ΣΊΣΥΦΟΣ DŽ"),
               ElementsAre("àéî", "istanbul", "σίσυφοσ",
@@ -550,7 +577,7 @@ TEST(Analyzer, RandomBytesKeepInvariants) {
     size_t len = rng() % 40;
     for (size_t i = 0; i < len; ++i) text.push_back(alphabet[rng() % alphabet.size()]);
     for (const char* name : {"standard", "simple", "whitespace", "keyword", "stop", "english",
-                             "html", "grams", "snow"}) {
+                             "pattern", "html", "grams", "snow"}) {
       auto tokens = Analyze(*r, name, text, 5);
       uint32_t last = 5;
       for (const Token& t : tokens) {
@@ -574,7 +601,7 @@ TEST(Analyzer, ThreadSafe) {
     text += std::string(kFox) + " Häuser café 日本語 naïve résumé 3.14 foo_bar ";
   }
   std::vector<std::vector<Token>> expected;
-  for (const char* name : {"english", "standard", "mix"}) {
+  for (const char* name : {"english", "standard", "mix", "pattern"}) {
     expected.push_back(Analyze(*r, name, text));
   }
   std::vector<std::thread> threads;
@@ -583,7 +610,7 @@ TEST(Analyzer, ThreadSafe) {
     threads.emplace_back([&] {
       for (int iter = 0; iter < 20; ++iter) {
         int k = 0;
-        for (const char* name : {"english", "standard", "mix"}) {
+        for (const char* name : {"english", "standard", "mix", "pattern"}) {
           std::vector<Token> out;
           r->Find(name)->Analyze(text, 0, &out);
           if (out.size() != expected[k].size()) {

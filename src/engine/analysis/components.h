@@ -88,6 +88,10 @@ Result<std::shared_ptr<const CharFilter>> MakeCharFilter(std::string_view type,
                                                         const nlohmann::json& params,
                                                         std::string_view name);
 
+// The pattern tokenizer (params: pattern, default "\W+"; flags; group, default -1 = split).
+Result<std::shared_ptr<const Tokenizer>> MakePatternTokenizer(const nlohmann::json& params,
+                                                             std::string_view name);
+
 // Lucene's EnglishPossessiveFilter, and PorterStemFilter leaving `exclusions` alone (the
 // english analyzer's stem_exclusion).
 std::shared_ptr<const TokenFilter> MakeEnglishPossessiveFilter();

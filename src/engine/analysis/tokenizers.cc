@@ -279,6 +279,7 @@ Result<std::shared_ptr<const Tokenizer>> MakeTokenizer(std::string_view type,
   if (type == "keyword") {
     return std::shared_ptr<const Tokenizer>(std::make_shared<KeywordTokenizer>());
   }
+  if (type == "pattern") return MakePatternTokenizer(params, name);
   if (type == "ngram" || type == "nGram") return MakeNGram(params, name, false);
   if (type == "edge_ngram" || type == "edgeNGram") return MakeNGram(params, name, true);
   return Status::NotFound(std::string(type));
