@@ -19,8 +19,9 @@ using index_internal::PutVarint;
 namespace {
 
 constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
-// Rough cost of a hash-map node with its key, beyond the key bytes.
-constexpr size_t kTermOverhead = 96;
+
+// Heap bytes of a string beyond the object itself (libstdc++ keeps up to 15 chars inline).
+size_t HeapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
 
 struct TermBuf {
   std::string docs;       // (doc delta, freq) of every doc but the last
@@ -63,7 +64,7 @@ struct SegmentBuilder::Impl {
     fb.info.index_options = f.index_options;
     fb.info.norms = f.norms;
     fb.info.doc_values = f.doc_values;
-    ram += sizeof(FieldBuf) + 2 * f.name.size() + kTermOverhead;
+    ram += 2 * (f.name.size() + 48);
     return fb;
   }
 
@@ -74,10 +75,11 @@ struct SegmentBuilder::Impl {
       auto it = fb.terms.find(token.term);
       if (it == fb.terms.end()) {
         it = fb.terms.try_emplace(token.term).first;
-        ram += token.term.size() + kTermOverhead;
+        // The node: key, value, next pointer, cached hash, malloc header.
+        ram += sizeof(*it) + 32 + HeapBytes(it->first);
       }
       TermBuf& t = it->second;
-      size_t before = t.docs.size() + t.positions.size();
+      size_t before = HeapBytes(t.docs) + HeapBytes(t.positions);
       if (t.last_doc != doc) {
         if (t.last_doc != kNone) {
           PutVarint(&t.docs, t.last_doc);  // absolute doc ids; the writer re-encodes anyway
@@ -93,7 +95,7 @@ struct SegmentBuilder::Impl {
         t.last_position = token.position;
         PutVarint(&t.positions, token.position);
       }
-      ram += t.docs.size() + t.positions.size() - before;
+      ram += HeapBytes(t.docs) + HeapBytes(t.positions) - before;
     }
   }
 };
@@ -114,10 +116,7 @@ uint32_t SegmentBuilder::AddDocument(const ParsedDocument& doc, const DocMeta& m
           fb.length = 0;
         }
         fb.length += static_cast<uint32_t>(f.tokens.size());
-        if (fb.norms.size() <= doc_id) {
-          im.ram += doc_id + 1 - fb.norms.size();
-          fb.norms.resize(doc_id + 1, 0);
-        }
+        if (fb.norms.size() <= doc_id) fb.norms.resize(doc_id + 1, 0);
         fb.norms[doc_id] = LengthToNorm(fb.length);
       }
     }
@@ -133,7 +132,6 @@ uint32_t SegmentBuilder::AddDocument(const ParsedDocument& doc, const DocMeta& m
         fb.dv_docs.push_back(doc_id);
         fb.dv_ends.push_back(static_cast<uint32_t>(fb.numeric.size()));
       }
-      im.ram += 8 * f.numeric_values.size() + 8;
     } else if (fb.info.doc_values == DocValuesType::kSortedSet && !f.sorted_values.empty()) {
       bool same_doc = !fb.dv_docs.empty() && fb.dv_docs.back() == doc_id;
       size_t start = same_doc ? (fb.dv_ends.size() > 1 ? fb.dv_ends[fb.dv_ends.size() - 2] : 0)
@@ -148,8 +146,7 @@ uint32_t SegmentBuilder::AddDocument(const ParsedDocument& doc, const DocMeta& m
         fb.dv_docs.push_back(doc_id);
         fb.dv_ends.push_back(static_cast<uint32_t>(fb.sorted.size()));
       }
-      for (const std::string& v : f.sorted_values) im.ram += v.size() + sizeof(std::string);
-      im.ram += 8;
+      for (const std::string& v : f.sorted_values) im.ram += HeapBytes(v);
     }
   }
   size_t before = im.stored.size();
@@ -157,13 +154,23 @@ uint32_t SegmentBuilder::AddDocument(const ParsedDocument& doc, const DocMeta& m
   index_internal::PutLengthPrefixed(&im.stored, doc.id);
   index_internal::PutLengthPrefixed(&im.stored, doc.source);
   im.metas.push_back(meta);
-  im.ram += im.stored.size() - before + sizeof(DocMeta) + sizeof(uint64_t);
   return doc_id;
 }
 
 uint32_t SegmentBuilder::num_docs() const { return static_cast<uint32_t>(impl_->metas.size()); }
 
-size_t SegmentBuilder::ram_bytes_used() const { return sizeof(Impl) + impl_->ram; }
+size_t SegmentBuilder::ram_bytes_used() const {
+  const Impl& im = *impl_;
+  size_t total = sizeof(Impl) + im.ram + im.stored.capacity() + 8 * im.stored_at.capacity() +
+                 sizeof(DocMeta) * im.metas.capacity() + im.fields.capacity() * sizeof(FieldBuf) +
+                 im.by_name.bucket_count() * sizeof(void*);
+  for (const FieldBuf& f : im.fields) {
+    total += f.terms.bucket_count() * sizeof(void*) + f.norms.capacity() +
+             4 * (f.dv_docs.capacity() + f.dv_ends.capacity()) + 8 * f.numeric.capacity() +
+             sizeof(std::string) * f.sorted.capacity();
+  }
+  return total;
+}
 
 namespace {
 
