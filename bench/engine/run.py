@@ -18,6 +18,7 @@ import math
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -110,13 +111,19 @@ def build_quidditch(args):
 def run_json(cmd, logfile):
     log(" ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd[-8:])))
     t0 = time.time()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(logfile, "a") as err:
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed (exit {r.returncode}); see {logfile}")
     line = [x for x in r.stdout.splitlines() if x.startswith("{")][-1]
     out = json.loads(line)
     out["wall_seconds"] = round(time.time() - t0, 2)
+    # CPU time of the whole harness process (loading included): on a shared machine it is
+    # steadier than wall-clock rates.
+    out["process_cpu_seconds"] = round(ru1.ru_utime + ru1.ru_stime - ru0.ru_utime -
+                                       ru0.ru_stime, 2)
     return out
 
 
