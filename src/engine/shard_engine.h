@@ -27,6 +27,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -59,6 +60,9 @@ struct EngineOptions {
   int64_t primary_term = 1;
   // Background merging of small segments (tiered, ~10 at a time).
   bool background_merges = true;
+  // Testing only: called by a merge after it wrote the merged segment and before it swaps it
+  // in, with no engine lock held, so that tests can write while a merge is under way.
+  std::function<void()> merge_hook_for_testing;
 };
 
 enum class OpType { kIndex, kCreate };

@@ -84,6 +84,7 @@ Result<bool> ShardEngine::Impl::MergeOnce() {
         s.ok() ? SegmentReader::Open(dir, name) : Result<std::shared_ptr<const SegmentReader>>(s);
   }
 
+  if (options.merge_hook_for_testing) options.merge_hook_for_testing();
   std::lock_guard<std::mutex> lock(mu);
   merging_outputs.erase(name);
   for (const auto& s : picked) s->merging = false;

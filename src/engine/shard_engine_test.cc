@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "engine/testing/engine_test_util.h"
@@ -455,6 +456,92 @@ TEST(ShardEngineTest, MergeKeepsDocumentsAndCarriesDeletes) {
   docs = AllLiveDocs(*e->AcquireSnapshot());
   EXPECT_EQ(docs.size(), 49u);
   EXPECT_EQ(docs.at("42").source, Doc(0));
+}
+
+TEST(ShardEngineTest, WritesDuringAMergeAreCarriedOverToTheMergedSegment) {
+  TempDir dir("merge_carry");
+  EngineOptions o = TestOptions(dir.path());
+  ShardEngine* engine = nullptr;
+  o.merge_hook_for_testing = [&] {
+    // The merge has read its sources; these land in the source segments meanwhile.
+    ASSERT_TRUE(engine->Delete("3").ok());
+    ASSERT_TRUE(engine->Index("42", Doc(4242)).ok());
+    UpdateRequest u;
+    u.doc = R"({"n":-1})";
+    ASSERT_TRUE(engine->Update("17", u).ok());
+  };
+  auto e = OpenOrDie(o);
+  engine = e.get();
+  for (int s = 0; s < 10; ++s) {
+    for (int i = 0; i < 5; ++i) IndexOk(*e, std::to_string(s * 5 + i), Doc(s * 5 + i));
+    ASSERT_TRUE(e->Refresh().ok());
+  }
+  ASSERT_TRUE(e->Delete("0").ok());  // seen by the merge: not copied at all
+  auto merged = e->MaybeMerge();
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  ASSERT_TRUE(*merged);
+  ASSERT_TRUE(e->Refresh().ok());
+  auto check = [](ShardEngine& eng) {
+    auto docs = AllLiveDocs(*eng.AcquireSnapshot());
+    EXPECT_EQ(docs.size(), 48u);
+    EXPECT_EQ(docs.count("0"), 0u);
+    EXPECT_EQ(docs.count("3"), 0u);
+    EXPECT_EQ(docs.at("42").source, Doc(4242));
+    EXPECT_EQ(docs.at("42").meta.version, 2);
+    EXPECT_EQ(docs.at("17").source, R"({"title":"hello world 17","n":-1})");
+    EXPECT_EQ(docs.at("16").source, Doc(16));
+    EXPECT_FALSE(eng.Get("3")->found);
+    EXPECT_EQ(eng.Stats().docs_count, 48);
+  };
+  check(*e);
+  // Further writes find the merged copies (no second live copy appears).
+  IndexOk(*e, "16", Doc(1616));
+  ASSERT_TRUE(e->Flush().ok());
+  e.reset();
+  o.merge_hook_for_testing = nullptr;
+  e = OpenOrDie(o);
+  auto docs = AllLiveDocs(*e->AcquireSnapshot());
+  EXPECT_EQ(docs.at("16").source, Doc(1616));
+  EXPECT_EQ(docs.at("16").meta.version, 2);
+  EXPECT_EQ(docs.size(), 48u);
+}
+
+TEST(ShardEngineTest, OpenRemovesFilesNoCommitReferences) {
+  TempDir dir("leftovers");
+  {
+    auto e = OpenOrDie(TestOptions(dir.path()));
+    IndexOk(*e, "1", Doc(1));
+    ASSERT_TRUE(e->Flush().ok());
+  }
+  namespace fs = std::filesystem;
+  fs::create_directories(dir.path() + "/segments/_99");
+  std::ofstream(dir.path() + "/segments/_99/junk") << "half a segment";
+  std::ofstream(dir.path() + "/commit_7.tmp") << "half a commit";
+  std::ofstream(dir.path() + "/livedocs/_0_5.liv") << "stale";
+  auto e = OpenOrDie(TestOptions(dir.path()));
+  EXPECT_FALSE(fs::exists(dir.path() + "/segments/_99"));
+  EXPECT_FALSE(fs::exists(dir.path() + "/commit_7.tmp"));
+  EXPECT_FALSE(fs::exists(dir.path() + "/livedocs/_0_5.liv"));
+  EXPECT_TRUE(e->Get("1")->found);
+  // New segments do not reuse the leftover's name.
+  IndexOk(*e, "2", Doc(2));
+  ASSERT_TRUE(e->Refresh().ok());
+  EXPECT_TRUE(fs::exists(dir.path() + "/segments/_100"));
+}
+
+TEST(ShardEngineTest, AsyncDurabilityStillRecoversOnCleanClose) {
+  TempDir dir("async");
+  EngineOptions o = TestOptions(dir.path());
+  o.settings = {{"index",
+                 {{"refresh_interval", "-1"},
+                  {"translog", {{"durability", "async"}, {"sync_interval", "100ms"}}}}}};
+  {
+    auto e = OpenOrDie(o);
+    for (int i = 0; i < 10; ++i) IndexOk(*e, std::to_string(i), Doc(i));
+  }
+  auto e = OpenOrDie(o);
+  EXPECT_EQ(e->max_seq_no(), 9);
+  EXPECT_TRUE(e->Get("9")->found);
 }
 
 }  // namespace
