@@ -30,33 +30,53 @@ struct FieldData {
   std::unique_ptr<SortedSetDocValues> sorted_set;
 };
 
-// Decodes per-doc counts (a PackedInts of max_doc values) into max_doc + 1 offsets.
-const uint8_t* DecodeOffsets(const uint8_t* p, uint32_t max_doc, std::vector<uint32_t>* offsets) {
-  PackedInts counts(p, max_doc);
-  offsets->resize(size_t{max_doc} + 1);
-  uint32_t total = 0;
-  for (uint32_t d = 0; d < max_doc; ++d) {
-    (*offsets)[d] = total;
-    total += static_cast<uint32_t>(counts.Get(d));
-  }
-  (*offsets)[max_doc] = total;
-  return counts.end();
-}
-
-class NumericView final : public NumericDocValues {
+// Per-doc value counts (a PackedInts of max_doc values) as offsets into the values. When every
+// doc has exactly one value (the common single-valued field) no table is kept: doc d's value
+// is at d.
+class DocOffsets {
  public:
-  NumericView(const uint8_t* counts, const uint8_t* values, uint32_t max_doc) {
-    DecodeOffsets(counts, max_doc, &offsets_);
-    PackedInts packed(values, offsets_[max_doc]);
-    values_.resize(offsets_[max_doc]);
-    for (size_t i = 0; i < values_.size(); ++i) values_[i] = packed.Get(i);
+  DocOffsets(const uint8_t* p, uint32_t max_doc) {
+    PackedInts counts(p, max_doc);
+    bool all_one = true;
+    for (uint32_t d = 0; d < max_doc && all_one; ++d) all_one = counts.Get(d) == 1;
+    if (all_one) {
+      total_ = max_doc;
+      return;
+    }
+    offsets_.resize(size_t{max_doc} + 1);
+    uint32_t total = 0;
+    for (uint32_t d = 0; d < max_doc; ++d) {
+      offsets_[d] = total;
+      total += static_cast<uint32_t>(counts.Get(d));
+    }
+    offsets_[max_doc] = total;
+    total_ = total;
   }
-  std::span<const int64_t> Values(uint32_t doc) const override {
-    return {values_.data() + offsets_[doc], offsets_[doc + 1] - offsets_[doc]};
+  uint32_t total() const { return total_; }
+  uint32_t start(uint32_t doc) const { return offsets_.empty() ? doc : offsets_[doc]; }
+  uint32_t count(uint32_t doc) const {
+    return offsets_.empty() ? 1 : offsets_[doc + 1] - offsets_[doc];
   }
 
  private:
-  std::vector<uint32_t> offsets_;
+  std::vector<uint32_t> offsets_;  // empty: one value per doc
+  uint32_t total_ = 0;
+};
+
+class NumericView final : public NumericDocValues {
+ public:
+  NumericView(const uint8_t* counts, const uint8_t* values, uint32_t max_doc)
+      : offsets_(counts, max_doc) {
+    PackedInts packed(values, offsets_.total());
+    values_.resize(offsets_.total());
+    for (size_t i = 0; i < values_.size(); ++i) values_[i] = packed.Get(i);
+  }
+  std::span<const int64_t> Values(uint32_t doc) const override {
+    return {values_.data() + offsets_.start(doc), offsets_.count(doc)};
+  }
+
+ private:
+  DocOffsets offsets_;
   std::vector<int64_t> values_;
 };
 
@@ -64,14 +84,16 @@ class SortedSetView final : public SortedSetDocValues {
  public:
   SortedSetView(const uint32_t* dict_offsets, const char* dict_bytes, uint32_t value_count,
                 const uint8_t* counts, const uint8_t* ords, uint32_t max_doc)
-      : dict_offsets_(dict_offsets), dict_bytes_(dict_bytes), value_count_(value_count) {
-    DecodeOffsets(counts, max_doc, &offsets_);
-    PackedInts packed(ords, offsets_[max_doc]);
-    ords_.resize(offsets_[max_doc]);
+      : dict_offsets_(dict_offsets),
+        dict_bytes_(dict_bytes),
+        value_count_(value_count),
+        offsets_(counts, max_doc) {
+    PackedInts packed(ords, offsets_.total());
+    ords_.resize(offsets_.total());
     for (size_t i = 0; i < ords_.size(); ++i) ords_[i] = static_cast<uint32_t>(packed.Get(i));
   }
   std::span<const uint32_t> Ords(uint32_t doc) const override {
-    return {ords_.data() + offsets_[doc], offsets_[doc + 1] - offsets_[doc]};
+    return {ords_.data() + offsets_.start(doc), offsets_.count(doc)};
   }
   uint32_t value_count() const override { return value_count_; }
   std::string_view LookupOrd(uint32_t ord) const override {
@@ -96,7 +118,7 @@ class SortedSetView final : public SortedSetDocValues {
   const uint32_t* dict_offsets_;
   const char* dict_bytes_;
   uint32_t value_count_;
-  std::vector<uint32_t> offsets_;
+  DocOffsets offsets_;
   std::vector<uint32_t> ords_;
 };
 

@@ -124,6 +124,43 @@ TEST(SegmentTest, FieldInSomeDocsAndUnsortedPositions) {
   EXPECT_EQ(reader->Norm("rare_field", 3), 3);
 }
 
+// Every doc with exactly one value: the reader keeps no per-doc offsets for such columns.
+TEST(SegmentTest, SingleValuedDocValues) {
+  for (uint32_t num_docs : {1u, 300u}) {
+    RefIndex ref;
+    for (uint32_t d = 0; d < num_docs; ++d) {
+      ParsedDocument doc;
+      doc.id = std::to_string(d);
+      DocumentField n;
+      n.name = "n";
+      n.index_options = IndexOptions::kDocs;
+      n.doc_values = DocValuesType::kSortedNumeric;
+      n.numeric_values = {static_cast<int64_t>(d * d) - 1000};
+      n.tokens.push_back({EncodeSortableLong(n.numeric_values[0]), 0, 0, 0});
+      doc.fields.push_back(n);
+      DocumentField k;
+      k.name = "k";
+      k.index_options = IndexOptions::kDocs;
+      k.doc_values = DocValuesType::kSortedSet;
+      k.sorted_values = {"v" + std::to_string(d % 17)};
+      k.tokens.push_back({k.sorted_values[0], 0, 0, 0});
+      doc.fields.push_back(k);
+      if (d % 2 == 0) {  // a column where only half the docs have one value
+        DocumentField h;
+        h.name = "half";
+        h.doc_values = DocValuesType::kSortedNumeric;
+        h.numeric_values = {7};
+        doc.fields.push_back(h);
+      }
+      ref.Add(doc, DocMeta{d, 1, 1});
+    }
+    TempDir dir;
+    auto reader = BuildAndOpen(ref, dir.path(), "seg");
+    ASSERT_NE(reader, nullptr);
+    CheckAgainstReference(*reader, ref, num_docs);
+  }
+}
+
 // Norm() keeps a per-thread cache of the last field: interleaved readers and fields must not
 // see each other's norms.
 TEST(SegmentTest, NormsOfInterleavedReadersAndFields) {
