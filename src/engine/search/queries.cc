@@ -6,6 +6,7 @@
 #include <set>
 
 #include "engine/errors.h"
+#include "engine/search/filter_cache.h"
 #include "engine/search/scorers.h"
 
 namespace quidditch::engine {
@@ -264,8 +265,10 @@ Result<std::unique_ptr<Weight>> MultiTermQuery::CreateWeight(const SearchContext
   const std::string* field = &field_;
   const TermSelector* selector = &selector_;
   // The query outlives its weights (Search / ForEachMatch hold both).
-  auto builder = [field, selector](const Leaf& leaf) {
-    return SelectDocs(leaf, *field, *selector);
+  std::string key = field_ + ":" + selector_.description;
+  auto builder = [field, selector, key](const Leaf& leaf) {
+    return FilterCache::Default().GetOrBuild(key, leaf,
+                                             [&] { return SelectDocs(leaf, *field, *selector); });
   };
   return std::unique_ptr<Weight>(
       std::make_unique<BitsetWeight>(ctx.leaves, builder, boost * boost_, ToString()));

@@ -537,7 +537,9 @@ Result<QueryPtr> Parser::MatchField(const std::string& field, const json& value,
           bytes += Utf8Len(static_cast<unsigned char>(term[bytes]));
         }
         prefix = term.substr(0, std::min(bytes, term.size()));
-        sel.description = term + "~" + std::to_string(edits);
+        sel.description = "fuzzy:" + term + "~" + std::to_string(edits) + ":p" + prefix + ":x" +
+                          std::to_string(opts.max_expansions) +
+                          (opts.fuzzy_transpositions ? ":t" : ":n");
         sel.seek = prefix;
         sel.in_range = [prefix](std::string_view t) { return t.starts_with(prefix); };
         bool transpositions = opts.fuzzy_transpositions;
@@ -605,7 +607,7 @@ Result<QueryPtr> Parser::PhraseField(const std::string& field, const std::string
   if (tokens.size() == 1 && prefix) {
     std::string p = tokens[0].term;
     TermSelector sel;
-    sel.description = p + "*";
+    sel.description = "prefix:" + p + ":x" + std::to_string(max_expansions);
     sel.seek = p;
     sel.in_range = [p](std::string_view t) { return t.starts_with(p); };
     sel.max_expansions = max_expansions;
@@ -647,7 +649,7 @@ Result<QueryPtr> Parser::WildcardField(const std::string& field, const std::stri
     literal += c;
   }
   TermSelector sel;
-  sel.description = pattern;
+  sel.description = (case_insensitive ? "wildcard-ci:" : "wildcard:") + pattern;
   if (case_insensitive) {
     std::string lower = pattern;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
@@ -1041,9 +1043,8 @@ Result<QueryPtr> Parser::ParseTerms(const json& body) {
   }
   TermSelector sel;
   sel.exact = std::vector<std::string>(terms.begin(), terms.end());
-  sel.description = "(";
-  for (const std::string& t : *sel.exact)
-    sel.description += (sel.description.size() > 1 ? " " : "") + t;
+  sel.description = "terms(";
+  for (const std::string& t : *sel.exact) sel.description += std::to_string(t.size()) + ":" + t;
   sel.description += ")";
   return QueryPtr(std::make_unique<MultiTermQuery>(field, std::move(sel), boost));
 }
@@ -1111,8 +1112,10 @@ Result<QueryPtr> Parser::ParseRange(const json& body) {
     std::string lo = lower ? ValueText(*lower) : "";
     std::optional<std::string> hi;
     if (upper) hi = ValueText(*upper);
-    sel.description = std::string(include_lower ? "[" : "{") + (lower ? lo : "*") + " TO " +
-                      (hi ? *hi : "*") + (include_upper ? "]" : "}");
+    sel.description = std::string("range:") + (include_lower ? "[" : "{") +
+                      (lower ? std::to_string(lo.size()) + ":" + lo : "*") + " TO " +
+                      (hi ? std::to_string(hi->size()) + ":" + *hi : "*") +
+                      (include_upper ? "]" : "}");
     sel.seek = lo;
     bool il = include_lower, iu = include_upper;
     sel.in_range = [hi, iu](std::string_view t) {
@@ -1233,7 +1236,7 @@ Result<QueryPtr> Parser::ParseRange(const json& body) {
   if (is_double && lower == nullptr) lo = SortableDoubleBits(-INFINITY);
   if (is_double && upper == nullptr) hi = SortableDoubleBits(INFINITY);
   if (lo > hi) return QueryPtr(std::make_unique<MatchNoneQuery>("empty range"));
-  sel.description = "[" + std::to_string(lo) + " TO " + std::to_string(hi) + "]";
+  sel.description = "range:[" + std::to_string(lo) + " TO " + std::to_string(hi) + "]";
   sel.seek = EncodeSortableLong(lo);
   std::string hi_term = EncodeSortableLong(hi);
   sel.in_range = [hi_term](std::string_view t) { return t <= hi_term; };
@@ -1263,7 +1266,7 @@ Result<QueryPtr> Parser::ParseExists(const json& body) {
     sel.seek = prefix;
     sel.in_range = [prefix](std::string_view t) { return t.starts_with(prefix); };
   } else if (field.find('*') != std::string::npos) {
-    sel.description = "exists(" + field + ")";
+    sel.description = "exists-wildcard(" + field + ")";
     sel.accept = [field](std::string_view t) { return WildcardMatch(field, t); };
   } else {
     sel.description = "exists(" + field + ")";
@@ -1316,7 +1319,7 @@ Result<QueryPtr> Parser::ParsePrefixLike(const json& body, std::string_view name
   TermSelector sel;
   if (name == "prefix") {
     std::string p = value;
-    sel.description = p + "*";
+    sel.description = (case_insensitive ? "prefix-ci:" : "prefix:") + p;
     if (case_insensitive) {
       std::transform(p.begin(), p.end(), p.begin(), ::tolower);
       sel.accept = [p](std::string_view t) {
@@ -1340,7 +1343,7 @@ Result<QueryPtr> Parser::ParsePrefixLike(const json& body, std::string_view name
   } catch (const std::regex_error& e) {
     return QueryShardError("failed to create query: invalid regexp [" + value + "]: " + e.what());
   }
-  sel.description = "/" + value + "/";
+  sel.description = (case_insensitive ? "regexp-ci:/" : "regexp:/") + value + "/";
   sel.accept = [re](std::string_view t) { return std::regex_match(t.begin(), t.end(), *re); };
   return QueryPtr(std::make_unique<MultiTermQuery>(field, std::move(sel), boost));
 }
@@ -1419,7 +1422,7 @@ Result<QueryPtr> Parser::ParseIds(const json& body) {
   TermSelector sel;
   sel.exact = std::vector<std::string>(ids.begin(), ids.end());
   sel.description = "ids(";
-  for (const std::string& id : ids) sel.description += id + ",";
+  for (const std::string& id : ids) sel.description += std::to_string(id.size()) + ":" + id;
   sel.description += ")";
   return QueryPtr(std::make_unique<MultiTermQuery>("_id", std::move(sel), boost));
 }

@@ -1,0 +1,84 @@
+#include "engine/search/filter_cache.h"
+
+#include <list>
+#include <mutex>
+#include <unordered_map>
+
+namespace quidditch::engine {
+
+struct FilterCache::Impl {
+  struct Entry {
+    std::string key;
+    // The segment the bitset belongs to: a key reused by another reader (same name, other
+    // index, or a reader freed and its address reused) is recognized as stale.
+    std::weak_ptr<const SegmentReader> reader;
+    std::shared_ptr<const DocBitset> bits;
+  };
+  mutable std::mutex mu;
+  std::list<Entry> lru;  // front: most recent
+  std::unordered_map<std::string, std::list<Entry>::iterator> index;
+  uint64_t hits = 0;
+};
+
+FilterCache::Impl& FilterCache::impl() const {
+  if (impl_ == nullptr) impl_ = std::make_shared<Impl>();
+  return *impl_;
+}
+
+FilterCache& FilterCache::Default() {
+  static FilterCache* cache = [] {
+    auto* c = new FilterCache(512);
+    c->impl();
+    return c;
+  }();
+  return *cache;
+}
+
+Result<std::shared_ptr<const DocBitset>> FilterCache::GetOrBuild(
+    const std::string& key, const Leaf& leaf,
+    const std::function<Result<std::shared_ptr<const DocBitset>>()>& build) {
+  Impl& im = impl();
+  std::string full = key;
+  full += '\0';
+  full += leaf.reader->name();
+  {
+    std::lock_guard<std::mutex> lock(im.mu);
+    auto it = im.index.find(full);
+    if (it != im.index.end()) {
+      if (it->second->reader.lock() == leaf.reader) {
+        im.lru.splice(im.lru.begin(), im.lru, it->second);
+        ++im.hits;
+        return it->second->bits;
+      }
+      im.lru.erase(it->second);
+      im.index.erase(it);
+    }
+  }
+  // Built outside the lock; two threads may build the same entry, the last one stays.
+  QD_ASSIGN_OR_RETURN(std::shared_ptr<const DocBitset> bits, build());
+  std::lock_guard<std::mutex> lock(im.mu);
+  auto it = im.index.find(full);
+  if (it != im.index.end()) {
+    im.lru.erase(it->second);
+    im.index.erase(it);
+  }
+  im.lru.push_front(Impl::Entry{full, leaf.reader, bits});
+  im.index[full] = im.lru.begin();
+  while (im.lru.size() > capacity_) {
+    im.index.erase(im.lru.back().key);
+    im.lru.pop_back();
+  }
+  return bits;
+}
+
+size_t FilterCache::size() const {
+  std::lock_guard<std::mutex> lock(impl().mu);
+  return impl().lru.size();
+}
+
+uint64_t FilterCache::hits() const {
+  std::lock_guard<std::mutex> lock(impl().mu);
+  return impl().hits;
+}
+
+}  // namespace quidditch::engine
