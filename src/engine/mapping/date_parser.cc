@@ -188,7 +188,9 @@ struct PatternElement {
     kMinute,
     kSecond,
     kFraction,
-    kOffset
+    kOffset,
+    kMonthName,  // MMM, MMMM: "Jan", "January" (English, any case)
+    kDayName,    // E...: "Mon", "Monday" (read and not checked against the date)
   };
   Kind kind;
   int count = 0;          // letters in the run
@@ -196,8 +198,44 @@ struct PatternElement {
 };
 
 bool IsNumeric(const PatternElement& e) {
-  return e.kind != PatternElement::kLiteral && e.kind != PatternElement::kOffset;
+  return e.kind != PatternElement::kLiteral && e.kind != PatternElement::kOffset &&
+         e.kind != PatternElement::kMonthName && e.kind != PatternElement::kDayName;
 }
+
+// Reads the longest of `names` (full names before their 3-letter prefixes) at *pos, ignoring
+// ASCII case; its index into `names`, or -1.
+template <size_t N>
+int ReadName(std::string_view s, size_t* pos, const std::string_view (&names)[N]) {
+  auto matches = [&](std::string_view name) {
+    if (s.size() - *pos < name.size()) return false;
+    for (size_t i = 0; i < name.size(); ++i) {
+      char a = s[*pos + i], b = name[i];
+      if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+      if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
+      if (a != b) return false;
+    }
+    return true;
+  };
+  for (size_t i = 0; i < N; ++i) {
+    if (matches(names[i])) {
+      *pos += names[i].size();
+      return static_cast<int>(i);
+    }
+  }
+  for (size_t i = 0; i < N; ++i) {
+    if (matches(names[i].substr(0, 3))) {
+      *pos += 3;
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+constexpr std::string_view kMonthNames[] = {"January",   "February", "March",    "April",
+                                            "May",       "June",     "July",     "August",
+                                            "September", "October",  "November", "December"};
+constexpr std::string_view kDayNames[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                          "Friday", "Saturday", "Sunday"};
 
 // Splits a pattern into elements; false on an unsupported letter or an unclosed quote.
 bool TokenizePattern(std::string_view f, std::vector<PatternElement>* out, std::string* bad) {
@@ -233,7 +271,7 @@ bool TokenizePattern(std::string_view f, std::vector<PatternElement>* out, std::
         kind = PatternElement::kYear;
         break;
       case 'M':
-        kind = PatternElement::kMonth;
+        kind = count >= 3 ? PatternElement::kMonthName : PatternElement::kMonth;
         break;
       case 'd':
         kind = PatternElement::kDay;
@@ -255,12 +293,16 @@ bool TokenizePattern(std::string_view f, std::vector<PatternElement>* out, std::
       case 'x':
         kind = PatternElement::kOffset;
         break;
+      case 'E':
+        kind = PatternElement::kDayName;
+        break;
       default:
         *bad = std::string("Unknown pattern letter: ") + c;
         return false;
     }
     if (kind != PatternElement::kYear && kind != PatternElement::kFraction &&
-        kind != PatternElement::kOffset && count > 2) {
+        kind != PatternElement::kOffset && kind != PatternElement::kMonthName &&
+        kind != PatternElement::kDayName && count > 2) {
       *bad = std::string("Too many pattern letters: ") + c;
       return false;
     }
@@ -320,6 +362,15 @@ std::optional<int64_t> ParsePattern(std::string_view s, std::string_view pattern
         break;
       case PatternElement::kMonth:
         if (!ReadInt(s, &pos, min, max, &p.month)) return std::nullopt;
+        break;
+      case PatternElement::kMonthName: {
+        int m = ReadName(s, &pos, kMonthNames);
+        if (m < 0) return std::nullopt;
+        p.month = m + 1;
+        break;
+      }
+      case PatternElement::kDayName:
+        if (ReadName(s, &pos, kDayNames) < 0) return std::nullopt;
         break;
       case PatternElement::kDay:
         if (!ReadInt(s, &pos, min, max, &p.day)) return std::nullopt;

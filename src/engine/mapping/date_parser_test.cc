@@ -125,6 +125,10 @@ TEST(DateParserTest, NamedAndCustomPatterns) {
   EXPECT_EQ(Ms("2015-01-01T12:10:30", {"yyyy-MM-dd'T'HH:mm:ss"}), 1420114230000);
   EXPECT_EQ(Ms("2015-01-01 12:10:30.5", {"yyyy-MM-dd HH:mm:ss.SSS"}), 1420114230500);
   EXPECT_EQ(Ms("2015-1-1", {"yyyy-M-d"}), 1420070400000);
+  EXPECT_EQ(Ms("01 Feb 2015", {"dd MMM yyyy"}), 1420070400000 + 31 * 86400000LL);
+  EXPECT_EQ(Ms("01 february 2015", {"dd MMMM yyyy"}), 1420070400000 + 31 * 86400000LL);
+  EXPECT_EQ(Ms("Thu, 01 Jan 2015 12:10:30 +0000", {"EEE, dd MMM yyyy HH:mm:ss Z"}), 1420114230000);
+  EXPECT_TRUE(Fails("01 Foo 2015", {"dd MMM yyyy"}));
   EXPECT_TRUE(Fails("2015-1-1", {"yyyy-MM-dd"}));
   EXPECT_TRUE(Fails("2015/01/01 extra", {"yyyy/MM/dd"}));
   // The second alternative of one entry, and the next entry.
@@ -154,7 +158,8 @@ TEST(DateParserTest, ValidateFormat) {
   EXPECT_TRUE(ValidateDateFormat("yyyy-MM-dd HH:mm:ss.SSSZ").ok());
   EXPECT_TRUE(ValidateDateFormat("yyyy-MM-dd'T'HH:mm").ok());
   EXPECT_THAT(ValidateDateFormat("foo").message(), HasSubstr("Invalid format: [foo]"));
-  EXPECT_FALSE(ValidateDateFormat("yyyy-MMM-dd").ok());  // month names not supported
+  EXPECT_TRUE(ValidateDateFormat("yyyy-MMM-dd").ok());
+  EXPECT_FALSE(ValidateDateFormat("yyyy-MM-dd a").ok());  // AM/PM not supported
   EXPECT_FALSE(ValidateDateFormat("yyyy-MM-dd'T").ok());
   EXPECT_FALSE(ValidateDateFormat("").ok());
 }

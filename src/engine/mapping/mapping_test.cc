@@ -169,8 +169,8 @@ TEST_F(MappingTest, RejectsUnsupportedTypesAndParameters) {
             "unknown parameter [analyzer] on mapper [k] of type [keyword]");
   EXPECT_EQ(BuildError({{"properties", {{"t", {{"type", "text"}, {"analyzer", "nope"}}}}}}),
             "analyzer [nope] has not been configured in mappings");
-  EXPECT_THAT(BuildError({{"properties", {{"d", {{"type", "date"}, {"format", "yyyy-MMM"}}}}}}),
-              HasSubstr("Invalid format: [yyyy-MMM]"));
+  EXPECT_THAT(BuildError({{"properties", {{"d", {{"type", "date"}, {"format", "yyyy-MM a"}}}}}}),
+              HasSubstr("Invalid format: [yyyy-MM a]"));
   EXPECT_THAT(BuildError({{"foo", 1}}),
               HasSubstr("Root mapping definition has unsupported parameters"));
   EXPECT_THAT(BuildError({{"dynamic", "sometimes"}}), HasSubstr("dynamic"));
