@@ -238,6 +238,17 @@ Result<std::shared_ptr<const Analyzer>> MakeAnalyzer(std::string_view type,
     if (!stop.empty()) filters.push_back(Stop(stop));
     return Chain(std::move(tokenizer), std::move(filters));
   }
+  if (type == "fingerprint") {
+    // OpenSearch's fingerprint analyzer: standard, lowercase, asciifolding, stop (none by
+    // default), fingerprint.
+    QD_ASSIGN_OR_RETURN(std::vector<std::string> stop, StopWordsParam(params, {}, name));
+    QD_ASSIGN_OR_RETURN(auto fingerprint, MakeTokenFilter("fingerprint", params, name));
+    std::vector<std::shared_ptr<const TokenFilter>> filters{BuiltinFilter("lowercase"),
+                                                            BuiltinFilter("asciifolding")};
+    if (!stop.empty()) filters.push_back(Stop(stop));
+    filters.push_back(std::move(fingerprint));
+    return Chain(BuiltinTokenizer("standard"), std::move(filters));
+  }
   if (type == "simple") return Chain(BuiltinTokenizer("lowercase"), {});
   if (type == "whitespace") return Chain(BuiltinTokenizer("whitespace"), {});
   if (type == "keyword") return Chain(BuiltinTokenizer("keyword"), {});
@@ -272,7 +283,8 @@ const AnalyzerMap& BuiltinAnalyzers() {
   static const AnalyzerMap* builtins = [] {
     auto* m = new AnalyzerMap;
     for (const char* name :
-         {"standard", "simple", "whitespace", "keyword", "stop", "english", "pattern"}) {
+         {"standard", "simple", "whitespace", "keyword", "stop", "english", "pattern",
+          "fingerprint"}) {
       (*m)[name] = *MakeAnalyzer(name, nlohmann::json(), name);
     }
     (*m)["default"] = (*m)["standard"];

@@ -258,6 +258,41 @@ TEST(Tokenizers, Pattern) {
                    .ok());
 }
 
+TEST(MoreComponents, PatternReplaceElisionCharGroupFingerprint) {
+  json a = {
+      {"char_filter",
+       {{"digits", {{"type", "pattern_replace"}, {"pattern", "(\\d+)-(?=\\d)"},
+                    {"replacement", "$1_"}}}}},
+      {"tokenizer",
+       {{"cg", {{"type", "char_group"}, {"tokenize_on_chars", {"whitespace", "-", "\\n"}}}}}},
+      {"filter",
+       {{"pr", {{"type", "pattern_replace"}, {"pattern", "[aeiou]"}, {"replacement", "*"}}},
+        {"pr1", {{"type", "pattern_replace"}, {"pattern", "[aeiou]"}, {"replacement", "*"},
+                 {"all", false}}},
+        {"el", {{"type", "elision"}, {"articles", {"l", "j"}}, {"articles_case", true}}}}},
+      {"analyzer",
+       {{"digits", {{"tokenizer", "standard"}, {"char_filter", {"digits"}}}},
+        {"cg", {{"tokenizer", "cg"}}},
+        {"fp", {{"type", "fingerprint"}}}}}};
+  auto r = Registry(a);
+  // OpenSearch's pattern_replace char filter page: 123-456-789 -> 123_456_789.
+  auto digits = Analyze(*r, "digits", "My credit card is 123-456-789");
+  EXPECT_THAT(Terms(digits), ElementsAre("My", "credit", "card", "is", "123_456_789"));
+  EXPECT_EQ(digits[4].start_offset, 18u);
+  EXPECT_EQ(digits[4].end_offset, 29u);
+  EXPECT_THAT(CustomTerms("whitespace", {"pr"}, "banana split", a), ElementsAre("b*n*n*", "spl*t"));
+  EXPECT_THAT(CustomTerms("whitespace", {"pr1"}, "banana", a), ElementsAre("b*nana"));
+  EXPECT_THAT(CustomTerms("standard", {"el"}, "L'avion j’aime m'a", a),
+              ElementsAre("avion", "aime", "m'a"));
+  EXPECT_THAT(CustomTerms("standard", {"elision"}, "l'avion qu'il", a),
+              ElementsAre("avion", "il"));
+  EXPECT_THAT(Terms(*r, "cg", "Fast-moving\nrivers  run"),
+              ElementsAre("Fast", "moving", "rivers", "run"));
+  // The fingerprint analyzer page: sorted, deduplicated, folded.
+  EXPECT_THAT(Terms(*r, "fingerprint", "Yes yes, Gödel said this sentence is consistent and."),
+              ElementsAre("and consistent godel is said sentence this yes"));
+}
+
 TEST(TokenFilters, LowercaseUppercase) {
   EXPECT_THAT(CustomTerms("whitespace", {"lowercase"}, "ÀÉÎ İstanbul ΣΊΣΥΦΟΣ DŽ"),
               ElementsAre("àéî", "istanbul", "σίσυφοσ",

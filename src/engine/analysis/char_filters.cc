@@ -155,6 +155,7 @@ Result<std::shared_ptr<const CharFilter>> MakeCharFilter(std::string_view type,
                                                         std::string_view name) {
   if (type == "mapping") return MakeMapping(params, name);
   if (type == "html_strip") return MakeHtmlStripCharFilter(params, name);
+  if (type == "pattern_replace") return MakePatternReplaceCharFilter(params, name);
   return Status::NotFound(std::string(type));
 }
 

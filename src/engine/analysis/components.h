@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <unicode/regex.h>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -87,6 +88,18 @@ Result<std::shared_ptr<const TokenFilter>> MakeTokenFilter(std::string_view type
 Result<std::shared_ptr<const CharFilter>> MakeCharFilter(std::string_view type,
                                                         const nlohmann::json& params,
                                                         std::string_view name);
+
+// A Java regular expression (with Java flag names, "CASE_INSENSITIVE|COMMENTS") compiled
+// for ICU; Java's ASCII-only \w \W \d \D \s \S are kept ASCII-only.
+Result<std::unique_ptr<icu::RegexPattern>> CompileJavaRegex(const std::string& pattern,
+                                                            const std::string& flags,
+                                                            std::string_view name);
+
+// pattern_replace (params: pattern, replacement, flags; the filter also all).
+Result<std::shared_ptr<const CharFilter>> MakePatternReplaceCharFilter(
+    const nlohmann::json& params, std::string_view name);
+Result<std::shared_ptr<const TokenFilter>> MakePatternReplaceFilter(const nlohmann::json& params,
+                                                                   std::string_view name);
 
 // The pattern tokenizer (params: pattern, default "\W+"; flags; group, default -1 = split).
 Result<std::shared_ptr<const Tokenizer>> MakePatternTokenizer(const nlohmann::json& params,

@@ -134,11 +134,9 @@ Result<uint32_t> ParseFlags(const std::string& flags, bool* unicode_classes) {
 
 }  // namespace
 
-Result<std::shared_ptr<const Tokenizer>> MakePatternTokenizer(const nlohmann::json& params,
-                                                             std::string_view name) {
-  QD_ASSIGN_OR_RETURN(std::string pattern, StringParam(params, "pattern", "\\W+", name));
-  QD_ASSIGN_OR_RETURN(std::string flags, StringParam(params, "flags", "", name));
-  QD_ASSIGN_OR_RETURN(int64_t group, IntParam(params, "group", -1, name));
+Result<std::unique_ptr<icu::RegexPattern>> CompileJavaRegex(const std::string& pattern,
+                                                            const std::string& flags,
+                                                            std::string_view name) {
   bool unicode_classes = false;
   QD_ASSIGN_OR_RETURN(uint32_t icu_flags, ParseFlags(flags, &unicode_classes));
   std::string icu_pattern = (unicode_classes || (icu_flags & UREGEX_LITERAL))
@@ -152,6 +150,16 @@ Result<std::shared_ptr<const Tokenizer>> MakePatternTokenizer(const nlohmann::js
     return IllegalArgument("invalid pattern [" + pattern + "] of [" + std::string(name) +
                            "]: " + u_errorName(status));
   }
+  return compiled;
+}
+
+Result<std::shared_ptr<const Tokenizer>> MakePatternTokenizer(const nlohmann::json& params,
+                                                             std::string_view name) {
+  QD_ASSIGN_OR_RETURN(std::string pattern, StringParam(params, "pattern", "\\W+", name));
+  QD_ASSIGN_OR_RETURN(std::string flags, StringParam(params, "flags", "", name));
+  QD_ASSIGN_OR_RETURN(int64_t group, IntParam(params, "group", -1, name));
+  QD_ASSIGN_OR_RETURN(auto compiled, CompileJavaRegex(pattern, flags, name));
+  UErrorCode status = U_ZERO_ERROR;
   std::unique_ptr<icu::RegexMatcher> probe(compiled->matcher(status));
   int32_t groups = U_SUCCESS(status) && probe ? probe->groupCount() : 0;
   if (group > groups) {

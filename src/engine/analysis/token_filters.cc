@@ -542,6 +542,69 @@ class DecimalDigitFilter final : public TokenFilter {
   }
 };
 
+// Lucene's ElisionFilter: "l'avion" -> "avion" when the part before the first apostrophe
+// (' or ’) is one of the articles.
+class ElisionFilter final : public TokenFilter {
+ public:
+  ElisionFilter(std::vector<std::string> articles, bool ignore_case) : ignore_case_(ignore_case) {
+    if (ignore_case_) {
+      for (std::string& a : articles) Lowercase(&a);
+    }
+    articles_ = TermSet(articles);
+  }
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    for (size_t i = begin; i < tokens->size(); ++i) {
+      std::string& t = (*tokens)[i].term;
+      size_t a = t.find('\'');
+      size_t b = t.find("\u2019");
+      size_t cut = std::min(a, b);
+      if (cut == std::string::npos) continue;
+      std::string prefix = t.substr(0, cut);
+      if (ignore_case_) Lowercase(&prefix);
+      if (articles_.contains(prefix)) t.erase(0, cut + (cut == a ? 1 : 3));
+    }
+  }
+
+ private:
+  bool ignore_case_;
+  TermSet articles_;
+};
+
+// Lucene's FingerprintFilter: one token, the sorted distinct terms joined by `separator`,
+// or nothing when longer than `max_output_size`.
+class FingerprintFilter final : public TokenFilter {
+ public:
+  FingerprintFilter(std::string separator, size_t max_output_size)
+      : separator_(std::move(separator)), max_(max_output_size) {}
+  void Filter(std::vector<Token>* tokens, size_t begin) const override {
+    if (tokens->size() == begin) return;
+    std::vector<std::string> terms;
+    uint32_t end = 0;
+    for (size_t i = begin; i < tokens->size(); ++i) {
+      terms.push_back(std::move((*tokens)[i].term));
+      end = std::max(end, (*tokens)[i].end_offset);
+    }
+    std::sort(terms.begin(), terms.end());
+    terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+    std::string joined;
+    for (const std::string& t : terms) {
+      if (!joined.empty()) joined += separator_;
+      joined += t;
+    }
+    tokens->resize(begin);
+    if (Utf16Length(joined) > max_) return;
+    Token& t = tokens->emplace_back();
+    t.term = std::move(joined);
+    t.position = 1;
+    t.start_offset = 0;
+    t.end_offset = end;
+  }
+
+ private:
+  std::string separator_;
+  size_t max_;
+};
+
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -701,6 +764,29 @@ Result<std::shared_ptr<const TokenFilter>> MakeTokenFilter(std::string_view type
     return std::shared_ptr<const TokenFilter>(
         std::make_shared<KeepWordsFilter>(std::move(words), ignore_case));
   }
+  if (type == "elision") {
+    bool present = false;
+    QD_ASSIGN_OR_RETURN(std::vector<std::string> articles,
+                        ListParam(params, "articles", name, &present));
+    if (!present) {
+      if (!params.is_null()) {
+        return IllegalArgument("elision filter requires [articles] or [articles_path] setting");
+      }
+      // The built-in elision filter: Lucene's French articles.
+      articles = {"l", "m", "t", "qu", "n", "s", "j", "d", "c", "jusqu", "quoiqu", "lorsqu",
+                  "puisqu"};
+    }
+    QD_ASSIGN_OR_RETURN(bool ignore_case, BoolParam(params, "articles_case", false, name));
+    return std::shared_ptr<const TokenFilter>(
+        std::make_shared<ElisionFilter>(std::move(articles), ignore_case));
+  }
+  if (type == "fingerprint") {
+    QD_ASSIGN_OR_RETURN(std::string separator, StringParam(params, "separator", " ", name));
+    QD_ASSIGN_OR_RETURN(int64_t max, IntParam(params, "max_output_size", 255, name));
+    return std::shared_ptr<const TokenFilter>(std::make_shared<FingerprintFilter>(
+        std::move(separator), static_cast<size_t>(std::max<int64_t>(max, 0))));
+  }
+  if (type == "pattern_replace") return MakePatternReplaceFilter(params, name);
   if (type == "apostrophe") {
     return std::shared_ptr<const TokenFilter>(std::make_shared<ApostropheFilter>());
   }

@@ -201,6 +201,60 @@ class NGramTokenizer final : public Tokenizer {
   std::u32string custom_;
 };
 
+// OpenSearch's char_group tokenizer: splits on the listed characters and character classes.
+class CharGroupTokenizer final : public Tokenizer {
+ public:
+  CharGroupTokenizer(std::u32string chars, uint32_t classes, uint32_t max_len)
+      : chars_(std::move(chars)), classes_(classes), max_(max_len == 0 ? 1 : max_len) {}
+
+  void Tokenize(std::string_view text, std::vector<Token>* out) const override {
+    Token* cur = nullptr;
+    uint32_t units = 0;
+    for (size_t i = 0; i < text.size();) {
+      size_t start = i;
+      char32_t c = DecodeUtf8(text, &i);
+      if (IsSplit(c)) {
+        cur = nullptr;
+        continue;
+      }
+      if (cur == nullptr) {
+        cur = &out->emplace_back();
+        cur->position = 1;
+        cur->start_offset = static_cast<uint32_t>(start);
+        units = 0;
+      }
+      AppendUtf8(&cur->term, c);
+      cur->end_offset = static_cast<uint32_t>(i);
+      units += Utf16Units(c);
+      if (units >= max_) cur = nullptr;
+    }
+  }
+
+ private:
+  bool IsSplit(char32_t c) const {
+    if (chars_.find(c) != std::u32string::npos) return true;
+    if ((classes_ & kLetter) && u_isalpha(c)) return true;
+    if ((classes_ & kDigit) && u_isdigit(c)) return true;
+    if ((classes_ & kWhitespace) && u_isWhitespace(c)) return true;
+    if (classes_ & (kPunctuation | kSymbol)) {
+      int8_t t = u_charType(c);
+      bool punct = t == U_CONNECTOR_PUNCTUATION || t == U_DASH_PUNCTUATION ||
+                   t == U_START_PUNCTUATION || t == U_END_PUNCTUATION ||
+                   t == U_INITIAL_PUNCTUATION || t == U_FINAL_PUNCTUATION ||
+                   t == U_OTHER_PUNCTUATION;
+      bool symbol = t == U_MATH_SYMBOL || t == U_CURRENCY_SYMBOL || t == U_MODIFIER_SYMBOL ||
+                    t == U_OTHER_SYMBOL;
+      if ((classes_ & kPunctuation) && punct) return true;
+      if ((classes_ & kSymbol) && symbol) return true;
+    }
+    return false;
+  }
+
+  std::u32string chars_;
+  uint32_t classes_;
+  uint32_t max_;
+};
+
 Result<uint32_t> MaxTokenLength(const nlohmann::json& params, std::string_view name) {
   QD_ASSIGN_OR_RETURN(int64_t v, IntParam(params, "max_token_length", kDefaultMaxTokenLength,
                                           name));
@@ -253,6 +307,49 @@ Result<std::shared_ptr<const Tokenizer>> MakeNGram(const nlohmann::json& params,
                                        std::move(custom)));
 }
 
+
+Result<std::shared_ptr<const Tokenizer>> MakeCharGroup(const nlohmann::json& params,
+                                                       std::string_view name) {
+  QD_ASSIGN_OR_RETURN(uint32_t max, MaxTokenLength(params, name));
+  QD_ASSIGN_OR_RETURN(std::vector<std::string> items, ListParam(params, "tokenize_on_chars", name));
+  std::u32string chars;
+  uint32_t classes = 0;
+  for (const std::string& item : items) {
+    if (item == "letter") {
+      classes |= kLetter;
+    } else if (item == "digit") {
+      classes |= kDigit;
+    } else if (item == "whitespace") {
+      classes |= kWhitespace;
+    } else if (item == "punctuation") {
+      classes |= kPunctuation;
+    } else if (item == "symbol") {
+      classes |= kSymbol;
+    } else if (item == "\\n") {
+      chars.push_back('\n');
+    } else if (item == "\\r") {
+      chars.push_back('\r');
+    } else if (item == "\\t") {
+      chars.push_back('\t');
+    } else if (item == "\\f") {
+      chars.push_back('\f');
+    } else if (item == "\\\\") {
+      chars.push_back('\\');
+    } else if (item.size() == 6 && item.starts_with("\\u")) {
+      chars.push_back(static_cast<char32_t>(std::strtoul(item.c_str() + 2, nullptr, 16)));
+    } else {
+      size_t i = 0;
+      char32_t c = item.empty() ? 0 : DecodeUtf8(item, &i);
+      if (item.empty() || i != item.size()) {
+        return IllegalArgument("Invalid escaped char in [" + item + "]");
+      }
+      chars.push_back(c);
+    }
+  }
+  return std::shared_ptr<const Tokenizer>(
+      std::make_shared<CharGroupTokenizer>(std::move(chars), classes, max));
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const Tokenizer>> MakeTokenizer(std::string_view type,
@@ -280,6 +377,7 @@ Result<std::shared_ptr<const Tokenizer>> MakeTokenizer(std::string_view type,
     return std::shared_ptr<const Tokenizer>(std::make_shared<KeywordTokenizer>());
   }
   if (type == "pattern") return MakePatternTokenizer(params, name);
+  if (type == "char_group") return MakeCharGroup(params, name);
   if (type == "ngram" || type == "nGram") return MakeNGram(params, name, false);
   if (type == "edge_ngram" || type == "edgeNGram") return MakeNGram(params, name, true);
   return Status::NotFound(std::string(type));
