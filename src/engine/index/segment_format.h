@@ -27,8 +27,10 @@ inline constexpr int kTermsPerBlock = 32;
 inline constexpr size_t kSkipEntrySize = 21;
 inline constexpr size_t kSkipMaxFreq = 16;  // offsets within a skip entry
 inline constexpr size_t kSkipMinNorm = 20;
-// Raw bytes of documents after which a stored-fields block is compressed.
+// A stored-fields block is compressed once it holds this many raw bytes or documents (the
+// document cap keeps blocks of tiny documents, e.g. ids only, quick to decompress).
 inline constexpr size_t kStoredBlockSize = 16 * 1024;
+inline constexpr uint32_t kStoredBlockDocs = 256;
 
 inline bool HasFreqs(IndexOptions o) { return o >= IndexOptions::kDocsFreqs; }
 inline bool HasPositions(IndexOptions o) { return o == IndexOptions::kDocsFreqsPositions; }

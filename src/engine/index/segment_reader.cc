@@ -469,6 +469,8 @@ struct StoredBlockCache {
   uint64_t reader_id = 0;
   uint32_t block = 0;
   std::string data;
+  // Reused: ZSTD_decompress would allocate and initialize a context per call.
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx{nullptr, ZSTD_freeDCtx};
 };
 thread_local StoredBlockCache stored_cache;
 
@@ -615,7 +617,11 @@ class SegmentReaderImpl final : public SegmentReader {
       uint64_t raw = GetVarint(&p);
       uint64_t compressed = GetVarint(&p);
       cache.data.resize(raw);
-      size_t n = ZSTD_decompress(cache.data.data(), raw, p, compressed);
+      if (cache.dctx == nullptr) {
+        cache.dctx.reset(ZSTD_createDCtx());
+        if (cache.dctx == nullptr) return Status::Internal("cannot create a zstd context");
+      }
+      size_t n = ZSTD_decompressDCtx(cache.dctx.get(), cache.data.data(), raw, p, compressed);
       if (ZSTD_isError(n) || n != raw) {
         return Status::Corruption("cannot decompress stored fields block in " + fdt_->path());
       }

@@ -236,9 +236,12 @@ Status WriteStoredFields(SegmentSource* source, SegmentFileWriter* fdt, SegmentM
   std::string compressed;
   uint32_t block_first = 0;
   std::string id, src;
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  if (cctx == nullptr) return Status::Internal("cannot create a zstd compression context");
   auto flush = [&]() -> Status {
     compressed.resize(ZSTD_compressBound(raw.size()));
-    size_t n = ZSTD_compress(compressed.data(), compressed.size(), raw.data(), raw.size(), 3);
+    size_t n = ZSTD_compressCCtx(cctx.get(), compressed.data(), compressed.size(), raw.data(),
+                                 raw.size(), 3);
     if (ZSTD_isError(n)) {
       return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
     }
@@ -256,7 +259,9 @@ Status WriteStoredFields(SegmentSource* source, SegmentFileWriter* fdt, SegmentM
     QD_RETURN_IF_ERROR(source->Document(doc, &id, &src));
     PutLengthPrefixed(&raw, id);
     PutLengthPrefixed(&raw, src);
-    if (raw.size() >= kStoredBlockSize) QD_RETURN_IF_ERROR(flush());
+    if (raw.size() >= kStoredBlockSize || doc + 1 - block_first >= kStoredBlockDocs) {
+      QD_RETURN_IF_ERROR(flush());
+    }
   }
   if (!raw.empty()) QD_RETURN_IF_ERROR(flush());
   meta->stored_index_offset = fdt->offset();
