@@ -280,6 +280,21 @@ TEST(SegmentTest, WriteToMissingDirectoryFails) {
   EXPECT_FALSE(SegmentReader::Open("/nonexistent/dir/for/qd", "seg").ok());
 }
 
+// A write that fails leaves no partial segment files.
+TEST(SegmentTest, FailedWriteRemovesItsFiles) {
+  SegmentBuilder builder;
+  DocGenerator gen(7);
+  builder.AddDocument(gen.Next(), gen.Meta());
+  TempDir dir;
+  std::filesystem::create_directory(dir.path() + "/seg.fdt");  // the last file cannot be created
+  EXPECT_FALSE(builder.Write(dir.path(), "seg").ok());
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    left.push_back(e.path().filename().string());
+  }
+  EXPECT_EQ(left, std::vector<std::string>{"seg.fdt"});
+}
+
 // Flipping any byte of any file, or cutting a file short, is Corruption naming the file.
 TEST(SegmentTest, CorruptionIsDetectedInEveryFile) {
   DocGenerator gen(11);

@@ -1,5 +1,6 @@
 #include "engine/index/segment_writer.h"
 
+#include <unistd.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -273,7 +274,9 @@ Status WriteStoredFields(SegmentSource* source, SegmentFileWriter* fdt, SegmentM
 
 }  // namespace
 
-Status WriteSegment(SegmentSource* source, const std::string& dir, const std::string& name) {
+namespace {
+
+Status WriteFiles(SegmentSource* source, const std::string& dir, const std::string& name) {
   Files files;
   QD_RETURN_IF_ERROR(OpenFiles(dir, name, &files));
   const uint32_t max_doc = source->max_doc();
@@ -410,6 +413,21 @@ Status WriteSegment(SegmentSource* source, const std::string& dir, const std::st
   QD_RETURN_IF_ERROR(files.dv->Finish());
   QD_RETURN_IF_ERROR(files.fdt->Finish());
   return files.si->Finish();
+}
+
+}  // namespace
+
+Status WriteSegment(SegmentSource* source, const std::string& dir, const std::string& name) {
+  Status s = WriteFiles(source, dir, name);
+  if (!s.ok()) {
+    // Leave no partial segment behind. Best effort: the write already failed, and a file that
+    // cannot be removed is not referenced by any commit (the engine cleans such files at open).
+    for (std::string_view ext : {kSegmentInfoExt, kTermsExt, kDocsExt, kPositionsExt, kNormsExt,
+                                 kDocValuesExt, kStoredExt}) {
+      ::unlink(SegmentFilePath(dir, name, ext).c_str());
+    }
+  }
+  return s;
 }
 
 }  // namespace quidditch::engine::index_internal
