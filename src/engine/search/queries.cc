@@ -98,6 +98,10 @@ class AllWeight final : public LeafWeight {
     return Explanation{true, score_, "*:*^" + std::to_string(score_), {}};
   }
   std::string Describe() const override { return "*:*"; }
+  std::optional<uint64_t> Count(size_t i) const override {
+    const Leaf& l = leaf(i);
+    return l.reader->max_doc() - (l.live ? l.live->num_deleted() : 0);
+  }
 
  private:
   float score_;
@@ -164,6 +168,10 @@ class TermWeight final : public LeafWeight {
                        {std::move(inner)}};
   }
   std::string Describe() const override { return field_ + ":" + PrintableTerm(term_); }
+  std::optional<uint64_t> Count(size_t i) const override {
+    if (leaf(i).live != nullptr && leaf(i).live->num_deleted() > 0) return std::nullopt;
+    return states_[i] ? states_[i]->doc_freq : 0;
+  }
 
  private:
   std::string field_;

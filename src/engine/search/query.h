@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/index/segment.h"
@@ -44,6 +45,12 @@ class Weight {
   virtual Result<Explanation> Explain(size_t leaf_index, uint32_t doc) const;
   // Text for the generic explanation.
   virtual std::string Describe() const = 0;
+  // The number of live matches in the leaf when known without iterating (Lucene's
+  // Weight.count), e.g. a term's doc_freq in a leaf without deletes; nullopt otherwise.
+  virtual std::optional<uint64_t> Count(size_t leaf_index) const {
+    (void)leaf_index;
+    return std::nullopt;
+  }
 };
 
 }  // namespace quidditch::engine

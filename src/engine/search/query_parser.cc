@@ -122,12 +122,15 @@ size_t Utf8Len(unsigned char c) {
 
 uint32_t EditDistance(std::string_view a_str, std::string_view b_str, bool transpositions,
                       uint32_t max_distance) {
-  std::vector<uint32_t> a, b;
+  // Called once per enumerated term by fuzzy queries: buffers are reused per thread.
+  thread_local std::vector<uint32_t> a, b, prev2, prev, cur;
   DecodeUtf8(a_str, &a);
   DecodeUtf8(b_str, &b);
   size_t n = a.size(), m = b.size();
   if ((n > m ? n - m : m - n) > max_distance) return max_distance + 1;
-  std::vector<uint32_t> prev2(m + 1), prev(m + 1), cur(m + 1);
+  prev2.assign(m + 1, 0);
+  prev.assign(m + 1, 0);
+  cur.assign(m + 1, 0);
   for (size_t j = 0; j <= m; ++j) prev[j] = static_cast<uint32_t>(j);
   for (size_t i = 1; i <= n; ++i) {
     cur[0] = static_cast<uint32_t>(i);

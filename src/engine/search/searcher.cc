@@ -314,7 +314,9 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
   }
   bool sort_needs_scores = by_score_only;
   for (const SortSpec& s : specs) sort_needs_scores |= s.kind == KeyKind::kScore;
-  bool needs_scores = sort_needs_scores || req.explain || req.min_score.has_value() ||
+  const size_t k = req.from + req.size;
+  // A count (no hits) needs no scores.
+  bool needs_scores = (sort_needs_scores && k > 0) || req.explain || req.min_score.has_value() ||
                       (req.collector != nullptr && req.collector->needs_scores());
   if (by_score_only) {
     specs.clear();
@@ -337,7 +339,6 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
 
   QD_ASSIGN_OR_RETURN(std::unique_ptr<Weight> weight,
                       req.query->CreateWeight(ctx, needs_scores, 1.0f));
-  const size_t k = req.from + req.size;
   const uint64_t threshold = req.track_total_hits;
   // Dynamic pruning (block-max / MaxScore) is allowed when only the top hits by score are
   // needed and the total no longer has to be exact.
@@ -358,6 +359,14 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
   for (size_t li = 0; li < leaves.size(); ++li) {
     const Leaf& leaf = leaves[li];
     if (req.collector != nullptr) req.collector->SetLeaf(li, leaf);
+    if (k == 0 && req.collector == nullptr && !req.min_score) {
+      // Counting only: leaves whose count is known need no iteration.
+      std::optional<uint64_t> count = weight->Count(li);
+      if (count) {
+        counted += *count;
+        continue;
+      }
+    }
     QD_ASSIGN_OR_RETURN(std::unique_ptr<Scorer> scorer, weight->MakeScorer(li));
     if (scorer == nullptr) continue;
     std::vector<LeafKey> leaf_keys;

@@ -371,6 +371,26 @@ TEST(SearcherTest, DeletedDocsAndTotals) {
   EXPECT_EQ(counter.seen, (std::vector<std::pair<size_t, uint32_t>>{{0, 2}, {1, 0}}));
 }
 
+TEST(SearcherTest, CountsWithoutHits) {
+  auto index = SmallIndex();
+  auto count = [&](const char* dsl) -> uint64_t {
+    SearchRequest req;
+    req.size = 0;
+    req.track_total_hits = kTrackTotalHitsExact;
+    auto top = RunQuery(*index, json::parse(dsl), req);
+    EXPECT_TRUE(top.ok()) << top.status();
+    EXPECT_TRUE(top->hits.empty());
+    return top.ok() ? top->total_hits : 0;
+  };
+  EXPECT_EQ(count(R"({"match": {"title": "quick"}})"), 3u);  // doc_freq fast path
+  EXPECT_EQ(count(R"({"match_all": {}})"), 6u);
+  EXPECT_EQ(count(R"({"match": {"title": "quick dog"}})"), 5u);  // iterated
+  index->Delete(0, 1);                                           // b
+  EXPECT_EQ(count(R"({"match": {"title": "quick"}})"), 2u);
+  EXPECT_EQ(count(R"({"match_all": {}})"), 5u);
+  EXPECT_EQ(count(R"({"match": {"title": "quick dog"}})"), 4u);
+}
+
 TEST(SearcherTest, ParseErrors) {
   auto index = SmallIndex();
   auto expect_error = [&](const char* dsl, const char* message) {
