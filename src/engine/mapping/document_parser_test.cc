@@ -410,6 +410,10 @@ TEST_F(DocumentParserTest, SourceDisabledAndFiltered) {
   // Every field is still indexed (dynamically here).
   EXPECT_NE(Field(r.doc, "b"), nullptr);
 
+  SetMapping(json::parse(R"({"_source": {"includes": ["tags", "o.k*"]}})"));
+  r = Parse(R"({"tags": ["x", "y"], "o": {"keep": 1, "drop": 2}, "p": [1]})");
+  EXPECT_EQ(json::parse(r.doc.source), json::parse(R"({"tags": ["x", "y"], "o": {"keep": 1}})"));
+
   SetMapping(json::parse(R"({"_source": {"excludes": ["meta"]}})"));
   r = Parse(R"({"a": {"b": [1, 2]}, "meta": {"x": 1}})");
   EXPECT_EQ(json::parse(r.doc.source), json::parse(R"({"a": {"b": [1, 2]}})"));
@@ -466,6 +470,19 @@ TEST_F(DocumentParserTest, DynamicFirstValueDecidesType) {
   EXPECT_NE(r.updated_mapping->Find("a.x"), nullptr);
   EXPECT_NE(r.updated_mapping->Find("a.y"), nullptr);
   EXPECT_EQ(r.updated_mapping->Find("n")->type, FieldType::kLong);
+}
+
+TEST_F(DocumentParserTest, DynamicNumbersBeyondLongAndNestedArrays) {
+  ParseResult r = Parse(R"({"big": 18446744073709551615, "nested": [[], [null, [7]]]})");
+  ASSERT_TRUE(r.updated_mapping.has_value());
+  EXPECT_EQ(r.updated_mapping->Find("big")->type, FieldType::kFloat);
+  EXPECT_EQ(r.updated_mapping->Find("nested")->type, FieldType::kLong);
+  EXPECT_THAT(Field(r.doc, "big")->numeric_values,
+              ElementsAre(SortableDoubleBits(static_cast<float>(18446744073709551615.0))));
+  EXPECT_THAT(Field(r.doc, "nested")->numeric_values, ElementsAre(7));
+  // An unmapped field with only nulls and empty arrays adds nothing.
+  ParseResult none = Parse(R"({"a": [[], [null]], "b": null})");
+  EXPECT_FALSE(none.updated_mapping.has_value());
 }
 
 TEST_F(DocumentParserTest, DynamicFalseAndStrict) {

@@ -208,6 +208,21 @@ TEST_F(MappingTest, MergeAddsFieldsAndKeepsOriginal) {
   EXPECT_EQ(again->ToJson()["dynamic"], "strict");
 }
 
+TEST_F(MappingTest, MergeDottedNamesAndStringBooleans) {
+  Mapping m = Build({{"properties", {{"u", {{"properties", {{"a", {{"type", "long"}}}}}}}}}});
+  Result<Mapping> r = m.Merge(
+      json::parse(R"({"properties": {"u.b": {"type": "keyword", "index": "false"}}})"), analysis_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_NE(r->Find("u.b"), nullptr);
+  EXPECT_FALSE(r->Find("u.b")->index);
+  EXPECT_NE(r->Find("u.a"), nullptr);
+  Result<Mapping> conflict =
+      m.Merge(json::parse(R"({"properties": {"u.a": {"type": "keyword"}}})"), analysis_);
+  ASSERT_FALSE(conflict.ok());
+  EXPECT_THAT(conflict.status().message(),
+              HasSubstr("mapper [u.a] cannot be changed from type [long] to [keyword]"));
+}
+
 TEST_F(MappingTest, MergeConflicts) {
   Mapping m = Build(json::parse(R"({"properties": {
       "a": {"type": "long"},
