@@ -619,9 +619,13 @@ void Mapping::Rep::Finalize() {
 }
 
 Mapping::Mapping() {
-  auto rep = std::make_shared<Rep>();
-  rep->Finalize();
-  rep_ = std::move(rep);
+  // Every empty mapping shares one representation (callers default-construct Mappings often).
+  static const std::shared_ptr<const Rep> kEmpty = [] {
+    auto rep = std::make_shared<Rep>();
+    rep->Finalize();
+    return std::shared_ptr<const Rep>(std::move(rep));
+  }();
+  rep_ = kEmpty;
 }
 
 Result<Mapping> Mapping::FromJson(const json& mappings, const AnalysisRegistry& analysis) {
