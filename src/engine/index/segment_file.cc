@@ -40,8 +40,8 @@ Status SegmentFileWriter::MaybeFlush() {
   return Flush();
 }
 
-Status SegmentFileWriter::Flush() {
-  crc_ = Crc32cExtend(crc_, buffer_.data(), buffer_.size());
+Status SegmentFileWriter::Flush(bool checksum) {
+  if (checksum) crc_ = Crc32cExtend(crc_, buffer_.data(), buffer_.size());
   const char* p = buffer_.data();
   size_t left = buffer_.size();
   while (left > 0) {
@@ -62,14 +62,8 @@ Status SegmentFileWriter::Finish() {
   PutFixed64(&buffer_, kFooterMagic);
   PutFixed32(&buffer_, kFormatVersion);
   QD_RETURN_IF_ERROR(Flush());
-  std::string crc;
-  PutFixed32(&crc, crc_);
-  buffer_ = crc;
-  // The CRC itself is not part of the checksummed bytes; write it without processing.
-  if (::write(fd_, buffer_.data(), buffer_.size()) != static_cast<ssize_t>(buffer_.size())) {
-    return ErrnoError("cannot write", path_, errno);
-  }
-  buffer_.clear();
+  PutFixed32(&buffer_, crc_);
+  QD_RETURN_IF_ERROR(Flush(/*checksum=*/false));  // the CRC does not cover itself
   if (::fsync(fd_) != 0) return ErrnoError("cannot fsync", path_, errno);
   int fd = fd_;
   fd_ = -1;

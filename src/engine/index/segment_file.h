@@ -40,7 +40,8 @@ class SegmentFileWriter {
 
  private:
   SegmentFileWriter(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
-  Status Flush();
+  // Writes the buffer out; `checksum`: and adds it to the file's CRC.
+  Status Flush(bool checksum = true);
 
   std::string path_;
   int fd_;
