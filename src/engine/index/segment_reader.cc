@@ -181,7 +181,9 @@ size_t FindBlock(const FieldData& f, std::string_view target) {
 
 class TermsIteratorImpl final : public TermsIterator {
  public:
-  TermsIteratorImpl(const FieldData* field, const uint8_t* tim) : field_(field), tim_(tim) {}
+  TermsIteratorImpl(const FieldData* field, const uint8_t* tim) : field_(field), tim_(tim) {
+    term_.reserve(256);  // enumeration then allocates only for longer terms
+  }
 
   bool SeekCeil(std::string_view target) override {
     block_ = FindBlock(*field_, target);
