@@ -369,12 +369,19 @@ def main():
                 log(f"Quidditch SKIPPED: {why}. No Quidditch numbers are reported.")
                 continue
             commands[e] = cmd
+            mtime = time.gmtime(os.path.getmtime(cmd[0]))
+            log(f"Quidditch harness: {cmd[0]}, built {time.strftime('%Y-%m-%d %H:%M UTC', mtime)}")
         else:
             commands[e] = builders[e](args.cache)
 
     report = {"mode": "quick" if quick else "full", "date": time.strftime("%Y-%m-%d %H:%M UTC",
                                                                           time.gmtime()),
               "machine": mach, "versions": versions(), "settings": settings, "skipped": skipped,
+              # The engine in the harness is what the binary was built from, not necessarily
+              # quidditch_commit (HEAD when the run started).
+              "quidditch_binary": ({"path": commands["quidditch"][0], "built": time.strftime(
+                  "%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(commands["quidditch"][0])))}
+                  if "quidditch" in commands else None),
               "notes": ["2 shared cores; other engineers were compiling during the run: noisy",
                         "latency: every query of a category x (passes after warm-up), 1 thread",
                         "QPS: the category's queries round-robin for qps_seconds per thread "
