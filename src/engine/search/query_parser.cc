@@ -565,6 +565,10 @@ Result<QueryPtr> Parser::MatchField(const std::string& field, const json& value,
     return QueryPtr(std::make_unique<BooleanQuery>(std::move(c), std::nullopt, 1.0f));
   };
   if (groups.size() == 1) {
+    if (groups[0].size() == 1 && !opts.fuzziness) {
+      // One term: a term query carrying the boost (explains as OpenSearch's does).
+      return QueryPtr(std::make_unique<TermQuery>(field, groups[0][0], opts.boost));
+    }
     QD_ASSIGN_OR_RETURN(QueryPtr q, group_query(groups[0]));
     if (opts.boost == 1.0f) return q;
     BooleanQuery::Clauses c;

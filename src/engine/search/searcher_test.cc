@@ -86,6 +86,34 @@ TEST(SearcherTest, TermScoresEqualLuceneFormula) {
   EXPECT_EQ(ex["details"][0]["details"][0]["details"][1]["value"], 6.0);  // N
 }
 
+TEST(SearcherTest, BoostedMatchExplainsLikeOpenSearch) {
+  auto index = SmallIndex();
+  SearchRequest req;
+  req.explain = true;
+  auto top =
+      RunQuery(*index, json::parse(R"({"match": {"title": {"query": "lazy", "boost": 2}}})"), req);
+  ASSERT_TRUE(top.ok()) << top.status();
+  ASSERT_EQ(top->hits.size(), 2u);
+  Bm25 sim(2.0f, 6, 20, {2});
+  EXPECT_FLOAT_EQ(top->hits[0].score, sim.Score(1, LengthToNorm(2)));  // c: "lazy dog"
+  const json& ex = *top->hits[0].explanation;
+  EXPECT_EQ(ex["description"], "weight(title:lazy in 2) [PerFieldSimilarity], result of:");
+  EXPECT_EQ(ex["details"][0]["details"][0]["description"], "boost");
+  EXPECT_EQ(ex["details"][0]["details"][0]["value"], 2.0);
+  // A bool explains as the sum of its scoring clauses.
+  top = RunQuery(*index, json::parse(R"({"bool": {"should": [{"match": {"title": "lazy"}},
+      {"match": {"title": "dog"}}], "filter": {"term": {"tag": "x"}}}})"),
+                 req);
+  ASSERT_TRUE(top.ok());
+  ASSERT_EQ(top->hits.size(), 2u);
+  const json& bex = *top->hits[0].explanation;
+  EXPECT_EQ(bex["description"], "sum of:");
+  EXPECT_FLOAT_EQ(bex["value"].get<float>(), top->hits[0].score);
+  float sum = 0;
+  for (const json& d : bex["details"]) sum += d["value"].get<float>();
+  EXPECT_FLOAT_EQ(sum, top->hits[0].score);
+}
+
 TEST(SearcherTest, BoolSemantics) {
   auto index = SmallIndex();
   EXPECT_THAT(index->Ids(json::parse(R"({"bool": {"must": [{"match": {"title": "dog"}}],
