@@ -32,9 +32,66 @@ struct TermBuf {
   bool positions_sorted = true;
 };
 
+// The terms of one field: an open-addressing hash table of indexes into a vector of entries.
+// Hand-written instead of std::unordered_map, whose bucket -> node -> key chain costs about
+// three cache misses per token and a ~150-byte node per term (no flat map is installed).
+class TermTable {
+ public:
+  using Entry = std::pair<std::string, TermBuf>;
+
+  // The entry of `term`, created if needed (*created then true). Valid until the next insert.
+  Entry& FindOrInsert(const std::string& term, bool* created) {
+    if (slots_.empty()) Rehash(1024);
+    const uint64_t h = std::hash<std::string>{}(term);
+    const uint64_t tag = h >> 32;
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      uint64_t slot = slots_[i];
+      if (slot == 0) {
+        entries_.emplace_back(term, TermBuf());
+        hashes_.push_back(h);
+        slots_[i] = (tag << 32) | entries_.size();
+        *created = true;
+        if (entries_.size() * 2 > slots_.size()) Rehash(slots_.size() * 2);
+        return entries_.back();
+      }
+      if ((slot >> 32) == tag) {
+        Entry& e = entries_[(slot & 0xffffffff) - 1];
+        if (e.first == term) {
+          *created = false;
+          return e;
+        }
+      }
+    }
+  }
+
+  size_t size() const { return entries_.size(); }
+  std::vector<Entry>::const_iterator begin() const { return entries_.begin(); }
+  std::vector<Entry>::const_iterator end() const { return entries_.end(); }
+  // Bytes of the table and the entry objects (not the strings' heap buffers).
+  size_t ram() const {
+    return 8 * (slots_.capacity() + hashes_.capacity()) + sizeof(Entry) * entries_.capacity();
+  }
+
+ private:
+  void Rehash(size_t size) {  // size: a power of two
+    slots_.assign(size, 0);
+    mask_ = size - 1;
+    for (size_t k = 0; k < entries_.size(); ++k) {
+      size_t i = hashes_[k] & mask_;
+      while (slots_[i] != 0) i = (i + 1) & mask_;
+      slots_[i] = ((hashes_[k] >> 32) << 32) | (k + 1);
+    }
+  }
+
+  std::vector<uint64_t> slots_;  // 0: empty; else hash >> 32 in the high half, index + 1 low
+  std::vector<Entry> entries_;
+  std::vector<uint64_t> hashes_;  // per entry, for rehashing
+  size_t mask_ = 0;
+};
+
 struct FieldBuf {
   FieldInfo info;
-  std::unordered_map<std::string, TermBuf> terms;
+  TermTable terms;
   std::vector<uint8_t> norms;  // by doc; shorter than num_docs when the last docs lack it
   uint32_t length_doc = kNone;
   uint32_t length = 0;
@@ -72,13 +129,10 @@ struct SegmentBuilder::Impl {
     const bool freqs = index_internal::HasFreqs(fb.info.index_options);
     const bool positions = index_internal::HasPositions(fb.info.index_options);
     for (const Token& token : f.tokens) {
-      auto it = fb.terms.find(token.term);
-      if (it == fb.terms.end()) {
-        it = fb.terms.try_emplace(token.term).first;
-        // The node: key, value, next pointer, cached hash, malloc header.
-        ram += sizeof(*it) + 32 + HeapBytes(it->first);
-      }
-      TermBuf& t = it->second;
+      bool created;
+      TermTable::Entry& entry = fb.terms.FindOrInsert(token.term, &created);
+      if (created) ram += HeapBytes(entry.first);
+      TermBuf& t = entry.second;
       size_t before = HeapBytes(t.docs) + HeapBytes(t.positions);
       if (t.last_doc != doc) {
         if (t.last_doc != kNone) {
@@ -165,7 +219,7 @@ size_t SegmentBuilder::ram_bytes_used() const {
                  sizeof(DocMeta) * im.metas.capacity() + im.fields.capacity() * sizeof(FieldBuf) +
                  im.by_name.bucket_count() * sizeof(void*);
   for (const FieldBuf& f : im.fields) {
-    total += f.terms.bucket_count() * sizeof(void*) + f.norms.capacity() +
+    total += f.terms.ram() + f.norms.capacity() +
              4 * (f.dv_docs.capacity() + f.dv_ends.capacity()) + 8 * f.numeric.capacity() +
              sizeof(std::string) * f.sorted.capacity();
   }
@@ -279,7 +333,7 @@ class BuilderSource : public index_internal::SegmentSource {
   const std::vector<DocMeta>& metas_;
   std::vector<FieldInfo> infos_;
   const FieldBuf* field_ = nullptr;
-  std::vector<const std::pair<const std::string, TermBuf>*> sorted_;
+  std::vector<const TermTable::Entry*> sorted_;
   size_t next_ = 0;
 };
 
