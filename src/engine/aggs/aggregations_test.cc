@@ -368,6 +368,14 @@ TEST(AggregationsTest, TopHits) {
   EXPECT_EQ(hits["hits"][1]["_id"], "2");
 }
 
+TEST(AggregationsTest, MetaIsEchoed) {
+  json r = RunSmall(json::parse(R"({"t": {"terms": {"field": "tag"}, "meta": {"color": "blue"},
+    "aggs": {"s": {"sum": {"field": "n"}, "meta": {"x": 1}}}}})"),
+                    2);
+  EXPECT_EQ(r["t"]["meta"], json::parse(R"({"color": "blue"})"));
+  EXPECT_EQ(r["t"]["buckets"][0]["s"]["meta"], json::parse(R"({"x": 1})"));
+}
+
 TEST(AggregationsTest, ErrorsAsOpenSearch) {
   auto err = [](const json& aggs) {
     auto c = ParseAggregations(aggs, Context());
@@ -403,6 +411,8 @@ TEST(AggregationsTest, ErrorsAsOpenSearch) {
           .find("illegal_argument_exception"),
       std::string::npos);
   EXPECT_FALSE(DecodePartial("{not json").ok());
+  EXPECT_NE(err({{"a>b", {{"avg", {{"field", "n"}}}}}}).find("Invalid aggregation name"),
+            std::string::npos);
 }
 
 // --- Random corpora: brute-force reference and shard splits ---------------------------------
@@ -441,7 +451,9 @@ const json kExactAggs = json::parse(R"({
            "aggs": {"avg_price": {"avg": {"field": "price"}},
                     "n_stats": {"extended_stats": {"field": "n"}},
                     "flags": {"terms": {"field": "flag"}},
-                    "card": {"cardinality": {"field": "n"}}}},
+                    "card": {"cardinality": {"field": "n"}},
+                    "h": {"histogram": {"field": "n", "interval": 50},
+                          "aggs": {"r": {"range": {"field": "price", "ranges": [{"to": 100}]}}}}}},
   "by_avg": {"terms": {"field": "tag", "size": 5, "shard_size": 100,
                        "order": {"avg_price": "asc"}},
              "aggs": {"avg_price": {"avg": {"field": "price"}}}},

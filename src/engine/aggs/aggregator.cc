@@ -143,7 +143,9 @@ void FinishLeafAll(AggregatorList& subs) {
 Result<json> BuildAll(AggregatorList& subs, uint32_t bucket) {
   json out = json::object();
   for (auto& s : subs) {
-    QD_ASSIGN_OR_RETURN(out[s->name()], s->BuildPartial(bucket));
+    QD_ASSIGN_OR_RETURN(json p, s->BuildPartial(bucket));
+    if (!s->meta().is_null()) p["meta"] = s->meta();
+    out[s->name()] = std::move(p);
   }
   return out;
 }
@@ -177,6 +179,11 @@ Result<AggregatorList> ParseAggregatorList(const json& aggs, const AggregationCo
                              std::string(aggs.type_name()) + "]");
   }
   for (const auto& [name, def] : aggs.items()) {
+    if (name.find_first_of("[]>") != std::string::npos) {
+      return QueryParsingError("Invalid aggregation name [" + name +
+                               "]. Aggregation names can contain any character except '[', ']', "
+                               "and '>'");
+    }
     if (!def.is_object()) {
       return QueryParsingError("Expected [START_OBJECT] under [" + name + "], but got a [" +
                                std::string(def.type_name()) + "] in [" + name + "]");
@@ -231,6 +238,12 @@ Result<AggregatorList> ParseAggregatorList(const json& aggs, const AggregationCo
       QD_ASSIGN_OR_RETURN(agg, MakeRangeAggregator(name, type, *body, std::move(subs), ctx));
     } else {
       QD_ASSIGN_OR_RETURN(agg, MakeSingleBucketAggregator(name, type, *body, std::move(subs), ctx));
+    }
+    if (def.contains("meta")) {
+      if (!def["meta"].is_object()) {
+        return QueryParsingError("[meta] of aggregation [" + name + "] must be an object");
+      }
+      agg->set_meta(def["meta"]);
     }
     out.push_back(std::move(agg));
   }
@@ -347,7 +360,9 @@ Result<json> RenderPartial(const json& partial) {
 
 Status RenderAggsInto(const json& aggs, json* out) {
   for (const auto& [name, part] : aggs.items()) {
-    QD_ASSIGN_OR_RETURN((*out)[name], RenderPartial(part));
+    QD_ASSIGN_OR_RETURN(json rendered, RenderPartial(part));
+    if (part.contains("meta")) rendered["meta"] = part["meta"];
+    (*out)[name] = std::move(rendered);
   }
   return Status::OK();
 }

@@ -65,6 +65,9 @@ class Aggregator {
   explicit Aggregator(std::string name) : name_(std::move(name)) {}
   virtual ~Aggregator() = default;
   const std::string& name() const { return name_; }
+  // The request's "meta" object, echoed in the response (null: none).
+  const json& meta() const { return meta_; }
+  void set_meta(json meta) { meta_ = std::move(meta); }
 
   virtual void SetLeaf(size_t leaf_index, const Leaf& leaf) = 0;
   // REQUIRES: SetLeaf was called. Allocation-free except for new buckets/values.
@@ -77,6 +80,7 @@ class Aggregator {
 
  private:
   std::string name_;
+  json meta_;
 };
 
 using AggregatorList = std::vector<std::unique_ptr<Aggregator>>;

@@ -69,9 +69,17 @@ class HistogramAggregator : public Aggregator {
   }
 
   Result<json> BuildPartial(uint32_t owning) override {
+    if (indexed_ != owners_.size()) {
+      by_owner_.clear();
+      for (uint32_t b = 0; b < owners_.size(); ++b) {
+        if (owners_[b] >= by_owner_.size()) by_owner_.resize(owners_[b] + 1);
+        by_owner_[owners_[b]].push_back(b);
+      }
+      indexed_ = owners_.size();
+    }
     std::vector<std::pair<int64_t, uint32_t>> mine;  // key, bucket
-    for (uint32_t b = 0; b < owners_.size(); ++b) {
-      if (owners_[b] == owning) mine.push_back({keys_[b], b});
+    if (owning < by_owner_.size()) {
+      for (uint32_t b : by_owner_[owning]) mine.push_back({keys_[b], b});
     }
     auto key_json = [&](int64_t key) {
       return rounding_ ? json(key) : json(std::bit_cast<double>(key));
@@ -112,6 +120,8 @@ class HistogramAggregator : public Aggregator {
   std::vector<uint64_t> counts_;
   std::vector<uint32_t> owners_;
   std::vector<int64_t> keys_;
+  std::vector<std::vector<uint32_t>> by_owner_;  // built at the first BuildPartial
+  size_t indexed_ = 0;                           // owners_.size() when by_owner_ was built
 };
 
 Result<double> NumberParam(const json& body, const char* key, const std::string& type) {

@@ -364,6 +364,9 @@ Result<std::unique_ptr<Aggregator>> MakeTermsAggregator(const std::string& name,
                                                "show_term_doc_count_error"};
   for (const auto& [key, value] : body.items()) {
     if (!kKnown.count(key)) return QueryParsingError("[terms] unknown field [" + key + "]");
+    if (key == "show_term_doc_count_error" && value == true) {
+      return IllegalArgument("[show_term_doc_count_error] is not supported");
+    }
   }
   QD_ASSIGN_OR_RETURN(FieldSource src, ResolveField(body, name, ctx));
   QD_ASSIGN_OR_RETURN(int64_t size, IntParam(body, "size", 10));

@@ -52,7 +52,12 @@ class TopHitsAggregator : public Aggregator {
         source_(source),
         index_(std::move(index)) {}
 
-  bool needs_scores() const override { return true; }
+  bool needs_scores() const override {
+    for (const SortSpec& s : sort_) {
+      if (s.field == "_score") return true;
+    }
+    return false;
+  }
 
   void SetLeaf(size_t leaf_index, const Leaf& leaf) override {
     leaf_ = static_cast<uint32_t>(leaf_index);
