@@ -7,6 +7,7 @@
 
 #include "engine/errors.h"
 #include "engine/search/filter_cache.h"
+#include "engine/search/query_parser.h"
 #include "engine/search/scorers.h"
 
 namespace quidditch::engine {
@@ -822,6 +823,95 @@ bool PhraseQuery::MatchesTerm(std::string_view field, std::string_view term) con
     }
   }
   return false;
+}
+
+// ---- fuzzy ----
+
+namespace {
+size_t CodePoints(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+}  // namespace
+
+std::string FuzzyQuery::Prefix() const {
+  size_t bytes = 0;
+  for (uint32_t k = 0; k < prefix_length_ && bytes < term_.size(); ++k) {
+    ++bytes;
+    while (bytes < term_.size() && (static_cast<unsigned char>(term_[bytes]) & 0xC0) == 0x80) {
+      ++bytes;
+    }
+  }
+  return term_.substr(0, bytes);
+}
+
+std::string FuzzyQuery::ToString() const {
+  return field_ + ":" + term_ + "~" + std::to_string(max_edits_) + "(p" +
+         std::to_string(prefix_length_) + ",x" + std::to_string(max_expansions_) +
+         (transpositions_ ? ",t)" : ",n)") + BoostSuffix(boost_);
+}
+
+bool FuzzyQuery::MatchesTerm(std::string_view field, std::string_view term) const {
+  return field == field_ && term.starts_with(Prefix()) &&
+         EditDistance(term_, term, transpositions_, max_edits_) <= max_edits_;
+}
+
+Result<std::unique_ptr<Weight>> FuzzyQuery::CreateWeight(const SearchContext& ctx,
+                                                         bool needs_scores, float boost) const {
+  const std::vector<Leaf>& leaves = *ctx.leaves;
+  const std::string prefix = Prefix();
+  const size_t query_len = CodePoints(term_);
+  // Expansions over all leaves with their fuzzy boost.
+  std::map<std::string, float> expansions;
+  for (const Leaf& leaf : leaves) {
+    auto terms = leaf.reader->Terms(field_);
+    if (terms == nullptr) continue;
+    for (bool ok = prefix.empty() ? terms->Next() : terms->SeekCeil(prefix); ok;
+         ok = terms->Next()) {
+      std::string_view t = terms->term();
+      if (!t.starts_with(prefix)) break;
+      if (expansions.contains(std::string(t))) continue;
+      uint32_t ed = EditDistance(term_, t, transpositions_, max_edits_);
+      if (ed > max_edits_) continue;
+      size_t min_len = std::min(query_len, CodePoints(t));
+      float fuzzy_boost =
+          min_len == 0 ? 1.0f : 1.0f - static_cast<float>(ed) / static_cast<float>(min_len);
+      expansions.emplace(std::string(t), fuzzy_boost);
+    }
+  }
+  // The best max_expansions: highest boost, then the smaller term.
+  std::vector<std::pair<std::string, float>> best(expansions.begin(), expansions.end());
+  std::stable_sort(best.begin(), best.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (best.size() > max_expansions_) best.resize(max_expansions_);
+  std::sort(best.begin(), best.end());
+  if (best.empty()) return std::unique_ptr<Weight>(std::make_unique<NoMatchWeight>(ToString()));
+
+  std::vector<std::vector<std::optional<TermState>>> states(best.size());
+  uint64_t max_df = 0;
+  for (size_t k = 0; k < best.size(); ++k) {
+    uint64_t df = 0;
+    states[k].resize(leaves.size());
+    for (size_t i = 0; i < leaves.size(); ++i) {
+      states[k][i] = leaves[i].reader->SeekExact(field_, best[k].first);
+      if (states[k][i]) df += states[k][i]->doc_freq;
+    }
+    max_df = std::max(max_df, df);
+  }
+  CollectionStats cs = FieldCollectionStats(leaves, field_);
+  BooleanWeight::Parts parts;
+  for (size_t k = 0; k < best.size(); ++k) {
+    std::optional<Bm25> sim;
+    float b = boost * boost_ * best[k].second;
+    if (needs_scores) {
+      sim.emplace(b, cs.doc_count, cs.sum_total_term_freq, std::vector<uint64_t>{max_df});
+    }
+    parts.should.push_back(std::make_unique<TermWeight>(ctx.leaves, field_, best[k].first,
+                                                        std::move(states[k]), std::move(sim), b));
+  }
+  return std::unique_ptr<Weight>(
+      std::make_unique<BooleanWeight>(std::move(parts), 1, needs_scores));
 }
 
 }  // namespace quidditch::engine

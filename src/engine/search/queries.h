@@ -92,6 +92,38 @@ class MultiTermQuery final : public Query {
   float boost_;
 };
 
+// fuzzy (and match's fuzziness): the terms within `max_edits` edits of `term` (sharing its
+// first prefix_length code points), at most max_expansions of them, best (fewest edits)
+// first, scored as Lucene's TopTermsBlendedFreqScoringRewrite: a sum of BM25 term scores,
+// each boosted by 1 - edits / min(len(term), len(expansion)), every expansion given the
+// highest document frequency among them (blended idf).
+class FuzzyQuery final : public Query {
+ public:
+  FuzzyQuery(std::string field, std::string term, uint32_t max_edits, uint32_t prefix_length,
+             uint32_t max_expansions, bool transpositions, float boost)
+      : field_(std::move(field)),
+        term_(std::move(term)),
+        max_edits_(max_edits),
+        prefix_length_(prefix_length),
+        max_expansions_(max_expansions),
+        transpositions_(transpositions),
+        boost_(boost) {}
+  std::string ToString() const override;
+  Result<std::unique_ptr<Weight>> CreateWeight(const SearchContext& ctx, bool needs_scores,
+                                               float boost) const override;
+  bool MatchesTerm(std::string_view field, std::string_view term) const override;
+
+ private:
+  std::string Prefix() const;
+  std::string field_;
+  std::string term_;
+  uint32_t max_edits_;
+  uint32_t prefix_length_;
+  uint32_t max_expansions_;
+  bool transpositions_;
+  float boost_;
+};
+
 class BooleanQuery final : public Query {
  public:
   struct Clauses {

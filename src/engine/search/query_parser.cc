@@ -346,6 +346,9 @@ class Parser {
     uint32_t prefix_length = 0;
     uint32_t max_expansions = 50;
     bool fuzzy_transpositions = true;
+    // fuzzy rewrite "constant_score*": all expansions at a constant score instead of
+    // OpenSearch's default top_terms_blended_freqs scoring.
+    bool fuzzy_constant_score = false;
   };
   Result<QueryPtr> MatchField(const std::string& field, const json& value,
                               const MatchOptions& opts);
@@ -550,6 +553,10 @@ Result<QueryPtr> Parser::MatchField(const std::string& field, const json& value,
           return EditDistance(term, t, transpositions, edits) <= edits;
         };
         sel.max_expansions = opts.max_expansions;
+        if (!opts.fuzzy_constant_score) {
+          return QueryPtr(std::make_unique<FuzzyQuery>(field, term, edits, opts.prefix_length,
+                                                       opts.max_expansions, transpositions, 1.0f));
+        }
         return QueryPtr(std::make_unique<MultiTermQuery>(field, std::move(sel), 1.0f));
       }
     }
@@ -779,8 +786,10 @@ Result<QueryPtr> Parser::ParseMatch(const json& body) {
         opts.max_expansions = static_cast<uint32_t>(std::max<int64_t>(1, n));
       } else if (k == "fuzzy_transpositions") {
         QD_ASSIGN_OR_RETURN(opts.fuzzy_transpositions, GetBool(x, "match", k));
-      } else if (k == "_name" || k == "auto_generate_synonyms_phrase_query" ||
-                 k == "fuzzy_rewrite") {
+      } else if (k == "fuzzy_rewrite") {
+        QD_ASSIGN_OR_RETURN(std::string r, GetString(x, "match", k));
+        opts.fuzzy_constant_score = r.starts_with("constant_score");
+      } else if (k == "_name" || k == "auto_generate_synonyms_phrase_query") {
         // accepted, no effect here
       } else {
         return QueryParsingError("[match] query does not support [" + k + "]");
@@ -1362,6 +1371,7 @@ Result<QueryPtr> Parser::ParseFuzzy(const json& body) {
   float boost = 1.0f;
   uint32_t prefix_length = 0, max_expansions = 50;
   bool transpositions = true;
+  bool constant_score = false;
   if (v->is_object()) {
     bool has_value = false;
     for (auto it = v->begin(); it != v->end(); ++it) {
@@ -1382,7 +1392,10 @@ Result<QueryPtr> Parser::ParseFuzzy(const json& body) {
         QD_ASSIGN_OR_RETURN(transpositions, GetBool(x, "fuzzy", k));
       } else if (k == "boost") {
         QD_ASSIGN_OR_RETURN(boost, GetFloat(x, "fuzzy", k));
-      } else if (k != "rewrite" && k != "_name") {
+      } else if (k == "rewrite") {
+        QD_ASSIGN_OR_RETURN(std::string r, GetString(x, "fuzzy", k));
+        constant_score = r.starts_with("constant_score");
+      } else if (k != "_name") {
         return Unsupported("fuzzy", k);
       }
     }
@@ -1404,6 +1417,7 @@ Result<QueryPtr> Parser::ParseFuzzy(const json& body) {
   o.prefix_length = prefix_length;
   o.max_expansions = max_expansions;
   o.fuzzy_transpositions = transpositions;
+  o.fuzzy_constant_score = constant_score;
   o.boost = boost;
   o.analyzer = "keyword";  // fuzzy is a term-level query: the value is not analyzed
   return MatchField(field, json(value), o);

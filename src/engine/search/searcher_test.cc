@@ -220,6 +220,22 @@ TEST(SearcherTest, TermLevelQueries) {
       "transpositions": false, "fuzziness": 1}}})")),
               ::testing::IsEmpty());
   EXPECT_THAT(index->Ids(json::parse(R"({"term": {"user.name": "kimchy"}})")), ElementsAre("c"));
+  {
+    // Fuzzy scores as Lucene's blended rewrite: each expansion boosted by
+    // 1 - edits / min length, all with the highest df among the expansions.
+    auto fz = RunQuery(*index, json::parse(R"({"fuzzy": {"title": {"value": "dob"}}})"));
+    ASSERT_TRUE(fz.ok()) << fz.status();
+    // "dog" (df 3, 1 edit: boost 2/3); "fox" is 2 edits away (AUTO: 1 for 3 chars).
+    ASSERT_EQ(fz->hits.size(), 3u);
+    Bm25 sim(1.0f - 1.0f / 3.0f, 6, 20, {3});
+    EXPECT_EQ(index->IdOf(fz->hits[0].leaf, fz->hits[0].doc), "c");  // "lazy dog": 2 tokens
+    EXPECT_FLOAT_EQ(fz->hits[0].score, sim.Score(1, LengthToNorm(2)));
+    auto cs = RunQuery(*index, json::parse(R"({"fuzzy": {"title": {"value": "dob",
+        "rewrite": "constant_score"}}})"));
+    ASSERT_TRUE(cs.ok());
+    ASSERT_EQ(cs->hits.size(), 3u);
+    EXPECT_EQ(cs->hits[0].score, 1.0f);
+  }
   // Constant scores for multi-term queries.
   auto top = RunQuery(*index, json::parse(R"({"prefix": {"title": {"value": "qu", "boost": 2}}})"));
   ASSERT_TRUE(top.ok());
