@@ -29,10 +29,9 @@ uint32_t OffsetCorrection::Correct(uint32_t out_offset) const {
 
 const std::vector<std::string>& EnglishStopWords() {
   static const auto* words = new std::vector<std::string>{
-      "a",    "an",   "and",   "are",  "as",   "at",   "be",    "but",  "by",
-      "for",  "if",   "in",    "into", "is",   "it",   "no",    "not",  "of",
-      "on",   "or",   "such",  "that", "the",  "their", "then", "there", "these",
-      "they", "this", "to",    "was",  "will", "with"};
+      "a",   "an",    "and",  "are",   "as",    "at",   "be",   "but", "by",  "for",  "if",
+      "in",  "into",  "is",   "it",    "no",    "not",  "of",   "on",  "or",  "such", "that",
+      "the", "their", "then", "there", "these", "they", "this", "to",  "was", "will", "with"};
   return *words;
 }
 
@@ -57,8 +56,8 @@ Result<int64_t> IntParam(const nlohmann::json& params, const char* key, int64_t 
     long long v = std::strtoll(s.c_str(), &end, 10);
     if (!s.empty() && end == s.c_str() + s.size() && errno == 0) return static_cast<int64_t>(v);
   }
-  return IllegalArgument("Failed to parse value " + Where(what, key) + " as an integer: " +
-                         it->dump());
+  return IllegalArgument("Failed to parse value " + Where(what, key) +
+                         " as an integer: " + it->dump());
 }
 
 Result<bool> BoolParam(const nlohmann::json& params, const char* key, bool dflt,
@@ -83,8 +82,8 @@ Result<std::string> StringParam(const nlohmann::json& params, const char* key,
   if (it == params.end() || it->is_null()) return std::string(dflt);
   if (it->is_string()) return it->get<std::string>();
   if (it->is_number() || it->is_boolean()) return it->dump();
-  return IllegalArgument("Failed to parse value " + Where(what, key) + " as a string: " +
-                         it->dump());
+  return IllegalArgument("Failed to parse value " + Where(what, key) +
+                         " as a string: " + it->dump());
 }
 
 Result<std::vector<std::string>> ListParam(const nlohmann::json& params, const char* key,
@@ -96,7 +95,19 @@ Result<std::vector<std::string>> ListParam(const nlohmann::json& params, const c
   if (it == params.end() || it->is_null()) return out;
   if (present != nullptr) *present = true;
   if (it->is_string()) {
-    out.push_back(it->get<std::string>());
+    // As OpenSearch's Settings.getAsList: a string is a comma-separated list, trimmed,
+    // without empty items.
+    std::string_view rest = it->get_ref<const std::string&>();
+    while (true) {
+      size_t comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      while (!item.empty() && static_cast<unsigned char>(item.front()) <= ' ')
+        item.remove_prefix(1);
+      while (!item.empty() && static_cast<unsigned char>(item.back()) <= ' ') item.remove_suffix(1);
+      if (!item.empty()) out.emplace_back(item);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
     return out;
   }
   if (it->is_array()) {
@@ -218,8 +229,8 @@ std::shared_ptr<const TokenFilter> Stop(const std::vector<std::string>& words) {
 
 // A built-in analyzer type with its parameters (null for the defaults), or NotFound.
 Result<std::shared_ptr<const Analyzer>> MakeAnalyzer(std::string_view type,
-                                                    const nlohmann::json& params,
-                                                    std::string_view name) {
+                                                     const nlohmann::json& params,
+                                                     std::string_view name) {
   if (type == "standard") {
     QD_ASSIGN_OR_RETURN(auto tokenizer, MakeTokenizer("standard", params, name));
     QD_ASSIGN_OR_RETURN(std::vector<std::string> stop, StopWordsParam(params, {}, name));
@@ -282,9 +293,8 @@ using AnalyzerMap = std::map<std::string, std::shared_ptr<const Analyzer>, std::
 const AnalyzerMap& BuiltinAnalyzers() {
   static const AnalyzerMap* builtins = [] {
     auto* m = new AnalyzerMap;
-    for (const char* name :
-         {"standard", "simple", "whitespace", "keyword", "stop", "english", "pattern",
-          "fingerprint"}) {
+    for (const char* name : {"standard", "simple", "whitespace", "keyword", "stop", "english",
+                             "pattern", "fingerprint"}) {
       (*m)[name] = *MakeAnalyzer(name, nlohmann::json(), name);
     }
     (*m)["default"] = (*m)["standard"];
@@ -411,8 +421,8 @@ Result<std::shared_ptr<const AnalysisRegistry>> AnalysisRegistry::Create(
   ComponentMap<CharFilter> char_filters;
   ComponentMap<Tokenizer> tokenizers;
   ComponentMap<TokenFilter> filters;
-  QD_RETURN_IF_ERROR(BuildSection<CharFilter>(analysis, "char_filter", MakeCharFilter,
-                                              &char_filters));
+  QD_RETURN_IF_ERROR(
+      BuildSection<CharFilter>(analysis, "char_filter", MakeCharFilter, &char_filters));
   QD_RETURN_IF_ERROR(BuildSection<Tokenizer>(analysis, "tokenizer", MakeTokenizer, &tokenizers));
   QD_RETURN_IF_ERROR(BuildSection<TokenFilter>(analysis, "filter", MakeTokenFilter, &filters));
 
@@ -432,8 +442,7 @@ Result<std::shared_ptr<const AnalysisRegistry>> AnalysisRegistry::Create(
       }
       std::shared_ptr<const Analyzer> made;
       if (type == "custom") {
-        QD_ASSIGN_OR_RETURN(made,
-                            MakeCustomAnalyzer(name, def, char_filters, tokenizers, filters));
+        QD_ASSIGN_OR_RETURN(made, MakeCustomAnalyzer(name, def, char_filters, tokenizers, filters));
       } else {
         auto r = MakeAnalyzer(type, def, name);
         if (!r.ok()) {

@@ -9,9 +9,9 @@
 namespace quidditch::engine {
 namespace {
 
+using nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using nlohmann::json;
 
 std::shared_ptr<const AnalysisRegistry> Registry(const json& analysis = json()) {
   auto r = AnalysisRegistry::Create(analysis);
@@ -70,9 +70,9 @@ TEST(StandardAnalyzer, OpenSearchExample) {
                                          "the", "lazy", "dog's", "bone"));
   EXPECT_THAT(Positions(tokens), ElementsAre(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10));
   using P = std::pair<uint32_t, uint32_t>;
-  EXPECT_THAT(Offsets(tokens), ElementsAre(P{0, 3}, P{4, 5}, P{6, 11}, P{12, 17}, P{18, 23},
-                                           P{24, 30}, P{31, 35}, P{36, 39}, P{40, 44},
-                                           P{45, 50}, P{51, 55}));
+  EXPECT_THAT(Offsets(tokens),
+              ElementsAre(P{0, 3}, P{4, 5}, P{6, 11}, P{12, 17}, P{18, 23}, P{24, 30}, P{31, 35},
+                          P{36, 39}, P{40, 44}, P{45, 50}, P{51, 55}));
 }
 
 TEST(StandardAnalyzer, DefaultIsStandardAndFirstPosition) {
@@ -85,9 +85,9 @@ TEST(StandardAnalyzer, DefaultIsStandardAndFirstPosition) {
 
 TEST(StandardAnalyzer, Uax29Words) {
   auto r = Registry();
-  EXPECT_THAT(Terms(*r, "standard", "3.14 1,000 foo_bar wi-fi dog's U.S.A. x1.5 a.1"),
-              ElementsAre("3.14", "1,000", "foo_bar", "wi", "fi", "dog's", "u.s.a", "x1.5", "a",
-                          "1"));
+  EXPECT_THAT(
+      Terms(*r, "standard", "3.14 1,000 foo_bar wi-fi dog's U.S.A. x1.5 a.1"),
+      ElementsAre("3.14", "1,000", "foo_bar", "wi", "fi", "dog's", "u.s.a", "x1.5", "a", "1"));
   EXPECT_THAT(Terms(*r, "standard", "http://www.example.com/path?q=1 john@example.com"),
               ElementsAre("http", "www.example.com", "path", "q", "1", "john", "example.com"));
   // ':' is a MidLetter in UAX#29 (Lucene keeps it; ICU's root rules do not).
@@ -135,7 +135,9 @@ TEST(StandardAnalyzer, LongTokensAreSplit) {
 
 TEST(StandardAnalyzer, InvalidUtf8NeverCrashes) {
   auto r = Registry();
-  std::string bad = "ab\xff" "cd \xc3 \xe2\x82 ok \xf0\x9f\x98";
+  std::string bad =
+      "ab\xff"
+      "cd \xc3 \xe2\x82 ok \xf0\x9f\x98";
   for (const char* name : {"standard", "simple", "whitespace", "keyword", "stop", "english"}) {
     auto tokens = Analyze(*r, name, bad);
     for (const Token& t : tokens) {
@@ -144,7 +146,12 @@ TEST(StandardAnalyzer, InvalidUtf8NeverCrashes) {
     }
   }
   EXPECT_THAT(Terms(*r, "standard", bad), ElementsAre("ab", "cd", "ok"));
-  EXPECT_THAT(Terms(*r, "whitespace", "a\xff" "b c"), ElementsAre("a\xEF\xBF\xBD" "b", "c"));
+  EXPECT_THAT(Terms(*r, "whitespace",
+                    "a\xff"
+                    "b c"),
+              ElementsAre("a\xEF\xBF\xBD"
+                          "b",
+                          "c"));
 }
 
 TEST(StandardAnalyzer, Stopwords) {
@@ -155,15 +162,15 @@ TEST(StandardAnalyzer, Stopwords) {
   EXPECT_THAT(Terms(tokens), ElementsAre("2", "quick", "brown", "foxes", "jumped", "over", "lazy",
                                          "dog's", "bone"));
   EXPECT_THAT(Positions(tokens), ElementsAre(1, 2, 3, 4, 5, 6, 8, 9, 10));
-  EXPECT_THAT(Terms(*r, "std_list", kFox), ElementsAre("the", "2", "brown", "foxes", "jumped",
-                                                       "over", "the", "dog's", "bone"));
+  EXPECT_THAT(Terms(*r, "std_list", kFox),
+              ElementsAre("the", "2", "brown", "foxes", "jumped", "over", "the", "dog's", "bone"));
 }
 
 TEST(EnglishAnalyzer, OpenSearchExample) {
   auto r = Registry();
   auto tokens = Analyze(*r, "english", kFox);
-  EXPECT_THAT(Terms(tokens), ElementsAre("2", "quick", "brown", "fox", "jump", "over", "lazi",
-                                         "dog", "bone"));
+  EXPECT_THAT(Terms(tokens),
+              ElementsAre("2", "quick", "brown", "fox", "jump", "over", "lazi", "dog", "bone"));
   EXPECT_THAT(Positions(tokens), ElementsAre(1, 2, 3, 4, 5, 6, 8, 9, 10));
   EXPECT_EQ(tokens[7].start_offset, 45u);  // dog's keeps its offsets
   EXPECT_EQ(tokens[7].end_offset, 50u);
@@ -172,10 +179,9 @@ TEST(EnglishAnalyzer, OpenSearchExample) {
 }
 
 TEST(EnglishAnalyzer, Parameters) {
-  auto r = Registry({{"analyzer",
-                      {{"en", {{"type", "english"},
-                               {"stopwords", {"over"}},
-                               {"stem_exclusion", {"jumped"}}}}}}});
+  auto r = Registry(
+      {{"analyzer",
+        {{"en", {{"type", "english"}, {"stopwords", {"over"}}, {"stem_exclusion", {"jumped"}}}}}}});
   EXPECT_THAT(Terms(*r, "en", kFox), ElementsAre("the", "2", "quick", "brown", "fox", "jumped",
                                                  "the", "lazi", "dog", "bone"));
 }
@@ -185,8 +191,8 @@ TEST(SimpleStopWhitespaceKeyword, BuiltIns) {
   EXPECT_THAT(Terms(*r, "simple", kFox), ElementsAre("the", "quick", "brown", "foxes", "jumped",
                                                      "over", "the", "lazy", "dog", "s", "bone"));
   auto stop = Analyze(*r, "stop", kFox);
-  EXPECT_THAT(Terms(stop), ElementsAre("quick", "brown", "foxes", "jumped", "over", "lazy", "dog",
-                                       "s", "bone"));
+  EXPECT_THAT(Terms(stop),
+              ElementsAre("quick", "brown", "foxes", "jumped", "over", "lazy", "dog", "s", "bone"));
   EXPECT_THAT(Positions(stop), ElementsAre(1, 2, 3, 4, 5, 7, 8, 9, 10));
   EXPECT_THAT(Terms(*r, "whitespace", kFox),
               ElementsAre("The", "2", "QUICK", "Brown-Foxes", "jumped", "over", "the", "lazy",
@@ -208,18 +214,18 @@ TEST(Tokenizers, LetterLowercaseNgram) {
   EXPECT_THAT(CustomTerms("lowercase", json::array(), "It's 2B-or NOT"),
               ElementsAre("it", "s", "b", "or", "not"));
   json extra = {{"tokenizer",
-                 {{"edge", {{"type", "edge_ngram"},
-                            {"min_gram", 2},
-                            {"max_gram", 4},
-                            {"token_chars", {"letter", "digit"}}}},
+                 {{"edge",
+                   {{"type", "edge_ngram"},
+                    {"min_gram", 2},
+                    {"max_gram", 4},
+                    {"token_chars", {"letter", "digit"}}}},
                   {"tri", {{"type", "ngram"}, {"min_gram", 2}, {"max_gram", 3}}}}}};
   EXPECT_THAT(CustomTerms("edge", json::array(), "Quick F0x!", extra),
               ElementsAre("Qu", "Qui", "Quic", "F0", "F0x"));
   EXPECT_THAT(CustomTerms("tri", json::array(), "abcd", extra),
               ElementsAre("ab", "abc", "bc", "bcd", "cd"));
   // Default ngram: 1..2, every character (spaces too).
-  EXPECT_THAT(CustomTerms("ngram", json::array(), "a b"),
-              ElementsAre("a", "a ", " ", " b", "b"));
+  EXPECT_THAT(CustomTerms("ngram", json::array(), "a b"), ElementsAre("a", "a ", " ", " b", "b"));
   EXPECT_THAT(CustomTerms("edge_ngram", json::array(), "über"), ElementsAre("ü", "üb"));
 
   json a = {{"tokenizer", {{"e", {{"type", "edge_ngram"}, {"max_gram", 3}}}}},
@@ -233,9 +239,10 @@ TEST(Tokenizers, LetterLowercaseNgram) {
 
 TEST(Tokenizers, Pattern) {
   auto r = Registry(
-      {{"tokenizer", {{"comma", {{"type", "pattern"}, {"pattern", ",\\s*"}}},
-                      {"quoted", {{"type", "pattern"}, {"pattern", "\"((?:\\\\\"|[^\"]|\\\\\")+)\""},
-                                  {"group", 1}}}}},
+      {{"tokenizer",
+        {{"comma", {{"type", "pattern"}, {"pattern", ",\\s*"}}},
+         {"quoted",
+          {{"type", "pattern"}, {"pattern", "\"((?:\\\\\"|[^\"]|\\\\\")+)\""}, {"group", 1}}}}},
        {"analyzer",
         {{"comma", {{"tokenizer", "comma"}}},
          {"quoted", {{"tokenizer", "quoted"}}},
@@ -253,22 +260,25 @@ TEST(Tokenizers, Pattern) {
   EXPECT_EQ(tokens[5].end_offset, 26u);
   EXPECT_THAT(Terms(*r, "pattern", "The foo_bar-size!"), ElementsAre("the", "foo_bar", "size"));
   EXPECT_THAT(Terms(*r, "ci", "aXbxc"), ElementsAre("a", "b", "c"));
-  EXPECT_FALSE(AnalysisRegistry::Create(
-                   {{"tokenizer", {{"bad", {{"type", "pattern"}, {"pattern", "("}}}}}})
-                   .ok());
+  EXPECT_FALSE(
+      AnalysisRegistry::Create({{"tokenizer", {{"bad", {{"type", "pattern"}, {"pattern", "("}}}}}})
+          .ok());
 }
 
 TEST(MoreComponents, PatternReplaceElisionCharGroupFingerprint) {
   json a = {
       {"char_filter",
-       {{"digits", {{"type", "pattern_replace"}, {"pattern", "(\\d+)-(?=\\d)"},
-                    {"replacement", "$1_"}}}}},
+       {{"digits",
+         {{"type", "pattern_replace"}, {"pattern", "(\\d+)-(?=\\d)"}, {"replacement", "$1_"}}}}},
       {"tokenizer",
        {{"cg", {{"type", "char_group"}, {"tokenize_on_chars", {"whitespace", "-", "\\n"}}}}}},
       {"filter",
        {{"pr", {{"type", "pattern_replace"}, {"pattern", "[aeiou]"}, {"replacement", "*"}}},
-        {"pr1", {{"type", "pattern_replace"}, {"pattern", "[aeiou]"}, {"replacement", "*"},
-                 {"all", false}}},
+        {"pr1",
+         {{"type", "pattern_replace"},
+          {"pattern", "[aeiou]"},
+          {"replacement", "*"},
+          {"all", false}}},
         {"el", {{"type", "elision"}, {"articles", {"l", "j"}}, {"articles_case", true}}}}},
       {"analyzer",
        {{"digits", {{"tokenizer", "standard"}, {"char_filter", {"digits"}}}},
@@ -284,8 +294,7 @@ TEST(MoreComponents, PatternReplaceElisionCharGroupFingerprint) {
   EXPECT_THAT(CustomTerms("whitespace", {"pr1"}, "banana", a), ElementsAre("b*nana"));
   EXPECT_THAT(CustomTerms("standard", {"el"}, "L'avion j’aime m'a", a),
               ElementsAre("avion", "aime", "m'a"));
-  EXPECT_THAT(CustomTerms("standard", {"elision"}, "l'avion qu'il", a),
-              ElementsAre("avion", "il"));
+  EXPECT_THAT(CustomTerms("standard", {"elision"}, "l'avion qu'il", a), ElementsAre("avion", "il"));
   EXPECT_THAT(Terms(*r, "cg", "Fast-moving\nrivers  run"),
               ElementsAre("Fast", "moving", "rivers", "run"));
   // The fingerprint analyzer page: sorted, deduplicated, folded.
@@ -295,10 +304,8 @@ TEST(MoreComponents, PatternReplaceElisionCharGroupFingerprint) {
 
 TEST(TokenFilters, LowercaseUppercase) {
   EXPECT_THAT(CustomTerms("whitespace", {"lowercase"}, "ÀÉÎ İstanbul ΣΊΣΥΦΟΣ DŽ"),
-              ElementsAre("àéî", "istanbul", "σίσυφοσ",
-                          "dž"));
-  EXPECT_THAT(CustomTerms("whitespace", {"uppercase"}, "straße àb"),
-              ElementsAre("STRAßE", "ÀB"));
+              ElementsAre("àéî", "istanbul", "σίσυφοσ", "dž"));
+  EXPECT_THAT(CustomTerms("whitespace", {"uppercase"}, "straße àb"), ElementsAre("STRAßE", "ÀB"));
 }
 
 TEST(TokenFilters, Stop) {
@@ -333,29 +340,28 @@ TEST(TokenFilters, AsciiFolding) {
 }
 
 TEST(TokenFilters, Stemmers) {
-  EXPECT_THAT(CustomTerms("standard", {"lowercase", "porter_stem"},
-                          "caresses ponies ties caress cats feed agreed plastered motoring sing "
-                          "conflated troubled sized hopping falling hissing filing happy sky "
-                          "relational conditional rational valenci hesitanci digitizer "
-                          "conformabli radicalli differentli vileli analogousli vietnamization "
-                          "predication operator feudalism decisiveness hopefulness callousness "
-                          "formaliti sensitiviti sensibiliti triplicate formative formalize "
-                          "electriciti electrical hopeful goodness revival allowance inference "
-                          "airliner gyroscopic adjustable defensible irritant replacement "
-                          "adjustment dependent adoption homologou communism activate "
-                          "angulariti homologous effective bowdlerize probate rate cease "
-                          "controll roll generalizations oscillators possibly"),
-              ElementsAre("caress", "poni", "ti", "caress", "cat", "feed", "agre", "plaster",
-                          "motor", "sing", "conflat", "troubl", "size", "hop", "fall", "hiss",
-                          "file", "happi", "sky", "relat", "condit", "ration", "valenc",
-                          "hesit", "digit", "conform", "radic", "differ", "vile", "analog",
-                          "vietnam", "predic", "oper", "feudal", "decis", "hope", "callous",
-                          "formal", "sensit", "sensibl", "triplic", "form", "formal",
-                          "electr", "electr", "hope", "good", "reviv", "allow", "infer",
-                          "airlin", "gyroscop", "adjust", "defens", "irrit", "replac",
-                          "adjust", "depend", "adopt", "homolog", "commun", "activ", "angular",
-                          "homolog", "effect", "bowdler", "probat", "rate", "ceas", "control",
-                          "roll", "gener", "oscil", "possibl"));
+  EXPECT_THAT(
+      CustomTerms("standard", {"lowercase", "porter_stem"},
+                  "caresses ponies ties caress cats feed agreed plastered motoring sing "
+                  "conflated troubled sized hopping falling hissing filing happy sky "
+                  "relational conditional rational valenci hesitanci digitizer "
+                  "conformabli radicalli differentli vileli analogousli vietnamization "
+                  "predication operator feudalism decisiveness hopefulness callousness "
+                  "formaliti sensitiviti sensibiliti triplicate formative formalize "
+                  "electriciti electrical hopeful goodness revival allowance inference "
+                  "airliner gyroscopic adjustable defensible irritant replacement "
+                  "adjustment dependent adoption homologou communism activate "
+                  "angulariti homologous effective bowdlerize probate rate cease "
+                  "controll roll generalizations oscillators possibly"),
+      ElementsAre("caress", "poni", "ti", "caress", "cat", "feed", "agre", "plaster", "motor",
+                  "sing", "conflat", "troubl", "size", "hop", "fall", "hiss", "file", "happi",
+                  "sky", "relat", "condit", "ration", "valenc", "hesit", "digit", "conform",
+                  "radic", "differ", "vile", "analog", "vietnam", "predic", "oper", "feudal",
+                  "decis", "hope", "callous", "formal", "sensit", "sensibl", "triplic", "form",
+                  "formal", "electr", "electr", "hope", "good", "reviv", "allow", "infer", "airlin",
+                  "gyroscop", "adjust", "defens", "irrit", "replac", "adjust", "depend", "adopt",
+                  "homolog", "commun", "activ", "angular", "homolog", "effect", "bowdler", "probat",
+                  "rate", "ceas", "control", "roll", "gener", "oscil", "possibl"));
   json extra = {{"filter",
                  {{"en", {{"type", "stemmer"}, {"language", "english"}}},
                   {"poss", {{"type", "stemmer"}, {"language", "possessive_english"}}},
@@ -371,8 +377,7 @@ TEST(TokenFilters, Stemmers) {
               ElementsAre("haus", "katz"));
   EXPECT_THAT(CustomTerms("standard", {"lowercase", "fr"}, "continuellement chevaux", extra),
               ElementsAre("continuel", "cheval"));
-  EXPECT_THAT(CustomTerms("standard", {"lowercase", "ru"}, "книги", extra),
-              ElementsAre("книг"));
+  EXPECT_THAT(CustomTerms("standard", {"lowercase", "ru"}, "книги", extra), ElementsAre("книг"));
   // Snowball English is Porter2: "generously" -> "generous", "lazy" -> "lazi".
   EXPECT_THAT(CustomTerms("standard", {"lowercase", "sb"}, "generously lazy running", extra),
               ElementsAre("generous", "lazi", "run"));
@@ -386,14 +391,14 @@ TEST(BuiltInAnalyzers, OpenSearchDocsTable) {
   auto r = Registry();
   const char* text = "It’s fun to contribute a brand-new PR or 2 to OpenSearch!";
   EXPECT_THAT(Terms(*r, "standard", text),
-              ElementsAre("it’s", "fun", "to", "contribute", "a", "brand", "new", "pr", "or",
-                          "2", "to", "opensearch"));
+              ElementsAre("it’s", "fun", "to", "contribute", "a", "brand", "new", "pr", "or", "2",
+                          "to", "opensearch"));
   EXPECT_THAT(Terms(*r, "simple", text),
               ElementsAre("it", "s", "fun", "to", "contribute", "a", "brand", "new", "pr", "or",
                           "to", "opensearch"));
   EXPECT_THAT(Terms(*r, "whitespace", text),
-              ElementsAre("It’s", "fun", "to", "contribute", "a", "brand-new", "PR", "or",
-                          "2", "to", "OpenSearch!"));
+              ElementsAre("It’s", "fun", "to", "contribute", "a", "brand-new", "PR", "or", "2",
+                          "to", "OpenSearch!"));
   EXPECT_THAT(Terms(*r, "stop", text),
               ElementsAre("s", "fun", "contribute", "brand", "new", "pr", "opensearch"));
   EXPECT_THAT(Terms(*r, "keyword", text), ElementsAre(text));
@@ -405,45 +410,49 @@ TEST(BuiltInAnalyzers, OpenSearchDocsTable) {
 // The custom English analyzer recipe of OpenSearch's english analyzer page gives the same
 // terms as the built-in one; keyword_marker keeps its words from the stemmer.
 TEST(EnglishAnalyzer, DocsCustomRecipeAndKeywordMarker) {
-  json filters = {{"english_stop", {{"type", "stop"}, {"stopwords", "_english_"}}},
-                  {"english_stemmer", {{"type", "stemmer"}, {"language", "english"}}},
-                  {"english_keywords", {{"type", "keyword_marker"}, {"keywords", json::array()}}},
-                  {"english_possessive_stemmer",
-                   {{"type", "stemmer"}, {"language", "possessive_english"}}},
-                  {"kw", {{"type", "keyword_marker"}, {"keywords", {"jumped", "LAZY"}},
-                          {"ignore_case", true}}}};
+  json filters = {
+      {"english_stop", {{"type", "stop"}, {"stopwords", "_english_"}}},
+      {"english_stemmer", {{"type", "stemmer"}, {"language", "english"}}},
+      {"english_keywords", {{"type", "keyword_marker"}, {"keywords", json::array()}}},
+      {"english_possessive_stemmer", {{"type", "stemmer"}, {"language", "possessive_english"}}},
+      {"kw",
+       {{"type", "keyword_marker"}, {"keywords", {"jumped", "LAZY"}}, {"ignore_case", true}}}};
   json a = {{"filter", filters},
             {"analyzer",
-             {{"rebuilt", {{"type", "custom"},
-                           {"tokenizer", "standard"},
-                           {"filter", {"english_possessive_stemmer", "lowercase", "english_stop",
-                                       "english_keywords", "english_stemmer"}}}},
-              {"marked", {{"type", "custom"},
-                          {"tokenizer", "standard"},
-                          {"filter", {"english_possessive_stemmer", "lowercase", "english_stop",
-                                      "kw", "english_stemmer"}}}}}}};
+             {{"rebuilt",
+               {{"type", "custom"},
+                {"tokenizer", "standard"},
+                {"filter",
+                 {"english_possessive_stemmer", "lowercase", "english_stop", "english_keywords",
+                  "english_stemmer"}}}},
+              {"marked",
+               {{"type", "custom"},
+                {"tokenizer", "standard"},
+                {"filter",
+                 {"english_possessive_stemmer", "lowercase", "english_stop", "kw",
+                  "english_stemmer"}}}}}}};
   auto r = Registry(a);
   auto builtin = Analyze(*r, "english", kFox);
   auto rebuilt = Analyze(*r, "rebuilt", kFox);
   EXPECT_EQ(Terms(builtin), Terms(rebuilt));
   EXPECT_EQ(Positions(builtin), Positions(rebuilt));
-  EXPECT_THAT(Terms(*r, "marked", kFox), ElementsAre("2", "quick", "brown", "fox", "jumped",
-                                                     "over", "lazy", "dog", "bone"));
+  EXPECT_THAT(Terms(*r, "marked", kFox),
+              ElementsAre("2", "quick", "brown", "fox", "jumped", "over", "lazy", "dog", "bone"));
 }
 
 TEST(TokenFilters, TruncateReverseLimitKeepApostropheDigits) {
-  json extra = {{"filter",
-                 {{"t3", {{"type", "truncate"}, {"length", 3}}},
-                  {"l2", {{"type", "limit"}, {"max_token_count", 2}}},
-                  {"keep", {{"type", "keep"}, {"keep_words", {"one", "THREE"}}}},
-                  {"keepci", {{"type", "keep"}, {"keep_words", {"one", "THREE"}},
-                              {"keep_words_case", true}}}}}};
+  json extra = {
+      {"filter",
+       {{"t3", {{"type", "truncate"}, {"length", 3}}},
+        {"l2", {{"type", "limit"}, {"max_token_count", 2}}},
+        {"keep", {{"type", "keep"}, {"keep_words", {"one", "THREE"}}}},
+        {"keepci",
+         {{"type", "keep"}, {"keep_words", {"one", "THREE"}}, {"keep_words_case", true}}}}}};
   EXPECT_THAT(CustomTerms("whitespace", {"t3"}, "abcdef ab éééé", extra),
               ElementsAre("abc", "ab", "ééé"));
   EXPECT_THAT(CustomTerms("whitespace", {"truncate"}, "abcdefghijklmn", extra),
               ElementsAre("abcdefghij"));
-  EXPECT_THAT(CustomTerms("whitespace", {"reverse"}, "abc été", extra),
-              ElementsAre("cba", "été"));
+  EXPECT_THAT(CustomTerms("whitespace", {"reverse"}, "abc été", extra), ElementsAre("cba", "été"));
   EXPECT_THAT(CustomTerms("whitespace", {"l2"}, "a b c d", extra), ElementsAre("a", "b"));
   EXPECT_THAT(CustomTerms("whitespace", {"limit"}, "a b c d", extra), ElementsAre("a"));
   json a = extra;
@@ -462,8 +471,9 @@ TEST(TokenFilters, TruncateReverseLimitKeepApostropheDigits) {
 
 TEST(TokenFilters, TrimLengthUnique) {
   EXPECT_THAT(CustomTerms("keyword", {"trim"}, "  padded \t"), ElementsAre("padded"));
-  json extra = {{"filter", {{"len", {{"type", "length"}, {"min", 2}, {"max", 4}}},
-                            {"u", {{"type", "unique"}}}}}};
+  json extra = {
+      {"filter",
+       {{"len", {{"type", "length"}, {"min", 2}, {"max", 4}}}, {"u", {{"type", "unique"}}}}}};
   json a = extra;
   a["analyzer"]["len"] = {{"tokenizer", "whitespace"}, {"filter", {"len"}}};
   a["analyzer"]["u"] = {{"tokenizer", "whitespace"}, {"filter", {"u"}}};
@@ -478,8 +488,9 @@ TEST(TokenFilters, TrimLengthUnique) {
 }
 
 TEST(TokenFilters, NgramFilters) {
-  json extra = {{"filter", {{"eg", {{"type", "edge_ngram"}, {"min_gram", 1}, {"max_gram", 3}}},
-                            {"ng", {{"type", "ngram"}, {"min_gram", 2}, {"max_gram", 3}}}}}};
+  json extra = {{"filter",
+                 {{"eg", {{"type", "edge_ngram"}, {"min_gram", 1}, {"max_gram", 3}}},
+                  {"ng", {{"type", "ngram"}, {"min_gram", 2}, {"max_gram", 3}}}}}};
   json a = extra;
   a["analyzer"]["eg"] = {{"tokenizer", "whitespace"}, {"filter", {"eg"}}};
   a["analyzer"]["ng"] = {{"tokenizer", "whitespace"}, {"filter", {"ng"}}};
@@ -495,12 +506,13 @@ TEST(TokenFilters, NgramFilters) {
 }
 
 TEST(CharFilters, MappingAndHtmlStrip) {
-  json a = {{"char_filter",
-             {{"m", {{"type", "mapping"},
-                     {"mappings", {"ph => f", "qu => kw", ":) => _happy_", "x => "}}}}}},
-            {"analyzer",
-             {{"m", {{"tokenizer", "standard"}, {"char_filter", {"m"}}}},
-              {"h", {{"tokenizer", "standard"}, {"char_filter", {"html_strip"}}}}}}};
+  json a = {
+      {"char_filter",
+       {{"m",
+         {{"type", "mapping"}, {"mappings", {"ph => f", "qu => kw", ":) => _happy_", "x => "}}}}}},
+      {"analyzer",
+       {{"m", {{"tokenizer", "standard"}, {"char_filter", {"m"}}}},
+        {"h", {{"tokenizer", "standard"}, {"char_filter", {"html_strip"}}}}}}};
   auto r = Registry(a);
   auto m = Analyze(*r, "m", "phone quick :) go");
   EXPECT_THAT(Terms(m), ElementsAre("fone", "kwick", "_happy_", "go"));
@@ -519,9 +531,10 @@ TEST(CharFilters, MappingAndHtmlStrip) {
 // The examples of OpenSearch's html_strip page.
 TEST(CharFilters, HtmlStripDocsExamples) {
   json a = {{"char_filter", {{"keep_b", {{"type", "html_strip"}, {"escaped_tags", {"b"}}}}}},
-            {"analyzer", {{"kw", {{"tokenizer", "keyword"}, {"char_filter", {"html_strip"}}}},
-                          {"kw_b", {{"tokenizer", "keyword"}, {"char_filter", {"keep_b"}}}},
-                          {"std", {{"tokenizer", "standard"}, {"char_filter", {"html_strip"}}}}}}};
+            {"analyzer",
+             {{"kw", {{"tokenizer", "keyword"}, {"char_filter", {"html_strip"}}}},
+              {"kw_b", {{"tokenizer", "keyword"}, {"char_filter", {"keep_b"}}}},
+              {"std", {{"tokenizer", "standard"}, {"char_filter", {"html_strip"}}}}}}};
   auto r = Registry(a);
   std::string calculus =
       "<p>Commonly used calculus symbols include &alpha;, &beta; and &theta; </p>";
@@ -539,15 +552,23 @@ TEST(CharFilters, HtmlStripDocsExamples) {
 }
 
 TEST(Registry, CustomAnalyzersAndDefault) {
-  json a = {{"analyzer",
-             {{"default", {{"type", "custom"}, {"tokenizer", "whitespace"}, {"filter", "uppercase"}}},
-              {"my", {{"tokenizer", "standard"}, {"filter", {"lowercase", "my_stop"}}}}}},
-            {"filter", {{"my_stop", {{"type", "stop"}, {"stopwords", {"foo"}}}}}}};
+  json a = {
+      {"analyzer",
+       {{"default", {{"type", "custom"}, {"tokenizer", "whitespace"}, {"filter", "uppercase"}}},
+        {"my", {{"tokenizer", "standard"}, {"filter", {"lowercase", "my_stop"}}}}}},
+      {"filter", {{"my_stop", {{"type", "stop"}, {"stopwords", {"foo"}}}}}}};
   auto r = Registry(a);
   EXPECT_THAT(Terms(*r, "default", "a-b c"), ElementsAre("A-B", "C"));
   EXPECT_THAT(Terms(*r, "standard", "a-b c"), ElementsAre("a", "b", "c"));
   EXPECT_THAT(Terms(*r, "my", "Foo bar FOO"), ElementsAre("bar"));
   EXPECT_NE(Registry(json::object())->Find("english"), nullptr);
+  // Lists given as comma-separated strings, values as strings (OpenSearch settings style).
+  auto s = Registry(
+      {{"filter",
+        {{"st", {{"type", "stop"}, {"stopwords", "foo, bar"}}},
+         {"len", {{"type", "length"}, {"min", "2"}}}}},
+       {"analyzer", {{"x", {{"tokenizer", "standard"}, {"filter", "lowercase, st,len"}}}}}});
+  EXPECT_THAT(Terms(*s, "x", "Foo a bar baz"), ElementsAre("baz"));
 }
 
 Status CreateError(const json& analysis) {
@@ -595,15 +616,20 @@ TEST(Registry, Errors) {
 // Random bytes through every kind of chain: no crash, offsets inside the text, positions
 // never decreasing.
 TEST(Analyzer, RandomBytesKeepInvariants) {
-  json a = {{"char_filter", {{"m", {{"type", "mapping"}, {"mappings", {"a => xyz", "bc => ", "\\u00e9 => e"}}}}}},
-            {"tokenizer", {{"ng", {{"type", "ngram"}, {"min_gram", 1}, {"max_gram", 3}}}}},
-            {"filter", {{"eg", {{"type", "edge_ngram"}, {"max_gram", 3}, {"preserve_original", true}}},
-                        {"fold", {{"type", "asciifolding"}, {"preserve_original", true}}}}},
-            {"analyzer",
-             {{"html", {{"tokenizer", "standard"}, {"char_filter", {"html_strip", "m"}},
-                        {"filter", {"lowercase", "fold", "porter_stem", "unique"}}}},
-              {"grams", {{"tokenizer", "ng"}, {"filter", {"eg", "reverse", "truncate", "trim"}}}},
-              {"snow", {{"tokenizer", "letter"}, {"filter", {"uppercase", "snowball", "length"}}}}}}};
+  json a = {
+      {"char_filter",
+       {{"m", {{"type", "mapping"}, {"mappings", {"a => xyz", "bc => ", "\\u00e9 => e"}}}}}},
+      {"tokenizer", {{"ng", {{"type", "ngram"}, {"min_gram", 1}, {"max_gram", 3}}}}},
+      {"filter",
+       {{"eg", {{"type", "edge_ngram"}, {"max_gram", 3}, {"preserve_original", true}}},
+        {"fold", {{"type", "asciifolding"}, {"preserve_original", true}}}}},
+      {"analyzer",
+       {{"html",
+         {{"tokenizer", "standard"},
+          {"char_filter", {"html_strip", "m"}},
+          {"filter", {"lowercase", "fold", "porter_stem", "unique"}}}},
+        {"grams", {{"tokenizer", "ng"}, {"filter", {"eg", "reverse", "truncate", "trim"}}}},
+        {"snow", {{"tokenizer", "letter"}, {"filter", {"uppercase", "snowball", "length"}}}}}}};
   auto r = Registry(a);
   const std::string alphabet = "aAbc <>&;#x/!'p\xC3\xA9\xFF\x80\xE6\x97\xA5\xF0\x9F\x98\x80";
   std::mt19937 rng(3);
@@ -626,10 +652,13 @@ TEST(Analyzer, RandomBytesKeepInvariants) {
 }
 
 TEST(Analyzer, ThreadSafe) {
-  json a = {{"filter", {{"fold", {{"type", "asciifolding"}}},
-                        {"de", {{"type", "snowball"}, {"language", "German"}}}}},
-            {"analyzer", {{"mix", {{"tokenizer", "standard"},
-                                   {"filter", {"lowercase", "fold", "de", "porter_stem"}}}}}}};
+  json a = {
+      {"filter",
+       {{"fold", {{"type", "asciifolding"}}},
+        {"de", {{"type", "snowball"}, {"language", "German"}}}}},
+      {"analyzer",
+       {{"mix",
+         {{"tokenizer", "standard"}, {"filter", {"lowercase", "fold", "de", "porter_stem"}}}}}}};
   auto r = Registry(a);
   std::string text;
   for (int i = 0; i < 50; ++i) {

@@ -20,8 +20,7 @@ namespace {
 // match's last character).
 class MappingCharFilter final : public CharFilter {
  public:
-  explicit MappingCharFilter(std::map<std::string, std::string> rules)
-      : rules_(std::move(rules)) {
+  explicit MappingCharFilter(std::map<std::string, std::string> rules) : rules_(std::move(rules)) {
     for (const auto& [k, v] : rules_) {
       max_key_ = std::max(max_key_, k.size());
       first_bytes_[static_cast<unsigned char>(k[0])] = true;
@@ -83,14 +82,30 @@ Result<std::string> Unescape(std::string_view s, const std::string& rule) {
     }
     if (++i >= s.size()) return IllegalArgument("Invalid escaped char in [" + rule + "]");
     switch (s[i]) {
-      case '\\': out.push_back('\\'); break;
-      case '"': out.push_back('"'); break;
-      case '\'': out.push_back('\''); break;
-      case 'n': out.push_back('\n'); break;
-      case 't': out.push_back('\t'); break;
-      case 'r': out.push_back('\r'); break;
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
+      case '\\':
+        out.push_back('\\');
+        break;
+      case '"':
+        out.push_back('"');
+        break;
+      case '\'':
+        out.push_back('\'');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
       case 'u': {
         if (i + 4 >= s.size()) {
           return IllegalArgument("Invalid escaped char in [" + rule + "]");
@@ -119,7 +134,7 @@ std::string_view Trim(std::string_view s) {
 }
 
 Result<std::shared_ptr<const CharFilter>> MakeMapping(const nlohmann::json& params,
-                                                     std::string_view name) {
+                                                      std::string_view name) {
   if (params.is_object() && params.contains("mappings_path")) {
     return IllegalArgument("[mappings_path] of [" + std::string(name) +
                            "] is not supported: give the rules in [mappings]");
@@ -128,7 +143,8 @@ Result<std::shared_ptr<const CharFilter>> MakeMapping(const nlohmann::json& para
   QD_ASSIGN_OR_RETURN(std::vector<std::string> rules,
                       ListParam(params, "mappings", name, &present));
   if (!present) {
-    return IllegalArgument("mapping requires either `mappings` or `mappings_path` to be configured");
+    return IllegalArgument(
+        "mapping requires either `mappings` or `mappings_path` to be configured");
   }
   std::map<std::string, std::string> map;
   for (const std::string& rule : rules) {
@@ -136,8 +152,8 @@ Result<std::shared_ptr<const CharFilter>> MakeMapping(const nlohmann::json& para
     if (arrow == std::string::npos) {
       return IllegalArgument("Invalid Mapping Rule : [" + rule + "]");
     }
-    QD_ASSIGN_OR_RETURN(std::string lhs, Unescape(Trim(std::string_view(rule).substr(0, arrow)),
-                                                  rule));
+    QD_ASSIGN_OR_RETURN(std::string lhs,
+                        Unescape(Trim(std::string_view(rule).substr(0, arrow)), rule));
     QD_ASSIGN_OR_RETURN(std::string rhs,
                         Unescape(Trim(std::string_view(rule).substr(arrow + 2)), rule));
     if (lhs.empty()) {
@@ -151,8 +167,8 @@ Result<std::shared_ptr<const CharFilter>> MakeMapping(const nlohmann::json& para
 }  // namespace
 
 Result<std::shared_ptr<const CharFilter>> MakeCharFilter(std::string_view type,
-                                                        const nlohmann::json& params,
-                                                        std::string_view name) {
+                                                         const nlohmann::json& params,
+                                                         std::string_view name) {
   if (type == "mapping") return MakeMapping(params, name);
   if (type == "html_strip") return MakeHtmlStripCharFilter(params, name);
   if (type == "pattern_replace") return MakePatternReplaceCharFilter(params, name);

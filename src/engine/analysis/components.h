@@ -11,10 +11,11 @@
 // All components are immutable after construction and safe to use from many threads.
 #pragma once
 
+#include <unicode/regex.h>
+
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <unicode/regex.h>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -80,14 +81,14 @@ std::vector<std::shared_ptr<const TokenFilter>> ApplyKeywordMarkers(
 // Unknown types return NotFound (the caller words the message); bad parameters return
 // InvalidArgument through IllegalArgument().
 Result<std::shared_ptr<const Tokenizer>> MakeTokenizer(std::string_view type,
-                                                      const nlohmann::json& params,
-                                                      std::string_view name);
+                                                       const nlohmann::json& params,
+                                                       std::string_view name);
 Result<std::shared_ptr<const TokenFilter>> MakeTokenFilter(std::string_view type,
-                                                          const nlohmann::json& params,
-                                                          std::string_view name);
+                                                           const nlohmann::json& params,
+                                                           std::string_view name);
 Result<std::shared_ptr<const CharFilter>> MakeCharFilter(std::string_view type,
-                                                        const nlohmann::json& params,
-                                                        std::string_view name);
+                                                         const nlohmann::json& params,
+                                                         std::string_view name);
 
 // A Java regular expression (with Java flag names, "CASE_INSENSITIVE|COMMENTS") compiled
 // for ICU; Java's ASCII-only \w \W \d \D \s \S are kept ASCII-only.
@@ -96,14 +97,14 @@ Result<std::unique_ptr<icu::RegexPattern>> CompileJavaRegex(const std::string& p
                                                             std::string_view name);
 
 // pattern_replace (params: pattern, replacement, flags; the filter also all).
-Result<std::shared_ptr<const CharFilter>> MakePatternReplaceCharFilter(
-    const nlohmann::json& params, std::string_view name);
+Result<std::shared_ptr<const CharFilter>> MakePatternReplaceCharFilter(const nlohmann::json& params,
+                                                                       std::string_view name);
 Result<std::shared_ptr<const TokenFilter>> MakePatternReplaceFilter(const nlohmann::json& params,
-                                                                   std::string_view name);
+                                                                    std::string_view name);
 
 // The pattern tokenizer (params: pattern, default "\W+"; flags; group, default -1 = split).
 Result<std::shared_ptr<const Tokenizer>> MakePatternTokenizer(const nlohmann::json& params,
-                                                             std::string_view name);
+                                                              std::string_view name);
 
 // Lucene's EnglishPossessiveFilter, and PorterStemFilter leaving `exclusions` alone (the
 // english analyzer's stem_exclusion).
@@ -137,7 +138,8 @@ Result<bool> BoolParam(const nlohmann::json& params, const char* key, bool dflt,
                        std::string_view what);
 Result<std::string> StringParam(const nlohmann::json& params, const char* key,
                                 std::string_view dflt, std::string_view what);
-// A list, or a single string as a one-element list; absent gives `*present` false.
+// A list, or a string as a comma-separated list (OpenSearch's Settings.getAsList); absent
+// gives `*present` false.
 Result<std::vector<std::string>> ListParam(const nlohmann::json& params, const char* key,
                                            std::string_view what, bool* present = nullptr);
 // The `stopwords` parameter: a list, "_english_" or "_none_"; absent gives `dflt`.

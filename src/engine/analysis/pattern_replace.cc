@@ -80,8 +80,8 @@ class PatternReplaceCharFilter final : public CharFilter {
 
 class PatternReplaceFilter final : public TokenFilter {
  public:
-  PatternReplaceFilter(std::unique_ptr<icu::RegexPattern> pattern,
-                       icu::UnicodeString replacement, bool all)
+  PatternReplaceFilter(std::unique_ptr<icu::RegexPattern> pattern, icu::UnicodeString replacement,
+                       bool all)
       : pattern_(std::move(pattern)), replacement_(std::move(replacement)), all_(all) {}
 
   void Filter(std::vector<Token>* tokens, size_t begin) const override {
@@ -122,8 +122,8 @@ Result<std::unique_ptr<icu::RegexPattern>> Compile(const nlohmann::json& params,
 
 }  // namespace
 
-Result<std::shared_ptr<const CharFilter>> MakePatternReplaceCharFilter(
-    const nlohmann::json& params, std::string_view name) {
+Result<std::shared_ptr<const CharFilter>> MakePatternReplaceCharFilter(const nlohmann::json& params,
+                                                                       std::string_view name) {
   QD_ASSIGN_OR_RETURN(auto pattern, Compile(params, name));
   QD_ASSIGN_OR_RETURN(std::string replacement, StringParam(params, "replacement", "", name));
   return std::shared_ptr<const CharFilter>(std::make_shared<PatternReplaceCharFilter>(
@@ -131,7 +131,7 @@ Result<std::shared_ptr<const CharFilter>> MakePatternReplaceCharFilter(
 }
 
 Result<std::shared_ptr<const TokenFilter>> MakePatternReplaceFilter(const nlohmann::json& params,
-                                                                   std::string_view name) {
+                                                                    std::string_view name) {
   QD_ASSIGN_OR_RETURN(auto pattern, Compile(params, name));
   QD_ASSIGN_OR_RETURN(std::string replacement, StringParam(params, "replacement", "", name));
   QD_ASSIGN_OR_RETURN(bool all, BoolParam(params, "all", true, name));

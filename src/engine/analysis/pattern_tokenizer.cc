@@ -26,13 +26,26 @@ std::string JavaToIcuRegex(std::string_view p) {
     char e = p[i + 1];
     const char* rep = nullptr;
     switch (e) {
-      case 'w': rep = "[a-zA-Z0-9_]"; break;
-      case 'W': rep = "[^a-zA-Z0-9_]"; break;
-      case 'd': rep = "[0-9]"; break;
-      case 'D': rep = "[^0-9]"; break;
-      case 's': rep = "[ \\t\\n\\x{0B}\\f\\r]"; break;
-      case 'S': rep = "[^ \\t\\n\\x{0B}\\f\\r]"; break;
-      default: break;
+      case 'w':
+        rep = "[a-zA-Z0-9_]";
+        break;
+      case 'W':
+        rep = "[^a-zA-Z0-9_]";
+        break;
+      case 'd':
+        rep = "[0-9]";
+        break;
+      case 'D':
+        rep = "[^0-9]";
+        break;
+      case 's':
+        rep = "[ \\t\\n\\x{0B}\\f\\r]";
+        break;
+      case 'S':
+        rep = "[^ \\t\\n\\x{0B}\\f\\r]";
+        break;
+      default:
+        break;
     }
     if (rep != nullptr) {
       out.append(rep);
@@ -139,13 +152,12 @@ Result<std::unique_ptr<icu::RegexPattern>> CompileJavaRegex(const std::string& p
                                                             std::string_view name) {
   bool unicode_classes = false;
   QD_ASSIGN_OR_RETURN(uint32_t icu_flags, ParseFlags(flags, &unicode_classes));
-  std::string icu_pattern = (unicode_classes || (icu_flags & UREGEX_LITERAL))
-                                ? pattern
-                                : JavaToIcuRegex(pattern);
+  std::string icu_pattern =
+      (unicode_classes || (icu_flags & UREGEX_LITERAL)) ? pattern : JavaToIcuRegex(pattern);
   UErrorCode status = U_ZERO_ERROR;
   UParseError pe;
-  std::unique_ptr<icu::RegexPattern> compiled(icu::RegexPattern::compile(
-      icu::UnicodeString::fromUTF8(icu_pattern), icu_flags, pe, status));
+  std::unique_ptr<icu::RegexPattern> compiled(
+      icu::RegexPattern::compile(icu::UnicodeString::fromUTF8(icu_pattern), icu_flags, pe, status));
   if (U_FAILURE(status)) {
     return IllegalArgument("invalid pattern [" + pattern + "] of [" + std::string(name) +
                            "]: " + u_errorName(status));
@@ -154,7 +166,7 @@ Result<std::unique_ptr<icu::RegexPattern>> CompileJavaRegex(const std::string& p
 }
 
 Result<std::shared_ptr<const Tokenizer>> MakePatternTokenizer(const nlohmann::json& params,
-                                                             std::string_view name) {
+                                                              std::string_view name) {
   QD_ASSIGN_OR_RETURN(std::string pattern, StringParam(params, "pattern", "\\W+", name));
   QD_ASSIGN_OR_RETURN(std::string flags, StringParam(params, "flags", "", name));
   QD_ASSIGN_OR_RETURN(int64_t group, IntParam(params, "group", -1, name));

@@ -209,12 +209,12 @@ bool HasWordChar(std::string_view text, size_t start, size_t end) {
   return false;
 }
 
-void IcuSegment(std::string_view text, size_t begin, size_t end, uint32_t max_len,
-                bool lowercase, std::vector<Token>* out) {
+void IcuSegment(std::string_view text, size_t begin, size_t end, uint32_t max_len, bool lowercase,
+                std::vector<Token>* out) {
   ThreadState& state = State();
   UErrorCode status = U_ZERO_ERROR;
-  state.text = utext_openUTF8(state.text, text.data() + begin,
-                              static_cast<int64_t>(end - begin), &status);
+  state.text =
+      utext_openUTF8(state.text, text.data() + begin, static_cast<int64_t>(end - begin), &status);
   if (U_FAILURE(status)) return;
   state.iterator->setText(state.text, status);
   if (U_FAILURE(status)) return;
@@ -250,8 +250,8 @@ inline bool IsAsciiWordChar(unsigned char c) {
 // UAX#29 on ASCII text: letters, digits and '_' join (WB5, 8-10, 13a/b); a letter, then one
 // of . ' :, then a letter join (WB6/7); a digit, then one of . ' , ;, then a digit join
 // (WB11/12). Segments of only '_' are dropped.
-void AsciiSegment(std::string_view text, size_t begin, size_t end, uint32_t max_len,
-                  bool lowercase, std::vector<Token>* out) {
+void AsciiSegment(std::string_view text, size_t begin, size_t end, uint32_t max_len, bool lowercase,
+                  std::vector<Token>* out) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   size_t i = begin;
   while (i < end) {
@@ -268,8 +268,8 @@ void AsciiSegment(std::string_view text, size_t begin, size_t end, uint32_t max_
       }
       if (i + 1 < end) {
         unsigned char prev = p[i - 1], mid = p[i], next = p[i + 1];
-        bool letters = IsAsciiLetter(prev) && IsAsciiLetter(next) &&
-                       (mid == '.' || mid == '\'' || mid == ':');
+        bool letters =
+            IsAsciiLetter(prev) && IsAsciiLetter(next) && (mid == '.' || mid == '\'' || mid == ':');
         bool digits = IsAsciiDigit(prev) && IsAsciiDigit(next) &&
                       (mid == '.' || mid == '\'' || mid == ',' || mid == ';');
         if (letters || digits) {

@@ -57,20 +57,32 @@ TEST(StandardTokenizer, FastPathMatchesIcuOnRandomText) {
 TEST(StandardTokenizer, FastPathMatchesIcuOnRandomMixedText) {
   // ASCII pieces mixed with letters, marks, ideographs, emoji, no-break and other spaces,
   // and bad bytes: the region split must not change any token.
-  const std::vector<std::string> pieces = {
-      "a", "Z", "1", " ", ".", "'", ":", ",", "_", "-", "\t", "\n", "@",
-      "\xC3\xA9",          // é
-      "\xCC\x81",          // combining acute
-      "\xE2\x80\x99",      // ’
-      "\xC2\xA0",          // no-break space
-      "\xE2\x80\x83",      // em space
-      "\xE6\x97\xA5",      // 日
-      "\xE3\x81\xAE",      // の
-      "\xE3\x83\x86",      // テ
-      "\xF0\x9F\x98\x80",  // 😀
-      "\xE2\x80\x8D",      // ZWJ
-      "\xD9\xA1",          // Arabic-Indic digit one
-      "\xFF", "\xC3"};       // bad bytes
+  const std::vector<std::string> pieces = {"a",
+                                           "Z",
+                                           "1",
+                                           " ",
+                                           ".",
+                                           "'",
+                                           ":",
+                                           ",",
+                                           "_",
+                                           "-",
+                                           "\t",
+                                           "\n",
+                                           "@",
+                                           "\xC3\xA9",          // é
+                                           "\xCC\x81",          // combining acute
+                                           "\xE2\x80\x99",      // ’
+                                           "\xC2\xA0",          // no-break space
+                                           "\xE2\x80\x83",      // em space
+                                           "\xE6\x97\xA5",      // 日
+                                           "\xE3\x81\xAE",      // の
+                                           "\xE3\x83\x86",      // テ
+                                           "\xF0\x9F\x98\x80",  // 😀
+                                           "\xE2\x80\x8D",      // ZWJ
+                                           "\xD9\xA1",          // Arabic-Indic digit one
+                                           "\xFF",
+                                           "\xC3"};  // bad bytes
   std::mt19937 rng(7);
   for (int iter = 0; iter < 20000; ++iter) {
     size_t len = rng() % 16;

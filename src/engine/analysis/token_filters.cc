@@ -248,8 +248,7 @@ class SnowballFilter final : public TokenFilter {
 
 class PorterStemFilter final : public TokenFilter {
  public:
-  explicit PorterStemFilter(const std::vector<std::string>& exclusions)
-      : exclusions_(exclusions) {}
+  explicit PorterStemFilter(const std::vector<std::string>& exclusions) : exclusions_(exclusions) {}
   bool IsStemmer() const override { return true; }
   void Filter(std::vector<Token>* tokens, size_t begin) const override {
     for (size_t i = begin; i < tokens->size(); ++i) {
@@ -379,7 +378,6 @@ class NGramFilter final : public TokenFilter {
   uint32_t min_, max_;
   bool edges_only_, preserve_;
 };
-
 
 // keyword_marker: terms it names are left alone by the stemmers after it. Lucene sets a
 // keyword flag on the token; Token has no such flag, so the analysis chain wraps each later
@@ -615,19 +613,19 @@ std::string Lower(std::string_view s) {
 // the libstemmer algorithm.
 const std::map<std::string, std::string>& SnowballLanguages() {
   static const auto* m = new std::map<std::string, std::string>{
-      {"armenian", "armenian"},   {"basque", "basque"},       {"catalan", "catalan"},
-      {"danish", "danish"},       {"dutch", "dutch"},         {"porter2", "english"},
-      {"finnish", "finnish"},     {"french", "french"},       {"german", "german"},
-      {"german2", "german"},      {"hungarian", "hungarian"}, {"irish", "irish"},
-      {"italian", "italian"},     {"lithuanian", "lithuanian"}, {"norwegian", "norwegian"},
-      {"portuguese", "portuguese"}, {"romanian", "romanian"}, {"russian", "russian"},
-      {"spanish", "spanish"},     {"swedish", "swedish"},     {"turkish", "turkish"},
+      {"armenian", "armenian"},     {"basque", "basque"},         {"catalan", "catalan"},
+      {"danish", "danish"},         {"dutch", "dutch"},           {"porter2", "english"},
+      {"finnish", "finnish"},       {"french", "french"},         {"german", "german"},
+      {"german2", "german"},        {"hungarian", "hungarian"},   {"irish", "irish"},
+      {"italian", "italian"},       {"lithuanian", "lithuanian"}, {"norwegian", "norwegian"},
+      {"portuguese", "portuguese"}, {"romanian", "romanian"},     {"russian", "russian"},
+      {"spanish", "spanish"},       {"swedish", "swedish"},       {"turkish", "turkish"},
   };
   return *m;
 }
 
 Result<std::shared_ptr<const TokenFilter>> MakeStemmer(const nlohmann::json& params,
-                                                      std::string_view name) {
+                                                       std::string_view name) {
   std::string language = "english";
   if (params.is_object() && params.contains("name")) {
     QD_ASSIGN_OR_RETURN(language, StringParam(params, "name", "english", name));
@@ -647,25 +645,24 @@ Result<std::shared_ptr<const TokenFilter>> MakeStemmer(const nlohmann::json& par
   if (it != SnowballLanguages().end() && SnowballAlgorithmExists(it->second)) {
     return std::shared_ptr<const TokenFilter>(std::make_shared<SnowballFilter>(it->second));
   }
-  return IllegalArgument("stemmer language [" + language + "] of filter [" +
-                         std::string(name) + "] is not supported");
+  return IllegalArgument("stemmer language [" + language + "] of filter [" + std::string(name) +
+                         "] is not supported");
 }
 
 Result<std::shared_ptr<const TokenFilter>> MakeSnowball(const nlohmann::json& params,
-                                                       std::string_view name) {
+                                                        std::string_view name) {
   QD_ASSIGN_OR_RETURN(std::string language, StringParam(params, "language", "English", name));
   std::string algorithm = Lower(language);
   if (algorithm == "german2") algorithm = "german";
   if (!SnowballAlgorithmExists(algorithm)) {
-    return IllegalArgument("snowball language [" + language + "] of filter [" +
-                           std::string(name) + "] is not supported");
+    return IllegalArgument("snowball language [" + language + "] of filter [" + std::string(name) +
+                           "] is not supported");
   }
   return std::shared_ptr<const TokenFilter>(std::make_shared<SnowballFilter>(algorithm));
 }
 
 Result<std::shared_ptr<const TokenFilter>> MakeNGramFilter(const nlohmann::json& params,
-                                                          std::string_view name,
-                                                          bool edges_only) {
+                                                           std::string_view name, bool edges_only) {
   QD_ASSIGN_OR_RETURN(int64_t min_gram, IntParam(params, "min_gram", 1, name));
   QD_ASSIGN_OR_RETURN(int64_t max_gram, IntParam(params, "max_gram", 2, name));
   QD_ASSIGN_OR_RETURN(bool preserve, BoolParam(params, "preserve_original", false, name));
@@ -678,8 +675,8 @@ Result<std::shared_ptr<const TokenFilter>> MakeNGramFilter(const nlohmann::json&
 }  // namespace
 
 Result<std::shared_ptr<const TokenFilter>> MakeTokenFilter(std::string_view type,
-                                                          const nlohmann::json& params,
-                                                          std::string_view name) {
+                                                           const nlohmann::json& params,
+                                                           std::string_view name) {
   if (type == "lowercase") {
     QD_ASSIGN_OR_RETURN(std::string language, StringParam(params, "language", "", name));
     if (!language.empty()) {
@@ -723,7 +720,8 @@ Result<std::shared_ptr<const TokenFilter>> MakeTokenFilter(std::string_view type
     return std::shared_ptr<const TokenFilter>(std::make_shared<UniqueFilter>(same));
   }
   if (type == "keyword_marker") {
-    if (params.is_object() && (params.contains("keywords_path") || params.contains("keywords_pattern"))) {
+    if (params.is_object() &&
+        (params.contains("keywords_path") || params.contains("keywords_pattern"))) {
       return IllegalArgument("[keywords_path] and [keywords_pattern] of keyword_marker [" +
                              std::string(name) + "] are not supported: give [keywords]");
     }
@@ -734,8 +732,9 @@ Result<std::shared_ptr<const TokenFilter>> MakeTokenFilter(std::string_view type
   }
   if (type == "truncate") {
     QD_ASSIGN_OR_RETURN(int64_t length, IntParam(params, "length", 10, name));
-    if (length < 1) return IllegalArgument("length parameter must be a positive number: " +
-                                           std::to_string(length));
+    if (length < 1)
+      return IllegalArgument("length parameter must be a positive number: " +
+                             std::to_string(length));
     return std::shared_ptr<const TokenFilter>(
         std::make_shared<TruncateFilter>(static_cast<size_t>(length)));
   }
@@ -757,8 +756,9 @@ Result<std::shared_ptr<const TokenFilter>> MakeTokenFilter(std::string_view type
     QD_ASSIGN_OR_RETURN(std::vector<std::string> words,
                         ListParam(params, "keep_words", name, &present));
     if (!present) {
-      return IllegalArgument("keep requires either `keep_words` or `keep_words_path` to be "
-                             "configured");
+      return IllegalArgument(
+          "keep requires either `keep_words` or `keep_words_path` to be "
+          "configured");
     }
     QD_ASSIGN_OR_RETURN(bool ignore_case, BoolParam(params, "keep_words_case", false, name));
     return std::shared_ptr<const TokenFilter>(
@@ -773,8 +773,8 @@ Result<std::shared_ptr<const TokenFilter>> MakeTokenFilter(std::string_view type
         return IllegalArgument("elision filter requires [articles] or [articles_path] setting");
       }
       // The built-in elision filter: Lucene's French articles.
-      articles = {"l", "m", "t", "qu", "n", "s", "j", "d", "c", "jusqu", "quoiqu", "lorsqu",
-                  "puisqu"};
+      articles = {"l", "m", "t",     "qu",     "n",      "s",     "j",
+                  "d", "c", "jusqu", "quoiqu", "lorsqu", "puisqu"};
     }
     QD_ASSIGN_OR_RETURN(bool ignore_case, BoolParam(params, "articles_case", false, name));
     return std::shared_ptr<const TokenFilter>(

@@ -256,11 +256,13 @@ class CharGroupTokenizer final : public Tokenizer {
 };
 
 Result<uint32_t> MaxTokenLength(const nlohmann::json& params, std::string_view name) {
-  QD_ASSIGN_OR_RETURN(int64_t v, IntParam(params, "max_token_length", kDefaultMaxTokenLength,
-                                          name));
+  QD_ASSIGN_OR_RETURN(int64_t v,
+                      IntParam(params, "max_token_length", kDefaultMaxTokenLength, name));
   if (v <= 0 || v > 1024 * 1024) {
-    return IllegalArgument("maxTokenLength must be greater than 0 and less than 1048576 "
-                           "passed: " + std::to_string(v));
+    return IllegalArgument(
+        "maxTokenLength must be greater than 0 and less than 1048576 "
+        "passed: " +
+        std::to_string(v));
   }
   return static_cast<uint32_t>(v);
 }
@@ -301,12 +303,10 @@ Result<std::shared_ptr<const Tokenizer>> MakeNGram(const nlohmann::json& params,
     return IllegalArgument("Token type: 'custom' requires setting `custom_token_chars`");
   }
   for (size_t i = 0; i < custom_chars.size();) custom.push_back(DecodeUtf8(custom_chars, &i));
-  return std::shared_ptr<const Tokenizer>(
-      std::make_shared<NGramTokenizer>(static_cast<uint32_t>(min_gram),
-                                       static_cast<uint32_t>(max_gram), edges_only, classes,
-                                       std::move(custom)));
+  return std::shared_ptr<const Tokenizer>(std::make_shared<NGramTokenizer>(
+      static_cast<uint32_t>(min_gram), static_cast<uint32_t>(max_gram), edges_only, classes,
+      std::move(custom)));
 }
-
 
 Result<std::shared_ptr<const Tokenizer>> MakeCharGroup(const nlohmann::json& params,
                                                        std::string_view name) {
@@ -353,8 +353,8 @@ Result<std::shared_ptr<const Tokenizer>> MakeCharGroup(const nlohmann::json& par
 }  // namespace
 
 Result<std::shared_ptr<const Tokenizer>> MakeTokenizer(std::string_view type,
-                                                      const nlohmann::json& params,
-                                                      std::string_view name) {
+                                                       const nlohmann::json& params,
+                                                       std::string_view name) {
   if (type == "standard") {
     QD_ASSIGN_OR_RETURN(uint32_t max, MaxTokenLength(params, name));
     return std::shared_ptr<const Tokenizer>(std::make_shared<StandardTokenizer>(max, false));
@@ -365,13 +365,11 @@ Result<std::shared_ptr<const Tokenizer>> MakeTokenizer(std::string_view type,
   }
   if (type == "lowercase") {
     QD_ASSIGN_OR_RETURN(uint32_t max, MaxTokenLength(params, name));
-    return std::shared_ptr<const Tokenizer>(
-        std::make_shared<CharTokenizer<LowercaseTraits>>(max));
+    return std::shared_ptr<const Tokenizer>(std::make_shared<CharTokenizer<LowercaseTraits>>(max));
   }
   if (type == "whitespace") {
     QD_ASSIGN_OR_RETURN(uint32_t max, MaxTokenLength(params, name));
-    return std::shared_ptr<const Tokenizer>(
-        std::make_shared<CharTokenizer<WhitespaceTraits>>(max));
+    return std::shared_ptr<const Tokenizer>(std::make_shared<CharTokenizer<WhitespaceTraits>>(max));
   }
   if (type == "keyword") {
     return std::shared_ptr<const Tokenizer>(std::make_shared<KeywordTokenizer>());

@@ -32,8 +32,8 @@ inline char32_t DecodeUtf8(std::string_view s, size_t* i) {
     }
   } else if (b0 >= 0xE0 && b0 <= 0xEF) {
     if (cont(k + 1) && cont(k + 2)) {
-      char32_t c = (char32_t(b0 & 0x0F) << 12) | (char32_t(p[k + 1] & 0x3F) << 6) |
-                   (p[k + 2] & 0x3F);
+      char32_t c =
+          (char32_t(b0 & 0x0F) << 12) | (char32_t(p[k + 1] & 0x3F) << 6) | (p[k + 2] & 0x3F);
       if (c >= 0x800 && (c < 0xD800 || c > 0xDFFF)) {
         *i = k + 3;
         return c;
