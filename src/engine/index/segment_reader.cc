@@ -147,14 +147,18 @@ class TermBlockCursor {
     s->doc_freq = GetVarint32(&p_);
     if (freqs_) {
       s->total_term_freq = s->doc_freq + GetVarint(&p_);
-      s->max_freq = GetVarint32(&p_);
+      s->max_freq = s->doc_freq > 1 ? GetVarint32(&p_) : static_cast<uint32_t>(s->total_term_freq);
     } else {
       s->total_term_freq = s->doc_freq;
       s->max_freq = 0;
     }
     s->min_norm = norms_ ? *p_++ : 0;
-    prev_doc_ += GetVarint(&p_);
-    s->doc_offset = prev_doc_;
+    if (s->doc_freq == 1) {
+      s->doc_offset = GetVarint(&p_);  // a singleton: its doc id
+    } else {
+      prev_doc_ += GetVarint(&p_);
+      s->doc_offset = prev_doc_;
+    }
     if (positions_) prev_pos_ += GetVarint(&p_);
     s->pos_offset = prev_pos_;
     s->field_number = field_number_;
@@ -246,7 +250,8 @@ class PostingsIteratorImpl final : public PostingsIterator {
         term_max_freq_(state.max_freq),
         term_min_norm_(state.min_norm),
         total_positions_(state.total_term_freq) {
-    const uint8_t* p = doc_file + state.doc_offset;
+    const uint8_t* p = doc_file + (df_ == 1 ? 0 : state.doc_offset);
+    singleton_doc_ = static_cast<uint32_t>(state.doc_offset);
     if (num_blocks_ > 1) {
       skip_ = p;
       p += num_blocks_ * kSkipEntrySize;
@@ -367,6 +372,16 @@ class PostingsIteratorImpl final : public PostingsIterator {
   }
 
   void LoadBlock(uint32_t b) {
+    if (df_ == 1) {  // a singleton: doc id and freq come from the term dictionary
+      docs_[0] = singleton_doc_;
+      freqs_arr_[0] = static_cast<uint32_t>(total_positions_);
+      block_ = 0;
+      count_ = 1;
+      pos_doc_ = 0;
+      pos_consumed_ = 0;
+      pos_last_ = 0;
+      return;
+    }
     const uint8_t* p = body_;
     uint32_t base = 0;
     if (skip_ != nullptr) {
@@ -440,6 +455,7 @@ class PostingsIteratorImpl final : public PostingsIterator {
   const bool freqs_;
   const uint32_t term_max_freq_;
   const uint8_t term_min_norm_;
+  uint32_t singleton_doc_ = 0;     // when df_ == 1: the doc (doc_offset holds it)
   const uint8_t* skip_ = nullptr;  // null for a single block
   const uint8_t* body_ = nullptr;
   const uint8_t* pos_base_ = nullptr;

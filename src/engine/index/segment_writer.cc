@@ -112,6 +112,11 @@ class PostingsWriter {
     }
     if (!freqs) state->max_freq = 0;
     state->min_norm = has_norms ? term_min_norm : 0;
+    if (df == 1) {
+      // Singletons (most terms) keep their doc id in the term dictionary instead.
+      state->doc_offset = p.docs[0];
+      return Status::OK();
+    }
     // A single block needs no skip data: its bounds are the term's.
     if (num_blocks > 1) doc_->Append(skip_);
     doc_->Append(body_);
@@ -177,13 +182,17 @@ class TermDictWriter {
     PutVarint(&block_, s.doc_freq);
     if (HasFreqs(info_.index_options)) {
       PutVarint(&block_, s.total_term_freq - s.doc_freq);
-      PutVarint(&block_, s.max_freq);
+      if (s.doc_freq > 1) PutVarint(&block_, s.max_freq);  // a singleton's is its ttf
     }
     if (HasNorms(info_)) block_.push_back(static_cast<char>(s.min_norm));
-    PutVarint(&block_, s.doc_offset - prev_doc_);
+    if (s.doc_freq == 1) {
+      PutVarint(&block_, s.doc_offset);  // a singleton's doc id, inlined (nothing in .doc)
+    } else {
+      PutVarint(&block_, s.doc_offset - prev_doc_);
+      prev_doc_ = s.doc_offset;
+    }
     if (HasPositions(info_.index_options)) PutVarint(&block_, s.pos_offset - prev_pos_);
     prev_.assign(term);
-    prev_doc_ = s.doc_offset;
     prev_pos_ = s.pos_offset;
     ++in_block_;
     ++num_terms_;
