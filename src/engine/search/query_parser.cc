@@ -365,6 +365,7 @@ class Parser {
   Result<const Analyzer*> FieldAnalyzer(const FieldMapping& fm,
                                         const std::optional<std::string>& name) const;
   const SearchContext& ctx() const { return ctx_; }
+  Result<QueryPtr> Range(const json& body) { return ParseRange(body); }
 
  private:
   const SearchContext& ctx_;
@@ -1898,7 +1899,15 @@ class QueryStringParser {
       }
     }
     QueryPtr q;
-    if (pos_ < s_.size() && s_[pos_] == '(') {
+    if (!simple_ && pos_ < s_.size() &&
+        (s_[pos_] == '[' || s_[pos_] == '{' || s_[pos_] == '>' || s_[pos_] == '<')) {
+      QD_ASSIGN_OR_RETURN(json bounds, ParseRangeBounds());
+      QD_ASSIGN_OR_RETURN(q, PerField(field, [&](const std::string& f, float b) {
+                            json body = bounds;
+                            if (b != 1.0f) body["boost"] = b;
+                            return p_->Range(json{{f, body}});
+                          }));
+    } else if (pos_ < s_.size() && s_[pos_] == '(') {
       ++pos_;
       std::vector<std::string> saved_fields = fields_;
       std::vector<float> saved_boosts = boosts_;
@@ -1999,6 +2008,53 @@ class QueryStringParser {
       q = std::make_unique<BooleanQuery>(std::move(c), std::nullopt, b);
     }
     return q;
+  }
+
+  // "[lo TO hi]", "{lo TO hi}" (mixed brackets allowed, * unbounded), ">x", ">=x", "<x",
+  // "<=x" as the body of a range query.
+  Result<json> ParseRangeBounds() {
+    json body = json::object();
+    char open = s_[pos_];
+    if (open == '>' || open == '<') {
+      ++pos_;
+      bool inclusive = pos_ < s_.size() && s_[pos_] == '=';
+      if (inclusive) ++pos_;
+      std::string value;
+      while (pos_ < s_.size() && !std::isspace(static_cast<unsigned char>(s_[pos_])) &&
+             s_[pos_] != ')') {
+        value += s_[pos_++];
+      }
+      if (value.empty()) return Error("missing range bound");
+      body[open == '>' ? (inclusive ? "gte" : "gt") : (inclusive ? "lte" : "lt")] = value;
+      return body;
+    }
+    ++pos_;
+    auto word = [&]() {
+      SkipWs();
+      std::string w;
+      if (pos_ < s_.size() && s_[pos_] == '"') {
+        ++pos_;
+        while (pos_ < s_.size() && s_[pos_] != '"') w += s_[pos_++];
+        if (pos_ < s_.size()) ++pos_;
+        return w;
+      }
+      while (pos_ < s_.size() && !std::isspace(static_cast<unsigned char>(s_[pos_])) &&
+             s_[pos_] != ']' && s_[pos_] != '}') {
+        w += s_[pos_++];
+      }
+      return w;
+    };
+    std::string lo = word();
+    if (word() != "TO") return Error("expected TO in range");
+    std::string hi = word();
+    SkipWs();
+    if (pos_ >= s_.size() || (s_[pos_] != ']' && s_[pos_] != '}')) {
+      return Error("unterminated range");
+    }
+    char close = s_[pos_++];
+    if (lo != "*") body[open == '[' ? "gte" : "gt"] = lo;
+    if (hi != "*") body[close == ']' ? "lte" : "lt"] = hi;
+    return body;
   }
 
   static std::string UnescapeTerm(const std::string& t) {

@@ -283,6 +283,7 @@ Result<std::vector<SortValue>> ParseSearchAfter(const nlohmann::json& search_aft
 }
 
 Status ForEachMatch(const Query& query, const SearchContext& ctx, MatchCollector* collector) {
+  if (ctx.leaves == nullptr) return IllegalArgument("search context without leaves");
   bool scores = collector->needs_scores();
   QD_ASSIGN_OR_RETURN(std::unique_ptr<Weight> weight, query.CreateWeight(ctx, scores, 1.0f));
   for (size_t i = 0; i < ctx.leaves->size(); ++i) {
@@ -301,6 +302,7 @@ Status ForEachMatch(const Query& query, const SearchContext& ctx, MatchCollector
 
 Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
   if (req.query == nullptr) return IllegalArgument("search request without a query");
+  if (ctx.leaves == nullptr) return IllegalArgument("search context without leaves");
   const std::vector<Leaf>& leaves = *ctx.leaves;
   // Sort specs; by score when none.
   std::vector<SortSpec> specs;

@@ -321,6 +321,12 @@ TEST(SearcherTest, MultiMatchAndQueryString) {
   EXPECT_THAT(index->Ids(json::parse(R"({"query_string": {"query": "qui*",
       "default_field": "title"}})")),
               UnorderedElementsAre("a", "b", "f"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"query_string": {"query": "price:[10 TO 25}"}})")),
+              UnorderedElementsAre("a", "b"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"query_string": {"query": "price:>=25 OR tag:z"}})")),
+              UnorderedElementsAre("c", "d", "e"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"query_string": {"query": "date:[2024-03-01 TO *]"}})")),
+              UnorderedElementsAre("a", "b"));
   EXPECT_THAT(index->Ids(json::parse(R"({"simple_query_string": {"query": "fox + -lazy",
       "fields": ["title"]}})")),
               UnorderedElementsAre("a", "e"));
