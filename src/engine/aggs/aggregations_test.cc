@@ -368,6 +368,20 @@ TEST(AggregationsTest, TopHits) {
   EXPECT_EQ(hits["hits"][1]["_id"], "2");
 }
 
+TEST(AggregationsTest, OverflowingSumsSurviveThePartials) {
+  Doc a{"1", {}, {}, 1e308, std::nullopt, std::nullopt};
+  Doc b{"2", {}, {}, 1e308, std::nullopt, std::nullopt};
+  for (int shards = 1; shards <= 2; ++shards) {
+    Corpus c(shards == 1 ? std::vector<std::vector<std::vector<Doc>>>{{{a, b}}}
+                         : std::vector<std::vector<std::vector<Doc>>>{{{a}}, {{b}}});
+    auto r = c.Run(json::parse(R"({"s": {"sum": {"field": "price"}},
+                                   "e": {"extended_stats": {"field": "price"}}})"));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ((*r)["s"]["value"], nullptr);  // +Infinity has no JSON form
+    EXPECT_EQ((*r)["e"]["max"], 1e308);
+  }
+}
+
 TEST(AggregationsTest, MetaIsEchoed) {
   json r = RunSmall(json::parse(R"({"t": {"terms": {"field": "tag"}, "meta": {"color": "blue"},
     "aggs": {"s": {"sum": {"field": "n"}, "meta": {"x": 1}}}}})"),

@@ -13,6 +13,23 @@
 namespace quidditch::engine::aggs {
 namespace {
 
+// Doubles in partials: JSON has no infinities or NaN (a sum can overflow), so those travel as
+// strings.
+json Dbl(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  return v;
+}
+double GetDbl(const json& j) {
+  if (j.is_string()) {
+    const std::string& s = j.get_ref<const std::string&>();
+    if (s == "Infinity") return std::numeric_limits<double>::infinity();
+    if (s == "-Infinity") return -std::numeric_limits<double>::infinity();
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  return j.get<double>();
+}
+
 // OpenSearch's CompensatedSum (Kahan summation), so shard sums and their reduce round alike.
 struct KahanSum {
   double sum = 0, delta = 0;
@@ -122,13 +139,13 @@ class StatsAggregator : public Aggregator {
     const bool has = owning < count_.size();
     const uint64_t count = has ? count_[owning] : 0;
     p["count"] = count;
-    p["sum"] = has ? sum_[owning].sum : 0.0;
+    p["sum"] = Dbl(has ? sum_[owning].sum : 0.0);
     if (count > 0 && type_ != "value_count") {
-      p["min"] = min_[owning];
-      p["max"] = max_[owning];
+      p["min"] = Dbl(min_[owning]);
+      p["max"] = Dbl(max_[owning]);
     }
     if (type_ == "extended_stats") {
-      p["sumsq"] = has ? sumsq_[owning].sum : 0.0;
+      p["sumsq"] = Dbl(has ? sumsq_[owning].sum : 0.0);
       p["sigma"] = sigma_;
     }
     if (!fmt_.is_null()) p["fmt"] = fmt_;
@@ -442,24 +459,24 @@ Result<json> MergeMetric(const std::string& type, const std::vector<const json*>
   std::optional<double> mn, mx;
   for (const json* p : parts) {
     count += p->at("count").get<uint64_t>();
-    sum.Add(p->at("sum").get<double>());
-    if (p->contains("sumsq")) sumsq.Add(p->at("sumsq").get<double>());
+    sum.Add(GetDbl(p->at("sum")));
+    if (p->contains("sumsq")) sumsq.Add(GetDbl(p->at("sumsq")));
     if (p->contains("min")) {
-      double v = p->at("min").get<double>();
+      double v = GetDbl(p->at("min"));
       mn = mn ? std::min(*mn, v) : v;
     }
     if (p->contains("max")) {
-      double v = p->at("max").get<double>();
+      double v = GetDbl(p->at("max"));
       mx = mx ? std::max(*mx, v) : v;
     }
   }
   out["count"] = count;
-  out["sum"] = sum.sum;
-  if (out.contains("sumsq")) out["sumsq"] = sumsq.sum;
+  out["sum"] = Dbl(sum.sum);
+  if (out.contains("sumsq")) out["sumsq"] = Dbl(sumsq.sum);
   out.erase("min");
   out.erase("max");
-  if (mn) out["min"] = *mn;
-  if (mx) out["max"] = *mx;
+  if (mn) out["min"] = Dbl(*mn);
+  if (mx) out["max"] = Dbl(*mx);
   return out;
 }
 
@@ -484,11 +501,11 @@ struct StatsValues {
 StatsValues ReadStats(const json& p) {
   StatsValues s;
   s.count = p.at("count").get<uint64_t>();
-  s.sum = p.at("sum").get<double>();
-  s.sumsq = p.value("sumsq", 0.0);
+  s.sum = GetDbl(p.at("sum"));
+  s.sumsq = p.contains("sumsq") ? GetDbl(p["sumsq"]) : 0.0;
   s.sigma = p.value("sigma", 2.0);
-  if (p.contains("min")) s.min = p["min"].get<double>();
-  if (p.contains("max")) s.max = p["max"].get<double>();
+  if (p.contains("min")) s.min = GetDbl(p["min"]);
+  if (p.contains("max")) s.max = GetDbl(p["max"]);
   return s;
 }
 
