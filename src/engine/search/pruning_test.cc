@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <map>
 #include <random>
 
@@ -178,6 +180,52 @@ TEST_F(PruningTest, ConjunctionsMatchExhaustiveTopK) {
       if (std::find(terms.begin(), terms.end(), t) == terms.end()) terms.push_back(t);
     }
     Check(terms, true, 10);
+  }
+}
+
+}  // namespace
+}  // namespace quidditch::engine
+
+namespace quidditch::engine {
+namespace {
+
+// A rough speed probe, not a benchmark (bench/engine is): run by hand with
+// --gtest_also_run_disabled_tests --gtest_filter='*SpeedProbe*'.
+TEST(SearchSpeedProbe, DISABLED_TermAndOrQueries) {
+  std::mt19937 rng(5);
+  std::vector<double> weights;
+  for (int i = 0; i < 5000; ++i) weights.push_back(1.0 / (i + 1));
+  std::discrete_distribution<int> word(weights.begin(), weights.end());
+  std::uniform_int_distribution<int> len(5, 40);
+  TestIndex index(json::parse(R"({"properties": {"body": {"type": "text"}}})"));
+  std::vector<json> docs;
+  for (int d = 0; d < 200000; ++d) {
+    std::string text;
+    for (int k = len(rng); k > 0; --k) text += "w" + std::to_string(word(rng)) + " ";
+    docs.push_back(json{{"body", text}});
+  }
+  index.AddLeaf(docs);
+  auto time = [&](const char* name, const json& dsl, uint64_t track) {
+    auto q = index.Parse(dsl);
+    SearchRequest req;
+    req.query = q.get();
+    req.track_total_hits = track;
+    auto start = std::chrono::steady_clock::now();
+    int runs = 50;
+    for (int i = 0; i < runs; ++i) ASSERT_TRUE(Search(req, index.ctx()).ok());
+    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+                    .count() /
+                runs;
+    std::printf("%-40s track=%-20llu %10.1f us/query\n", name, (unsigned long long)track, us);
+  };
+  for (uint64_t track : {uint64_t{1000}, kTrackTotalHitsExact}) {
+    time("term w3", json::parse(R"({"match": {"body": "w3"}})"), track);
+    time("term w300", json::parse(R"({"match": {"body": "w300"}})"), track);
+    time("or w3 w40", json::parse(R"({"match": {"body": "w3 w40"}})"), track);
+    time("or w3 w40 w700 w1500", json::parse(R"({"match": {"body": "w3 w40 w700 w1500"}})"), track);
+    time("and w3 w40",
+         json::parse(R"({"match": {"body": {"query": "w3 w40", "operator": "and"}}})"), track);
+    time("phrase w1 w2", json::parse(R"({"match_phrase": {"body": "w1 w2"}})"), track);
   }
 }
 

@@ -72,6 +72,8 @@ uint32_t TermScorer::SkipBlocks(uint32_t target) {
     uint32_t block_end = postings_->ShallowAdvance(target);
     if (block_end == kNoMoreDocs) return kNoMoreDocs;
     if (Bound(postings_->BlockMaxFreq(), postings_->BlockMinNorm()) >= min_competitive_) {
+      block_end_ = block_end;
+      have_block_ = true;
       return target;
     }
     if (block_end == kNoMoreDocs - 1) return kNoMoreDocs;
@@ -81,22 +83,36 @@ uint32_t TermScorer::SkipBlocks(uint32_t target) {
 }
 
 uint32_t TermScorer::NextDoc() {
-  if (min_competitive_ > 0 && sim_ != nullptr) {
-    return Advance(started_ ? doc_ + 1 : 0);
-  }
+  if (min_competitive_ > 0 && sim_ != nullptr) return Advance(started_ ? doc_ + 1 : 0);
   started_ = true;
   return doc_ = postings_->NextDoc();
 }
 
 uint32_t TermScorer::Advance(uint32_t target) {
-  if (min_competitive_ > 0 && sim_ != nullptr) target = SkipBlocks(target);
-  if (target == kNoMoreDocs) return doc_ = kNoMoreDocs;
-  if (!started_) {
-    started_ = true;
-    doc_ = postings_->NextDoc();
-    if (doc_ >= target) return doc_;
+  const bool pruning = min_competitive_ > 0 && sim_ != nullptr;
+  while (true) {
+    // Block bounds are checked once per block, not per doc.
+    if (pruning && (!have_block_ || target > block_end_)) {
+      target = SkipBlocks(target);
+      if (target == kNoMoreDocs) return doc_ = kNoMoreDocs;
+    }
+    if (!started_) {
+      started_ = true;
+      doc_ = postings_->NextDoc();
+    } else if (target == doc_ + 1) {
+      doc_ = postings_->NextDoc();
+    }
+    if (doc_ < target) doc_ = postings_->Advance(target);
+    if (!pruning || doc_ == kNoMoreDocs || doc_ <= block_end_) return doc_;
+    // Landed in a later block: it must be competitive too.
+    uint32_t block_end = postings_->ShallowAdvance(doc_);
+    if (Bound(postings_->BlockMaxFreq(), postings_->BlockMinNorm()) >= min_competitive_) {
+      block_end_ = block_end;
+      return doc_;
+    }
+    if (block_end == kNoMoreDocs || block_end == kNoMoreDocs - 1) return doc_ = kNoMoreDocs;
+    target = block_end + 1;
   }
-  return doc_ = postings_->Advance(target);
 }
 
 float TermScorer::Score() {

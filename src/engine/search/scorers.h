@@ -45,7 +45,10 @@ class TermScorer final : public Scorer {
   float Score() override;
   uint64_t cost() const override { return cost_; }
   float MaxScore() const override { return max_score_; }
-  void SetMinCompetitiveScore(float min_score) override { min_competitive_ = min_score; }
+  void SetMinCompetitiveScore(float min_score) override {
+    min_competitive_ = min_score;
+    have_block_ = false;  // blocks already accepted are re-checked against the new minimum
+  }
   uint32_t freq() const { return postings_->freq(); }
 
  private:
@@ -62,6 +65,9 @@ class TermScorer final : public Scorer {
   float min_competitive_ = 0;
   uint32_t doc_ = kUnpositioned;
   bool started_ = false;
+  // The last block found competitive (pruning only).
+  uint32_t block_end_ = 0;
+  bool have_block_ = false;
 };
 
 // Docs matching every sub-scorer; score = sum of the subs' scores (in the given order).
