@@ -1,5 +1,6 @@
 #include "engine/shard_engine.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/errors.h"
@@ -152,11 +153,16 @@ void ShardEngine::Impl::DeleteCopyLocked(const CurrentDoc& cur) {
 void ShardEngine::Impl::AddToBufferLocked(const CurrentDoc& cur, ParsedDocument doc,
                                           const DocMeta& meta) {
   DeleteCopyLocked(cur);
-  DocumentField id_field;
-  id_field.name = kIdField;
-  id_field.index_options = IndexOptions::kDocs;
-  id_field.tokens.push_back(Token{doc.id, 0, 0, static_cast<uint32_t>(doc.id.size())});
-  doc.fields.push_back(std::move(id_field));
+  // The mapping layer indexes _id itself; add it only if it did not (one field per name).
+  bool has_id = std::any_of(doc.fields.begin(), doc.fields.end(),
+                            [](const DocumentField& f) { return f.name == kIdField; });
+  if (!has_id) {
+    DocumentField id_field;
+    id_field.name = kIdField;
+    id_field.index_options = IndexOptions::kDocs;
+    id_field.tokens.push_back(Token{doc.id, 0, 0, static_cast<uint32_t>(doc.id.size())});
+    doc.fields.push_back(std::move(id_field));
+  }
   uint32_t d = builder->AddDocument(doc, meta);
   if (buffer.size() <= d) buffer.resize(d + 1);
   buffer[d] = BufferDoc{doc.id, std::move(doc.source), meta, true};

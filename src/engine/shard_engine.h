@@ -13,9 +13,9 @@
 //   livedocs/<name>_<gen>.liv   LiveDocs::Encode of a committed segment's deletes
 //   translog/                   see engine/translog.h
 //
-// Every document is also indexed under the field "_id" (IndexOptions::kDocs, one token: the
-// id), which the engine uses to find a document's current copy in the segments and which
-// searchers may use for ids queries.
+// Every document is indexed under the field "_id" (IndexOptions::kDocs, one token: the id;
+// ParseDocument adds it, the engine adds it when a parser did not), which the engine uses to
+// find a document's current copy in the segments.
 //
 // Thread safety: every method may be called from many threads at once. Writes (Index, Delete,
 // Update, Bulk) are serialized by one write mutex while they resolve versions, take a seq_no,
@@ -52,14 +52,17 @@ struct EngineOptions {
   // ({"index.refresh_interval": "1s"}), with or without the "index." prefix. Read:
   // refresh_interval ("1s" default; "-1" disables the background refresher),
   // translog.durability ("request" default | "async"), translog.sync_interval ("5s"),
+  // translog.flush_threshold_size ("512mb": the background refresher flushes when the
+  // translog since the last commit outgrows it),
   // analysis (the analysis object of the index). Everything else is ignored.
   nlohmann::json settings = nlohmann::json::object();
   // The `mappings` object of index creation; used when the shard has no commit point yet (a
   // commit point carries the mapping in force when it was written).
   nlohmann::json mappings = nlohmann::json::object();
   int64_t primary_term = 1;
-  // Background merging of small segments (tiered, ~10 at a time).
+  // Background merging of small segments (tiered, `merge_factor` at a time).
   bool background_merges = true;
+  int merge_factor = 10;  // >= 2
   // Testing only: called by a merge after it wrote the merged segment and before it swaps it
   // in, with no engine lock held, so that tests can write while a merge is under way.
   std::function<void()> merge_hook_for_testing;

@@ -57,6 +57,7 @@ EngineOptions CrashOptions(const std::string& dir) {
   o.data_dir = dir;
   o.settings = {{"index", {{"refresh_interval", "100ms"}, {"translog.durability", "request"}}}};
   o.background_merges = true;
+  o.merge_factor = 3;  // merges often enough for kills to land in them
   return o;
 }
 

@@ -80,6 +80,7 @@ struct ShardEngine::Impl {
   int64_t refresh_interval_ms = 1000;  // <= 0: no background refresh
   bool async_durability = false;
   int64_t sync_interval_ms = 5000;
+  uint64_t flush_threshold_bytes = 512ull << 20;
   std::unique_ptr<Translog> translog;
 
   // The write mutex.
@@ -109,6 +110,8 @@ struct ShardEngine::Impl {
   std::mutex bg_mu;
   std::condition_variable bg_cv;
   bool stopping = false;  // GUARDED_BY(bg_mu)
+  std::condition_variable merge_cv;
+  bool merge_requested = false;  // GUARDED_BY(bg_mu) a refresh added a segment
   std::vector<std::thread> threads;
 
   ~Impl();

@@ -2,8 +2,8 @@
 //
 // Policy (a small tiered policy): segments are sized by their live documents' share of their
 // bytes, with everything below kFloorBytes counted as kFloorBytes. Sorted by size, the first
-// window of kMergeFactor consecutive segments whose largest is at most kMaxSkew times its
-// smallest is merged. Each document is thus rewritten about log_kMergeFactor(total / floor)
+// window of merge_factor (default 10) consecutive segments whose largest is at most kMaxSkew times
+// its smallest is merged. Each document is thus rewritten about log_merge_factor(total / floor)
 // times: write amplification stays bounded.
 #include <algorithm>
 
@@ -14,7 +14,6 @@ namespace quidditch::engine {
 
 namespace {
 
-constexpr size_t kMergeFactor = 10;
 constexpr double kMaxSkew = 8.0;
 constexpr uint64_t kFloorBytes = 2 << 20;
 
@@ -31,6 +30,7 @@ Result<bool> ShardEngine::Impl::MergeOnce() {
   std::vector<std::shared_ptr<SegmentState>> picked;
   std::vector<LiveDocs> captured;  // the deletes the merge sees
   std::string name;
+  const size_t merge_factor = static_cast<size_t>(std::max(2, options.merge_factor));
   {
     std::lock_guard<std::mutex> lock(mu);
     if (!failed.ok()) return failed;
@@ -38,15 +38,15 @@ Result<bool> ShardEngine::Impl::MergeOnce() {
     for (const auto& s : segments) {
       if (!s->merging) candidates.push_back(s);
     }
-    if (candidates.size() < kMergeFactor) return false;
+    if (candidates.size() < merge_factor) return false;
     std::sort(candidates.begin(), candidates.end(),
               [](const auto& a, const auto& b) { return LiveBytes(*a) < LiveBytes(*b); });
-    for (size_t i = 0; i + kMergeFactor <= candidates.size(); ++i) {
+    for (size_t i = 0; i + merge_factor <= candidates.size(); ++i) {
       uint64_t lo = LiveBytes(*candidates[i]);
-      uint64_t hi = LiveBytes(*candidates[i + kMergeFactor - 1]);
+      uint64_t hi = LiveBytes(*candidates[i + merge_factor - 1]);
       if (static_cast<double>(hi) <= kMaxSkew * static_cast<double>(lo)) {
         picked.assign(candidates.begin() + static_cast<ptrdiff_t>(i),
-                      candidates.begin() + static_cast<ptrdiff_t>(i + kMergeFactor));
+                      candidates.begin() + static_cast<ptrdiff_t>(i + merge_factor));
         break;
       }
     }

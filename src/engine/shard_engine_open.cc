@@ -61,6 +61,26 @@ Result<int64_t> ParseTimeValue(const std::string& setting, const nlohmann::json&
   return static_cast<int64_t>(static_cast<double>(n) * u->second);
 }
 
+// OpenSearch ByteSizeValue: a number with unit b|kb|mb|gb|tb (case-insensitive).
+Result<uint64_t> ParseByteSize(const std::string& setting, const nlohmann::json& value) {
+  std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+  for (char& c : text) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  size_t digits = 0;
+  while (digits < text.size() && (isdigit(static_cast<unsigned char>(text[digits])) != 0)) {
+    ++digits;
+  }
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + digits, n);
+  static const std::map<std::string, uint64_t> kUnits = {
+      {"b", 1}, {"kb", 1ull << 10}, {"mb", 1ull << 20}, {"gb", 1ull << 30}, {"tb", 1ull << 40}};
+  auto u = kUnits.find(text.substr(digits));
+  if (digits == 0 || ec != std::errc() || u == kUnits.end()) {
+    return IllegalArgument("failed to parse setting [" + setting + "] with value [" + text +
+                           "] as a size in bytes: unit is missing or unrecognized");
+  }
+  return n * u->second;
+}
+
 std::string CommitName(int64_t generation) { return kCommitPrefix + std::to_string(generation); }
 
 std::optional<int64_t> ParseCommitName(std::string_view name) {
@@ -158,6 +178,10 @@ Result<std::unique_ptr<ShardEngine>> ShardEngine::Open(const EngineOptions& opti
       return IllegalArgument("failed to parse value [" + it->second.dump() +
                              "] for setting [index.translog.sync_interval], must be >= [100ms]");
     }
+  }
+  if (auto it = settings.find("translog.flush_threshold_size"); it != settings.end()) {
+    QD_ASSIGN_OR_RETURN(m.flush_threshold_bytes,
+                        ParseByteSize("index.translog.flush_threshold_size", it->second));
   }
   nlohmann::json analysis_json = nlohmann::json::object();
   if (auto it = settings.find("analysis"); it != settings.end()) analysis_json = it->second;
@@ -310,6 +334,11 @@ Status ShardEngine::Impl::RefreshLocked() {
       seg->dirty_since_publish = seg->live.num_deleted() > 0;
       seg->dirty_since_commit = seg->dirty_since_publish;
       segments.push_back(std::move(seg));
+      {
+        std::lock_guard<std::mutex> bg_lock(bg_mu);  // lock order: mu, then bg_mu
+        merge_requested = true;
+      }
+      merge_cv.notify_all();
     }
     builder = std::make_unique<SegmentBuilder>();
     buffer.clear();
@@ -453,6 +482,15 @@ void ShardEngine::Impl::StartBackgroundThreads() {
   if (refresh_interval_ms > 0) {
     threads.emplace_back(loop, refresh_interval_ms, [this] {
       std::lock_guard<std::mutex> lock(mu);
+      uint64_t uncommitted = 0;
+      for (const TranslogGenerationInfo& g : translog->generations()) {
+        if (g.generation >= last_commit.translog_generation) uncommitted += g.size_bytes;
+      }
+      if (uncommitted > flush_threshold_bytes) {
+        Status s = FlushLocked();
+        if (!s.ok()) spdlog::warn("engine: background flush failed: {}", s.ToString());
+        return;
+      }
       if (builder->num_docs() == 0 && !deletes_since_publish) return;
       Status s = RefreshLocked();
       if (!s.ok()) spdlog::warn("engine: background refresh failed: {}", s.ToString());
@@ -465,9 +503,25 @@ void ShardEngine::Impl::StartBackgroundThreads() {
     });
   }
   if (options.background_merges) {
-    threads.emplace_back(loop, 1000, [this] {
-      Result<bool> merged = MergeOnce();
-      if (!merged.ok()) spdlog::warn("engine: merge failed: {}", merged.status().ToString());
+    // Woken by every refresh that adds a segment (and once a second); merges until the
+    // policy finds nothing more to merge.
+    threads.emplace_back([this] {
+      std::unique_lock<std::mutex> lock(bg_mu);
+      while (!stopping) {
+        merge_cv.wait_for(lock, std::chrono::seconds(1),
+                          [this] { return stopping || merge_requested; });
+        if (stopping) break;
+        merge_requested = false;
+        lock.unlock();
+        while (true) {
+          Result<bool> merged = MergeOnce();
+          if (!merged.ok()) spdlog::warn("engine: merge failed: {}", merged.status().ToString());
+          if (!merged.ok() || !*merged) break;
+          std::lock_guard<std::mutex> stop_check(bg_mu);
+          if (stopping) break;
+        }
+        lock.lock();
+      }
     });
   }
 }
@@ -478,6 +532,7 @@ void ShardEngine::Impl::StopBackgroundThreads() {
     stopping = true;
   }
   bg_cv.notify_all();
+  merge_cv.notify_all();
   for (std::thread& t : threads) t.join();
   threads.clear();
 }

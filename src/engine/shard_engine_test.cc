@@ -200,6 +200,11 @@ TEST(ShardEngineTest, RealtimeGetAndRefreshVisibility) {
   EXPECT_EQ(snap->max_seq_no, 0);
   ASSERT_EQ(snap->leaves.size(), 1u);
   EXPECT_TRUE(e->Get("1", false)->found);
+  // The id is indexed once per document under _id.
+  std::optional<TermState> id_term = snap->leaves[0].reader->SeekExact("_id", "1");
+  ASSERT_TRUE(id_term.has_value());
+  EXPECT_EQ(id_term->doc_freq, 1u);
+  EXPECT_EQ(id_term->total_term_freq, 1u);
   // Realtime get of a document in a segment reads its stored source.
   IndexOk(*e, "1", Doc(2));
   EXPECT_EQ(e->Get("1")->source, Doc(2));
@@ -229,12 +234,27 @@ TEST(ShardEngineTest, BackgroundRefresherHonoursTheInterval) {
   EXPECT_EQ(e->AcquireSnapshot()->leaves.size(), 1u);
 }
 
+TEST(ShardEngineTest, BackgroundFlushWhenTheTranslogOutgrowsTheThreshold) {
+  TempDir dir("autoflush");
+  EngineOptions o = TestOptions(dir.path());
+  o.settings = {{"index.refresh_interval", "50ms"}, {"index.translog.flush_threshold_size", "1kb"}};
+  auto e = OpenOrDie(o);
+  for (int i = 0; i < 30; ++i) IndexOk(*e, std::to_string(i), Doc(i));
+  for (int i = 0; i < 100 && e->Stats().flush_total == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(e->Stats().flush_total, 1);
+  EXPECT_GE(e->Stats().local_checkpoint, 0);  // a commit point exists
+}
+
 TEST(ShardEngineTest, BadSettingsAreIllegalArguments) {
   TempDir dir("settings");
   EngineOptions o = TestOptions(dir.path());
   o.settings = {{"index", {{"translog", {{"durability", "sometimes"}}}}}};
   EXPECT_TRUE(ShardEngine::Open(o).status().IsInvalidArgument());
   o.settings = {{"index.refresh_interval", "fast"}};
+  EXPECT_TRUE(ShardEngine::Open(o).status().IsInvalidArgument());
+  o.settings = {{"index.translog.flush_threshold_size", "12 parsecs"}};
   EXPECT_TRUE(ShardEngine::Open(o).status().IsInvalidArgument());
 }
 
