@@ -193,6 +193,12 @@ std::vector<Doc> SmallDocs() {
   };
 }
 
+Result<json> RunSmallResult(const json& aggs) {
+  std::vector<Doc> docs = SmallDocs();
+  Corpus c({{docs}});
+  return c.Run(aggs);
+}
+
 json RunSmall(const json& aggs, int shards = 1) {
   std::vector<Doc> docs = SmallDocs();
   std::vector<std::vector<std::vector<Doc>>> split(shards, std::vector<std::vector<Doc>>(2));
@@ -380,6 +386,13 @@ TEST(AggregationsTest, OverflowingSumsSurviveThePartials) {
     EXPECT_EQ((*r)["s"]["value"], nullptr);  // +Infinity has no JSON form
     EXPECT_EQ((*r)["e"]["max"], 1e308);
   }
+}
+
+TEST(AggregationsTest, TooManyBuckets) {
+  auto r =
+      RunSmallResult(json::parse(R"({"h": {"histogram": {"field": "price", "interval": 0.001}}})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("too_many_buckets_exception"), std::string::npos);
 }
 
 TEST(AggregationsTest, MetaIsEchoed) {

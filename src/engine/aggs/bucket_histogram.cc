@@ -11,6 +11,9 @@
 namespace quidditch::engine::aggs {
 namespace {
 
+// OpenSearch's search.max_buckets default, enforced on the shard as its bucket consumer does.
+constexpr size_t kMaxShardBuckets = 65535;
+
 struct PairHash {
   size_t operator()(const std::pair<uint32_t, int64_t>& p) const {
     return std::hash<int64_t>()(p.second) * 31 + p.first;
@@ -56,6 +59,11 @@ class HistogramAggregator : public Aggregator {
       if (!first && key == prev) continue;  // values ascending: equal keys are adjacent
       first = false;
       prev = key;
+      auto found = buckets_.find({owning, key});
+      if (found == buckets_.end() && counts_.size() >= kMaxShardBuckets) {
+        too_many_ = true;  // reported by BuildPartial; stop growing
+        continue;
+      }
       auto [it, inserted] = buckets_.try_emplace({owning, key}, 0);
       if (inserted) {
         it->second = static_cast<uint32_t>(counts_.size());
@@ -69,6 +77,12 @@ class HistogramAggregator : public Aggregator {
   }
 
   Result<json> BuildPartial(uint32_t owning) override {
+    if (too_many_) {
+      return Status::InvalidArgument(
+          "too_many_buckets_exception: Trying to create too many buckets. Must be less than or "
+          "equal to: [65535] but was [65536]. This limit can be set by changing the "
+          "[search.max_buckets] cluster level setting.");
+    }
     if (indexed_ != owners_.size()) {
       by_owner_.clear();
       for (uint32_t b = 0; b < owners_.size(); ++b) {
@@ -122,6 +136,7 @@ class HistogramAggregator : public Aggregator {
   std::vector<int64_t> keys_;
   std::vector<std::vector<uint32_t>> by_owner_;  // built at the first BuildPartial
   size_t indexed_ = 0;                           // owners_.size() when by_owner_ was built
+  bool too_many_ = false;
 };
 
 Result<double> NumberParam(const json& body, const char* key, const std::string& type) {

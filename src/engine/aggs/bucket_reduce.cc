@@ -177,7 +177,8 @@ Result<json> RenderHistogram(const std::string& type, const json& p) {
     };
     auto next = [&](const json& key) -> json {
       if (date) return json(rounding->Next(key.get<int64_t>()));
-      return round(key.get<double>() + interval);
+      // InternalHistogram.nextKey: half an interval more, so rounding error cannot stall.
+      return round(key.get<double>() + interval + interval / 2);
     };
     std::optional<json> lo, hi;
     if (!buckets.empty()) {
