@@ -8,6 +8,12 @@
 //
 // Errors: malformed DSL is `parsing_exception`, a query that cannot run on a field
 // `query_shard_exception` (see engine/errors.h), both InvalidArgument.
+//
+// Known differences from OpenSearch: sloppy phrase frequencies approximate Lucene's
+// SloppyPhraseMatcher (same matches in common cases, freq may differ); cross_fields does not
+// blend term statistics; time_zone takes fixed offsets only; highlight fragments come in
+// document order; sort "missing" takes only _first/_last; multi-term queries other than fuzzy
+// score constant (as OpenSearch's default constant_score rewrite).
 #pragma once
 
 #include <cstddef>
