@@ -56,8 +56,10 @@ struct EngineOptions {
   // translog since the last commit outgrows it),
   // analysis (the analysis object of the index). Everything else is ignored.
   nlohmann::json settings = nlohmann::json::object();
-  // The `mappings` object of index creation; used when the shard has no commit point yet (a
-  // commit point carries the mapping in force when it was written).
+  // The `mappings` object of index creation (or the index's current mapping): the mapping
+  // of a new shard; for a shard with a commit point it is merged into the committed mapping
+  // (which carries dynamic fields), so fields added by UpdateMapping after the last commit
+  // survive a restart when the caller passes them again.
   nlohmann::json mappings = nlohmann::json::object();
   int64_t primary_term = 1;
   // Background merging of small segments (tiered, `merge_factor` at a time).
@@ -195,6 +197,7 @@ class ShardEngine {
   // Refresh, then a durable commit point; rolls and trims the translog.
   Status Flush();
   // PUT _mapping: merges `update` into the mapping (illegal_argument_exception on conflict).
+  // Durable with the next commit point; not written to the translog (see EngineOptions).
   Status UpdateMapping(const nlohmann::json& update);
 
   std::shared_ptr<const EngineSnapshot> AcquireSnapshot() const;

@@ -220,6 +220,11 @@ Result<std::unique_ptr<ShardEngine>> ShardEngine::Open(const EngineOptions& opti
       mapping_json.is_null() ? nlohmann::json::object() : mapping_json, *m.analysis);
   if (!mapping.ok()) return mapping.status();
   m.mapping = std::move(mapping).value();
+  if (commit && options.mappings.is_object() && !options.mappings.empty()) {
+    // The caller's mapping (e.g. from cluster state) may hold fields added after the commit
+    // (PUT _mapping is not in the translog): merge it into the committed one.
+    QD_ASSIGN_OR_RETURN(m.mapping, m.mapping.Merge(options.mappings, *m.analysis));
+  }
 
   // Segments and their deletes.
   if (commit) {

@@ -285,6 +285,29 @@ TEST(ShardEngineTest, FlushAndReopen) {
   EXPECT_EQ(IndexOk(*e, "new", Doc(1)).seq_no, 27);
 }
 
+TEST(ShardEngineTest, MappingsOfOpenAreMergedIntoTheCommittedMapping) {
+  TempDir dir("mappings");
+  EngineOptions o = TestOptions(dir.path());
+  o.mappings = {{"properties", {{"k", {{"type", "keyword"}}}}}};
+  {
+    auto e = OpenOrDie(o);
+    IndexOk(*e, "1", R"({"k":"a","dyn":5})");
+    ASSERT_TRUE(e->Flush().ok());
+    ASSERT_TRUE(e->UpdateMapping({{"properties", {{"later", {{"type", "long"}}}}}}).ok());
+    Status conflict = e->UpdateMapping({{"properties", {{"k", {{"type", "long"}}}}}});
+    EXPECT_TRUE(conflict.IsInvalidArgument()) << conflict;
+  }
+  o.mappings = {{"properties", {{"k", {{"type", "keyword"}}}, {"later", {{"type", "long"}}}}}};
+  auto e = OpenOrDie(o);
+  Mapping m = e->mapping();
+  ASSERT_NE(m.Find("k"), nullptr);
+  EXPECT_EQ(m.Find("k")->type, FieldType::kKeyword);
+  ASSERT_NE(m.Find("dyn"), nullptr);  // dynamic, from the commit point
+  ASSERT_NE(m.Find("later"), nullptr);
+  EXPECT_EQ(m.Find("later")->type, FieldType::kLong);
+  EXPECT_EQ(m.Find("dyn")->type, FieldType::kLong);
+}
+
 TEST(ShardEngineTest, TranslogReplayAfterReopenWithoutFlush) {
   TempDir dir("replay");
   {
