@@ -17,6 +17,12 @@
 //
 // Supported: terms, range, date_range, histogram, date_histogram, missing, filter, filters,
 // avg, sum, min, max, stats, extended_stats, value_count, cardinality, percentiles, top_hits.
+// Not supported (rejected with an error, never silently ignored): scripts, hard_bounds,
+// include partitions, hdr percentiles, show_term_doc_count_error, top_hits options other than
+// size/from/sort/_source(true|false). Accepted but without effect: execution_hint,
+// collect_mode, a `format` on non-date numeric fields (no DecimalFormat value_as_string).
+// terms min_doc_count 0 adds the keyword terms of the collected segments only (numeric fields:
+// only values seen).
 //
 // Thread safety: an AggregationsCollector is used by one search thread. The free functions are
 // thread-safe.
