@@ -237,6 +237,10 @@ TEST(AggregationsTest, TermsOnNumbersBooleansAndMissing) {
     {"key":0,"key_as_string":"false","doc_count":1}])"));
   r = RunSmall({{"t", {{"terms", {{"field", "price"}, {"missing", -1}}}}}});
   EXPECT_EQ(r["t"]["buckets"][0], json::parse(R"({"key":-1.0,"doc_count":1})"));
+  r = RunSmall({{"t", {{"terms", {{"field", "n"}, {"missing", 99}, {"exclude", {99}}}}}}});
+  EXPECT_EQ(r["t"]["buckets"].size(), 4u);  // the excluded missing value makes no bucket
+  r = RunSmall({{"t", {{"terms", {{"field", "n"}, {"missing", 99}}}}}});
+  EXPECT_EQ(r["t"]["buckets"].size(), 5u);
   r = RunSmall({{"t", {{"terms", {{"field", "tag"}, {"missing", "none"}}}}}});
   EXPECT_EQ(r["t"]["buckets"].size(), 3u);  // every doc has a tag
   r = RunSmall({{"t", {{"terms", {{"field", "ts"}, {"size", 1}}}}}});

@@ -108,7 +108,10 @@ class TermsAggregator : public Aggregator {
         missing_(std::move(missing)),
         ie_(std::move(ie)),
         fmt_(std::move(fmt)) {
-    if (missing_) missing_term_ = TermIdForKey(*missing_);
+    if (missing_) {
+      const uint32_t id = TermIdForKey(*missing_);
+      missing_term_ = accepted_[id] ? id : kRejected;
+    }
   }
 
   bool needs_scores() const override { return AnyNeedsScores(subs_); }
