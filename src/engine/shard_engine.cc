@@ -541,6 +541,7 @@ EngineStats ShardEngine::Stats() const {
     s.translog_operations += g.num_ops;
     s.translog_size_bytes += g.size_bytes;
   }
+  s.translog_sync_total = impl_->translog->sync_count();
   s.index_total = impl_->index_total;
   s.index_failed = impl_->index_failed;
   s.index_time_ms = impl_->index_time_us / 1000;

@@ -159,6 +159,7 @@ struct EngineStats {
   int64_t merge_total = 0;
   int64_t translog_operations = 0;  // operations in retained translog generations
   uint64_t translog_size_bytes = 0;
+  int64_t translog_sync_total = 0;  // fsyncs issued for acknowledgements
   int64_t max_seq_no = -1;
   int64_t local_checkpoint = -1;  // of the last commit point
 };

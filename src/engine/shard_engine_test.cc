@@ -36,6 +36,7 @@ TEST(ShardEngineTest, IndexAssignsSeqNosAndInternalVersions) {
   TempDir dir("versions");
   auto e = OpenOrDie(TestOptions(dir.path()));
   WriteResult a = IndexOk(*e, "1", Doc(1));
+  EXPECT_EQ(e->Stats().translog_sync_total, 1);  // durability request: synced before the ack
   EXPECT_EQ(a.seq_no, 0);
   EXPECT_EQ(a.version, 1);
   EXPECT_EQ(a.primary_term, 1);
@@ -438,7 +439,9 @@ TEST(ShardEngineTest, BulkAppliesEachItemAndSyncsOnce) {
   items[2].update.doc = R"({"n":9})";
   items[3].kind = BulkItem::Kind::kDelete;
   items[3].id = "zz";
+  int64_t syncs_before = e->Stats().translog_sync_total;
   auto out = e->Bulk(items);
+  EXPECT_EQ(e->Stats().translog_sync_total, syncs_before + 1);
   ASSERT_EQ(out.size(), 4u);
   EXPECT_TRUE(out[0].status.ok());
   EXPECT_TRUE(out[1].status.IsConflict());
@@ -577,10 +580,11 @@ TEST(ShardEngineTest, AsyncDurabilityStillRecoversOnCleanClose) {
   EngineOptions o = TestOptions(dir.path());
   o.settings = {{"index",
                  {{"refresh_interval", "-1"},
-                  {"translog", {{"durability", "async"}, {"sync_interval", "100ms"}}}}}};
+                  {"translog", {{"durability", "async"}, {"sync_interval", "5s"}}}}}};
   {
     auto e = OpenOrDie(o);
     for (int i = 0; i < 10; ++i) IndexOk(*e, std::to_string(i), Doc(i));
+    EXPECT_EQ(e->Stats().translog_sync_total, 0);  // acknowledged without an fsync
   }
   auto e = OpenOrDie(o);
   EXPECT_EQ(e->max_seq_no(), 9);

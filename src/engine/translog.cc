@@ -355,7 +355,13 @@ Status Translog::Sync(const TranslogLocation& location) {
     return s;
   }
   synced_ = target;
+  ++sync_count_;
   return Status::OK();
+}
+
+int64_t Translog::sync_count() const {
+  std::lock_guard<std::mutex> sync_lock(sync_mu_);
+  return sync_count_;
 }
 
 Status Translog::SyncAll() { return Sync(last_location()); }

@@ -83,6 +83,8 @@ class Translog {
   Status Sync(const TranslogLocation& location);
   // Syncs everything appended so far.
   Status SyncAll();
+  // How many fsyncs Sync/SyncAll have issued (callers already covered issue none).
+  int64_t sync_count() const;
   // The location just past the last appended operation.
   TranslogLocation last_location() const;
 
@@ -115,6 +117,7 @@ class Translog {
   // Lock order: sync_mu_ before mu_.
   mutable std::mutex sync_mu_;  // one fsync at a time; Roll holds it too
   TranslogLocation synced_;     // GUARDED_BY(sync_mu_)
+  int64_t sync_count_ = 0;      // GUARDED_BY(sync_mu_)
   mutable std::mutex mu_;
   int fd_ = -1;                               // GUARDED_BY(mu_) current generation
   std::vector<TranslogGenerationInfo> gens_;  // GUARDED_BY(mu_) retained, oldest first

@@ -210,6 +210,28 @@ TEST_F(TranslogTest, MissingGenerationIsCorruption) {
   EXPECT_TRUE(t.status().IsCorruption()) << t.status();
 }
 
+TEST_F(TranslogTest, SyncOfAnAlreadySyncedLocationIssuesNoFsync) {
+  auto t = Translog::Open(dir_.string());
+  ASSERT_TRUE(t.ok());
+  auto a = (*t)->Add(MakeOp(0));
+  auto b = (*t)->Add(MakeOp(1));
+  auto c = (*t)->Add(MakeOp(2));
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_LT(*a, *b);
+  ASSERT_TRUE((*t)->Sync(*a).ok());  // one fsync covers everything appended so far
+  EXPECT_EQ((*t)->sync_count(), 1);
+  ASSERT_TRUE((*t)->Sync(*c).ok());
+  ASSERT_TRUE((*t)->Sync(*b).ok());
+  EXPECT_EQ((*t)->sync_count(), 1);
+  auto d = (*t)->Add(MakeOp(3));
+  ASSERT_TRUE((*t)->Sync(*d).ok());
+  EXPECT_EQ((*t)->sync_count(), 2);
+  // After a roll the old generation is synced; locations in it need nothing.
+  ASSERT_TRUE((*t)->Roll().ok());
+  ASSERT_TRUE((*t)->Sync(*d).ok());
+  EXPECT_EQ((*t)->sync_count(), 2);
+}
+
 TEST_F(TranslogTest, ConcurrentWritersAllSurvive) {
   constexpr int kThreads = 4, kPerThread = 200;
   {
