@@ -330,7 +330,13 @@ def main():
                     "<cache>/engine.quick.json)")
     ap.add_argument("--quidditch-bin", default=None)
     ap.add_argument("--per-category", type=int, default=None)
+    ap.add_argument("--markdown", metavar="ENGINE_JSON",
+                    help="only print the Markdown summary of an existing results file")
     args = ap.parse_args()
+    if args.markdown:
+        with open(args.markdown) as f:
+            print(markdown(json.load(f)))
+        return
     quick = args.quick
     settings = ({"per_category": 5, "warmup": 3, "passes": 5, "qps_seconds": 0.2} if quick else
                 {"per_category": 30, "warmup": 5, "passes": 10, "qps_seconds": 1.0})
