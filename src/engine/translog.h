@@ -1,4 +1,6 @@
 // The translog: the shard's write-ahead log of operations not yet in a commit point.
+// Hand-written: none of the installed libraries provides a write-ahead log; the record
+// framing follows LevelDB's log format idea (length + CRC32 from boost/crc.hpp + payload).
 //
 // Layout: `<dir>/translog-<generation>.tlog` files, one per generation, plus the checkpoint
 // `<dir>/translog.ckp`. A generation file is a sequence of records:
