@@ -7,7 +7,8 @@ BUILD_DIR ?= build/release
 ASAN_DIR ?= build/asan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan run test test-unit test-asan test-k8s format clean bench-controlplane
+.PHONY: all deps build build-asan run test test-unit test-asan test-k8s format clean bench-controlplane \
+	bench-engine
 
 all: build
 
@@ -55,6 +56,14 @@ bench-controlplane: build
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_controlplane bench_controlplane_k8s
 	$(BUILD_DIR)/bench_controlplane bench/results/controlplane.json
 	$(BUILD_DIR)/bench_controlplane_k8s bench/results/controlplane_k8s.json
+
+# Engine benchmark against Lucene 9.12, Tantivy and Xapian on corpora prepared from Debian packages
+# (bench/engine/README.md); writes bench/results/engine.json. QUICK=1: a small smoke run whose
+# results stay in build/bench-engine.
+bench-engine: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_engine_quidditch
+	python3 bench/engine/run.py $(if $(QUICK),--quick) \
+	  --quidditch-bin $(BUILD_DIR)/bench_engine_quidditch
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')
