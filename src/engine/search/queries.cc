@@ -7,6 +7,7 @@
 
 #include "engine/errors.h"
 #include "engine/search/filter_cache.h"
+#include "engine/search/fuzzy_terms.h"
 #include "engine/search/query_parser.h"
 #include "engine/search/scorers.h"
 
@@ -867,18 +868,14 @@ Result<std::unique_ptr<Weight>> FuzzyQuery::CreateWeight(const SearchContext& ct
   for (const Leaf& leaf : leaves) {
     auto terms = leaf.reader->Terms(field_);
     if (terms == nullptr) continue;
-    for (bool ok = prefix.empty() ? terms->Next() : terms->SeekCeil(prefix); ok;
-         ok = terms->Next()) {
-      std::string_view t = terms->term();
-      if (!t.starts_with(prefix)) break;
-      if (expansions.contains(std::string(t))) continue;
-      uint32_t ed = EditDistance(term_, t, transpositions_, max_edits_);
-      if (ed > max_edits_) continue;
-      size_t min_len = std::min(query_len, CodePoints(t));
-      float fuzzy_boost =
-          min_len == 0 ? 1.0f : 1.0f - static_cast<float>(ed) / static_cast<float>(min_len);
-      expansions.emplace(std::string(t), fuzzy_boost);
-    }
+    EnumerateFuzzyTerms(terms.get(), term_, prefix, max_edits_, transpositions_,
+                        [&](std::string_view t, uint32_t ed) {
+                          size_t min_len = std::min(query_len, CodePoints(t));
+                          float fuzzy_boost = min_len == 0 ? 1.0f
+                                                           : 1.0f - static_cast<float>(ed) /
+                                                                        static_cast<float>(min_len);
+                          expansions.emplace(std::string(t), fuzzy_boost);
+                        });
   }
   // The best max_expansions: highest boost, then the smaller term.
   std::vector<std::pair<std::string, float>> best(expansions.begin(), expansions.end());
