@@ -3,6 +3,7 @@
 // InternalTerms / InternalHistogram / InternalDateHistogram / InternalRange / InternalFilters
 // reduce.
 #include <cmath>
+#include <deque>
 #include <limits>
 #include <map>
 
@@ -151,7 +152,21 @@ Result<json> MergeHistogram(const std::vector<const json*>& parts) {
 Result<json> RenderHistogram(const std::string& type, const json& p) {
   const bool date = type == "date_histogram";
   const uint64_t min_doc_count = p.at("min_doc_count").get<uint64_t>();
-  json buckets = p.at("buckets");
+  const json& buckets = p.at("buckets");
+  // The buckets in key order, read in place: pointers into the merged `buckets`, or to the keys
+  // of the empty buckets that fill the gaps (`gap_keys`, a deque so the pointers stay valid) and
+  // to `empty_aggs`. Copying every bucket's JSON here cost more than the whole collection.
+  struct Slot {
+    const json* key;
+    uint64_t count;
+    const json* aggs;
+  };
+  std::vector<Slot> slots;
+  std::deque<json> gap_keys;
+  auto merged_slot = [](const json& b) {
+    return Slot{&b.at("key"), b.at("doc_count").get<uint64_t>(), &b.at("aggs")};
+  };
+  bool filled_gaps = false;
   if (min_doc_count == 0) {
     // Fill the gaps (and the extended bounds) with empty buckets, in key order.
     std::optional<DateRounding> rounding;
@@ -198,34 +213,37 @@ Result<json> RenderHistogram(const std::string& type, const json& p) {
       }
     }
     if (lo && hi) {
-      json filled = json::array();
+      filled_gaps = true;
       size_t i = 0;
       KeyLess less;
       const json& empty_aggs = p.at("empty_aggs");
       json key = *lo;
       while (!less(*hi, key)) {
         while (i < buckets.size() && less(buckets[i].at("key"), key)) {
-          filled.push_back(buckets[i++]);  // keys off the rounding grid (not expected)
+          slots.push_back(merged_slot(buckets[i++]));  // keys off the rounding grid (not expected)
         }
         if (i < buckets.size() && !less(key, buckets[i].at("key"))) {
-          filled.push_back(buckets[i++]);
+          slots.push_back(merged_slot(buckets[i++]));
         } else {
-          filled.push_back({{"key", key}, {"doc_count", 0}, {"aggs", empty_aggs}});
+          gap_keys.push_back(key);
+          slots.push_back(Slot{&gap_keys.back(), 0, &empty_aggs});
         }
-        if (filled.size() > kMaxBuckets) return TooManyBuckets(filled.size());
+        if (slots.size() > kMaxBuckets) return TooManyBuckets(slots.size());
         json n = next(key);
         if (!less(key, n)) break;  // no progress: a broken rounding must not loop forever
         key = n;
       }
-      while (i < buckets.size()) filled.push_back(buckets[i++]);
-      buckets = std::move(filled);
+      while (i < buckets.size()) slots.push_back(merged_slot(buckets[i++]));
     }
+  }
+  if (!filled_gaps) {
+    for (const json& b : buckets) slots.push_back(merged_slot(b));
   }
   QD_ASSIGN_OR_RETURN(TermsOrder order, TermsOrder::FromJson(p.at("order")));
   std::vector<TermsOrder::Item> items;
-  for (size_t i = 0; i < buckets.size(); ++i) {
-    items.push_back({&buckets[i].at("key"), buckets[i].at("doc_count").get<uint64_t>(),
-                     &buckets[i].at("aggs"), i});
+  items.reserve(slots.size());
+  for (size_t i = 0; i < slots.size(); ++i) {
+    items.push_back({slots[i].key, slots[i].count, slots[i].aggs, i});
   }
   QD_RETURN_IF_ERROR(order.Sort(&items));
   const bool keyed = p.value("keyed", false);
@@ -233,14 +251,14 @@ Result<json> RenderHistogram(const std::string& type, const json& p) {
   json out = keyed ? json::object() : json::array();
   for (const TermsOrder::Item& it : items) {
     if (it.count < min_doc_count) continue;
-    const json& b = buckets[it.index];
-    json rb = {{"key", b.at("key")}, {"doc_count", it.count}};
-    AddKeyAsString(fmt, b.at("key"), &rb);
-    QD_ASSIGN_OR_RETURN(rb, RenderSubAggs(b, std::move(rb)));
+    const Slot& b = slots[it.index];
+    json rb = {{"key", *b.key}, {"doc_count", it.count}};
+    AddKeyAsString(fmt, *b.key, &rb);
+    QD_RETURN_IF_ERROR(RenderAggsInto(*b.aggs, &rb));
     if (keyed) {
-      std::string k = rb.contains("key_as_string")   ? rb["key_as_string"].get<std::string>()
-                      : b["key"].is_number_integer() ? std::to_string(b["key"].get<int64_t>())
-                                                     : JavaDouble(b["key"].get<double>());
+      std::string k = rb.contains("key_as_string") ? rb["key_as_string"].get<std::string>()
+                      : b.key->is_number_integer() ? std::to_string(b.key->get<int64_t>())
+                                                   : JavaDouble(b.key->get<double>());
       out[k] = std::move(rb);
     } else {
       out.push_back(std::move(rb));
