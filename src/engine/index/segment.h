@@ -58,9 +58,19 @@ struct TermState {
   uint32_t field_number = 0;
 };
 
+// One competitive (freq, norm byte) pair of a score upper bound. BM25 grows with freq and
+// falls with the norm byte (field length), so a set of impacts bounds every posting whose
+// (freq, norm) is dominated by one of them: freq <= impact.freq and norm >= impact.norm.
+// Fields without freqs use freq 1; fields without norms norm 0.
+struct Impact {
+  uint32_t freq = 0;
+  uint8_t norm = 0;
+  bool operator==(const Impact&) const = default;
+};
+
 // Streams the postings of one term: doc ids ascending, with frequencies and positions when
 // the field keeps them. Postings are stored in blocks of 128 documents; each block carries
-// its last doc id and a (max freq, min norm) upper bound for block-max WAND / MaxScore.
+// its last doc id and its competitive impacts for block-max WAND / MaxScore.
 class PostingsIterator {
  public:
   virtual ~PostingsIterator() = default;
@@ -81,6 +91,12 @@ class PostingsIterator {
   // The (max freq, min norm) bound of the block ShallowAdvance last chose.
   virtual uint32_t BlockMaxFreq() const = 0;
   virtual uint8_t BlockMinNorm() const = 0;
+  // The impacts of the block ShallowAdvance last chose: every posting of it is dominated by
+  // one of them (at most 8, freq and norm ascending; empty past the end). Valid until the
+  // next call on the iterator.
+  virtual std::span<const Impact> BlockImpacts() const = 0;
+  // The same for all postings of the term (valid as long as the iterator).
+  virtual std::span<const Impact> TermImpacts() const = 0;
 };
 
 // Iterates the terms of one field in byte order.

@@ -14,7 +14,7 @@
 namespace quidditch::engine::index_internal {
 
 inline constexpr uint64_t kFooterMagic = 0x51444e4958534547ULL;  // "GESXINDQ"
-inline constexpr uint32_t kFormatVersion = 5;
+inline constexpr uint32_t kFormatVersion = 6;
 inline constexpr size_t kFooterSize = 16;
 
 // Writes one file sequentially. Not thread-safe. Nothing is durable before Finish() returns OK.

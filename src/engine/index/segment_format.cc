@@ -1,5 +1,8 @@
 #include "engine/index/segment_format.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "engine/index/coding.h"
 
 namespace quidditch::engine::index_internal {
@@ -59,6 +62,40 @@ SegmentMeta DecodeSegmentMeta(const uint8_t* p, size_t /*size*/) {
   meta.stored_index_offset = GetVarint(&p);
   meta.stored_blocks = GetVarint32(&p);
   return meta;
+}
+
+void CompetitiveImpacts(std::vector<Impact>* impacts, size_t max_size) {
+  std::vector<Impact>& v = *impacts;
+  // By norm ascending, freq descending: a pair is competitive when its freq beats every
+  // pair of lower or equal norm seen before it.
+  std::sort(v.begin(), v.end(), [](const Impact& a, const Impact& b) {
+    return a.norm != b.norm ? a.norm < b.norm : a.freq > b.freq;
+  });
+  size_t out = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (out > 0 && v[i].freq <= v[out - 1].freq) continue;
+    v[out++] = v[i];
+  }
+  v.resize(out);
+  // Too many: merge the neighbours whose merge loosens the bound least. The loss is not
+  // known without avgdl, so it is estimated by how far apart the pairs are (relative freq
+  // step plus norm step); any choice stays an upper bound. Lists are short (a block has at
+  // most 128 distinct pairs), so the quadratic scan is cheap.
+  max_size = std::max<size_t>(max_size, 1);
+  while (v.size() > max_size) {
+    size_t best = 0;
+    double best_cost = std::numeric_limits<double>::infinity();
+    for (size_t i = 0; i + 1 < v.size(); ++i) {
+      double cost = static_cast<double>(v[i + 1].freq - v[i].freq) / v[i + 1].freq +
+                    (v[i + 1].norm - v[i].norm) / 16.0;
+      if (cost < best_cost) {
+        best_cost = cost;
+        best = i;
+      }
+    }
+    v[best].freq = v[best + 1].freq;
+    v.erase(v.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+  }
 }
 
 }  // namespace quidditch::engine::index_internal

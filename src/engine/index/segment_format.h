@@ -23,14 +23,21 @@ inline constexpr std::string_view kStoredExt = "fdt";
 inline constexpr int kTermsPerBlock = 32;
 // Bytes of one skip entry of a multi-block postings list: last doc (4), doc-data start (4),
 // start of the position chunk holding the block's first position (4), index of that position
-// in the term's position stream (4), max freq (4), min norm (1).
-inline constexpr size_t kSkipEntrySize = 21;
-inline constexpr size_t kSkipMaxFreq = 16;  // offsets within a skip entry
-inline constexpr size_t kSkipMinNorm = 20;
+// in the term's position stream (4), start of the block's impacts (4).
+inline constexpr size_t kSkipEntrySize = 20;
+inline constexpr size_t kSkipImpacts = 16;  // offset within a skip entry
+// Impacts kept per block (and per term) of a multi-block postings list.
+inline constexpr size_t kMaxImpacts = 8;
 // A stored-fields block is compressed once it holds this many raw bytes or documents (the
 // document cap keeps blocks of tiny documents, e.g. ids only, quick to decompress).
 inline constexpr size_t kStoredBlockSize = 16 * 1024;
 inline constexpr uint32_t kStoredBlockDocs = 256;
+
+// Replaces `impacts` (any order, may repeat) by its competitive subset: the pairs no other
+// pair dominates (higher or equal freq and lower or equal norm), freq and norm ascending.
+// Past `max_size`, neighbours (f1, n1) < (f2, n2) are merged into (f2, n1), which dominates
+// both, so the result still bounds every input pair; the extremes (max freq, min norm) stay.
+void CompetitiveImpacts(std::vector<Impact>* impacts, size_t max_size);
 
 inline bool HasFreqs(IndexOptions o) { return o >= IndexOptions::kDocsFreqs; }
 inline bool HasPositions(IndexOptions o) { return o == IndexOptions::kDocsFreqsPositions; }

@@ -247,14 +247,21 @@ class PostingsIteratorImpl final : public PostingsIterator {
       : df_(state.doc_freq),
         num_blocks_((state.doc_freq + kBlockSize - 1) / kBlockSize),
         freqs_(HasFreqs(field.info.index_options)),
-        term_max_freq_(state.max_freq),
-        term_min_norm_(state.min_norm),
         total_positions_(state.total_term_freq) {
     const uint8_t* p = doc_file + (df_ == 1 ? 0 : state.doc_offset);
     singleton_doc_ = static_cast<uint32_t>(state.doc_offset);
     if (num_blocks_ > 1) {
       skip_ = p;
       p += num_blocks_ * kSkipEntrySize;
+      const uint32_t impacts_size = GetFixed32(p);
+      p += 4;
+      impacts_ = p;
+      p += impacts_size;
+      num_term_impacts_ = DecodeImpacts(impacts_, term_impacts_);
+    } else {
+      // One block: the term's (max freq, min norm) is its only impact.
+      term_impacts_[0] = Impact{freqs_ ? state.max_freq : 1, state.min_norm};
+      num_term_impacts_ = 1;
     }
     body_ = p;
     pos_base_ = positions ? pos_file + state.pos_offset : nullptr;
@@ -348,19 +355,43 @@ class PostingsIteratorImpl final : public PostingsIterator {
     return lo < num_blocks_ ? LastDoc(lo) : kNoMoreDocs;
   }
 
+  // Impacts are freq and norm ascending: the last has the max freq, the first the min norm.
+  // Without freqs the max freq is 0, as in TermState.
   uint32_t BlockMaxFreq() const override {
-    if (shallow_ >= num_blocks_) return 0;
-    if (skip_ == nullptr) return term_max_freq_;
-    return GetFixed32(skip_ + shallow_ * kSkipEntrySize + kSkipMaxFreq);
+    std::span<const Impact> impacts = BlockImpacts();
+    return impacts.empty() || !freqs_ ? 0 : impacts.back().freq;
   }
   uint8_t BlockMinNorm() const override {
-    if (shallow_ >= num_blocks_) return 0;
-    if (skip_ == nullptr) return term_min_norm_;
-    return skip_[shallow_ * kSkipEntrySize + kSkipMinNorm];
+    std::span<const Impact> impacts = BlockImpacts();
+    return impacts.empty() ? 0 : impacts.front().norm;
+  }
+  std::span<const Impact> BlockImpacts() const override {
+    if (shallow_ >= num_blocks_) return {};
+    if (skip_ == nullptr) return TermImpacts();
+    if (impacts_block_ != shallow_) {
+      num_block_impacts_ = DecodeImpacts(
+          impacts_ + GetFixed32(skip_ + shallow_ * kSkipEntrySize + kSkipImpacts), block_impacts_);
+      impacts_block_ = shallow_;
+    }
+    return {block_impacts_, num_block_impacts_};
+  }
+  std::span<const Impact> TermImpacts() const override {
+    return {term_impacts_, num_term_impacts_};
   }
 
  private:
   static constexpr uint32_t kUnpositioned = static_cast<uint32_t>(-1);
+
+  // count:u8 (freq delta:varint norm:u8){count}; see PostingsWriter.
+  static size_t DecodeImpacts(const uint8_t* p, Impact* out) {
+    const size_t n = std::min<size_t>(*p++, kMaxImpacts);
+    uint32_t freq = 0;
+    for (size_t i = 0; i < n; ++i) {
+      freq += GetVarint32(&p);
+      out[i] = Impact{freq, *p++};
+    }
+    return n;
+  }
 
   uint32_t LastDoc(uint32_t block) const { return GetFixed32(skip_ + block * kSkipEntrySize); }
 
@@ -453,10 +484,14 @@ class PostingsIteratorImpl final : public PostingsIterator {
   const uint32_t df_;
   const uint32_t num_blocks_;
   const bool freqs_;
-  const uint32_t term_max_freq_;
-  const uint8_t term_min_norm_;
-  uint32_t singleton_doc_ = 0;     // when df_ == 1: the doc (doc_offset holds it)
-  const uint8_t* skip_ = nullptr;  // null for a single block
+  uint32_t singleton_doc_ = 0;        // when df_ == 1: the doc (doc_offset holds it)
+  const uint8_t* skip_ = nullptr;     // null for a single block
+  const uint8_t* impacts_ = nullptr;  // the term's impacts, then the blocks' (multi-block)
+  Impact term_impacts_[kMaxImpacts];
+  size_t num_term_impacts_ = 0;
+  mutable Impact block_impacts_[kMaxImpacts];  // of block impacts_block_
+  mutable size_t num_block_impacts_ = 0;
+  mutable uint32_t impacts_block_ = kUnpositioned;
   const uint8_t* body_ = nullptr;
   const uint8_t* pos_base_ = nullptr;
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "engine/index/segment_format.h"
 #include "engine/index/segment_test_util.h"
 #include "engine/index/small_float.h"
 
@@ -59,6 +60,49 @@ INSTANTIATE_TEST_SUITE_P(Sizes, RandomSegmentTest,
 
 // Terms in every doc, every other doc and every 128th doc: dense blocks (bit width 0 deltas),
 // exact block multiples, long skip lists.
+// CompetitiveImpacts against brute force: uncapped it is exactly the set of undominated
+// pairs; capped, every input pair stays dominated and the extremes are kept.
+TEST(SegmentTest, CompetitiveImpactsMatchBruteForce) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 2000; ++round) {
+    std::vector<Impact> in(1 + rng() % 128);
+    const uint32_t max_freq = 1 + rng() % (round % 2 ? 5 : 300);
+    for (Impact& i : in) {
+      i.freq = 1 + static_cast<uint32_t>(rng() % max_freq);
+      i.norm = static_cast<uint8_t>(rng() % (round % 3 ? 256 : 8));
+    }
+    std::vector<Impact> want;
+    for (const Impact& a : in) {
+      bool dominated = false;
+      for (const Impact& b : in) {
+        dominated |= b.freq >= a.freq && b.norm <= a.norm && (b.freq > a.freq || b.norm < a.norm);
+      }
+      if (!dominated && std::find(want.begin(), want.end(), a) == want.end()) want.push_back(a);
+    }
+    std::sort(want.begin(), want.end(),
+              [](const Impact& a, const Impact& b) { return a.freq < b.freq; });
+    std::vector<Impact> got = in;
+    index_internal::CompetitiveImpacts(&got, 1000);
+    ASSERT_EQ(got, want) << round;
+
+    const size_t cap = 1 + rng() % 8;
+    got = in;
+    index_internal::CompetitiveImpacts(&got, cap);
+    ASSERT_LE(got.size(), cap);
+    ASSERT_EQ(got.back().freq, want.back().freq);
+    ASSERT_EQ(got.front().norm, want.front().norm);
+    for (size_t k = 1; k < got.size(); ++k) {
+      ASSERT_LT(got[k - 1].freq, got[k].freq);
+      ASSERT_LT(got[k - 1].norm, got[k].norm);
+    }
+    for (const Impact& a : in) {
+      bool dominated = false;
+      for (const Impact& b : got) dominated |= a.freq <= b.freq && a.norm >= b.norm;
+      ASSERT_TRUE(dominated) << round;
+    }
+  }
+}
+
 TEST(SegmentTest, DenseAndRegularPostings) {
   for (uint32_t num_docs : {127u, 128u, 129u, 256u, 384u, 385u, 5000u}) {
     RefIndex ref;
@@ -246,6 +290,9 @@ TEST(SegmentTest, ConcurrentReaders) {
 
 // ram_bytes_used() follows the heap the builder really holds (measured with mallinfo2).
 TEST(SegmentTest, BuilderRamMatchesHeap) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's allocator does not report to mallinfo2()";
+#endif
   DocGenerator gen(5);
   std::vector<ParsedDocument> docs;
   std::vector<DocMeta> metas;

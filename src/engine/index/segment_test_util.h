@@ -298,6 +298,27 @@ inline void CheckPostings(const SegmentReader& r, const FieldInfo& info, const T
       }
       ASSERT_EQ(it->BlockMaxFreq(), freqs ? bmax : 0u);
       ASSERT_EQ(it->BlockMinNorm(), info.norms ? bmin : 0);
+      // The impacts: at most kMaxImpacts, freq and norm strictly ascending, and every
+      // posting of the block dominated by one of them (the bound is an upper bound).
+      std::span<const Impact> impacts = it->BlockImpacts();
+      ASSERT_FALSE(impacts.empty());
+      ASSERT_LE(impacts.size(), 8u);
+      for (size_t k = 1; k < impacts.size(); ++k) {
+        ASSERT_LT(impacts[k - 1].freq, impacts[k].freq);
+        ASSERT_LT(impacts[k - 1].norm, impacts[k].norm);
+      }
+      ASSERT_EQ(impacts.back().freq, freqs ? bmax : 1u);
+      ASSERT_EQ(impacts.front().norm, info.norms ? bmin : 0);
+      for (size_t i = b * 128; i < end; ++i) {
+        const uint32_t f = freqs ? ref[i].freq : 1;
+        const uint8_t n = norms.empty() ? uint8_t{0} : norms[ref[i].doc];
+        bool dominated = false;
+        for (const Impact& imp : impacts) dominated |= f <= imp.freq && n >= imp.norm;
+        ASSERT_TRUE(dominated) << "block " << b << " posting " << i;
+        dominated = false;
+        for (const Impact& imp : it->TermImpacts()) dominated |= f <= imp.freq && n >= imp.norm;
+        ASSERT_TRUE(dominated) << "term impacts, posting " << i;
+      }
       // The shallow cursor does not move the doc cursor.
       ASSERT_EQ(it->doc(), static_cast<uint32_t>(-1));
     }

@@ -58,6 +58,12 @@ class PostingsWriter {
     const size_t num_blocks = (df + kBlockSize - 1) / kBlockSize;
     skip_.clear();
     body_.clear();
+    impacts_.clear();
+    if (num_blocks > 1) {
+      // The term's competitive impacts come first, then each block's.
+      CollectImpacts(p, norms, freqs, has_norms, 0, df);
+      PutImpacts(pairs_, &impacts_);
+    }
     uint64_t pos_index = 0;  // index of the block's first position in the term's stream
     uint8_t term_min_norm = 255;
     for (size_t b = 0; b < num_blocks; ++b) {
@@ -80,8 +86,12 @@ class PostingsWriter {
       PutFixed32(&skip_, static_cast<uint32_t>(body_.size()));
       PutFixed32(&skip_, static_cast<uint32_t>(pos_chunk));
       PutFixed32(&skip_, positions ? static_cast<uint32_t>(pos_index) : 0);
-      PutFixed32(&skip_, block_max_freq);
-      skip_.push_back(static_cast<char>(block_min_norm));
+      if (num_blocks > 1) {
+        if (impacts_.size() > UINT32_MAX) return Status::Internal("impacts exceed 4 GiB");
+        PutFixed32(&skip_, static_cast<uint32_t>(impacts_.size()));
+        CollectImpacts(p, norms, freqs, has_norms, start, start + n);
+        PutImpacts(pairs_, &impacts_);
+      }
       for (size_t i = start; i < start + n; ++i) pos_index += freqs ? p.freqs[i] : 1;
 
       uint32_t prev = start == 0 ? 0 : p.docs[start - 1] + 1;  // doc ids minus one, as deltas
@@ -118,7 +128,13 @@ class PostingsWriter {
       return Status::OK();
     }
     // A single block needs no skip data: its bounds are the term's.
-    if (num_blocks > 1) doc_->Append(skip_);
+    if (num_blocks > 1) {
+      doc_->Append(skip_);
+      std::string size;
+      PutFixed32(&size, static_cast<uint32_t>(impacts_.size()));
+      doc_->Append(size);
+      doc_->Append(impacts_);
+    }
     doc_->Append(body_);
     return doc_->MaybeFlush();
   }
@@ -153,8 +169,31 @@ class PostingsWriter {
     return pos_->MaybeFlush();
   }
 
+  // Fills pairs_ with the competitive impacts of postings [begin, end).
+  void CollectImpacts(const PostingsData& p, const std::vector<uint8_t>& norms, bool freqs,
+                      bool has_norms, size_t begin, size_t end) {
+    pairs_.clear();
+    for (size_t i = begin; i < end; ++i) {
+      pairs_.push_back(Impact{freqs ? p.freqs[i] : 1, has_norms ? norms[p.docs[i]] : uint8_t{0}});
+    }
+    CompetitiveImpacts(&pairs_, kMaxImpacts);
+  }
+
+  // count:u8 then per impact (freq ascending) varint(freq - previous freq) and the norm byte.
+  static void PutImpacts(const std::vector<Impact>& impacts, std::string* out) {
+    out->push_back(static_cast<char>(impacts.size()));
+    uint32_t prev = 0;
+    for (const Impact& i : impacts) {
+      PutVarint(out, i.freq - prev);
+      prev = i.freq;
+      out->push_back(static_cast<char>(i.norm));
+    }
+  }
+
   SegmentFileWriter* doc_;
   SegmentFileWriter* pos_;
+  std::vector<Impact> pairs_;
+  std::string impacts_;
   std::string skip_;
   std::string body_;
   std::vector<uint64_t> chunk_offsets_;

@@ -149,6 +149,43 @@ class PruningTest : public ::testing::Test {
   uint64_t sum_ttf_ = 0;
 };
 
+// Every block's impact bound (and the term's) is at least the best true BM25 score of its
+// docs, whatever the field statistics (random avgdl): the bound the scorers prune with.
+TEST_F(PruningTest, ImpactBoundsAreUpperBoundsForAnyAvgdl) {
+  std::mt19937 rng(99);
+  for (size_t leaf = 0; leaf < index_->leaves().size(); ++leaf) {
+    const SegmentReader& reader = *index_->leaves()[leaf].reader;
+    auto terms = reader.Terms("body");
+    ASSERT_NE(terms, nullptr);
+    while (terms->Next()) {
+      const TermState state = terms->state();
+      // Random statistics: avgdl from 0.5 to 64 tokens.
+      const uint64_t doc_count = 1 + rng() % 100000;
+      const uint64_t sum_ttf = doc_count / 2 + rng() % (doc_count * 64);
+      Bm25 sim(1.0f, doc_count, sum_ttf, {state.doc_freq});
+      auto bound = [&](std::span<const Impact> impacts) {
+        float b = 0;
+        for (const Impact& i : impacts) b = std::max(b, sim.Score(i.freq, i.norm));
+        return b;
+      };
+      auto it = reader.Postings(state, false);
+      auto shallow = reader.Postings(state, false);
+      const float term_bound = bound(it->TermImpacts());
+      uint32_t block_end = 0;
+      float block_bound = 0;
+      for (uint32_t d = it->NextDoc(); d != kNoMoreDocs; d = it->NextDoc()) {
+        if (d > block_end || block_end == 0) {
+          block_end = shallow->ShallowAdvance(d);
+          block_bound = bound(shallow->BlockImpacts());
+        }
+        const float score = sim.Score(it->freq(), reader.Norm("body", d));
+        ASSERT_GE(block_bound, score) << terms->term() << " doc " << d;
+        ASSERT_GE(term_bound, score) << terms->term() << " doc " << d;
+      }
+    }
+  }
+}
+
 TEST_F(PruningTest, SingleTermsMatchExhaustiveTopK) {
   for (int w : {0, 1, 5, 20, 79}) {
     for (size_t k : {1u, 10u, 100u}) Check({"w" + std::to_string(w)}, false, k);

@@ -57,21 +57,26 @@ TermScorer::TermScorer(std::unique_ptr<PostingsIterator> postings, const Segment
       has_norms_(has_norms),
       sim_(sim),
       cost_(state.doc_freq) {
-  max_score_ = sim_ == nullptr ? 0.0f : Bound(state.max_freq, state.min_norm);
+  max_score_ = sim_ == nullptr ? 0.0f : Bound(postings_->TermImpacts());
 }
 
-float TermScorer::Bound(uint32_t freq, uint8_t norm) const {
-  // freq 0 means a docs-only field (freq 1 exact). Norm byte 0 (length 0) gives the largest
-  // score, so it is a safe bound when the norm is unknown; fields without norms use byte 1.
-  float f = freq == 0 ? 1.0f : static_cast<float>(freq);
-  return sim_->Score(f, has_norms_ ? norm : uint8_t{1});
+float TermScorer::Bound(std::span<const Impact> impacts) const {
+  // Every posting is dominated by one impact (freq <= its freq, norm byte >= its norm) and
+  // BM25 is monotonic in both, so the max over the impacts bounds every posting's score.
+  // Fields without norms score with byte 1. Empty (past the end): nothing to bound.
+  float bound = 0;
+  for (const Impact& i : impacts) {
+    float f = i.freq == 0 ? 1.0f : static_cast<float>(i.freq);
+    bound = std::max(bound, sim_->Score(f, has_norms_ ? i.norm : uint8_t{1}));
+  }
+  return bound;
 }
 
 uint32_t TermScorer::SkipBlocks(uint32_t target) {
   while (target != kNoMoreDocs) {
     uint32_t block_end = postings_->ShallowAdvance(target);
     if (block_end == kNoMoreDocs) return kNoMoreDocs;
-    if (Bound(postings_->BlockMaxFreq(), postings_->BlockMinNorm()) >= min_competitive_) {
+    if (Bound(postings_->BlockImpacts()) >= min_competitive_) {
       block_end_ = block_end;
       have_block_ = true;
       return target;
@@ -106,7 +111,7 @@ uint32_t TermScorer::Advance(uint32_t target) {
     if (!pruning || doc_ == kNoMoreDocs || doc_ <= block_end_) return doc_;
     // Landed in a later block: it must be competitive too.
     uint32_t block_end = postings_->ShallowAdvance(doc_);
-    if (Bound(postings_->BlockMaxFreq(), postings_->BlockMinNorm()) >= min_competitive_) {
+    if (Bound(postings_->BlockImpacts()) >= min_competitive_) {
       block_end_ = block_end;
       return doc_;
     }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,7 @@ class DocBitset {
 };
 
 // Postings of one term scored by BM25. With a min competitive score (top level only), skips
-// the 128-doc blocks whose (max freq, min norm) bound scores below it.
+// the 128-doc blocks whose impacts' bound scores below it.
 class TermScorer final : public Scorer {
  public:
   // `sim` null: no scores (Score() returns 0). `reader` must outlive the scorer.
@@ -53,7 +54,7 @@ class TermScorer final : public Scorer {
 
  private:
   uint32_t SkipBlocks(uint32_t target);
-  float Bound(uint32_t freq, uint8_t norm) const;
+  float Bound(std::span<const Impact> impacts) const;
 
   std::unique_ptr<PostingsIterator> postings_;
   const SegmentReader* reader_;
