@@ -120,6 +120,16 @@ uint32_t TermScorer::Advance(uint32_t target) {
   }
 }
 
+float TermScorer::BlockMaxScore(uint32_t target) {
+  if (sim_ == nullptr) return 0.0f;
+  if (!have_bound_ || target > bound_end_) {
+    bound_end_ = postings_->ShallowAdvance(target);
+    bound_ = Bound(postings_->BlockImpacts());
+    have_bound_ = true;
+  }
+  return bound_;
+}
+
 float TermScorer::Score() {
   if (sim_ == nullptr) return 0.0f;
   uint8_t norm = has_norms_ ? reader_->Norm(field_, doc_) : uint8_t{1};
@@ -183,6 +193,7 @@ DisjunctionScorer::DisjunctionScorer(std::vector<std::unique_ptr<Scorer>> subs,
   double max_sum = 0;
   for (auto& s : subs_) {
     max_scores_.push_back(s->MaxScore());
+    terms_.push_back(dynamic_cast<TermScorer*>(s.get()));
     max_sum += s->MaxScore();
     cost_ += s->cost();
     s->NextDoc();  // every sub is positioned from here on
@@ -192,6 +203,7 @@ DisjunctionScorer::DisjunctionScorer(std::vector<std::unique_ptr<Scorer>> subs,
   std::stable_sort(order_.begin(), order_.end(),
                    [&](uint32_t a, uint32_t b) { return max_scores_[a] < max_scores_[b]; });
   scores_.assign(subs_.size(), 0.0f);
+  bounds_.assign(subs_.size(), 0.0f);
   matched_.assign(subs_.size(), 0);
   max_score_ = RoundUp(max_sum);
 }
@@ -208,7 +220,6 @@ void DisjunctionScorer::SetMinCompetitiveScore(float min_score) {
     ++k;
   }
   num_non_essential_ = k;
-  non_essential_max_sum_ = prefix;
 }
 
 uint32_t DisjunctionScorer::Advance(uint32_t target) {
@@ -223,7 +234,14 @@ uint32_t DisjunctionScorer::Advance(uint32_t target) {
     }
     if (candidate == kNoMoreDocs) return doc_ = kNoMoreDocs;
     uint32_t count = 0;
-    double upper = non_essential_max_sum_;
+    // The non-essential subs are bounded by their block at the candidate when they are terms
+    // (tighter than their max over the leaf), so that fewer candidates need them advanced.
+    double upper = 0;
+    for (size_t k = 0; k < num_non_essential_; ++k) {
+      uint32_t i = order_[k];
+      bounds_[i] = terms_[i] != nullptr ? terms_[i]->BlockMaxScore(candidate) : max_scores_[i];
+      upper += bounds_[i];
+    }
     for (size_t k = num_non_essential_; k < n; ++k) {
       uint32_t i = order_[k];
       bool m = subs_[i]->doc() == candidate;
@@ -246,7 +264,7 @@ uint32_t DisjunctionScorer::Advance(uint32_t target) {
       Scorer* s = subs_[i].get();
       uint32_t d = s->doc();
       if (d < candidate) d = s->Advance(candidate);
-      upper -= max_scores_[i];
+      upper -= bounds_[i];
       matched_[i] = d == candidate;
       if (matched_[i]) {
         ++count;

@@ -51,6 +51,11 @@ class TermScorer final : public Scorer {
     have_block_ = false;  // blocks already accepted are re-checked against the new minimum
   }
   uint32_t freq() const { return postings_->freq(); }
+  // An upper bound of Score() over the docs of the block holding the first doc >= target
+  // (0 past the end), from its impacts; cached per block. Moves only the shallow cursor.
+  // REQUIRES: no min competitive score set (the shallow cursor is then unused otherwise);
+  // targets non-decreasing across calls.
+  float BlockMaxScore(uint32_t target);
 
  private:
   uint32_t SkipBlocks(uint32_t target);
@@ -69,6 +74,10 @@ class TermScorer final : public Scorer {
   // The last block found competitive (pruning only).
   uint32_t block_end_ = 0;
   bool have_block_ = false;
+  // BlockMaxScore's block: its last doc and bound.
+  uint32_t bound_end_ = 0;
+  float bound_ = 0;
+  bool have_bound_ = false;
 };
 
 // Docs matching every sub-scorer; score = sum of the subs' scores (in the given order).
@@ -112,11 +121,12 @@ class DisjunctionScorer final : public Scorer {
  private:
   std::vector<std::unique_ptr<Scorer>> subs_;
   std::vector<float> max_scores_;
-  std::vector<uint32_t> order_;   // sub indices by max score ascending
-  size_t num_non_essential_ = 0;  // order_[0, num_non_essential_) are non-essential
-  double non_essential_max_sum_ = 0;
-  std::vector<float> scores_;     // per sub, at doc_
-  std::vector<uint8_t> matched_;  // per sub, at doc_
+  std::vector<TermScorer*> terms_;  // per sub: the sub when a TermScorer (block bounds), or null
+  std::vector<float> bounds_;       // per sub: its bound at the candidate (non-essential subs)
+  std::vector<uint32_t> order_;     // sub indices by max score ascending
+  size_t num_non_essential_ = 0;    // order_[0, num_non_essential_) are non-essential
+  std::vector<float> scores_;       // per sub, at doc_
+  std::vector<uint8_t> matched_;    // per sub, at doc_
   uint32_t min_should_match_;
   Mode mode_;
   float tie_breaker_;
