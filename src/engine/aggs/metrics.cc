@@ -631,8 +631,10 @@ Result<double> SortValueOf(const json& p, std::string_view path) {
       return IllegalArgument("The provided aggregation [" + type +
                              "] is a multi-value aggregation; a metric path is required");
     }
-    metric = type == "value_count" ? "count" : type == "sum" ? "sum" : type;
+    // A string_view of `type` itself: a conditional mixing literals and `type` would make a
+    // temporary std::string and leave `metric` dangling.
     if (type == "value_count") return static_cast<double>(s.count);
+    metric = type;
   }
   if (metric == "count" || metric == "value_count") return static_cast<double>(s.count);
   if (metric == "sum") return s.sum;
