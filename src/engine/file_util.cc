@@ -33,9 +33,20 @@ Status SyncDir(const std::string& dir) {
 }
 
 Status CreateDirs(const std::string& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Status::IOError("create directory " + dir + ": " + ec.message());
+  // Each directory made is fsynced into its parent, so a file created in it later and
+  // fsynced is reachable after a machine crash too.
+  fs::path path = fs::path(dir).lexically_normal();
+  fs::path partial;
+  for (const fs::path& part : path) {
+    partial /= part;
+    std::error_code ec;
+    if (fs::is_directory(partial, ec)) continue;
+    if (!fs::create_directory(partial, ec) && ec) {
+      return Status::IOError("create directory " + partial.string() + ": " + ec.message());
+    }
+    fs::path parent = partial.parent_path();
+    QD_RETURN_IF_ERROR(SyncDir(parent.empty() ? "." : parent.string()));
+  }
   return Status::OK();
 }
 

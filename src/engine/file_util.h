@@ -15,7 +15,7 @@ namespace quidditch::engine {
 // fsyncs the directory `dir` so that entries created, renamed or removed in it are durable.
 Status SyncDir(const std::string& dir);
 
-// Creates `dir` and its parents when missing.
+// Creates `dir` and its parents when missing, fsyncing the parent of each one it creates.
 Status CreateDirs(const std::string& dir);
 
 // Writes `data` to `path` atomically and durably: `<path>.tmp` is written and fsynced, renamed

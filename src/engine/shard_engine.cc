@@ -296,6 +296,13 @@ Result<UpdateResult> ShardEngine::Impl::ApplyUpdate(std::string_view id,
   } else if (!request.upsert) {
     return IllegalArgument("Validation Failed: 1: script or doc is missing;");
   }
+  WriteParams requested;
+  requested.if_seq_no = request.if_seq_no;
+  requested.if_primary_term = request.if_primary_term;
+  QD_RETURN_IF_ERROR(ValidateParams(requested, /*is_create=*/false));
+  if (request.if_seq_no && request.retry_on_conflict > 0) {
+    return IllegalArgument("compare and write operations can not be used with retry_on_conflict");
+  }
   for (int attempt = 0;; ++attempt) {
     bool retry_allowed = attempt < request.retry_on_conflict;
     GetResult current;
@@ -355,7 +362,15 @@ Result<UpdateResult> ShardEngine::Impl::ApplyUpdate(std::string_view id,
 
 Status ShardEngine::Impl::SyncForAck(const TranslogLocation& location) {
   if (async_durability) return Status::OK();
-  return translog->Sync(location);
+  Status s = translog->Sync(location);
+  if (!s.ok()) {
+    // The operation is in the buffer but its client gets an error: the engine stops (no
+    // refresh, flush or merge publishes it) until the shard is reopened and the translog
+    // replayed, as OpenSearch's failEngine.
+    std::lock_guard<std::mutex> lock(mu);
+    if (failed.ok()) failed = s.WithPrefix("engine failed: translog sync");
+  }
+  return s;
 }
 
 Result<GetResult> ShardEngine::Impl::GetLocked(std::string_view id) {
@@ -485,8 +500,17 @@ int64_t ShardEngine::max_seq_no() const {
 Status ShardEngine::UpdateMapping(const nlohmann::json& update) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   QD_ASSIGN_OR_RETURN(Mapping merged, impl_->mapping.Merge(update, *impl_->analysis));
+  // The translog does not carry mapping changes, so the change is made durable by a commit
+  // before it is acknowledged: a replay after a crash must parse documents under it.
+  Mapping previous = std::move(impl_->mapping);
   impl_->mapping = std::move(merged);
   ++impl_->mapping_version;
+  Status flushed = impl_->FlushLocked();
+  if (!flushed.ok()) {
+    impl_->mapping = std::move(previous);
+    ++impl_->mapping_version;
+    return flushed.WithPrefix("update mapping");
+  }
   return Status::OK();
 }
 

@@ -98,7 +98,9 @@ struct ShardEngine::Impl {
   int64_t prev_commit_translog_generation = 1;             // GUARDED_BY(mu)
   int64_t retention_seq_no = -1;                           // GUARDED_BY(mu)
   std::set<std::string> merging_outputs;                   // GUARDED_BY(mu)
-  Status failed;  // GUARDED_BY(mu) sticky: the translog could not be appended to
+  // GUARDED_BY(mu) sticky: a translog append or sync, or a commit, failed; writes, refresh,
+  // flush and merges stop until the shard is reopened.
+  Status failed;
 
   mutable std::mutex snapshot_mu;
   std::shared_ptr<const EngineSnapshot> snapshot;  // GUARDED_BY(snapshot_mu)

@@ -319,6 +319,7 @@ Status ShardEngine::Impl::ReplayLocked(const TranslogOp& op) {
 }
 
 Status ShardEngine::Impl::RefreshLocked() {
+  if (!failed.ok()) return failed;
   if (builder->num_docs() > 0) {
     bool any_live = false;
     for (const BufferDoc& d : buffer) any_live |= d.live;
@@ -414,8 +415,14 @@ Status ShardEngine::Impl::FlushLocked() {
   c.translog_generation = translog_gen;
   c.next_segment = next_segment;
   c.mapping = mapping.ToJson();
-  QD_RETURN_IF_ERROR(
-      WriteFileAtomic(options.data_dir + "/" + CommitName(c.generation), EncodeCommitPoint(c)));
+  if (Status s =
+          WriteFileAtomic(options.data_dir + "/" + CommitName(c.generation), EncodeCommitPoint(c));
+      !s.ok()) {
+    // The commit point may already be renamed into place (only the directory sync failed):
+    // the engine stops, so nothing it references is deleted as unreferenced.
+    failed = s.WithPrefix("engine failed: commit");
+    return failed;
+  }
   for (const auto& seg : segments) seg->dirty_since_commit = false;
   prev_commit_translog_generation = last_commit.translog_generation;
   last_commit = std::move(c);

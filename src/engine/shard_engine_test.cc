@@ -108,6 +108,18 @@ TEST(ShardEngineTest, IfSeqNoConflicts) {
   WriteParams half;
   half.if_seq_no = 1;
   EXPECT_TRUE(e->Index("1", Doc(1), half).status().IsInvalidArgument());
+  // ... for updates too, and a condition excludes retries.
+  IndexOk(*e, "u", Doc(1));
+  UpdateRequest update;
+  update.doc = R"({"extra":1})";
+  update.if_seq_no = 0;
+  EXPECT_TRUE(e->Update("u", update).status().IsInvalidArgument());
+  update.if_primary_term = 1;
+  update.retry_on_conflict = 2;
+  Status retry = e->Update("u", update).status();
+  EXPECT_EQ(retry.message(),
+            "illegal_argument_exception: compare and write operations can not be used with "
+            "retry_on_conflict");
 }
 
 TEST(ShardEngineTest, ExternalVersioning) {
@@ -307,6 +319,23 @@ TEST(ShardEngineTest, MappingsOfOpenAreMergedIntoTheCommittedMapping) {
   ASSERT_NE(m.Find("later"), nullptr);
   EXPECT_EQ(m.Find("later")->type, FieldType::kLong);
   EXPECT_EQ(m.Find("dyn")->type, FieldType::kLong);
+}
+
+// A mapping change is durable when acknowledged: documents written under it replay after a
+// reopen that does not pass the mapping again.
+TEST(ShardEngineTest, MappingUpdateSurvivesReopenWithoutTheCaller) {
+  TempDir dir("mapping_durable");
+  EngineOptions o = TestOptions(dir.path());
+  {
+    auto e = OpenOrDie(o);
+    ASSERT_TRUE(e->UpdateMapping({{"properties", {{"x", {{"type", "keyword"}}}}}}).ok());
+    IndexOk(*e, "1", R"({"x":true})");
+    IndexOk(*e, "2", R"({"x":"abc"})");
+  }
+  auto e = OpenOrDie(o);
+  ASSERT_NE(e->mapping().Find("x"), nullptr);
+  EXPECT_EQ(e->mapping().Find("x")->type, FieldType::kKeyword);
+  EXPECT_TRUE(e->Get("2")->found);
 }
 
 TEST(ShardEngineTest, TranslogReplayAfterReopenWithoutFlush) {
