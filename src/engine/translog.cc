@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <optional>
 
 #include "engine/file_util.h"
 
@@ -19,6 +20,7 @@ static_assert(std::endian::native == std::endian::little, "the translog format i
 namespace {
 
 constexpr char kCheckpointName[] = "translog.ckp";
+constexpr char kSyncedName[] = "translog.synced";
 constexpr char kPrefix[] = "translog-";
 constexpr char kSuffix[] = ".tlog";
 constexpr uint32_t kHeaderSize = 8;
@@ -82,24 +84,49 @@ bool IntactRecordAfter(std::string_view data) {
   return false;
 }
 
+// How ScanGeneration treats a damaged record.
+struct TailPolicy {
+  // Damage that reaches the end of the file (and is followed by no intact record) is a torn
+  // tail, not Corruption: the rule for a translog without a synced-offset record.
+  bool legacy_torn_tail = false;
+  // Damage at or after this offset is where the unacknowledged (never synced) records start
+  // to be lost: the scan stops there without complaint. Before it, damage is Corruption.
+  uint64_t unsynced_from = UINT64_MAX;
+};
+
 // Reads the records of one generation file's first `limit` bytes (all of it when limit is
-// npos). With `cut_torn_tail`, a damaged record that reaches the end of the file is reported
-// through `*valid_end` (the offset where the intact records end) instead of as Corruption.
-Status ScanGeneration(const std::string& path, uint64_t limit, bool cut_torn_tail,
+// npos). Damage the policy tolerates is reported through `*valid_end` (the offset where the
+// intact records end) instead of as Corruption.
+Status ScanGeneration(const std::string& path, uint64_t limit, const TailPolicy& policy,
                       uint64_t* valid_end, const std::function<Status(const TranslogOp&)>& fn) {
   QD_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
   if (limit < data.size()) data.resize(limit);
+  if (policy.unsynced_from != UINT64_MAX && data.size() < policy.unsynced_from) {
+    return Status::Corruption("translog " + path + ": " + std::to_string(data.size()) +
+                              " bytes, but " + std::to_string(policy.unsynced_from) +
+                              " were synced");
+  }
   std::string_view rest(data);
   uint64_t pos = 0;
+  auto corrupt = [&](std::string_view what) {
+    return Status::Corruption("translog " + path + ": " + std::string(what) + " at offset " +
+                              std::to_string(pos));
+  };
+  // Damage past the synced offset: never acknowledged, so cut off whatever it looks like (a
+  // machine crash can leave a zero hole followed by intact records).
+  auto unsynced = [&]() { return pos >= policy.unsynced_from; };
   auto torn_or_corrupt = [&](std::string_view what) -> Status {
-    // A crash leaves at most the record being appended: if an intact record follows the
-    // damage, the damage is not a torn tail (e.g. a flipped length pointing past the end).
-    if (cut_torn_tail && !IntactRecordAfter(rest)) {
+    if (unsynced()) {
       *valid_end = pos;
       return Status::OK();
     }
-    return Status::Corruption("translog " + path + ": " + std::string(what) + " at offset " +
-                              std::to_string(pos));
+    // A crash leaves at most the record being appended: if an intact record follows the
+    // damage, the damage is not a torn tail (e.g. a flipped length pointing past the end).
+    if (policy.legacy_torn_tail && !IntactRecordAfter(rest)) {
+      *valid_end = pos;
+      return Status::OK();
+    }
+    return corrupt(what);
   };
   while (!rest.empty()) {
     if (rest.size() < kHeaderSize) return torn_or_corrupt("truncated record header");
@@ -109,22 +136,23 @@ Status ScanGeneration(const std::string& path, uint64_t limit, bool cut_torn_tai
     if (len < kMinPayload || len > kMaxRecord) {
       // A crash can leave a zero-filled tail; anything else is damage.
       bool all_zero = rest.find_first_not_of('\0') == std::string_view::npos;
-      if (all_zero) return torn_or_corrupt("zero-filled tail");
-      return Status::Corruption("translog " + path + ": bad record length at offset " +
-                                std::to_string(pos));
+      if (all_zero || unsynced()) return torn_or_corrupt("zero-filled tail");
+      return corrupt("bad record length");
     }
     if (rest.size() - kHeaderSize < len) return torn_or_corrupt("truncated record");
+    if (pos < policy.unsynced_from && pos + kHeaderSize + len > policy.unsynced_from) {
+      return corrupt("record crossing the synced offset " + std::to_string(policy.unsynced_from));
+    }
     std::string_view payload = rest.substr(kHeaderSize, len);
     bool last = rest.size() == kHeaderSize + len;
     if (Crc32(payload) != crc) {
-      if (last) return torn_or_corrupt("checksum mismatch in the last record");
-      return Status::Corruption("translog " + path + ": checksum mismatch at offset " +
-                                std::to_string(pos) + " followed by more records");
+      if (last || unsynced()) return torn_or_corrupt("checksum mismatch in the last record");
+      return corrupt("checksum mismatch followed by more records");
     }
     TranslogOp op;
     if (!DecodePayload(payload, &op)) {
-      return Status::Corruption("translog " + path + ": malformed record at offset " +
-                                std::to_string(pos));
+      if (unsynced()) return torn_or_corrupt("malformed record");
+      return corrupt("malformed record");
     }
     QD_RETURN_IF_ERROR(fn(op));
     rest.remove_prefix(kHeaderSize + len);
@@ -132,6 +160,32 @@ Status ScanGeneration(const std::string& path, uint64_t limit, bool cut_torn_tai
   }
   *valid_end = pos;
   return Status::OK();
+}
+
+// The synced-offset record: generation:i64 offset:u64 crc32:u32 (of the first 16 bytes),
+// overwritten in place after every data fdatasync.
+constexpr size_t kSyncedRecordSize = 20;
+
+std::string EncodeSynced(const TranslogLocation& loc) {
+  std::string out;
+  Put(&out, loc.generation);
+  Put(&out, loc.end_offset);
+  Put<uint32_t>(&out, Crc32(out));
+  return out;
+}
+
+// An empty file (created, never written) decodes to nullopt: no information.
+Result<std::optional<TranslogLocation>> DecodeSynced(const std::string& path,
+                                                     std::string_view data) {
+  if (data.empty()) return std::optional<TranslogLocation>();
+  TranslogLocation loc;
+  uint32_t crc = 0;
+  std::string_view in = data;
+  if (data.size() != kSyncedRecordSize || !Get(&in, &loc.generation) ||
+      !Get(&in, &loc.end_offset) || !Get(&in, &crc) || crc != Crc32(data.substr(0, 16))) {
+    return Status::Corruption("translog synced offset " + path + " damaged");
+  }
+  return std::optional<TranslogLocation>(loc);
 }
 
 std::optional<int64_t> ParseGenerationName(std::string_view name) {
@@ -212,6 +266,7 @@ Translog::Translog(std::string dir) : dir_(std::move(dir)) {}
 
 Translog::~Translog() {
   if (fd_ >= 0) ::close(fd_);
+  if (synced_fd_ >= 0) ::close(synced_fd_);
 }
 
 std::string Translog::GenerationPath(int64_t generation) const {
@@ -229,6 +284,14 @@ Result<std::unique_ptr<Translog>> Translog::Open(const std::string& dir) {
     QD_RETURN_IF_ERROR(DecodeCheckpoint(ckp_path, *ckp, &min_gen, &trimmed_max));
   } else if (!ckp.status().IsNotFound()) {
     return ckp.status();
+  }
+  std::string synced_path = dir + "/" + kSyncedName;
+  std::optional<TranslogLocation> synced;
+  Result<std::string> synced_data = ReadFile(synced_path);
+  if (synced_data.ok()) {
+    QD_ASSIGN_OR_RETURN(synced, DecodeSynced(synced_path, *synced_data));
+  } else if (!synced_data.status().IsNotFound()) {
+    return synced_data.status();
   }
   QD_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir));
   std::vector<int64_t> found;
@@ -257,14 +320,26 @@ Result<std::unique_ptr<Translog>> Translog::Open(const std::string& dir) {
                                 std::to_string(found[i - 1] + 1) + " is missing");
     }
   }
+  if (synced && (found.empty() || synced->generation > found.back())) {
+    return Status::Corruption("translog " + dir + ": synced generation file " +
+                              t->GenerationPath(synced->generation) + " is missing");
+  }
   for (size_t i = 0; i < found.size(); ++i) {
     bool last = i + 1 == found.size();
     std::string path = t->GenerationPath(found[i]);
     TranslogGenerationInfo info;
     info.generation = found[i];
+    // Older generations were fsynced whole by Roll (or by Open): any damage is Corruption.
+    TailPolicy policy;
+    if (last && synced) {
+      // Synced up to the recorded offset; a later generation was never synced at all.
+      policy.unsynced_from = synced->generation == found[i] ? synced->end_offset : 0;
+    } else if (last) {
+      policy.legacy_torn_tail = true;  // written before synced offsets were recorded
+    }
     uint64_t valid_end = 0;
     QD_RETURN_IF_ERROR(
-        ScanGeneration(path, UINT64_MAX, last, &valid_end, [&](const TranslogOp& op) {
+        ScanGeneration(path, UINT64_MAX, policy, &valid_end, [&](const TranslogOp& op) {
           Account(&info, op);
           return Status::OK();
         }));
@@ -272,11 +347,15 @@ Result<std::unique_ptr<Translog>> Translog::Open(const std::string& dir) {
     if (::stat(path.c_str(), &st) != 0) {
       return Status::IOError("stat " + path + ": " + std::strerror(errno));
     }
-    if (static_cast<uint64_t>(st.st_size) != valid_end) {
-      // Cut off the torn tail of the last generation, durably.
+    if (last) {
+      // Cut off the torn tail of the last generation and make the kept records durable: the
+      // next Open treats this generation as an older one, fully synced.
       int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0) return Status::IOError("open " + path + ": " + std::strerror(errno));
-      int rc = ::ftruncate(fd, static_cast<off_t>(valid_end));
+      int rc = 0;
+      if (static_cast<uint64_t>(st.st_size) != valid_end) {
+        rc = ::ftruncate(fd, static_cast<off_t>(valid_end));
+      }
       if (rc == 0) rc = ::fsync(fd);
       int err = errno;
       ::close(fd);
@@ -285,11 +364,17 @@ Result<std::unique_ptr<Translog>> Translog::Open(const std::string& dir) {
     info.size_bytes = valid_end;
     t->gens_.push_back(info);
   }
+  t->synced_fd_ = ::open(synced_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (t->synced_fd_ < 0) {
+    return Status::IOError("open " + synced_path + ": " + std::strerror(errno));
+  }
+  std::lock_guard<std::mutex> sync_lock(t->sync_mu_);
   std::lock_guard<std::mutex> lock(t->mu_);
   t->trimmed_max_seq_no_ = trimmed_max;
   int64_t next = found.empty() ? std::max<int64_t>(min_gen, 1) : found.back() + 1;
-  QD_RETURN_IF_ERROR(t->OpenNewGeneration(next));
+  QD_RETURN_IF_ERROR(t->OpenNewGeneration(next));  // also fsyncs the directory
   t->synced_ = TranslogLocation{next, 0};
+  QD_RETURN_IF_ERROR(t->WriteSynced(t->synced_));
   return t;
 }
 
@@ -347,15 +432,31 @@ Status Translog::Sync(const TranslogLocation& location) {
     target = TranslogLocation{gens_.back().generation, gens_.back().size_bytes};
     fd = fd_;  // stays open: only Roll closes it, and Roll holds sync_mu_
   }
+  Status s;
   if (::fdatasync(fd) != 0) {
-    Status s = Status::IOError("fdatasync translog generation " +
-                               std::to_string(target.generation) + ": " + std::strerror(errno));
+    s = Status::IOError("fdatasync translog generation " + std::to_string(target.generation) +
+                        ": " + std::strerror(errno));
+  } else {
+    s = WriteSynced(target);
+  }
+  if (!s.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
     failed_ = s.WithPrefix("translog failed earlier");
     return s;
   }
   synced_ = target;
   ++sync_count_;
+  return Status::OK();
+}
+
+Status Translog::WriteSynced(const TranslogLocation& location) {
+  std::string rec = EncodeSynced(location);
+  ssize_t n = ::pwrite(synced_fd_, rec.data(), rec.size(), 0);
+  if (n != static_cast<ssize_t>(rec.size()) || ::fdatasync(synced_fd_) != 0) {
+    return Status::IOError(
+        "write translog synced offset in " + dir_ + ": " +
+        (n < 0 || n == static_cast<ssize_t>(rec.size()) ? std::strerror(errno) : "short write"));
+  }
   return Status::OK();
 }
 
@@ -430,7 +531,7 @@ Status Translog::Read(int64_t from_generation,
     if (g.generation < from_generation) continue;
     uint64_t end = 0;
     // Only the completed appends (size_bytes) are read; they are whole records.
-    Status s = ScanGeneration(GenerationPath(g.generation), g.size_bytes, false, &end, fn);
+    Status s = ScanGeneration(GenerationPath(g.generation), g.size_bytes, TailPolicy{}, &end, fn);
     if (!s.ok()) {
       // A generation trimmed while we read it is history that is gone, not damage.
       if (s.IsNotFound()) {

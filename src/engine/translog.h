@@ -2,8 +2,9 @@
 // Hand-written: none of the installed libraries provides a write-ahead log; the record
 // framing follows LevelDB's log format idea (length + CRC32 from boost/crc.hpp + payload).
 //
-// Layout: `<dir>/translog-<generation>.tlog` files, one per generation, plus the checkpoint
-// `<dir>/translog.ckp`. A generation file is a sequence of records:
+// Layout: `<dir>/translog-<generation>.tlog` files, one per generation, the checkpoint
+// `<dir>/translog.ckp` and the synced offset `<dir>/translog.synced`. A generation file is a
+// sequence of records:
 //
 //   record  := length:u32 crc32:u32 payload[length]      (little-endian; crc32 of payload)
 //   payload := type:u8 seq_no:i64 primary_term:i64 version:i64
@@ -13,12 +14,23 @@
 // oldest retained generation, the generation being appended to, and the highest seq_no of any
 // operation in a generation already deleted (so that a reader can tell which history is gone).
 //
-// Recovery on Open: generations are read in order. A record cut short (or whose checksum fails
-// while it reaches the end of the file) at the tail of the LAST generation is what a crash in
-// the middle of an append leaves: it is cut off (the file is truncated) and is not an error. A
-// bad record anywhere else (a damaged record followed by more data, or any damage in an older
-// generation, or a missing generation) is Corruption. Open then starts a new generation, so
-// recovered generations are never appended to again.
+// The synced offset is one fixed-size record, generation:i64 offset:u64 crc32:u32 (of the
+// first 16 bytes), overwritten in place (pwrite + fdatasync) after every data fdatasync and
+// before Sync returns: everything acknowledged as durable lies below it. Roll fsyncs the whole
+// generation it closes, and Open fsyncs the recovered last generation.
+//
+// Recovery on Open: generations are read in order. Only the last generation may end in damage:
+// - with a synced offset: damage at or after the offset (a torn record, a zero hole left by a
+//   page the kernel never wrote, followed or not by intact records) is where the never
+//   acknowledged records end: the file is truncated there, without complaint. A generation
+//   newer than the recorded one was never synced at all (offset 0). Damage before the offset,
+//   or a file shorter than it, is Corruption.
+// - without one (a translog written before synced offsets were recorded): a record cut short
+//   (or whose checksum fails while it reaches the end of the file) is what a crash in the
+//   middle of an append leaves: it is cut off and is not an error, unless an intact record
+//   follows it.
+// Any damage in an older generation, or a missing generation, is Corruption. Open then starts
+// a new generation, so recovered generations are never appended to again.
 //
 // Thread safety: all methods may be called from many threads at once. Add() appends under a
 // mutex; Sync() shares one fsync between concurrent callers (group commit).
@@ -113,6 +125,8 @@ class Translog {
   Translog(std::string dir);
   Status OpenNewGeneration(int64_t generation);  // REQUIRES: mu_ held
   Status WriteCheckpoint();                      // REQUIRES: mu_ held
+  // Records durably (pwrite + fdatasync in place) that `location` is synced.
+  Status WriteSynced(const TranslogLocation& location);  // REQUIRES: sync_mu_ held
   std::string GenerationPath(int64_t generation) const;
 
   const std::string dir_;
@@ -120,6 +134,7 @@ class Translog {
   mutable std::mutex sync_mu_;  // one fsync at a time; Roll holds it too
   TranslogLocation synced_;     // GUARDED_BY(sync_mu_)
   int64_t sync_count_ = 0;      // GUARDED_BY(sync_mu_)
+  int synced_fd_ = -1;          // GUARDED_BY(sync_mu_) the synced-offset file
   mutable std::mutex mu_;
   int fd_ = -1;                               // GUARDED_BY(mu_) current generation
   std::vector<TranslogGenerationInfo> gens_;  // GUARDED_BY(mu_) retained, oldest first

@@ -210,6 +210,54 @@ TEST_F(TranslogTest, MissingGenerationIsCorruption) {
   EXPECT_TRUE(t.status().IsCorruption()) << t.status();
 }
 
+// A machine crash with group commit: the kernel wrote a later page of unsynced records but
+// not an earlier one, leaving a zero hole followed by intact records. None of them was
+// acknowledged, so recovery keeps the synced records and drops the rest without complaint.
+TEST_F(TranslogTest, LostPageAfterTheSyncedOffsetIsCutOff) {
+  uint64_t synced_end = 0;
+  uint64_t first_unsynced_size = 0;
+  {
+    auto t = Translog::Open(dir_.string());
+    ASSERT_TRUE(t.ok()) << t.status();
+    for (int64_t i = 0; i < 3; ++i) ASSERT_TRUE((*t)->Add(MakeOp(i)).ok());
+    ASSERT_TRUE((*t)->SyncAll().ok());
+    synced_end = (*t)->last_location().end_offset;
+    for (int64_t i = 3; i < 6; ++i) ASSERT_TRUE((*t)->Add(MakeOp(i)).ok());
+    first_unsynced_size = EncodeTranslogRecord(MakeOp(3)).size();
+  }
+  std::string gen1 = *ReadFile(GenPath(1));
+  std::string with_hole = gen1;
+  std::fill_n(with_hole.begin() + static_cast<ptrdiff_t>(synced_end), first_unsynced_size, '\0');
+  ASSERT_TRUE(WriteFileAtomic(GenPath(1), with_hole).ok());
+  {
+    auto t = Translog::Open(dir_.string());
+    ASSERT_TRUE(t.ok()) << t.status();
+    std::vector<TranslogOp> want = {MakeOp(0), MakeOp(1), MakeOp(2)};
+    EXPECT_EQ(ReadAll(**t), want);
+    EXPECT_EQ(fs::file_size(GenPath(1)), synced_end);
+  }
+  // Damage inside the synced part is still Corruption, even as a "torn tail".
+  for (size_t cut : {size_t{0}, static_cast<size_t>(synced_end) - 3}) {
+    fs::remove_all(dir_);
+    {
+      auto t = Translog::Open(dir_.string());
+      ASSERT_TRUE(t.ok());
+      for (int64_t i = 0; i < 3; ++i) ASSERT_TRUE((*t)->Add(MakeOp(i)).ok());
+      ASSERT_TRUE((*t)->SyncAll().ok());
+    }
+    std::string bad = gen1.substr(0, synced_end);
+    if (cut == 0) {
+      bad[synced_end - 5] ^= 0x01;  // a flipped bit in the last synced record
+    } else {
+      bad.resize(cut);  // synced bytes lost
+    }
+    ASSERT_TRUE(WriteFileAtomic(GenPath(1), bad).ok());
+    auto t = Translog::Open(dir_.string());
+    ASSERT_FALSE(t.ok()) << "cut " << cut;
+    EXPECT_TRUE(t.status().IsCorruption()) << t.status();
+  }
+}
+
 TEST_F(TranslogTest, SyncOfAnAlreadySyncedLocationIssuesNoFsync) {
   auto t = Translog::Open(dir_.string());
   ASSERT_TRUE(t.ok());
