@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <boost/crc.hpp>
 #include <cerrno>
@@ -374,6 +375,7 @@ Result<std::unique_ptr<Translog>> Translog::Open(const std::string& dir) {
   int64_t next = found.empty() ? std::max<int64_t>(min_gen, 1) : found.back() + 1;
   QD_RETURN_IF_ERROR(t->OpenNewGeneration(next));  // also fsyncs the directory
   t->synced_ = TranslogLocation{next, 0};
+  t->durable_ = t->synced_;
   QD_RETURN_IF_ERROR(t->WriteSynced(t->synced_));
   return t;
 }
@@ -446,6 +448,8 @@ Status Translog::Sync(const TranslogLocation& location) {
   }
   synced_ = target;
   ++sync_count_;
+  std::lock_guard<std::mutex> lock(mu_);
+  durable_ = target;
   return Status::OK();
 }
 
@@ -484,6 +488,7 @@ Result<int64_t> Translog::Roll() {
     return s;
   }
   synced_ = TranslogLocation{next, 0};
+  durable_ = synced_;
   return next;
 }
 
@@ -523,14 +528,22 @@ Status Translog::TrimBelow(int64_t generation) {
 Status Translog::Read(int64_t from_generation,
                       const std::function<Status(const TranslogOp&)>& fn) const {
   std::vector<TranslogGenerationInfo> gens;
+  TranslogLocation durable;
   {
     std::lock_guard<std::mutex> lock(mu_);
     gens = gens_;
+    durable = durable_;
   }
-  for (const TranslogGenerationInfo& g : gens) {
+  for (TranslogGenerationInfo& g : gens) {
     if (g.generation < from_generation) continue;
+    // Only synced operations are handed out: older generations are synced whole, the current
+    // one up to the synced offset (a record boundary).
+    if (g.generation == durable.generation) {
+      g.size_bytes = std::min(g.size_bytes, durable.end_offset);
+    } else if (g.generation > durable.generation) {
+      g.size_bytes = 0;  // cannot happen: Roll and Open set durable_ to the new generation
+    }
     uint64_t end = 0;
-    // Only the completed appends (size_bytes) are read; they are whole records.
     Status s = ScanGeneration(GenerationPath(g.generation), g.size_bytes, TailPolicy{}, &end, fn);
     if (!s.ok()) {
       // A generation trimmed while we read it is history that is gone, not damage.

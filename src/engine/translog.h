@@ -111,9 +111,10 @@ class Translog {
   // updated first, so a crash in between leaves only files that Open removes.
   Status TrimBelow(int64_t generation);
 
-  // Calls `fn` for every operation of the generations >= `from_generation`, in order. The
-  // current generation is read up to the last completed Add. Stops at the first non-OK status
-  // of `fn` and returns it.
+  // Calls `fn` for every operation of the generations >= `from_generation`, in order. Only
+  // durable operations are read: the current generation up to the last completed Sync (an
+  // appended but unsynced operation is not handed out; call SyncAll first to include it). Stops at
+  // the first non-OK status of `fn` and returns it.
   Status Read(int64_t from_generation, const std::function<Status(const TranslogOp&)>& fn) const;
 
   // The retained generations, oldest first (the last one is the current generation).
@@ -140,6 +141,7 @@ class Translog {
   std::vector<TranslogGenerationInfo> gens_;  // GUARDED_BY(mu_) retained, oldest first
   int64_t trimmed_max_seq_no_ = -1;           // GUARDED_BY(mu_)
   Status failed_;                             // GUARDED_BY(mu_) sticky append failure
+  TranslogLocation durable_;                  // GUARDED_BY(mu_) copy of synced_ for readers
 };
 
 }  // namespace quidditch::engine

@@ -258,6 +258,26 @@ TEST_F(TranslogTest, LostPageAfterTheSyncedOffsetIsCutOff) {
   }
 }
 
+TEST_F(TranslogTest, ReadHandsOutOnlySyncedOperations) {
+  auto t = Translog::Open(dir_.string());
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_TRUE((*t)->Add(MakeOp(0)).ok());
+  ASSERT_TRUE((*t)->Add(MakeOp(1)).ok());
+  EXPECT_TRUE(ReadAll(**t).empty());
+  ASSERT_TRUE((*t)->SyncAll().ok());
+  ASSERT_TRUE((*t)->Add(MakeOp(2)).ok());
+  std::vector<TranslogOp> want = {MakeOp(0), MakeOp(1)};
+  EXPECT_EQ(ReadAll(**t), want);
+  // Roll syncs the generation it closes.
+  ASSERT_TRUE((*t)->Roll().ok());
+  ASSERT_TRUE((*t)->Add(MakeOp(3)).ok());
+  want.push_back(MakeOp(2));
+  EXPECT_EQ(ReadAll(**t), want);
+  ASSERT_TRUE((*t)->SyncAll().ok());
+  want.push_back(MakeOp(3));
+  EXPECT_EQ(ReadAll(**t), want);
+}
+
 TEST_F(TranslogTest, SyncOfAnAlreadySyncedLocationIssuesNoFsync) {
   auto t = Translog::Open(dir_.string());
   ASSERT_TRUE(t.ok());
