@@ -207,7 +207,7 @@ std::string EncodeCheckpoint(int64_t min_gen, int64_t current_gen, int64_t trimm
 }
 
 Status DecodeCheckpoint(const std::string& path, std::string_view data, int64_t* min_gen,
-                        int64_t* trimmed_max) {
+                        int64_t* current_gen, int64_t* trimmed_max) {
   if (!data.ends_with('\n')) return Status::Corruption("translog checkpoint " + path + " torn");
   data.remove_suffix(1);
   size_t last_space = data.rfind(' ');
@@ -233,6 +233,7 @@ Status DecodeCheckpoint(const std::string& path, std::string_view data, int64_t*
     rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
   }
   *min_gen = values[0];
+  *current_gen = values[1];
   *trimmed_max = values[2];
   return Status::OK();
 }
@@ -279,10 +280,11 @@ Result<std::unique_ptr<Translog>> Translog::Open(const std::string& dir) {
   std::unique_ptr<Translog> t(new Translog(dir));
   std::string ckp_path = dir + "/" + kCheckpointName;
   int64_t min_gen = 0;
+  int64_t ckp_current_gen = 0;  // 0: no checkpoint
   int64_t trimmed_max = -1;
   Result<std::string> ckp = ReadFile(ckp_path);
   if (ckp.ok()) {
-    QD_RETURN_IF_ERROR(DecodeCheckpoint(ckp_path, *ckp, &min_gen, &trimmed_max));
+    QD_RETURN_IF_ERROR(DecodeCheckpoint(ckp_path, *ckp, &min_gen, &ckp_current_gen, &trimmed_max));
   } else if (!ckp.status().IsNotFound()) {
     return ckp.status();
   }
@@ -320,6 +322,15 @@ Result<std::unique_ptr<Translog>> Translog::Open(const std::string& dir) {
       return Status::Corruption("translog " + dir + ": generation " +
                                 std::to_string(found[i - 1] + 1) + " is missing");
     }
+  }
+  // The checkpoint is written after its current generation's file is created (and the
+  // directory fsynced), so that file and every older retained one must be there.
+  if (ckp_current_gen > 0 && (found.empty() || found.back() < ckp_current_gen)) {
+    int64_t missing = found.empty() ? std::max<int64_t>(min_gen, 1) : found.back() + 1;
+    return Status::Corruption("translog " + dir + ": generation file " +
+                              t->GenerationPath(missing) + " is missing (the checkpoint " +
+                              ckp_path + " names generation " + std::to_string(ckp_current_gen) +
+                              " as current)");
   }
   if (synced && (found.empty() || synced->generation > found.back())) {
     return Status::Corruption("translog " + dir + ": synced generation file " +

@@ -278,6 +278,40 @@ TEST_F(TranslogTest, ReadHandsOutOnlySyncedOperations) {
   EXPECT_EQ(ReadAll(**t), want);
 }
 
+TEST_F(TranslogTest, MissingNewestGenerationsAreCorruption) {
+  auto setup = [&] {
+    fs::remove_all(dir_);
+    auto t = Translog::Open(dir_.string());
+    ASSERT_TRUE(t.ok()) << t.status();
+    ASSERT_TRUE((*t)->Add(MakeOp(0)).ok());
+    ASSERT_TRUE((*t)->Roll().ok());
+    ASSERT_TRUE((*t)->Add(MakeOp(1)).ok());
+    ASSERT_TRUE((*t)->Roll().ok());  // generations 1, 2, 3; the checkpoint names 3
+  };
+  // The newest generation lost: 1 and 2 alone would look like a complete translog.
+  setup();
+  fs::remove(GenPath(3));
+  auto t = Translog::Open(dir_.string());
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(t.status().IsCorruption()) << t.status();
+  EXPECT_NE(t.status().ToString().find(GenPath(3)), std::string::npos) << t.status();
+  // The two newest lost.
+  setup();
+  fs::remove(GenPath(2));
+  fs::remove(GenPath(3));
+  t = Translog::Open(dir_.string());
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().ToString().find(GenPath(2)), std::string::npos) << t.status();
+  // Every generation lost while the checkpoint remains.
+  setup();
+  for (int64_t gen = 1; gen <= 3; ++gen) fs::remove(GenPath(gen));
+  fs::remove(dir_ / "translog.synced");
+  t = Translog::Open(dir_.string());
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(t.status().IsCorruption()) << t.status();
+  EXPECT_NE(t.status().ToString().find(GenPath(1)), std::string::npos) << t.status();
+}
+
 TEST_F(TranslogTest, SyncOfAnAlreadySyncedLocationIssuesNoFsync) {
   auto t = Translog::Open(dir_.string());
   ASSERT_TRUE(t.ok());
