@@ -186,7 +186,8 @@ Result<json> ToDsl(const json& q) {
                     {"fuzziness", std::to_string(q["edits"].get<int>())},
                     {"prefix_length", 0},
                     {"max_expansions", 1 << 30},
-                    {"transpositions", true}}}}}};
+                    {"transpositions", true},
+                    {"rewrite", "constant_score"}}}}}};
   }
   if (type == "range") {
     return json{

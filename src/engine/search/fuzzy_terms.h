@@ -12,7 +12,8 @@
 namespace quidditch::engine {
 
 // Called once per selected term, in term order: the term (valid only during the call) and its
-// edit distance to the query (<= max_edits).
+// edit distance to the query (<= max_edits). During the call the iterator is positioned on
+// that term, so `terms->state()` is its state.
 using FuzzyTermVisitor = std::function<void(std::string_view term, uint32_t edits)>;
 
 // Visits every term of `terms` that starts with `prefix` (bytes) and is within `max_edits` of

@@ -253,8 +253,24 @@ Result<std::shared_ptr<const DocBitset>> SelectDocs(const Leaf& leaf, const std:
   }
   std::unique_ptr<TermsIterator> terms = reader.Terms(field);
   if (terms == nullptr) return std::shared_ptr<const DocBitset>();
-  bool ok = selector.seek.empty() ? terms->Next() : terms->SeekCeil(selector.seek);
   size_t expansions = 0;
+  if (selector.fuzzy) {
+    const TermSelector::Fuzzy& f = *selector.fuzzy;
+    Status status;
+    TermsIterator* it = terms.get();
+    EnumerateFuzzyTerms(
+        it, f.term, f.prefix, f.max_edits, f.transpositions, [&](std::string_view, uint32_t) {
+          if (!status.ok()) return;
+          if (selector.max_expansions != 0 && expansions >= selector.max_expansions) {
+            return;
+          }
+          ++expansions;
+          status = add(it->state());
+        });
+    QD_RETURN_IF_ERROR(status);
+    return std::shared_ptr<const DocBitset>(std::move(bits));
+  }
+  bool ok = selector.seek.empty() ? terms->Next() : terms->SeekCeil(selector.seek);
   for (; ok; ok = terms->Next()) {
     std::string_view term = terms->term();
     if (selector.in_range && !selector.in_range(term)) break;

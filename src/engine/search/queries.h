@@ -74,6 +74,16 @@ struct TermSelector {
   std::function<bool(std::string_view)> in_range;  // false: stop enumerating
   std::function<bool(std::string_view)> accept;
   size_t max_expansions = 0;  // 0: unlimited
+  // Fuzzy selection (constant-score fuzzy): the terms EnumerateFuzzyTerms selects, in term
+  // order, instead of testing `accept` on every term from `seek` on. `accept` still answers
+  // MatchesTerm.
+  struct Fuzzy {
+    std::string term;
+    std::string prefix;
+    uint32_t max_edits = 0;
+    bool transpositions = true;
+  };
+  std::optional<Fuzzy> fuzzy;
 };
 
 // Constant-score docs having any selected term of `field` (score = boost).

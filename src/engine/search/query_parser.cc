@@ -554,6 +554,7 @@ Result<QueryPtr> Parser::MatchField(const std::string& field, const json& value,
           return EditDistance(term, t, transpositions, edits) <= edits;
         };
         sel.max_expansions = opts.max_expansions;
+        sel.fuzzy = TermSelector::Fuzzy{term, prefix, edits, transpositions};
         if (!opts.fuzzy_constant_score) {
           return QueryPtr(std::make_unique<FuzzyQuery>(field, term, edits, opts.prefix_length,
                                                        opts.max_expansions, transpositions, 1.0f));
