@@ -1,0 +1,141 @@
+// Shared pieces of the REST handlers: what every handler reaches (RestContext), OpenSearch's
+// error bodies for our Status values, parameter parsing, index-name resolution and document
+// routing.
+//
+// Error mapping (ErrorResponse): a Status whose message starts with an OpenSearch exception
+// type ("mapper_parsing_exception: ...", engine/errors.h) keeps that type; otherwise the type
+// follows the code: NotFound -> resource_not_found_exception 404, AlreadyExists ->
+// resource_already_exists_exception 400, InvalidArgument -> illegal_argument_exception 400,
+// Conflict -> version_conflict_engine_exception 409, Unavailable -> 503
+// (no_shard_available_action_exception when the message names a shard, else
+// master_not_discovered_exception), Timeout -> 408 timeout_exception (process_cluster_event_
+// timeout_exception for control-plane writes), anything else -> 500 exception. Known types have
+// OpenSearch's status: index_not_found_exception 404, document_missing_exception 404,
+// version_conflict_engine_exception 409, parsing_exception / x_content_parse_exception /
+// mapper_parsing_exception / illegal_argument_exception / invalid_index_name_exception /
+// action_request_validation_exception / resource_already_exists_exception 400,
+// search_phase_execution_exception 400 (or the status of its cause).
+//
+// Thread safety: everything here is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cluster/cluster_state.h"
+#include "common/status.h"
+#include "controlplane/control_plane.h"
+#include "coordination/http_types.h"
+#include "coordination/rest_root.h"
+#include "data/shard_service.h"
+
+namespace quidditch::rest {
+
+using OrderedJson = nlohmann::ordered_json;
+
+// What the REST handlers of a node work with. Borrowed pointers: they outlive the router.
+struct RestContext {
+  NodeIdentity identity;
+  controlplane::ControlPlane* control_plane = nullptr;
+  // The shard service of data node `node_id`, or null when this node cannot reach it (on one
+  // node: the local service for the local id, null otherwise).
+  std::function<data::ShardService*(const std::string& node_id)> shard_service;
+  // Control-plane calls (reads and writes) take at most this long.
+  std::chrono::milliseconds control_plane_timeout{30000};
+};
+
+// --- responses ---------------------------------------------------------------------------------
+
+// Compact JSON (invalid UTF-8 replaced), as every handler answers.
+std::string Dump(const OrderedJson& json);
+HttpResponse JsonResponse(int status, const OrderedJson& json);
+// {"acknowledged": true} and friends.
+HttpResponse Acknowledged(bool acknowledged = true);
+
+// The HTTP status OpenSearch answers for exception `type` (400 for unknown types).
+int StatusForErrorType(std::string_view type);
+// The OpenSearch type and status of `status` (see the header comment).
+std::pair<std::string, int> ErrorTypeOf(const Status& status);
+// The error object {"type","reason"[, "index","index_uuid"]} of `status` (no root_cause), as
+// bulk items and shard failures carry it.
+OrderedJson ErrorObject(const Status& status, std::string_view index = {});
+// The whole error response of `status`: {"error":{"root_cause":[...],"type","reason"[,index]},
+// "status":N}. `index`, when given, is added as OpenSearch adds it ("index" and
+// "index_uuid": "_na_" for index-level errors).
+HttpResponse ErrorResponse(const Status& status, std::string_view index = {});
+// 404 index_not_found_exception "no such index [name]" with index, index_uuid "_na_",
+// resource.type "index_or_alias" and resource.id, as OpenSearch answers.
+HttpResponse IndexNotFound(std::string_view index);
+Status IndexNotFoundError(std::string_view index);
+
+// --- requests ----------------------------------------------------------------------------------
+
+// The body as JSON. An empty body is nullopt. Malformed JSON is x_content_parse_exception
+// (InvalidArgument) with the parser's position, as OpenSearch reports it; a body that is not
+// an object, when `require_object`, is parsing_exception.
+Result<std::optional<nlohmann::json>> ParseJsonBody(const HttpRequest& request,
+                                                    bool require_object = true);
+
+// Boolean parameter: absent -> fallback; "" or "true" -> true; "false" -> false; anything else
+// illegal_argument_exception "Failed to parse value [x] as only [true] or [false] are allowed.".
+Result<bool> BoolParam(const HttpRequest& request, std::string_view name, bool fallback);
+// Integer parameter; illegal_argument_exception when not a number.
+Result<int64_t> IntParam(const HttpRequest& request, std::string_view name, int64_t fallback);
+// An OpenSearch time value ("30s", "1m", "500ms", "2h", "1d", "-1"); -1 -> nullopt.
+// illegal_argument_exception "failed to parse setting [name] with value [v] as a time value:
+// ..." otherwise.
+Result<std::optional<std::chrono::milliseconds>> ParseTimeValue(std::string_view value,
+                                                                std::string_view name);
+Result<std::chrono::milliseconds> TimeParam(const HttpRequest& request, std::string_view name,
+                                            std::chrono::milliseconds fallback);
+// `refresh`: absent/"false" -> kNone, ""/"true" -> kRefresh, "wait_for" -> kWaitFor.
+Result<data::RefreshPolicy> RefreshParam(const HttpRequest& request);
+
+// Splits a comma list, trimming spaces and dropping empty parts.
+std::vector<std::string> SplitComma(std::string_view text);
+// '*' matches any run of characters; everything else matches itself.
+bool GlobMatch(std::string_view pattern, std::string_view text);
+
+// --- indices -----------------------------------------------------------------------------------
+
+struct IndicesOptions {
+  bool ignore_unavailable = false;  // skip missing concrete names instead of failing
+  bool allow_no_indices = true;     // a wildcard (or _all) matching nothing is not an error
+  bool expand_open = true;          // expand_wildcards=open (the only state there is now)
+};
+// The options a request's ignore_unavailable, allow_no_indices and expand_wildcards say.
+Result<IndicesOptions> IndicesOptionsOf(const HttpRequest& request, IndicesOptions defaults);
+
+// The concrete index names an expression names, sorted and without duplicates: a comma list of
+// names and '*' patterns; "_all", "*" or empty for every index; a "-pattern" after at least one
+// other entry removes matches. A missing concrete name is index_not_found_exception unless
+// options.ignore_unavailable; nothing matched at all is index_not_found_exception when
+// !options.allow_no_indices.
+Result<std::vector<std::string>> ResolveIndices(const cluster::ClusterState& state,
+                                                std::string_view expression,
+                                                const IndicesOptions& options);
+
+// The shard of a document: OpenSearch's Murmur3HashFunction over the UTF-16 code units of the
+// routing value (the _id when no routing is given), floorMod the number of shards (with
+// routing_num_shards equal to number_of_shards, as an index created with it has).
+int32_t ShardForRouting(std::string_view routing, int32_t number_of_shards);
+
+// The shard service holding the STARTED primary of shard `shard_id` of `index`; Unavailable
+// ("no such shard [index][n]": the primary is not active) otherwise.
+Result<data::ShardService*> PrimaryShardService(const RestContext& context,
+                                                const cluster::Index& index, int32_t shard_id);
+// The shard service of an active copy (primary first) of each shard, for reads and searches.
+Result<data::ShardService*> ReadShardService(const RestContext& context,
+                                             const cluster::Index& index, int32_t shard_id);
+
+// The cluster state through the control plane (a linearizable read within the timeout);
+// master_not_discovered_exception (503) when it cannot be read.
+Result<cluster::StatePtr> ReadClusterState(const RestContext& context);
+
+}  // namespace quidditch::rest
