@@ -17,8 +17,9 @@ of steps in the style of DuckDB's sqllogictest; docs/testing-api.md is the refer
     restart kill       (the same with SIGKILL)
     xfail <reason>     (the next request step is known to fail; it is an error if it passes)
 
-The body is every line between the request line and `----`, sent verbatim (NDJSON for paths
-ending in _bulk or _msearch). After `----`: the exact status, then optionally the expected body up
+The body is every line between the request line and `----`, each followed by a newline, sent
+verbatim (Content-Type application/x-ndjson for paths ending in _bulk or _msearch, else
+application/json); a line `<blank>` stands for an empty line. After `----`: the exact status, then optionally the expected body up
 to the next blank line. An expected body starting with `{` or `[` is JSON compared as a subset:
 
   - objects: every expected key must be present and match; other keys are ignored. The value
@@ -108,7 +109,8 @@ def parse_script(path):
         while i < len(lines) and lines[i].strip() != "----":
             if not lines[i].strip():
                 raise err(f"request at line {start + 1}: blank line before `----`")
-            body_lines.append(lines[i])
+            # A blank line would end the step, so a body that needs one writes <blank>.
+            body_lines.append("" if lines[i].strip() == "<blank>" else lines[i])
             i += 1
         if i == len(lines):
             raise err(f"request at line {start + 1} has no `----`", start)
