@@ -63,12 +63,15 @@ int StatusForErrorType(std::string_view type);
 // The OpenSearch type and status of `status` (see the header comment).
 std::pair<std::string, int> ErrorTypeOf(const Status& status);
 // The error object {"type","reason"[, "index","index_uuid"]} of `status` (no root_cause), as
-// bulk items and shard failures carry it.
-OrderedJson ErrorObject(const Status& status, std::string_view index = {});
+// bulk items and shard failures carry it. `index_uuid` defaults to "_na_" when an index is given;
+// index_not_found_exception also gets resource.id and resource.type, as OpenSearch adds them.
+OrderedJson ErrorObject(const Status& status, std::string_view index = {},
+                        std::string_view index_uuid = {});
 // The whole error response of `status`: {"error":{"root_cause":[...],"type","reason"[,index]},
 // "status":N}. `index`, when given, is added as OpenSearch adds it ("index" and
-// "index_uuid": "_na_" for index-level errors).
-HttpResponse ErrorResponse(const Status& status, std::string_view index = {});
+// "index_uuid": "_na_" unless `index_uuid` is given, for index-level errors).
+HttpResponse ErrorResponse(const Status& status, std::string_view index = {},
+                           std::string_view index_uuid = {});
 // 404 index_not_found_exception "no such index [name]" with index, index_uuid "_na_",
 // resource.type "index_or_alias" and resource.id, as OpenSearch answers.
 HttpResponse IndexNotFound(std::string_view index);
@@ -113,18 +116,23 @@ struct IndicesOptions {
 Result<IndicesOptions> IndicesOptionsOf(const HttpRequest& request, IndicesOptions defaults);
 
 // The concrete index names an expression names, sorted and without duplicates: a comma list of
-// names and '*' patterns; "_all", "*" or empty for every index; a "-pattern" after at least one
-// other entry removes matches. A missing concrete name is index_not_found_exception unless
-// options.ignore_unavailable; nothing matched at all is index_not_found_exception when
-// !options.allow_no_indices.
+// names and '*' patterns; "_all", "*" or empty for every index; a "-pattern" after a wildcard
+// entry removes matches (before any wildcard it is an ordinary name, as in OpenSearch). A missing
+// concrete name is index_not_found_exception unless options.ignore_unavailable; nothing matched at
+// all is index_not_found_exception when !options.allow_no_indices.
 Result<std::vector<std::string>> ResolveIndices(const cluster::ClusterState& state,
                                                 std::string_view expression,
                                                 const IndicesOptions& options);
 
 // The shard of a document: OpenSearch's Murmur3HashFunction over the UTF-16 code units of the
-// routing value (the _id when no routing is given), floorMod the number of shards (with
-// routing_num_shards equal to number_of_shards, as an index created with it has).
+// routing value (the _id when no routing is given), then OperationRouting's
+// floorMod(hash, routing_num_shards) / (routing_num_shards / number_of_shards) with OpenSearch's
+// default routing_num_shards for the index (number_of_shards * 2^k, the largest <= 1024, k >= 1):
+// an index created on OpenSearch with the same number_of_shards puts each id on the same shard.
 int32_t ShardForRouting(std::string_view routing, int32_t number_of_shards);
+// OpenSearch's Murmur3HashFunction.hash(String): MurmurHash3_x86_32, seed 0, over the UTF-16LE
+// bytes of `routing` (UTF-8; a malformed byte counts as U+FFFD).
+int32_t RoutingHash(std::string_view routing);
 
 // The shard service holding the STARTED primary of shard `shard_id` of `index`; Unavailable
 // ("no such shard [index][n]": the primary is not active) otherwise.

@@ -1,0 +1,600 @@
+// Shared pieces of the REST handlers (see rest_util.h).
+//
+// The wording of every error here follows OpenSearch 2.19's source, so that clients and tests
+// that match on reasons see the same text: RestRequest.paramAsBoolean / Booleans.parseBoolean,
+// RestRequest.paramAsLong, TimeValue.parseTimeValue, WriteRequest.RefreshPolicy.parse,
+// IndicesOptions.fromParameters, IndexNotFoundException and Murmur3HashFunction +
+// OperationRouting for document routing.
+#include "coordination/rest_util.h"
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cstring>
+#include <set>
+#include <utility>
+
+#include "engine/errors.h"
+
+namespace quidditch::rest {
+
+namespace {
+
+struct KnownType {
+  std::string_view type;
+  int status;
+};
+
+// Exception types whose HTTP status OpenSearch fixes (ExceptionsHelper.status and the
+// exceptions' status() overrides).
+constexpr KnownType kKnownTypes[] = {
+    {"index_not_found_exception", 404},
+    {"document_missing_exception", 404},
+    {"resource_not_found_exception", 404},
+    {"search_context_missing_exception", 404},
+    {"version_conflict_engine_exception", 409},
+    {"parsing_exception", 400},
+    {"x_content_parse_exception", 400},
+    {"json_parse_exception", 400},
+    {"mapper_parsing_exception", 400},
+    {"strict_dynamic_mapping_exception", 400},
+    {"illegal_argument_exception", 400},
+    {"invalid_index_name_exception", 400},
+    {"invalid_type_name_exception", 400},
+    {"action_request_validation_exception", 400},
+    {"resource_already_exists_exception", 400},
+    {"search_phase_execution_exception", 400},
+    {"query_shard_exception", 400},
+    {"routing_missing_exception", 400},
+    {"number_format_exception", 400},
+    {"timeout_exception", 408},
+    {"opensearch_rejected_execution_exception", 429},
+    {"circuit_breaking_exception", 429},
+    {"exception", 500},
+    {"illegal_state_exception", 500},
+    {"master_not_discovered_exception", 503},
+    {"no_shard_available_action_exception", 503},
+    {"unavailable_shards_exception", 503},
+    {"process_cluster_event_timeout_exception", 503},
+};
+
+std::optional<int> KnownStatus(std::string_view type) {
+  for (const KnownType& known : kKnownTypes) {
+    if (known.type == type) return known.status;
+  }
+  return std::nullopt;
+}
+
+// The type and status our own codes stand for when the message names no type.
+std::pair<std::string, int> TypeOfCode(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kNotFound:
+      return {"resource_not_found_exception", 404};
+    case StatusCode::kAlreadyExists:
+      return {"resource_already_exists_exception", 400};
+    case StatusCode::kInvalidArgument:
+      return {"illegal_argument_exception", 400};
+    case StatusCode::kConflict:
+      return {"version_conflict_engine_exception", 409};
+    case StatusCode::kUnavailable:
+      // "[index][0]" or "shard" in the message: a shard copy is missing, not the master.
+      if (status.message().find("shard") != std::string::npos ||
+          status.message().find("][") != std::string::npos) {
+        return {"no_shard_available_action_exception", 503};
+      }
+      return {"master_not_discovered_exception", 503};
+    case StatusCode::kTimeout:
+      return {"timeout_exception", 408};
+    default:
+      return {"exception", 500};
+  }
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// Java's Long.parseLong: an optional sign and decimal digits, nothing else.
+std::optional<int64_t> ParseLong(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  std::string_view digits = text;
+  if (digits.front() == '+') digits.remove_prefix(1);
+  if (digits.empty()) return std::nullopt;
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data() + (text.front() == '+' ? 1 : 0),
+                                   text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+bool LooksLikeDouble(std::string_view text) {
+  if (text.empty()) return false;
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+// Lucene's StringHelper.murmurhash3_x86_32 (MurmurHash3_x86_32 by Austin Appleby), seed 0.
+uint32_t Murmur3X86_32(const uint8_t* data, size_t length, uint32_t seed) {
+  constexpr uint32_t c1 = 0xcc9e2d51;
+  constexpr uint32_t c2 = 0x1b873593;
+  auto rotl = [](uint32_t x, int r) { return (x << r) | (x >> (32 - r)); };
+  uint32_t h1 = seed;
+  const size_t rounded_end = length & ~size_t{3};
+  for (size_t i = 0; i < rounded_end; i += 4) {
+    // Little-endian load, as Lucene reads the bytes.
+    uint32_t k1 = uint32_t{data[i]} | (uint32_t{data[i + 1]} << 8) | (uint32_t{data[i + 2]} << 16) |
+                  (uint32_t{data[i + 3]} << 24);
+    k1 *= c1;
+    k1 = rotl(k1, 15);
+    k1 *= c2;
+    h1 ^= k1;
+    h1 = rotl(h1, 13);
+    h1 = h1 * 5 + 0xe6546b64;
+  }
+  uint32_t k1 = 0;
+  switch (length & 3) {
+    case 3:
+      k1 = uint32_t{data[rounded_end + 2]} << 16;
+      [[fallthrough]];
+    case 2:
+      k1 |= uint32_t{data[rounded_end + 1]} << 8;
+      [[fallthrough]];
+    case 1:
+      k1 |= uint32_t{data[rounded_end]};
+      k1 *= c1;
+      k1 = rotl(k1, 15);
+      k1 *= c2;
+      h1 ^= k1;
+  }
+  h1 ^= static_cast<uint32_t>(length);
+  h1 ^= h1 >> 16;
+  h1 *= 0x85ebca6b;
+  h1 ^= h1 >> 13;
+  h1 *= 0xc2b2ae35;
+  h1 ^= h1 >> 16;
+  return h1;
+}
+
+// Appends the UTF-16 code units of UTF-8 `text`, each as two little-endian bytes, which is what
+// Murmur3HashFunction.hash(String) hashes. A malformed byte becomes U+FFFD, as Java's decoder
+// would have made it when the routing value was read from the request.
+std::vector<uint8_t> Utf16LeBytes(std::string_view text) {
+  std::vector<uint8_t> out;
+  out.reserve(text.size() * 2);
+  auto put = [&out](uint32_t unit) {
+    out.push_back(static_cast<uint8_t>(unit & 0xff));
+    out.push_back(static_cast<uint8_t>(unit >> 8));
+  };
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto b0 = static_cast<uint8_t>(text[i]);
+    uint32_t cp = 0xfffd;
+    size_t len = 1;
+    auto cont = [&](size_t k) {
+      return i + k < text.size() && (static_cast<uint8_t>(text[i + k]) & 0xc0) == 0x80;
+    };
+    auto bits = [&](size_t k) { return static_cast<uint32_t>(text[i + k]) & 0x3f; };
+    if (b0 < 0x80) {
+      cp = b0;
+    } else if (b0 >= 0xc2 && b0 < 0xe0 && cont(1)) {
+      cp = ((b0 & 0x1fu) << 6) | bits(1);
+      len = 2;
+    } else if (b0 >= 0xe0 && b0 < 0xf0 && cont(1) && cont(2)) {
+      uint32_t v = ((b0 & 0x0fu) << 12) | (bits(1) << 6) | bits(2);
+      if (v >= 0x800 && (v < 0xd800 || v > 0xdfff)) {
+        cp = v;
+        len = 3;
+      }
+    } else if (b0 >= 0xf0 && b0 < 0xf5 && cont(1) && cont(2) && cont(3)) {
+      uint32_t v = ((b0 & 0x07u) << 18) | (bits(1) << 12) | (bits(2) << 6) | bits(3);
+      if (v >= 0x10000 && v <= 0x10ffff) {
+        cp = v;
+        len = 4;
+      }
+    }
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      put(0xd800 + (cp >> 10));
+      put(0xdc00 + (cp & 0x3ff));
+    } else {
+      put(cp);
+    }
+    i += len;
+  }
+  return out;
+}
+
+// MetadataCreateIndexService.calculateNumRoutingShards for indices created on 7.0 or later:
+// the largest numShards * 2^k <= 1024, with k >= 1 so that every index can be split once.
+int64_t DefaultRoutingNumShards(int32_t number_of_shards) {
+  const auto n = static_cast<uint32_t>(number_of_shards);
+  int log2_num_shards = n <= 1 ? 0 : 32 - std::countl_zero(n - 1);
+  int num_splits = std::max(1, 10 - log2_num_shards);
+  return int64_t{number_of_shards} << num_splits;
+}
+
+bool ShardActive(const cluster::ShardCopy& copy) {
+  return copy.state == cluster::ShardState::kStarted ||
+         copy.state == cluster::ShardState::kRelocating;
+}
+
+}  // namespace
+
+// --- responses ---------------------------------------------------------------------------------
+
+std::string Dump(const OrderedJson& json) {
+  return json.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+}
+
+HttpResponse JsonResponse(int status, const OrderedJson& json) {
+  return HttpResponse::Json(status, Dump(json));
+}
+
+HttpResponse Acknowledged(bool acknowledged) {
+  return JsonResponse(200, OrderedJson{{"acknowledged", acknowledged}});
+}
+
+int StatusForErrorType(std::string_view type) { return KnownStatus(type).value_or(400); }
+
+std::pair<std::string, int> ErrorTypeOf(const Status& status) {
+  auto [type, reason] = engine::SplitEngineError(status);
+  if (type.empty()) return TypeOfCode(status);
+  if (std::optional<int> known = KnownStatus(type)) return {std::string(type), *known};
+  // A type we have no table entry for: its code says how bad it is.
+  return {std::string(type), TypeOfCode(status).second};
+}
+
+OrderedJson ErrorObject(const Status& status, std::string_view index, std::string_view index_uuid) {
+  auto [type, status_code] = ErrorTypeOf(status);
+  auto [typed, reason] = engine::SplitEngineError(status);
+  OrderedJson object = {{"type", type},
+                        {"reason", std::string(typed.empty() ? status.message() : reason)}};
+  if (!index.empty()) {
+    object["index"] = std::string(index);
+    if (type == "index_not_found_exception") {
+      object["resource.id"] = std::string(index);
+      object["resource.type"] = "index_or_alias";
+    }
+    object["index_uuid"] = std::string(index_uuid.empty() ? "_na_" : index_uuid);
+  }
+  return object;
+}
+
+HttpResponse ErrorResponse(const Status& status, std::string_view index,
+                           std::string_view index_uuid) {
+  OrderedJson object = ErrorObject(status, index, index_uuid);
+  OrderedJson error = {{"root_cause", OrderedJson::array({object})}};
+  for (auto& [key, value] : object.items()) error[key] = value;
+  return JsonResponse(
+      ErrorTypeOf(status).second,
+      OrderedJson{{"error", std::move(error)}, {"status", ErrorTypeOf(status).second}});
+}
+
+Status IndexNotFoundError(std::string_view index) {
+  return Status::NotFound("index_not_found_exception: no such index [" + std::string(index) + "]");
+}
+
+HttpResponse IndexNotFound(std::string_view index) {
+  return ErrorResponse(IndexNotFoundError(index), index);
+}
+
+// --- requests ----------------------------------------------------------------------------------
+
+Result<std::optional<nlohmann::json>> ParseJsonBody(const HttpRequest& request,
+                                                    bool require_object) {
+  std::string_view body = request.body;
+  if (Trim(body).empty() || body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return std::optional<nlohmann::json>();
+  }
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(body);
+  } catch (const nlohmann::json::parse_error& e) {
+    // OpenSearch quotes the parser's [line:column]; nlohmann reports a byte offset (1-based,
+    // pointing at the offending byte), so count lines up to it.
+    size_t offset = std::min<size_t>(e.byte == 0 ? 0 : e.byte - 1, body.size());
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < offset; ++i) {
+      if (body[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    // nlohmann's what() starts with "[json.exception.parse_error.101] parse error at line 1,
+    // column 2: "; keep only the explanation after it.
+    std::string_view what = e.what();
+    size_t colon = what.find(": ");
+    std::string detail(colon == std::string_view::npos ? what : what.substr(colon + 2));
+    return Status::InvalidArgument("x_content_parse_exception: [" + std::to_string(line) + ":" +
+                                   std::to_string(column) + "] " + detail);
+  }
+  if (require_object && !json.is_object()) {
+    std::string found = json.is_array()     ? "START_ARRAY"
+                        : json.is_string()  ? "VALUE_STRING"
+                        : json.is_number()  ? "VALUE_NUMBER"
+                        : json.is_boolean() ? "VALUE_BOOLEAN"
+                                            : "VALUE_NULL";
+    return Status::InvalidArgument(
+        "parsing_exception: Failed to parse object: expecting token of type [START_OBJECT] but "
+        "found [" +
+        found + "]");
+  }
+  return std::optional<nlohmann::json>(std::move(json));
+}
+
+Result<bool> BoolParam(const HttpRequest& request, std::string_view name, bool fallback) {
+  if (!request.HasParam(name)) return fallback;
+  std::string_view value = request.Param(name);
+  // RestRequest.paramAsBoolean: a parameter present without a value turns the option on.
+  if (value.empty() || value == "true") return true;
+  if (value == "false") return false;
+  return Status::InvalidArgument("illegal_argument_exception: Failed to parse value [" +
+                                 std::string(value) + "] as only [true] or [false] are allowed.");
+}
+
+Result<int64_t> IntParam(const HttpRequest& request, std::string_view name, int64_t fallback) {
+  if (!request.HasParam(name)) return fallback;
+  std::string_view value = request.Param(name);
+  std::optional<int64_t> parsed = ParseLong(value);
+  if (!parsed) {
+    return Status::InvalidArgument("illegal_argument_exception: Failed to parse long parameter [" +
+                                   std::string(name) + "] with value [" + std::string(value) + "]");
+  }
+  return *parsed;
+}
+
+Result<std::optional<std::chrono::milliseconds>> ParseTimeValue(std::string_view value,
+                                                                std::string_view name) {
+  using std::chrono::milliseconds;
+  const std::string normalized = Lower(Trim(value));
+  std::string_view n = normalized;
+  auto fail = [&](std::string_view why) {
+    return Status::InvalidArgument("illegal_argument_exception: failed to parse setting [" +
+                                   std::string(name) + "] with value [" + std::string(value) +
+                                   "] as a time value: " + std::string(why));
+  };
+  // TimeValue.parseTimeValue tries the suffixes in this order; "m" alone is case-sensitive
+  // there ("M" would be months), so it is matched on the original text.
+  struct Unit {
+    std::string_view suffix;
+    double to_ms;
+  };
+  static constexpr Unit kUnits[] = {{"nanos", 1e-6},  {"micros", 1e-3}, {"ms", 1.0},
+                                    {"s", 1000.0},    {"m", 60000.0},   {"h", 3600000.0},
+                                    {"d", 86400000.0}};
+  for (const Unit& unit : kUnits) {
+    bool matches = unit.suffix == "m" ? Trim(value).ends_with("m") : n.ends_with(unit.suffix);
+    if (!matches) continue;
+    std::string_view number = Trim(n.substr(0, n.size() - unit.suffix.size()));
+    std::optional<int64_t> parsed = ParseLong(number);
+    if (!parsed) {
+      if (LooksLikeDouble(number)) {
+        return Status::InvalidArgument("illegal_argument_exception: failed to parse [" +
+                                       std::string(value) +
+                                       "], fractional time values are not supported");
+      }
+      return Status::InvalidArgument("illegal_argument_exception: failed to parse [" +
+                                     std::string(value) + "]");
+    }
+    if (*parsed < -1) return fail("negative durations are not supported");
+    if (*parsed == -1) return std::optional<milliseconds>();
+    return std::optional<milliseconds>(
+        milliseconds(static_cast<int64_t>(static_cast<double>(*parsed) * unit.to_ms)));
+  }
+  // Bare "-1" (any number of leading zeros after the sign) and bare zeros are unit-less.
+  if (n.size() >= 2 && n.front() == '-' && n.back() == '1' &&
+      n.substr(1, n.size() - 2).find_first_not_of('0') == std::string_view::npos) {
+    return std::optional<milliseconds>();
+  }
+  if (!n.empty() && n.find_first_not_of('0') == std::string_view::npos) {
+    return std::optional<milliseconds>(milliseconds(0));
+  }
+  return fail("unit is missing or unrecognized");
+}
+
+Result<std::chrono::milliseconds> TimeParam(const HttpRequest& request, std::string_view name,
+                                            std::chrono::milliseconds fallback) {
+  if (!request.HasParam(name)) return fallback;
+  QD_ASSIGN_OR_RETURN(std::optional<std::chrono::milliseconds> parsed,
+                      ParseTimeValue(request.Param(name), name));
+  // -1 is "no limit" for every timeout that accepts it.
+  return parsed.value_or(std::chrono::milliseconds::max());
+}
+
+Result<data::RefreshPolicy> RefreshParam(const HttpRequest& request) {
+  if (!request.HasParam("refresh")) return data::RefreshPolicy::kNone;
+  std::string_view value = request.Param("refresh");
+  if (value == "false") return data::RefreshPolicy::kNone;
+  if (value.empty() || value == "true") return data::RefreshPolicy::kRefresh;
+  if (value == "wait_for") return data::RefreshPolicy::kWaitFor;
+  return Status::InvalidArgument("illegal_argument_exception: Unknown value for refresh: [" +
+                                 std::string(value) + "].");
+}
+
+std::vector<std::string> SplitComma(std::string_view text) {
+  std::vector<std::string> parts;
+  while (true) {
+    size_t comma = text.find(',');
+    std::string_view part = Trim(text.substr(0, comma));
+    if (!part.empty()) parts.emplace_back(part);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return parts;
+}
+
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  // Greedy matching with backtracking to the last '*': linear in practice, no recursion.
+  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+// --- indices -----------------------------------------------------------------------------------
+
+Result<IndicesOptions> IndicesOptionsOf(const HttpRequest& request, IndicesOptions defaults) {
+  IndicesOptions options = defaults;
+  QD_ASSIGN_OR_RETURN(options.ignore_unavailable,
+                      BoolParam(request, "ignore_unavailable", defaults.ignore_unavailable));
+  QD_ASSIGN_OR_RETURN(options.allow_no_indices,
+                      BoolParam(request, "allow_no_indices", defaults.allow_no_indices));
+  if (request.HasParam("expand_wildcards")) {
+    bool open = false;
+    for (const std::string& value : SplitComma(request.Param("expand_wildcards"))) {
+      if (value == "open" || value == "all") {
+        open = true;
+      } else if (value == "closed" || value == "hidden" || value == "none") {
+        // No index is closed or hidden yet, so these add nothing.
+      } else {
+        return Status::InvalidArgument(
+            "illegal_argument_exception: No valid expand wildcard value [" + value + "]");
+      }
+    }
+    options.expand_open = open;
+  }
+  return options;
+}
+
+Result<std::vector<std::string>> ResolveIndices(const cluster::ClusterState& state,
+                                                std::string_view expression,
+                                                const IndicesOptions& options) {
+  std::vector<std::string> parts = SplitComma(expression);
+  std::set<std::string> result;
+  const bool all = parts.empty() || (parts.size() == 1 && (parts[0] == "_all" || parts[0] == "*"));
+  if (all) {
+    if (options.expand_open) {
+      for (const auto& [name, index] : state.indices) result.insert(name);
+    }
+  } else {
+    // IndexNameExpressionResolver.WildcardExpressionResolver: "-x" excludes only once a
+    // wildcard has been seen; before that it is a name like any other.
+    bool wildcard_seen = false;
+    for (const std::string& part : parts) {
+      std::string_view expr = part;
+      bool exclude = false;
+      if (expr.front() == '-' && wildcard_seen) {
+        exclude = true;
+        expr.remove_prefix(1);
+      }
+      const bool wildcard = expr.find('*') != std::string_view::npos;
+      if (wildcard) wildcard_seen = true;
+      if (exclude) {
+        for (auto it = result.begin(); it != result.end();) {
+          it = GlobMatch(expr, *it) ? result.erase(it) : std::next(it);
+        }
+        continue;
+      }
+      if (!wildcard) {
+        if (state.FindIndex(expr) != nullptr) {
+          result.emplace(expr);
+        } else if (!options.ignore_unavailable) {
+          return IndexNotFoundError(expr);
+        }
+        continue;
+      }
+      if (!options.expand_open) continue;
+      for (const auto& [name, index] : state.indices) {
+        if (GlobMatch(expr, name)) result.insert(name);
+      }
+    }
+  }
+  if (result.empty() && !options.allow_no_indices) {
+    return IndexNotFoundError(parts.empty() ? std::string("_all") : std::string(expression));
+  }
+  return std::vector<std::string>(result.begin(), result.end());
+}
+
+int32_t RoutingHash(std::string_view routing) {
+  std::vector<uint8_t> bytes = Utf16LeBytes(routing);
+  return static_cast<int32_t>(Murmur3X86_32(bytes.data(), bytes.size(), 0));
+}
+
+int32_t ShardForRouting(std::string_view routing, int32_t number_of_shards) {
+  if (number_of_shards <= 1) return 0;
+  const int32_t hash = RoutingHash(routing);
+  // OperationRouting.calculateScaledShardId: floorMod(hash, routing_num_shards) / factor.
+  const int64_t routing_num_shards = DefaultRoutingNumShards(number_of_shards);
+  const int64_t routing_factor = routing_num_shards / number_of_shards;
+  int64_t mod = hash % routing_num_shards;
+  if (mod < 0) mod += routing_num_shards;
+  return static_cast<int32_t>(mod / routing_factor);
+}
+
+Result<data::ShardService*> PrimaryShardService(const RestContext& context,
+                                                const cluster::Index& index, int32_t shard_id) {
+  auto unavailable = [&] {
+    return Status::Unavailable("no such shard [" + index.name + "][" + std::to_string(shard_id) +
+                               "]: the primary is not active");
+  };
+  if (shard_id < 0 || static_cast<size_t>(shard_id) >= index.routing.shards.size()) {
+    return unavailable();
+  }
+  const cluster::ShardRouting& shard = index.routing.shards[shard_id];
+  if (shard.copies.empty() || !ShardActive(shard.primary()) || !context.shard_service) {
+    return unavailable();
+  }
+  data::ShardService* service = context.shard_service(shard.primary().node_id);
+  if (service == nullptr) return unavailable();
+  return service;
+}
+
+Result<data::ShardService*> ReadShardService(const RestContext& context,
+                                             const cluster::Index& index, int32_t shard_id) {
+  if (shard_id >= 0 && static_cast<size_t>(shard_id) < index.routing.shards.size() &&
+      context.shard_service) {
+    // copies[0] is the primary, so this tries it first.
+    for (const cluster::ShardCopy& copy : index.routing.shards[shard_id].copies) {
+      if (!ShardActive(copy)) continue;
+      if (data::ShardService* service = context.shard_service(copy.node_id)) return service;
+    }
+  }
+  return Status::Unavailable("no_shard_available_action_exception: No shard available for [" +
+                             index.name + "][" + std::to_string(shard_id) + "]");
+}
+
+Result<cluster::StatePtr> ReadClusterState(const RestContext& context) {
+  if (context.control_plane == nullptr) {
+    return Status::Unavailable("master_not_discovered_exception: no control plane");
+  }
+  controlplane::CallContext call =
+      controlplane::CallContext::WithTimeout(context.control_plane_timeout);
+  call.linearizable = true;
+  Result<cluster::StatePtr> state = context.control_plane->GetClusterState(call);
+  if (!state.ok()) {
+    return Status::Unavailable("master_not_discovered_exception: cluster state unavailable: " +
+                               state.status().message());
+  }
+  if (*state == nullptr) {
+    return Status::Unavailable("master_not_discovered_exception: no cluster state yet");
+  }
+  return *state;
+}
+
+}  // namespace quidditch::rest
