@@ -58,7 +58,10 @@ Result<cluster::Index> StateBackedControlPlane::CreateIndex(const CallContext& c
   cluster::CreateIndexCmd cmd{request.name, NewUuid(), request.settings, request.mappings};
   QD_ASSIGN_OR_RETURN(int64_t version, Propose(ctx, {Command{NowMs(), cmd}}));
   QD_RETURN_IF_ERROR(store_.WaitForVersion(version, ctx.deadline));
-  const cluster::Index* index = store_.Current()->FindIndex(request.name);
+  // Held while `index` is read: the store may move on meanwhile (the leader allocates the new
+  // index's shards at once), and a pointer into a state nobody holds would dangle.
+  const cluster::StatePtr state = store_.Current();
+  const cluster::Index* index = state->FindIndex(request.name);
   // Deleted again in the meantime by someone else.
   if (index == nullptr || index->uuid != cmd.uuid) return NoSuchIndex(request.name);
   return *index;

@@ -634,7 +634,9 @@ class RaftControlPlane::Impl {
     // A new leader has not seen anyone's heartbeats: give every node a full timeout.
     std::lock_guard<std::mutex> lock(duty_mu_);
     const auto now = Clock::now();
-    for (const auto& [id, node] : owner_->store().Current()->nodes) last_heartbeat_[id] = now;
+    // Held for the loop: a range-for does not keep a temporary StatePtr alive (before C++23).
+    const cluster::StatePtr state = owner_->store().Current();
+    for (const auto& [id, node] : state->nodes) last_heartbeat_[id] = now;
     allocation_requested_ = true;
     duty_cv_.notify_all();
   }
@@ -660,7 +662,10 @@ class RaftControlPlane::Impl {
       std::vector<std::string> dead;
       if (Clock::now() >= next_liveness_check) {
         next_liveness_check = Clock::now() + options_.liveness_check_interval;
-        for (const auto& [id, node] : owner_->store().Current()->nodes) {
+        // Held for the loop: a range-for does not keep a temporary StatePtr alive (before
+        // C++23), and the Raft thread publishes new states meanwhile.
+        const cluster::StatePtr state = owner_->store().Current();
+        for (const auto& [id, node] : state->nodes) {
           if (node.state != cluster::NodeState::kActive) continue;
           auto seen = last_heartbeat_.find(id);
           if (seen == last_heartbeat_.end()) {

@@ -186,6 +186,19 @@ const ShardCopy* CopyOn(const ClusterState& state, const std::string& index, int
   return routing == nullptr ? nullptr : routing->CopyOn(node);
 }
 
+// Whether `routing` has exactly one shard with `copies` copies. Asserted before a test indexes
+// them: a wrong table must fail the test, not read past a vector's end.
+::testing::AssertionResult OneShardWithCopies(const ShardRoutingTable& routing, size_t copies) {
+  if (routing.shards.size() != 1) {
+    return ::testing::AssertionFailure() << routing.shards.size() << " shards, expected 1";
+  }
+  if (routing.shards[0].copies.size() != copies) {
+    return ::testing::AssertionFailure()
+           << routing.shards[0].copies.size() << " copies, expected " << copies;
+  }
+  return ::testing::AssertionSuccess();
+}
+
 // Waits until `done` holds for the current state and returns that state; nullptr (and a test
 // failure) at the deadline. Wakes on every event of a watch, and re-reads at least every 50 ms
 // in case the implementation's reads and watch are fed separately.
@@ -740,7 +753,8 @@ TEST_P(ControlPlaneConformance, RegisterNodeMakesItActiveAndVisible) {
   CP_ASSERT_OK_AND_ASSIGN(std::vector<NodeInfo> nodes, cp().ListNodes(Ctx()));
   ASSERT_EQ(nodes.size(), 1u);
   EXPECT_EQ(nodes[0], got);
-  const NodeInfo* in_state = StateOf(cp())->FindNode("node-1");
+  const StatePtr state = StateOf(cp());  // held: `in_state` points into it
+  const NodeInfo* in_state = state->FindNode("node-1");
   ASSERT_NE(in_state, nullptr);
   EXPECT_EQ(*in_state, got);
 }
@@ -864,6 +878,7 @@ TEST_P(ControlPlaneConformance, ShardCopiesAreAssignedAutomaticallyOrOnRequestOn
       "every primary is assigned");
   ASSERT_NE(state, nullptr);
   for (const ShardRouting& shard : state->FindIndex("logs")->routing.shards) {
+    ASSERT_EQ(shard.copies.size(), 2u) << "shard " << shard.shard_id;
     EXPECT_EQ(shard.primary().state, ShardState::kInitializing);
     EXPECT_TRUE(shard.primary().node_id == "n1" || shard.primary().node_id == "n2")
         << "a primary on " << shard.primary().node_id << ", which is not a data node";
@@ -885,7 +900,8 @@ TEST_P(ControlPlaneConformance, ShardCopiesAreAssignedAutomaticallyOrOnRequestOn
         return index != nullptr &&
                std::all_of(index->routing.shards.begin(), index->routing.shards.end(),
                            [](const auto& shard) {
-                             return shard.copies[1].state != ShardState::kUnassigned;
+                             return shard.copies.size() == 2 &&
+                                    shard.copies[1].state != ShardState::kUnassigned;
                            });
       },
       "every replica is assigned");
@@ -903,6 +919,7 @@ TEST_P(ControlPlaneConformance, PrimaryStartsFirstThenItsReplica) {
   const std::string primary_id = AllocateOrAwait(cp(), harness(), "logs", 0, "n1");
   ASSERT_NE(primary_id, "");
   CP_ASSERT_OK_AND_ASSIGN(ShardRoutingTable routing, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(routing, 2));
   EXPECT_TRUE(routing.shards[0].copies[0].primary);
   EXPECT_EQ(routing.shards[0].copies[0].node_id, "n1");
   EXPECT_EQ(routing.shards[0].copies[1].state, ShardState::kUnassigned);
@@ -912,6 +929,7 @@ TEST_P(ControlPlaneConformance, PrimaryStartsFirstThenItsReplica) {
   CP_ASSERT_OK(cp().RegisterNode(Ctx(), DataNode("n2")));
   CP_ASSERT_OK(cp().AllocateShard(Ctx(), "logs", 0, "n2"));
   CP_ASSERT_OK_AND_ASSIGN(routing, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(routing, 2));
   ASSERT_NE(routing.shards[0].CopyOn("n2"), nullptr);
   const ShardCopy replica = *routing.shards[0].CopyOn("n2");
   EXPECT_FALSE(replica.primary);
@@ -924,6 +942,7 @@ TEST_P(ControlPlaneConformance, PrimaryStartsFirstThenItsReplica) {
 
   CP_ASSERT_OK(cp().UpdateShardState(Ctx(), "logs", 0, "n1", ShardState::kStarted));
   CP_ASSERT_OK_AND_ASSIGN(Index index, cp().GetIndex(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(index.routing, 2));
   EXPECT_EQ(index.routing.shards[0].primary().state, ShardState::kStarted);
   EXPECT_EQ(index.routing.shards[0].in_sync,
             (std::map<std::string, std::string>{{primary_id, "n1"}}));
@@ -931,6 +950,8 @@ TEST_P(ControlPlaneConformance, PrimaryStartsFirstThenItsReplica) {
 
   CP_ASSERT_OK(cp().UpdateShardState(Ctx(), "logs", 0, "n2", ShardState::kStarted));
   CP_ASSERT_OK_AND_ASSIGN(routing, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(routing, 2));
+  ASSERT_NE(routing.shards[0].CopyOn("n2"), nullptr);
   EXPECT_EQ(routing.shards[0].CopyOn("n2")->state, ShardState::kStarted);
   EXPECT_EQ(routing.shards[0].in_sync, (std::map<std::string, std::string>{
                                            {primary_id, "n1"}, {replica.allocation_id, "n2"}}));
@@ -955,6 +976,7 @@ TEST_P(ControlPlaneConformance, NodeGoingDownPromotesAnInSyncReplica) {
   MakeStartedIndexWithReplica(cp(), harness(), "logs");
   if (HasFatalFailure()) return;
   CP_ASSERT_OK_AND_ASSIGN(ShardRoutingTable before, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(before, 2));
   const std::string old_primary = before.shards[0].primary().allocation_id;
   const std::string replica = before.shards[0].copies[1].allocation_id;
 
@@ -962,6 +984,7 @@ TEST_P(ControlPlaneConformance, NodeGoingDownPromotesAnInSyncReplica) {
   CP_ASSERT_OK_AND_ASSIGN(NodeInfo n1, cp().GetNode(Ctx(), "n1"));
   EXPECT_EQ(n1.state, NodeState::kDown);
   CP_ASSERT_OK_AND_ASSIGN(ShardRoutingTable after, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(after, 2)) << "the failed copy stays, unassigned";
   const ShardRouting& shard = after.shards[0];
   EXPECT_TRUE(shard.copies[0].primary);
   EXPECT_EQ(shard.primary().node_id, "n2") << "the in-sync replica is promoted at once";
@@ -992,6 +1015,7 @@ TEST_P(ControlPlaneConformance, LostPrimaryWithoutAnInSyncCopyWaitsForItsNode) {
   CP_ASSERT_OK(cp().UpdateNodeStatus(Ctx(), "n1", StatusWithState(NodeState::kDown)));
 
   CP_ASSERT_OK_AND_ASSIGN(ShardRoutingTable routing, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(routing, 1));
   EXPECT_EQ(routing.shards[0].primary().state, ShardState::kUnassigned);
   EXPECT_EQ(routing.shards[0].in_sync, (std::map<std::string, std::string>{{allocation_id, "n1"}}))
       << "the only copy with the data is remembered";
@@ -1016,10 +1040,12 @@ TEST_P(ControlPlaneConformance, UnregisterNodeFailsItsShardCopies) {
   MakeStartedIndexWithReplica(cp(), harness(), "logs");
   if (HasFatalFailure()) return;
   CP_ASSERT_OK_AND_ASSIGN(ShardRoutingTable before, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(before, 2));
   const std::string primary = before.shards[0].primary().allocation_id;
 
   CP_ASSERT_OK(cp().UnregisterNode(Ctx(), "n2"));
   CP_ASSERT_OK_AND_ASSIGN(ShardRoutingTable routing, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(routing, 2));
   EXPECT_EQ(routing.shards[0].copies[1].state, ShardState::kUnassigned);
   EXPECT_EQ(routing.shards[0].in_sync, (std::map<std::string, std::string>{{primary, "n1"}}));
   CP_ASSERT_OK_AND_ASSIGN(ClusterHealth health, HealthOf(cp()));
@@ -1027,6 +1053,7 @@ TEST_P(ControlPlaneConformance, UnregisterNodeFailsItsShardCopies) {
 
   CP_ASSERT_OK(cp().UnregisterNode(Ctx(), "n1"));
   CP_ASSERT_OK_AND_ASSIGN(routing, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(routing, 2));
   EXPECT_EQ(routing.shards[0].primary().state, ShardState::kUnassigned);
   CP_ASSERT_OK_AND_ASSIGN(health, HealthOf(cp()));
   EXPECT_EQ(health.status, HealthStatus::kRed);
@@ -1051,9 +1078,11 @@ TEST_P(ControlPlaneConformance, DeallocateShardRemovesTheCopy) {
   }
 
   CP_ASSERT_OK_AND_ASSIGN(ShardRoutingTable before, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(before, 2));
   const std::string replica = before.shards[0].copies[1].allocation_id;
   CP_ASSERT_OK(cp().DeallocateShard(Ctx(), "logs", 0, "n2"));
   CP_ASSERT_OK_AND_ASSIGN(ShardRoutingTable after, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(after, 2));
   const ShardRouting& shard = after.shards[0];
   EXPECT_EQ(shard.primary().node_id, "n1");
   EXPECT_EQ(shard.primary().state, ShardState::kStarted);
@@ -1067,8 +1096,10 @@ TEST_P(ControlPlaneConformance, DeallocatingThePrimaryPromotesAnInSyncReplica) {
   MakeStartedIndexWithReplica(cp(), harness(), "logs");
   if (HasFatalFailure()) return;
   CP_ASSERT_OK_AND_ASSIGN(ShardRoutingTable before, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(before, 2));
   CP_ASSERT_OK(cp().DeallocateShard(Ctx(), "logs", 0, "n1"));
   CP_ASSERT_OK_AND_ASSIGN(ShardRoutingTable after, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(after, 2));
   const ShardRouting& shard = after.shards[0];
   EXPECT_EQ(shard.primary().node_id, "n2");
   EXPECT_EQ(shard.primary().allocation_id, before.shards[0].copies[1].allocation_id);
@@ -1102,18 +1133,21 @@ TEST_P(ControlPlaneConformance, UpdateShardStateFollowsTheCopyLifecycle) {
 
   CP_ASSERT_OK(cp().UpdateShardState(Ctx(), "logs", 0, "n1", ShardState::kRelocating));
   CP_ASSERT_OK_AND_ASSIGN(ShardRoutingTable routing, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(routing, 2));
   EXPECT_EQ(routing.shards[0].primary().state, ShardState::kRelocating);
   CP_ASSERT_OK_AND_ASSIGN(ClusterHealth health, HealthOf(cp()));
   EXPECT_EQ(health.status, HealthStatus::kGreen) << "a relocating copy is active";
   EXPECT_EQ(health.shards.relocating_shards, 1);
   CP_ASSERT_OK(cp().UpdateShardState(Ctx(), "logs", 0, "n1", ShardState::kStarted));
   CP_ASSERT_OK_AND_ASSIGN(routing, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(routing, 2));
   EXPECT_EQ(routing.shards[0].primary().state, ShardState::kStarted);
 
   // A copy that reports UNASSIGNED has failed: it leaves the in-sync set.
   const std::string replica = routing.shards[0].copies[1].allocation_id;
   CP_ASSERT_OK(cp().UpdateShardState(Ctx(), "logs", 0, "n2", ShardState::kUnassigned));
   CP_ASSERT_OK_AND_ASSIGN(routing, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(routing, 2));
   EXPECT_EQ(routing.shards[0].in_sync.count(replica), 0u);
   CP_ASSERT_OK_AND_ASSIGN(health, HealthOf(cp()));
   EXPECT_EQ(health.status, HealthStatus::kYellow);
@@ -1123,9 +1157,10 @@ TEST_P(ControlPlaneConformance, ReducingReplicasRemovesAssignedReplicaCopies) {
   MakeStartedIndexWithReplica(cp(), harness(), "logs");
   if (HasFatalFailure()) return;
   CP_ASSERT_OK_AND_ASSIGN(ShardRoutingTable before, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(before, 2));
   CP_ASSERT_OK(cp().UpdateIndexSettings(Ctx(), "logs", ReplicasUpdate(0)));
   CP_ASSERT_OK_AND_ASSIGN(ShardRoutingTable after, cp().GetShardRouting(Ctx(), "logs"));
-  ASSERT_EQ(after.shards[0].copies.size(), 1u);
+  ASSERT_TRUE(OneShardWithCopies(after, 1));
   EXPECT_EQ(after.shards[0].primary(), before.shards[0].primary()) << "the primary stays";
   EXPECT_EQ(after.shards[0].CopyOn("n2"), nullptr);
   EXPECT_EQ(after.shards[0].in_sync,
@@ -1139,6 +1174,7 @@ TEST_P(ControlPlaneConformance, ReRegisteringWithoutTheDataRoleFailsTheNodesCopi
   if (HasFatalFailure()) return;
   CP_ASSERT_OK(cp().RegisterNode(Ctx(), CoordinationNode("n2")));
   CP_ASSERT_OK_AND_ASSIGN(ShardRoutingTable routing, cp().GetShardRouting(Ctx(), "logs"));
+  ASSERT_TRUE(OneShardWithCopies(routing, 2));
   EXPECT_EQ(routing.shards[0].CopyOn("n2"), nullptr) << "no copy stays on a node without data";
   EXPECT_EQ(routing.shards[0].copies[1].state, ShardState::kUnassigned);
   CP_ASSERT_OK_AND_ASSIGN(ClusterHealth health, HealthOf(cp()));
