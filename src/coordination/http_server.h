@@ -10,7 +10,21 @@
 //   - a body larger than max_body_size: 413 with an OpenSearch error body, then closes;
 //   - a header block larger than max_header_size: 400 (too_long_frame_exception), closes;
 //   - a malformed request or percent-escape: 400 with an OpenSearch error body;
+//   - a compressed body that does not decompress: 400; one that inflates past max_body_size:
+//     413 (the decompressed size is what counts, so a small "zip bomb" cannot expand freely);
 //   - a Handler that throws: 500 with an OpenSearch error body (the connection survives).
+//
+// Bodies: Content-Length or chunked (Beast reassembles the chunks). "Content-Encoding: gzip"
+// (or x-gzip) and "deflate" (x-deflate; zlib-wrapped or raw) bodies are decompressed before
+// the Handler sees them, as OpenSearch's Netty pipeline does; the Handler gets the decoded
+// body and no Content-Encoding field. Other codings are passed through untouched, as Netty
+// does ("identity" too).
+// Responses: when the client accepts gzip or deflate (Accept-Encoding, with q-values), the
+// body is compressed if it is larger than kMinCompressedBodySize, with zlib level
+// options.compression_level (OpenSearch's http.compression_level, default 3); HEAD responses
+// and responses that already carry a Content-Encoding are sent as they are. Responses whose
+// body is large enough to be compressed carry "Vary: Accept-Encoding", whether compressed or
+// not, so that caches keep the two forms apart.
 // "Expect: 100-continue" is answered with "100 Continue" (or 413 when the declared body is
 // too large). A HEAD response carries the headers, including the Content-Length, of the
 // Handler's response but no body. A connection with no complete request (or no progress
@@ -30,6 +44,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -51,7 +66,45 @@ struct HttpServerOptions {
   size_t max_header_size = size_t{16} << 10;
   // How long a connection may go without completing a request read or a response write.
   std::chrono::milliseconds idle_timeout{60000};
+  // OpenSearch's http.compression: compress responses for clients that accept it.
+  bool compression = true;
+  // OpenSearch's http.compression_level: zlib level 1 (fastest) to 9; clamped to that range.
+  int compression_level = 3;
 };
+
+// Responses with bodies up to this size are never compressed: the saving is a few hundred
+// bytes at most, and compressing costs more latency than it saves on any real link.
+inline constexpr size_t kMinCompressedBodySize = 1024;
+
+// Parses `bytes` as one complete HTTP/1.x request, exactly as the server parses what it
+// reads from a connection (same limits, same conversion, same decompression): the request
+// line and headers with Beast's parser, the body by Content-Length or chunked, the target
+// with ParseRequestTarget, the body decoded per Content-Encoding. Bytes after the request
+// (a pipelined next request) are ignored; remote_address is left empty.
+// Errors are InvalidArgument with "<opensearch_exception_type>: <reason>" messages
+// (engine/errors.h style); RequestErrorResponse turns them into the server's answer.
+// Never throws. This is the entry point of the HTTP fuzz target (fuzz/fuzz_rest.cc).
+Result<HttpRequest> ParseHttpRequest(std::string_view bytes, const HttpServerOptions& options);
+
+// The response the server sends for a request it refused with `error` (an error of
+// ParseHttpRequest): 413 for content_too_long_exception, 400 for everything else, with an
+// OpenSearch error body.
+HttpResponse RequestErrorResponse(const Status& error);
+
+// Decodes a request body sent with Content-Encoding `coding` ("gzip", "x-gzip", "deflate",
+// "x-deflate"; case-insensitive) into at most `max_size` bytes. Concatenated gzip members
+// are all decoded. Errors: illegal_argument_exception for data that does not decode (or has
+// trailing bytes), content_too_long_exception when the output would exceed `max_size`;
+// InvalidArgument "unsupported" for another coding (callers pass those through).
+Result<std::string> DecompressBody(std::string_view body, std::string_view coding, size_t max_size);
+
+// Compresses `body` as gzip ("gzip") or zlib ("deflate") at zlib `level`.
+Result<std::string> CompressBody(std::string_view body, std::string_view coding, int level);
+
+// The response coding for an Accept-Encoding header value: "gzip" or "deflate" when the
+// client accepts one (gzip wins ties of q-value; "*" covers codings not named; q=0 refuses),
+// "" for none (identity).
+std::string_view ChooseResponseEncoding(std::string_view accept_encoding);
 
 class HttpServer {
  public:

@@ -11,11 +11,14 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "coordination/rest_root.h"
 
@@ -606,6 +609,365 @@ TEST_F(HttpServerTest, ServesConcurrentClients) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(ok.load(), 100);
+}
+
+// A POST to /_echo with `headers` and `body`, Content-Length framed.
+std::string Post(std::string_view target, std::string_view headers, std::string_view body) {
+  return "POST " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n" + std::string(headers) +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+}
+
+std::string Compress(std::string_view body, std::string_view coding) {
+  auto compressed = CompressBody(body, coding, 6);
+  EXPECT_TRUE(compressed.ok()) << compressed.status();
+  return compressed.ok() ? *compressed : std::string();
+}
+
+// Raw deflate (no zlib header), as some clients send for "deflate".
+std::string RawDeflate(std::string_view body) {
+  std::string zlib = Compress(body, "deflate");
+  // zlib = 2-byte header + raw deflate + 4-byte Adler-32.
+  return zlib.size() > 6 ? zlib.substr(2, zlib.size() - 6) : std::string();
+}
+
+std::string EchoedBody(const std::optional<ClientResponse>& response) {
+  if (!response || response->status != 200) return "<no 200 response>";
+  return nlohmann::json::parse(response->body)["body"].get<std::string>();
+}
+
+TEST_F(HttpServerTest, CompressedRequestBodiesAreDecoded) {
+  StartServer();
+  TestClient client(server_->port());
+  const std::string body = R"({"query":{"match":{"title":"gzip body"}}})";
+  for (std::string_view coding : {"gzip", "x-gzip", "GZIP", "deflate", "x-deflate"}) {
+    std::string lower(coding);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string wire = Compress(body, lower == "x-gzip"      ? "gzip"
+                                      : lower == "x-deflate" ? "deflate"
+                                                             : lower);
+    ASSERT_TRUE(client.Send(Post(
+        "/_echo",
+        "Content-Encoding: " + std::string(coding) + "\r\n" + "Content-Type: application/json\r\n",
+        wire)));
+    EXPECT_EQ(EchoedBody(client.Read()), body) << coding;
+  }
+  // Raw deflate is accepted under "deflate" too, as Netty's ZLIB_OR_NONE does.
+  ASSERT_TRUE(client.Send(Post("/_echo", "Content-Encoding: deflate\r\n", RawDeflate(body))));
+  EXPECT_EQ(EchoedBody(client.Read()), body);
+  // Concatenated gzip members decode to the concatenation.
+  ASSERT_TRUE(client.Send(Post("/_echo", "Content-Encoding: gzip\r\n",
+                               Compress("ab", "gzip") + Compress("cd", "gzip"))));
+  EXPECT_EQ(EchoedBody(client.Read()), "abcd");
+  // Stacked codings are undone in reverse order.
+  ASSERT_TRUE(client.Send(Post("/_echo", "Content-Encoding: deflate, gzip\r\n",
+                               Compress(Compress(body, "deflate"), "gzip"))));
+  EXPECT_EQ(EchoedBody(client.Read()), body);
+}
+
+TEST_F(HttpServerTest, ChunkedGzipNdjsonBodyIsDecoded) {
+  std::atomic<bool> seen{false};
+  HttpRequest captured;
+  auto server = HttpServer::Start(TestOptions(), [&](const HttpRequest& request) {
+    captured = request;
+    seen = true;
+    return HttpResponse::Json(200, "{}");
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::string ndjson =
+      "{\"index\":{\"_index\":\"a\",\"_id\":\"1\"}}\n{\"f\":1}\n{\"delete\":{\"_index\":\"a\","
+      "\"_id\":\"2\"}}\n";
+  std::string wire = Compress(ndjson, "gzip");
+  // Split the compressed bytes over three chunks of uneven size.
+  std::string chunked;
+  size_t cut1 = wire.size() / 3, cut2 = wire.size() - 5;
+  for (auto [from, to] : {std::pair{size_t{0}, cut1}, {cut1, cut2}, {cut2, wire.size()}}) {
+    char size[16];
+    std::snprintf(size, sizeof(size), "%zx\r\n", to - from);
+    chunked += size + wire.substr(from, to - from) + "\r\n";
+  }
+  chunked += "0\r\n\r\n";
+  TestClient client((*server)->port());
+  ASSERT_TRUE(
+      client.Send("POST /_bulk HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+                  "Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                  chunked));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(captured.body, ndjson);
+  // The handler sees the decoded body: no Content-Encoding, and the length it has.
+  EXPECT_FALSE(captured.headers.Contains("Content-Encoding"));
+  EXPECT_EQ(captured.headers.Get("Content-Length").value_or(""), std::to_string(ndjson.size()));
+  EXPECT_FALSE(CheckRequestContentType(captured).has_value());
+}
+
+TEST_F(HttpServerTest, CorruptCompressedBodyIs400AndConnectionSurvives) {
+  StartServer();
+  TestClient client(server_->port());
+  std::string wire = Compress(std::string(200, 'z'), "gzip");
+  std::string truncated = wire.substr(0, wire.size() / 2);
+  std::string garbage = "this is not gzip at all";
+  std::string trailing = Compress("{}", "deflate") + "junk";
+  for (const auto& [coding, bytes] : {std::pair<std::string, std::string>{"gzip", truncated},
+                                      {"gzip", garbage},
+                                      {"deflate", trailing}}) {
+    ASSERT_TRUE(client.Send(Post("/_echo", "Content-Encoding: " + coding + "\r\n", bytes)));
+    auto response = client.Read();
+    ASSERT_TRUE(response) << coding;
+    EXPECT_EQ(response->status, 400) << coding << ": " << response->body;
+    auto doc = nlohmann::json::parse(response->body);
+    EXPECT_EQ(doc["error"]["type"], "illegal_argument_exception");
+    EXPECT_NE(doc["error"]["reason"].get<std::string>().find("failed to decompress the [" + coding),
+              std::string::npos)
+        << response->body;
+  }
+  ASSERT_TRUE(client.Send(Get("/")));
+  auto after = client.Read();
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200);
+}
+
+TEST_F(HttpServerTest, DecompressionBombIs413) {
+  HttpServerOptions options = TestOptions();
+  options.max_body_size = 64 << 10;
+  StartServer(options);
+  TestClient client(server_->port());
+  // 10 MB of zeros compress to about 10 KB: well under the limit on the wire, 160 times over
+  // it inflated.
+  std::string bomb = Compress(std::string(10 << 20, '\0'), "gzip");
+  ASSERT_LT(bomb.size(), options.max_body_size);
+  ASSERT_TRUE(client.Send(Post("/_echo", "Content-Encoding: gzip\r\n", bomb)));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 413);
+  auto doc = nlohmann::json::parse(response->body);
+  EXPECT_EQ(doc["error"]["type"], "content_too_long_exception");
+  EXPECT_EQ(doc["status"], 413);
+  // Exactly at the limit inflated is fine.
+  std::string at_limit(options.max_body_size, 'a');
+  ASSERT_TRUE(
+      client.Send(Post("/_echo", "Content-Encoding: gzip\r\n", Compress(at_limit, "gzip"))));
+  EXPECT_EQ(EchoedBody(client.Read()), at_limit);
+}
+
+TEST_F(HttpServerTest, UnknownContentEncodingIsPassedThrough) {
+  StartServer();
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.Send(Post("/_echo", "Content-Encoding: br\r\n", "raw bytes")));
+  EXPECT_EQ(EchoedBody(client.Read()), "raw bytes");
+  ASSERT_TRUE(client.Send(Post("/_echo", "Content-Encoding: identity\r\n", "plain")));
+  EXPECT_EQ(EchoedBody(client.Read()), "plain");
+}
+
+TEST_F(HttpServerTest, LargeResponsesAreCompressedForClientsThatAcceptIt) {
+  StartServer();
+  TestClient client(server_->port());
+  const std::string big(4000, 'q');  // echoed back in a JSON body well over 1 KiB
+  ASSERT_TRUE(client.Send(Post("/_echo", "", big)));
+  auto plain = client.Read();
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->Header("content-encoding"), "");
+  EXPECT_EQ(plain->Header("vary"), "Accept-Encoding");
+  EXPECT_EQ(EchoedBody(plain), big);
+
+  for (const auto& [accept, expected] :
+       std::vector<std::pair<std::string, std::string>>{{"gzip", "gzip"},
+                                                        {"gzip, deflate, br, zstd", "gzip"},
+                                                        {"deflate", "deflate"},
+                                                        {"deflate;q=1, gzip;q=0.5", "deflate"},
+                                                        {"*", "gzip"},
+                                                        {"gzip;q=0, *;q=0.1", "deflate"},
+                                                        {"br", ""},
+                                                        {"gzip;q=0", ""}}) {
+    ASSERT_TRUE(client.Send(Post("/_echo", "Accept-Encoding: " + accept + "\r\n", big)));
+    auto response = client.Read();
+    ASSERT_TRUE(response) << accept;
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->Header("content-encoding"), expected) << accept;
+    EXPECT_EQ(response->Header("vary"), "Accept-Encoding") << accept;
+    EXPECT_EQ(response->Header("content-type"), "application/json; charset=UTF-8");
+    EXPECT_EQ(response->Header("content-length"), std::to_string(response->body.size()));
+    std::string decoded = response->body;
+    if (!expected.empty()) {
+      EXPECT_LT(response->body.size(), plain->body.size() / 4) << accept;
+      auto inflated = DecompressBody(response->body, expected, 1 << 20);
+      ASSERT_TRUE(inflated.ok()) << inflated.status();
+      decoded = *inflated;
+    }
+    EXPECT_EQ(decoded, plain->body) << accept;
+  }
+}
+
+TEST_F(HttpServerTest, SmallAndHeadResponsesAreNotCompressed) {
+  StartServer();
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.Send(Get("/", "Accept-Encoding: gzip\r\n")));
+  auto small = client.Read();
+  ASSERT_TRUE(small);
+  EXPECT_LE(small->body.size(), kMinCompressedBodySize);
+  EXPECT_EQ(small->Header("content-encoding"), "");
+  EXPECT_EQ(small->Header("vary"), "");
+  EXPECT_EQ(nlohmann::json::parse(small->body)["name"], "node-1");
+  // A pretty root document is still small; an error response too.
+  ASSERT_TRUE(client.Send(Get("/nope", "Accept-Encoding: gzip\r\n")));
+  auto error = client.Read();
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->status, 400);
+  EXPECT_EQ(error->Header("content-encoding"), "");
+}
+
+TEST_F(HttpServerTest, CompressionCanBeTurnedOff) {
+  HttpServerOptions options = TestOptions();
+  options.compression = false;
+  StartServer(options);
+  TestClient client(server_->port());
+  const std::string big(4000, 'q');
+  ASSERT_TRUE(client.Send(Post("/_echo", "Accept-Encoding: gzip\r\n", big)));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->Header("content-encoding"), "");
+  EXPECT_EQ(EchoedBody(response), big);
+}
+
+TEST(ParseHttpRequestTest, MatchesWhatTheServerHandsTheHandler) {
+  HttpServerOptions options;
+  auto request = ParseHttpRequest(
+      "PUT /my%20index/_doc/1?refresh=true&pretty HTTP/1.1\r\nHost: h\r\n"
+      "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}GET / HTTP/1.1\r\n",
+      options);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->method, HttpMethod::kPut);
+  EXPECT_EQ(request->method_name, "PUT");
+  EXPECT_EQ(request->version, 11);
+  EXPECT_EQ(request->path_segments, (std::vector<std::string>{"my index", "_doc", "1"}));
+  EXPECT_EQ(request->Param("refresh"), "true");
+  EXPECT_TRUE(request->HasParam("pretty"));
+  EXPECT_EQ(request->body, "{\"a\":1}");  // the pipelined request after it is not included
+  EXPECT_EQ(request->headers.Get("content-type").value_or(""), "application/json");
+  EXPECT_EQ(request->remote_address, "");
+
+  auto chunked = ParseHttpRequest(
+      "POST /_bulk HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+      options);
+  ASSERT_TRUE(chunked.ok()) << chunked.status();
+  EXPECT_EQ(chunked->body, "abcde");
+
+  std::string gz = CompressBody("{\"q\":1}", "gzip", 3).value();
+  auto gzipped = ParseHttpRequest(
+      "POST /_search HTTP/1.1\r\nContent-Encoding: gzip\r\n"
+      "Content-Length: " +
+          std::to_string(gz.size()) + "\r\n\r\n" + gz,
+      options);
+  ASSERT_TRUE(gzipped.ok()) << gzipped.status();
+  EXPECT_EQ(gzipped->body, "{\"q\":1}");
+}
+
+TEST(ParseHttpRequestTest, RefusalsMapToTheServersAnswers) {
+  HttpServerOptions options;
+  options.max_body_size = 10;
+  options.max_header_size = 200;
+  auto status_of = [&](std::string_view bytes) {
+    auto request = ParseHttpRequest(bytes, options);
+    EXPECT_FALSE(request.ok()) << bytes;
+    return request.ok() ? 200 : RequestErrorResponse(request.status()).status;
+  };
+  auto type_of = [&](std::string_view bytes) {
+    auto request = ParseHttpRequest(bytes, options);
+    if (request.ok()) return std::string("<ok>");
+    return nlohmann::json::parse(RequestErrorResponse(request.status()).body)["error"]["type"]
+        .get<std::string>();
+  };
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n01234567890"), 413);
+  EXPECT_EQ(type_of("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n01234567890"),
+            "content_too_long_exception");
+  std::string bomb = CompressBody(std::string(100, 'x'), "gzip", 9).value();
+  ASSERT_LE(bomb.size(), 64u);
+  options.max_body_size = 64;
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: " +
+                      std::to_string(bomb.size()) + "\r\n\r\n" + bomb),
+            413);
+  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nX: " + std::string(300, 'x') + "\r\n\r\n"), 400);
+  EXPECT_EQ(type_of("GET / HTTP/1.1\r\nX: " + std::string(300, 'x') + "\r\n\r\n"),
+            "too_long_frame_exception");
+  EXPECT_EQ(type_of("GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n"), "illegal_argument_exception");
+  EXPECT_EQ(type_of("GET /%zz HTTP/1.1\r\n\r\n"), "illegal_argument_exception");
+  EXPECT_EQ(type_of("GET / HTTP/1.1\r\nHost: x\r\n"), "illegal_argument_exception");  // cut off
+  EXPECT_EQ(type_of(""), "illegal_argument_exception");
+  EXPECT_EQ(type_of("\x16\x03\x01\x02\x00"), "illegal_argument_exception");  // a TLS hello
+}
+
+TEST(HttpEncodingTest, ChooseResponseEncoding) {
+  EXPECT_EQ(ChooseResponseEncoding(""), "");
+  EXPECT_EQ(ChooseResponseEncoding("identity"), "");
+  EXPECT_EQ(ChooseResponseEncoding("gzip"), "gzip");
+  EXPECT_EQ(ChooseResponseEncoding("GZip;Q=0.2"), "gzip");
+  EXPECT_EQ(ChooseResponseEncoding("x-gzip"), "gzip");
+  EXPECT_EQ(ChooseResponseEncoding("deflate, gzip"), "gzip");  // ties go to gzip
+  EXPECT_EQ(ChooseResponseEncoding("gzip;q=0.4, deflate;q=0.5"), "deflate");
+  EXPECT_EQ(ChooseResponseEncoding("*;q=0.3"), "gzip");
+  EXPECT_EQ(ChooseResponseEncoding("gzip;q=0, deflate;q=0"), "");
+  EXPECT_EQ(ChooseResponseEncoding("gzip;q=bogus"), "");
+  EXPECT_EQ(ChooseResponseEncoding("gzip;q=-1"), "");
+  EXPECT_EQ(ChooseResponseEncoding(" br , zstd ;q=1"), "");
+  EXPECT_EQ(ChooseResponseEncoding(",,;;q=,gzip;level=1;q=1"), "gzip");
+}
+
+TEST(HttpEncodingTest, CompressAndDecompressRoundTrip) {
+  std::string text;
+  for (int i = 0; i < 5000; ++i) text += "line " + std::to_string(i) + "\n";
+  for (std::string_view coding : {"gzip", "deflate"}) {
+    for (int level : {0, 1, 3, 9, 42}) {  // out-of-range levels are clamped
+      auto compressed = CompressBody(text, coding, level);
+      ASSERT_TRUE(compressed.ok()) << compressed.status();
+      EXPECT_LT(compressed->size(), text.size() / 3);
+      EXPECT_EQ(DecompressBody(*compressed, coding, text.size()).value(), text);
+      // One byte short of the decoded size is refused, not truncated.
+      auto short_limit = DecompressBody(*compressed, coding, text.size() - 1);
+      ASSERT_FALSE(short_limit.ok());
+      EXPECT_EQ(RequestErrorResponse(short_limit.status()).status, 413);
+    }
+    EXPECT_EQ(DecompressBody(CompressBody("", coding, 3).value(), coding, 0).value(), "");
+  }
+  EXPECT_TRUE(CompressBody("x", "br", 3).status().IsInvalidArgument());
+  EXPECT_TRUE(DecompressBody("x", "br", 10).status().IsInvalidArgument());
+}
+
+TEST(HttpTypesTest, RequestContentTypes) {
+  EXPECT_TRUE(IsJsonRequestContentType("application/json"));
+  EXPECT_TRUE(IsJsonRequestContentType("application/x-ndjson"));
+  EXPECT_TRUE(IsJsonRequestContentType("Application/X-NDJSON; charset=UTF-8"));
+  EXPECT_FALSE(IsJsonRequestContentType("application/x-ndjsonx"));
+  EXPECT_FALSE(IsJsonRequestContentType("text/plain"));
+
+  HttpRequest request;
+  EXPECT_FALSE(CheckRequestContentType(request).has_value());  // no body: not checked
+  request.body = "{}";
+  auto missing = CheckRequestContentType(request);
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->status, 406);
+  EXPECT_EQ(missing->body, R"({"error":"Content-Type header is missing","status":406})");
+  request.headers.Set("Content-Type", "application/x-ndjson");
+  EXPECT_FALSE(CheckRequestContentType(request).has_value());
+  request.headers.Set("Content-Type", "application/json; charset=UTF-8");
+  EXPECT_FALSE(CheckRequestContentType(request).has_value());
+  request.headers.Set("Content-Type", "text/plain");
+  auto text = CheckRequestContentType(request);
+  ASSERT_TRUE(text.has_value());
+  EXPECT_EQ(text->status, 406);
+  EXPECT_EQ(text->body,
+            R"({"error":"Content-Type header [text/plain] is not supported","status":406})");
+  request.headers.Set("Content-Type", "json");
+  auto malformed = CheckRequestContentType(request);
+  ASSERT_TRUE(malformed.has_value());
+  EXPECT_EQ(malformed->status, 400);
+  EXPECT_EQ(nlohmann::json::parse(malformed->body)["error"]["type"],
+            "content_type_header_exception");
+  request.headers.Set("Content-Type", "application/json");
+  request.headers.Add("content-type", "application/json");
+  auto twice = CheckRequestContentType(request);
+  ASSERT_TRUE(twice.has_value());
+  EXPECT_EQ(twice->status, 400);
 }
 
 TEST(HttpTypesTest, HeadersAreCaseInsensitive) {

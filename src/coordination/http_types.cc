@@ -52,6 +52,60 @@ bool IsJsonContentType(std::string_view content_type) {
   return next == ';' || next == ' ' || next == '\t';
 }
 
+bool IsJsonRequestContentType(std::string_view content_type) {
+  if (IsJsonContentType(content_type)) return true;
+  constexpr std::string_view kNdjson = "application/x-ndjson";
+  if (content_type.size() < kNdjson.size() ||
+      !EqualsIgnoreCase(content_type.substr(0, kNdjson.size()), kNdjson)) {
+    return false;
+  }
+  if (content_type.size() == kNdjson.size()) return true;
+  char next = content_type[kNdjson.size()];
+  return next == ';' || next == ' ' || next == '\t';
+}
+
+std::optional<HttpResponse> CheckRequestContentType(const HttpRequest& request) {
+  if (request.body.empty()) return std::nullopt;
+  std::vector<std::string_view> values;
+  for (const auto& [name, value] : request.headers) {
+    if (EqualsIgnoreCase(name, "Content-Type")) values.push_back(value);
+  }
+  auto simple_error = [](int status, std::string message) {
+    nlohmann::ordered_json doc = {{"error", std::move(message)}, {"status", status}};
+    return HttpResponse::Json(
+        status, doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  };
+  auto bad_header = [](std::string_view message) {
+    return OpenSearchErrorResponse(400, "content_type_header_exception",
+                                   "java.lang.IllegalArgumentException: " + std::string(message));
+  };
+  if (values.empty()) return simple_error(406, "Content-Type header is missing");
+  if (values.size() > 1) return bad_header("only one Content-Type header should be provided");
+  std::string_view value = values.front();
+  if (IsJsonRequestContentType(value)) return std::nullopt;
+  // OpenSearch requires "type/subtype" made of RFC 7230 token characters before it looks the
+  // media type up; anything else is a malformed header.
+  std::string_view media_type = value.substr(0, value.find(';'));
+  while (!media_type.empty() && (media_type.back() == ' ' || media_type.back() == '\t')) {
+    media_type.remove_suffix(1);
+  }
+  size_t slash = media_type.find('/');
+  auto is_token = [](std::string_view part) {
+    if (part.empty()) return false;
+    for (char c : part) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+      if (!ok) return false;
+    }
+    return true;
+  };
+  if (slash == std::string_view::npos || !is_token(media_type.substr(0, slash)) ||
+      !is_token(media_type.substr(slash + 1))) {
+    return bad_header("invalid Content-Type header [" + std::string(value) + "]");
+  }
+  return simple_error(406, "Content-Type header [" + std::string(value) + "] is not supported");
+}
+
 void HttpHeaders::Add(std::string name, std::string value) {
   fields_.emplace_back(std::move(name), std::move(value));
 }

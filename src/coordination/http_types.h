@@ -123,6 +123,21 @@ struct HttpResponse {
   static HttpResponse Json(int status, std::string body);
 };
 
+// True when a request body of `content_type` is JSON to OpenSearch (XContentType.JSON):
+// "application/json" or "application/x-ndjson" (newline-delimited JSON, as _bulk and
+// _msearch clients send), any parameters, any case.
+bool IsJsonRequestContentType(std::string_view content_type);
+
+// Checks a request's Content-Type the way OpenSearch does before a routed handler runs; only
+// requests with a body are checked. Returns nullopt when the body is JSON (see
+// IsJsonRequestContentType), else the response OpenSearch gives:
+//   - no Content-Type: 406 {"error":"Content-Type header is missing","status":406};
+//   - a well-formed media type that is not JSON: 406 {"error":"Content-Type header [text/plain]
+//     is not supported","status":406} (OpenSearch also reads SMILE, YAML and CBOR; we do not);
+//   - more than one Content-Type field, or one that is not "type/subtype": 400
+//     content_type_header_exception, as OpenSearch's bad-request path reports it.
+std::optional<HttpResponse> CheckRequestContentType(const HttpRequest& request);
+
 // Percent-decodes `in`. With `plus_as_space`, '+' becomes ' ' (query strings). Returns
 // InvalidArgument for a '%' not followed by two hex digits.
 Result<std::string> PercentDecode(std::string_view in, bool plus_as_space);
