@@ -425,6 +425,9 @@ Result<std::vector<WriteOutcome>> ExecuteWrites(const RestContext& context,
 
   // Every index named, once: found, created, or failed.
   std::map<std::string, Target, std::less<>> targets;
+  // Indices whose primaries are not started yet: created here, or by another request a moment
+  // ago. Their writes wait for the primaries (OpenSearch retries a write on an inactive primary
+  // until its timeout).
   std::vector<std::string> created;
   for (const DocWrite& write : *writes) {
     if (!write.error.ok() || write.require_alias || targets.contains(write.index)) continue;
@@ -432,6 +435,7 @@ Result<std::vector<WriteOutcome>> ExecuteWrites(const RestContext& context,
     auto it = state->indices.find(write.index);
     if (it != state->indices.end()) {
       target.index = it->second;
+      if (!PrimariesStarted(*it->second)) created.push_back(write.index);
       continue;
     }
     Status valid = cluster::ValidateIndexName(write.index);

@@ -273,7 +273,10 @@ TEST_F(RestBulkTest, ConcurrentAutoCreatesOfOneIndexAllSucceed) {
                   "\"}}\n{\"t\":" + std::to_string(t) + "}\n";
       }
       HttpResponse response = Call(HttpMethod::kPost, "/fresh/_bulk", ndjson);
-      if (response.status != 200 || json::parse(response.body)["errors"] != false) ++failures;
+      if (response.status != 200 || json::parse(response.body)["errors"] != false) {
+        ++failures;
+        ADD_FAILURE() << response.body;
+      }
     });
   }
   for (std::thread& t : threads) t.join();
