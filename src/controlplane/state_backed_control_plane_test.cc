@@ -37,7 +37,17 @@ TEST(StateBackedControlPlaneTest, CreateIndexReturnsTheIndexWhileAnotherWriterRe
       if (cp.UpdateIndexSettings(Ctx(), "logs", update).ok()) updates.fetch_add(1);
     }
   });
-  const auto until = std::chrono::steady_clock::now() + 1s;
+  // Joined however the loop below ends: on a failure, or an exception such as the std::bad_alloc
+  // that copying a freed Index can throw (GoogleTest reports it, and needs no joinable thread).
+  struct Joiner {
+    std::atomic<bool>& done;
+    std::thread& thread;
+    ~Joiner() {
+      done = true;
+      if (thread.joinable()) thread.join();
+    }
+  } joiner{done, writer};
+  const auto until = std::chrono::steady_clock::now() + 2s;
   int created = 0;
   while (std::chrono::steady_clock::now() < until) {
     CreateIndexRequest request;
@@ -46,7 +56,7 @@ TEST(StateBackedControlPlaneTest, CreateIndexReturnsTheIndexWhileAnotherWriterRe
     request.settings.replicas = 1;
     Result<cluster::Index> index = cp.CreateIndex(Ctx(), request);
     // Only this thread deletes the index, so it cannot be gone: it must come back whole.
-    ASSERT_TRUE(index.ok()) << index.status();
+    ASSERT_TRUE(index.ok()) << "CreateIndex after " << created << " indices: " << index.status();
     EXPECT_EQ(index->name, "logs");
     EXPECT_EQ(index->settings.shards, 2);
     EXPECT_EQ(index->routing.shards.size(), 2u);
@@ -54,7 +64,7 @@ TEST(StateBackedControlPlaneTest, CreateIndexReturnsTheIndexWhileAnotherWriterRe
     ASSERT_TRUE(cp.DeleteIndex(Ctx(), "logs").ok());
   }
   done = true;
-  writer.join();
+  writer.join();  // before reading `updates`
   EXPECT_GT(created, 0);
   EXPECT_GT(updates.load(), 0) << "the writer never replaced the index: the test proves nothing";
   ASSERT_TRUE(cp.Stop().ok());
