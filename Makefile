@@ -65,6 +65,27 @@ bench-engine: deps $(BUILD_DIR)/build.ninja
 	python3 bench/engine/run.py $(if $(QUICK),--quick) \
 	  --quidditch-bin $(BUILD_DIR)/bench_engine_quidditch
 
+# libFuzzer (docs/fuzzing.md): fuzz_rest, built with clang 14 + ASan + UBSan in build/fuzz.
+# `make fuzz FUZZ_SECONDS=N` fuzzes for N seconds (default 60) from the seed corpus
+# fuzz/corpus/rest; findings land in build/fuzz/artifacts. `make test-fuzz`: the bounded
+# 60-second run of `make test`.
+FUZZ_DIR ?= build/fuzz
+FUZZ_SECONDS ?= 60
+.PHONY: build-fuzz fuzz test-fuzz
+
+$(FUZZ_DIR)/build.ninja:
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 \
+	  -DCMAKE_PROJECT_quidditch_INCLUDE=$(CURDIR)/fuzz/fuzz.cmake $(CMAKE_FLAGS)
+
+build-fuzz: deps $(FUZZ_DIR)/build.ninja
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_rest
+
+fuzz: build-fuzz
+	fuzz/run.sh $(FUZZ_DIR)/fuzz_rest $(FUZZ_SECONDS)
+
+test-fuzz: build-fuzz
+	fuzz/run.sh $(FUZZ_DIR)/fuzz_rest 60
+
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')
 
