@@ -242,6 +242,7 @@ class Transition {
     IndexSettings next = index->settings;
     if (u.replicas) next.replicas = *u.replicas;
     if (u.refresh_interval) next.refresh_interval = *u.refresh_interval;
+    if (u.other) next.other.merge_patch(*u.other);
     QD_RETURN_IF_ERROR(ValidateIndexSettings(next));
     for (ShardRouting& shard : index->routing.shards) {
       ResizeReplicas(*index, shard, next.replicas);

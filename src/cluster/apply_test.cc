@@ -134,6 +134,34 @@ TEST(Apply, UpdateIndexSettings) {
   ExpectError(s, UpdateIndexSettingsCmd{"nope", u}, StatusCode::kNotFound);
 }
 
+TEST(Apply, UpdateIndexSettingsMergesTheOtherSettings) {
+  StatePtr s = WithNodes(1);
+  CreateIndexCmd create = NewIndex("logs", 1, 0);
+  create.settings.other =
+      Json::parse(R"({"max_result_window":500,"translog":{"durability":"async"}})");
+  s = MustApply(s, create).state;
+  IndexSettingsUpdate u;
+  u.other = Json::parse(R"({"max_result_window":null,"translog":{"sync_interval":"10s"}})");
+  ApplyResult r = MustApply(s, UpdateIndexSettingsCmd{"logs", u});
+  EXPECT_EQ(r.state->FindIndex("logs")->settings.other,
+            Json::parse(R"({"translog":{"durability":"async","sync_interval":"10s"}})"));
+  IndexSettingsUpdate not_object;
+  not_object.other = Json::parse("[1]");
+  ExpectError(s, UpdateIndexSettingsCmd{"logs", not_object}, StatusCode::kInvalidArgument,
+              "JSON object");
+}
+
+TEST(Types, MergePatchBetweenTurnsOneObjectIntoTheOther) {
+  const Json from = Json::parse(R"({"a":1,"b":{"c":2,"d":3},"e":[1]})");
+  const Json to = Json::parse(R"({"b":{"c":2,"d":4},"e":[2],"f":"x"})");
+  const Json patch = MergePatchBetween(from, to);
+  EXPECT_EQ(patch, Json::parse(R"({"a":null,"b":{"d":4},"e":[2],"f":"x"})"));
+  Json patched = from;
+  patched.merge_patch(patch);
+  EXPECT_EQ(patched, to);
+  EXPECT_EQ(MergePatchBetween(to, to), Json::object());
+}
+
 TEST(Apply, ShrinkingReplicasDropsStartedReplicaFromInSync) {
   StatePtr s = WithNodes(2);
   s = MustApply(s, NewIndex("logs", 1, 1)).state;

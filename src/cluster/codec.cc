@@ -93,13 +93,17 @@ Json ToJson(const IndexSettings& s) {
   return Json{{"shards", s.shards},
               {"replicas", s.replicas},
               {"refreshInterval", s.refresh_interval},
-              {"codec", s.codec}};
+              {"codec", s.codec},
+              {"other", s.other}};
 }
 
 IndexSettings SettingsFromJson(const Json& j, std::string path) {
   Reader r(j, std::move(path));
-  return IndexSettings{r.Int32("shards"), r.Int32("replicas"), r.String("refreshInterval"),
-                       r.String("codec")};
+  IndexSettings s{r.Int32("shards"), r.Int32("replicas"), r.String("refreshInterval"),
+                  r.String("codec")};
+  // Absent in states written before it existed.
+  if (r.Has("other")) s.other = r.Object("other");
+  return s;
 }
 
 Json ToJson(const IndexSettingsUpdate& u) {
@@ -108,6 +112,7 @@ Json ToJson(const IndexSettingsUpdate& u) {
   if (u.replicas) j["replicas"] = *u.replicas;
   if (u.refresh_interval) j["refreshInterval"] = *u.refresh_interval;
   if (u.codec) j["codec"] = *u.codec;
+  if (u.other) j["other"] = *u.other;
   return j;
 }
 
@@ -118,6 +123,7 @@ IndexSettingsUpdate SettingsUpdateFromJson(const Json& j, std::string path) {
   if (r.Has("replicas")) u.replicas = r.Int32("replicas");
   if (r.Has("refreshInterval")) u.refresh_interval = r.String("refreshInterval");
   if (r.Has("codec")) u.codec = r.String("codec");
+  if (r.Has("other")) u.other = r.Object("other");
   return u;
 }
 

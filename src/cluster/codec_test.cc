@@ -24,6 +24,7 @@ StatePtr RichState() {
   CreateIndexCmd create = NewIndex("logs", 2, 1);
   create.settings.codec = "best_compression";
   create.settings.refresh_interval = "-1";
+  create.settings.other = Json::parse(R"({"max_result_window":500,"analysis":{"analyzer":{}}})");
   create.mappings = Json::parse(
       R"({"properties":{"title":{"type":"text","fields":{"raw":{"type":"keyword"}}}}})");
   s = MustApply(s, create, 13).state;
@@ -58,6 +59,7 @@ TEST(Codec, EveryCommandRoundTrips) {
   update.refresh_interval = "5s";
   update.shards = 2;
   update.codec = "default";
+  update.other = Json::parse(R"({"max_result_window":null,"translog":{"durability":"async"}})");
   CreateIndexCmd create = NewIndex("logs", 3, 2);
   create.mappings = Json::parse(R"({"properties":{"n":{"type":"long"}}})");
   std::vector<Command> commands = {

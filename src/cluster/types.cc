@@ -58,4 +58,21 @@ const ShardCopy* ShardRouting::CopyOn(std::string_view node_id) const {
   return nullptr;
 }
 
+Json MergePatchBetween(const Json& from, const Json& to) {
+  if (!from.is_object() || !to.is_object()) return to;
+  Json patch = Json::object();
+  for (const auto& [key, value] : from.items()) {
+    if (!to.contains(key)) patch[key] = nullptr;
+  }
+  for (const auto& [key, value] : to.items()) {
+    auto old = from.find(key);
+    if (old == from.end()) {
+      patch[key] = value;
+    } else if (*old != value) {
+      patch[key] = MergePatchBetween(*old, value);
+    }
+  }
+  return patch;
+}
+
 }  // namespace quidditch::cluster

@@ -37,6 +37,10 @@ struct IndexSettings {
   int32_t replicas = 1;                 // number_of_replicas: 0..10, dynamic
   std::string refresh_interval = "1s";  // dynamic; "-1" disables periodic refresh
   std::string codec = "default";        // "default" or "best_compression"; fixed at creation
+  // Every other index setting, as the data role and the REST layer read them: a JSON object in
+  // nested form without the "index." prefix ({"analysis": {...}, "max_result_window": 10000,
+  // "translog": {"durability": "async"}}). The cluster core only stores and merges it.
+  Json other = Json::object();
   friend bool operator==(const IndexSettings&, const IndexSettings&) = default;
 };
 
@@ -46,8 +50,15 @@ struct IndexSettingsUpdate {
   std::optional<int32_t> replicas;
   std::optional<std::string> refresh_interval;
   std::optional<std::string> codec;  // rejected on an open index, as in OpenSearch
+  // Merged into IndexSettings::other key by key, recursively (RFC 7386 merge patch: a null
+  // value removes the key).
+  std::optional<Json> other;
   friend bool operator==(const IndexSettingsUpdate&, const IndexSettingsUpdate&) = default;
 };
+
+// The RFC 7386 merge patch that turns the object `from` into the object `to` (keys only in
+// `from` become null; nested objects are diffed recursively).
+Json MergePatchBetween(const Json& from, const Json& to);
 
 struct NodeResources {
   int32_t cpu_cores = 0;

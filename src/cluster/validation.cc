@@ -84,6 +84,9 @@ Status ValidateIndexSettings(const IndexSettings& s) {
         "unknown value for [index.codec] must be one of [default, best_compression] but was: {}",
         s.codec));
   }
+  if (!s.other.is_object()) {
+    return Status::InvalidArgument("the other index settings must be a JSON object");
+  }
   return Status::OK();
 }
 

@@ -298,6 +298,9 @@ struct Operator::Impl {
         update.refresh_interval = want.refresh_interval;
       }
       if (want.codec != have.codec) update.codec = want.codec;
+      // A whole replacement: keys removed from the spec are removed (null in the patch).
+      if (want.other != have.other)
+        update.other = cluster::MergePatchBetween(have.other, want.other);
       if (update != cluster::IndexSettingsUpdate{}) {
         commands.push_back(Command{now, cluster::UpdateIndexSettingsCmd{o.index_name, update}});
       }

@@ -335,6 +335,10 @@ Result<int64_t> K8sControlPlane::ProposeFor(const CallContext& ctx,
         if (update.update.refresh_interval) {
           spec["refreshInterval"] = *update.update.refresh_interval;
         }
+        if (update.update.other) {
+          // A merge patch of spec.other: the update's nulls remove keys there too.
+          spec["other"] = *update.update.other;
+        }
         s = PatchIndexSpec(ctx, before, update.name, spec);
       }
     } else {

@@ -88,10 +88,12 @@ Result<int64_t> GetTime(const Json& object, std::string_view key, std::string_vi
 }
 
 Json SettingsJson(const IndexSettings& settings) {
-  return Json{{"shards", settings.shards},
-              {"replicas", settings.replicas},
-              {"refreshInterval", settings.refresh_interval},
-              {"codec", settings.codec}};
+  Json json{{"shards", settings.shards},
+            {"replicas", settings.replicas},
+            {"refreshInterval", settings.refresh_interval},
+            {"codec", settings.codec}};
+  if (!settings.other.empty()) json["other"] = settings.other;
+  return json;
 }
 
 // A spec-like object with the CRD's defaults for what is missing.
@@ -101,6 +103,7 @@ IndexSettings SettingsWithDefaults(const Json& spec) {
   s.replicas = GetOr<int32_t>(spec, "replicas", 1);
   s.refresh_interval = GetOr<std::string>(spec, "refreshInterval", "1s");
   s.codec = GetOr<std::string>(spec, "codec", "default");
+  s.other = GetOr<Json>(spec, "other", Json::object());
   return s;
 }
 
@@ -261,6 +264,7 @@ Result<IndexObject> DecodeIndexObject(const Json& object) {
                       Get<std::string>(applied, "refreshInterval", where + ".appliedSpec"));
   QD_ASSIGN_OR_RETURN(index.settings.codec,
                       Get<std::string>(applied, "codec", where + ".appliedSpec"));
+  index.settings.other = GetOr<Json>(applied, "other", Json::object());
   index.mappings = GetOr<Json>(applied, "mappings", Json::object());
   if (index.settings.shards < 1) return Status::Corruption(where + ".appliedSpec.shards < 1");
   QD_ASSIGN_OR_RETURN(std::string state, Get<std::string>(out.status, "state", where));
