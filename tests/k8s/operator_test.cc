@@ -123,7 +123,8 @@ TEST_F(OperatorTest, AllocatesBalancedOverReadyDataPodsAndReallocatesWhenOneGoes
   Result<cluster::Index> created = cp_->CreateIndex(Ctx(), request);
   ASSERT_TRUE(created.ok()) << created.status();
   // CreateIndex returns once the operator has accepted the spec and run the allocator.
-  const cluster::Index* index = State()->FindIndex("logs");
+  const cluster::StatePtr after_create = State();  // keeps *index alive
+  const cluster::Index* index = after_create->FindIndex("logs");
   ASSERT_NE(index, nullptr);
   EXPECT_EQ(CopiesPerNode(*index), (std::map<std::string, int>{{"data-0", 2}, {"data-1", 2}}))
       << "the four primaries are spread evenly";
@@ -154,11 +155,13 @@ TEST_F(OperatorTest, AllocatesBalancedOverReadyDataPodsAndReallocatesWhenOneGoes
   // replicas back.
   ASSERT_TRUE(env_->admin().Delete(PodsResource(), ns_, "data-1").ok());
   ASSERT_TRUE(WaitFor([&] {
-    const cluster::NodeInfo* n = State()->FindNode("data-1");
+    const cluster::StatePtr state = State();
+    const cluster::NodeInfo* n = state->FindNode("data-1");
     return n != nullptr && n->state == cluster::NodeState::kDown;
   }));
   {
-    const cluster::Index* logs = State()->FindIndex("logs");
+    const cluster::StatePtr state = State();
+    const cluster::Index* logs = state->FindIndex("logs");
     for (const cluster::ShardRouting& shard : logs->routing.shards) {
       EXPECT_EQ(shard.primary().node_id, "data-0") << "shard " << shard.shard_id;
       EXPECT_EQ(shard.primary().state, ShardState::kStarted) << "promoted in-sync replica";
@@ -419,7 +422,8 @@ TEST_F(OperatorTest, AQuidditchNodeProcessRunsInKubernetesMode) {
   const pid_t pid = SpawnQuidditch(args, log);
   ASSERT_NE(pid, -1);
   EXPECT_TRUE(WaitFor([&] {
-    const cluster::NodeInfo* n = State()->FindNode("node-0");
+    const cluster::StatePtr state = State();
+    const cluster::NodeInfo* n = state->FindNode("node-0");
     return n != nullptr && n->state == cluster::NodeState::kActive && n->roles.data;
   })) << "the node registers itself; log "
       << log;
