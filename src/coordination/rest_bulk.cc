@@ -877,6 +877,9 @@ Result<std::vector<DocWrite>> ParseBulkBody(std::string_view body, std::string_v
                                             std::string_view default_routing,
                                             bool default_require_alias) {
   std::vector<DocWrite> writes;
+  // At most one write per action line and usually two lines per write: no regrowth (a DocWrite
+  // is large) for the usual body.
+  writes.reserve(static_cast<size_t>(std::count(body.begin(), body.end(), '\n')) / 2 + 1);
   // One parser per thread, and one padded line buffer it reads from in place (no copy per line
   // inside simdjson).
   thread_local dom::parser parser;
@@ -909,15 +912,18 @@ Result<std::vector<DocWrite>> ParseBulkBody(std::string_view body, std::string_v
     dom::element root;
     simdjson::error_code code = parse_line(action_line, &root);
     if (code != simdjson::SUCCESS) return JsonParseError(action_line, code, line);
-    std::string prefix = "Malformed action/metadata line [" + std::to_string(line) + "], expected ";
+    // Built only when a line is malformed: this loop runs once per document.
+    auto malformed = [line](std::string_view expected) {
+      return IllegalArgument("Malformed action/metadata line [" + std::to_string(line) +
+                             "], expected " + std::string(expected));
+    };
     dom::object root_object;
     if (root.get(root_object) != simdjson::SUCCESS) {
-      return IllegalArgument(prefix + "START_OBJECT but found [" +
-                             std::string(TokenName(root.type())) + "]");
+      return malformed("START_OBJECT but found [" + std::string(TokenName(root.type())) + "]");
     }
     auto first = root_object.begin();
     if (first == root_object.end()) {
-      return IllegalArgument(prefix + "FIELD_NAME but found [END_OBJECT]");
+      return malformed("FIELD_NAME but found [END_OBJECT]");
     }
     std::string_view action = first.key();
     DocWrite write;
@@ -930,8 +936,8 @@ Result<std::vector<DocWrite>> ParseBulkBody(std::string_view body, std::string_v
     } else if (action == "delete") {
       write.action = DocWrite::Action::kDelete;
     } else {
-      return IllegalArgument(prefix + "field [create], [delete], [index] or [update] but found [" +
-                             std::string(action) + "]");
+      return malformed("field [create], [delete], [index] or [update] but found [" +
+                       std::string(action) + "]");
     }
     Metadata meta;
     meta.index = std::string(default_index);
@@ -942,8 +948,8 @@ Result<std::vector<DocWrite>> ParseBulkBody(std::string_view body, std::string_v
     if (meta_value.get(meta_object) == simdjson::SUCCESS) {
       QD_RETURN_IF_ERROR(ParseMetadata(meta_object, line, &meta));
     } else {
-      return IllegalArgument(prefix + "START_OBJECT or END_OBJECT but found [" +
-                             std::string(TokenName(meta_value.type())) + "]");
+      return malformed("START_OBJECT or END_OBJECT but found [" +
+                       std::string(TokenName(meta_value.type())) + "]");
     }
     if (meta.pipeline && *meta.pipeline != "_none") {
       return IllegalArgument("pipeline with id [" + *meta.pipeline + "] does not exist");
