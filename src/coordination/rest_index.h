@@ -1,0 +1,44 @@
+// The index APIs: create, delete, exists and get an index; its mappings and settings; refresh,
+// flush, _analyze and _field_caps; and the answers for aliases, templates and open/close,
+// which the cluster state does not hold yet.
+//
+// Routes (OpenSearch 2.19 paths, parameters and bodies):
+//   PUT /{index}                         create (settings, mappings; aliases only when empty)
+//   DELETE /{index}                      delete (comma list, wildcards, _all)
+//   HEAD /{index}, GET /{index}          exists, get ({aliases, mappings, settings})
+//   GET /_mapping, /{index}/_mapping     mappings as the shards hold them (dynamic fields too)
+//   PUT|POST /{index}/_mapping           add fields (validated on every shard first)
+//   GET /_settings, /{index}/_settings, /_settings/{name}, /{index}/_settings/{name}
+//   PUT /_settings, /{index}/_settings   dynamic settings only on open indices
+//   GET|POST /_refresh, /{index}/_refresh, /_flush, /{index}/_flush
+//   GET|POST /_analyze, /{index}/_analyze
+//   GET|POST /_field_caps, /{index}/_field_caps
+//   GET /_alias, /_aliases, /{index}/_alias, /_alias/{name}, /{index}/_alias/{name} (there are
+//   no aliases: empty answers and 404 for a named alias); alias writes: 400 not supported
+//   GET /_index_template[/{name}], /_template[/{name}] (none exist); template writes: 400
+//   POST /{index}/_open (every index is open: acknowledged); POST /{index}/_close: 400
+//
+// A new index is validated completely before ControlPlane.CreateIndex is called: its name,
+// every setting (unknown ones are rejected as OpenSearch rejects them), its analysis (by
+// building the engine's AnalysisRegistry) and its mappings (by building the engine's Mapping),
+// so that a bad request creates nothing.
+//
+// Thread safety: the handlers are thread-safe; they keep no state between requests.
+#pragma once
+
+#include <string_view>
+
+#include "common/status.h"
+#include "coordination/rest_root.h"
+#include "coordination/rest_util.h"
+
+namespace quidditch::rest {
+
+// OpenSearch's index-name rules (MetadataCreateIndexService.validateIndexName): OK, or
+// invalid_index_name_exception (InvalidArgument) "Invalid index name [name], <why>".
+Status ValidateIndexName(std::string_view name);
+
+// Registers every route listed above on `router`. REQUIRES: context.control_plane set.
+Status RegisterIndexHandlers(const RestContext& context, Router* router);
+
+}  // namespace quidditch::rest
