@@ -8,7 +8,7 @@ ASAN_DIR ?= build/asan
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build build-asan run test test-unit test-asan test-k8s format clean bench-controlplane \
-	bench-engine
+	bench-engine bench-http
 
 all: build
 
@@ -64,6 +64,15 @@ bench-engine: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_engine_quidditch
 	python3 bench/engine/run.py $(if $(QUICK),--quick) \
 	  --quidditch-bin $(BUILD_DIR)/bench_engine_quidditch
+
+# REST benchmark (bench/http/README.md): one node through its REST API on the engine benchmark's
+# Debian corpus, with wrk: _bulk docs/s, search per query category at 1 and 8 connections,
+# GET-by-id; the engine harness gives the in-process latency of the same queries. Writes
+# bench/results/http.json and the table in docs/performance.md. QUICK=1: a smoke run whose
+# results stay in build/bench-http.
+bench-http: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target quidditch bench_engine_quidditch
+	python3 bench/http/run.py $(if $(QUICK),--quick) --bin $(BUILD_DIR)/quidditch
 
 # libFuzzer (docs/fuzzing.md): fuzz_rest, built with clang 14 + ASan + UBSan in build/fuzz.
 # `make fuzz FUZZ_SECONDS=N` fuzzes for N seconds (default 60) from the seed corpus
