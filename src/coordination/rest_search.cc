@@ -795,7 +795,7 @@ class SearchService {
 
     std::vector<ShardTarget> targets;
     for (const ReaderRef& reader : id->readers) targets.push_back(ReaderTarget(context_, reader));
-    Result<SearchPlan> base = PlanFromBody(request, id->body);
+    Result<SearchPlan> base = PlanFromBody(request, id->body, /*continuation=*/true);
     if (!base.ok()) return ErrorResponse(base.status());
     SearchPlan plan = std::move(base).value();
     plan.from = 0;
@@ -1010,7 +1010,8 @@ class SearchService {
   }
 
   // The plan of a search body (after URI parameters were folded in).
-  Result<SearchPlan> PlanFromBody(const HttpRequest& request, json body) {
+  // `continuation`: the stored body of a scroll, whose track_total_hits is always explicit.
+  Result<SearchPlan> PlanFromBody(const HttpRequest& request, json body, bool continuation) {
     QD_RETURN_IF_ERROR(ValidateBodyKeys(body));
     SearchPlan plan;
     QD_ASSIGN_OR_RETURN(plan.from, NonNegativeInt(body, "from", 0));
@@ -1027,7 +1028,7 @@ class SearchService {
     json track = body.contains("track_total_hits") ? body["track_total_hits"] : json();
     QD_ASSIGN_OR_RETURN(plan.track_total_hits, ParseTrackTotalHits(track));
     if (as_int && track.is_null()) plan.track_total_hits = engine::kTrackTotalHitsExact;
-    if (as_int && plan.track_total_hits != 0 &&
+    if (as_int && !continuation && plan.track_total_hits != 0 &&
         plan.track_total_hits != engine::kTrackTotalHitsExact) {
       return ValidationError(
           "[rest_total_hits_as_int] cannot be used if the tracking of total hits is not "
@@ -1069,7 +1070,7 @@ class SearchService {
     }
     std::optional<json> pit;
     if (auto it = body.find("pit"); it != body.end() && !it->is_null()) pit = *it;
-    Result<SearchPlan> planned = PlanFromBody(request, body);
+    Result<SearchPlan> planned = PlanFromBody(request, body, /*continuation=*/false);
     if (!planned.ok()) return ErrorReply(planned.status());
     SearchPlan plan = std::move(planned).value();
     plan.now_millis = NowMillis();

@@ -180,7 +180,9 @@ std::vector<MergedHit> MergeTopHits(const std::vector<const std::vector<data::Sh
   // of shards is small, so picking the best head by a linear scan is cheapest.
   std::vector<size_t> next(shards.size(), 0);
   std::vector<MergedHit> out;
-  const size_t end = size > std::numeric_limits<size_t>::max() - from ? from : from + size;
+  const size_t end = size > std::numeric_limits<size_t>::max() - from
+                         ? std::numeric_limits<size_t>::max()
+                         : from + size;
   for (size_t rank = 0; rank < end; ++rank) {
     std::optional<size_t> best;
     for (size_t s = 0; s < shards.size(); ++s) {
