@@ -1,12 +1,24 @@
 #include "coordination/rest_api.h"
 
+#include "coordination/rest_bulk.h"
+#include "coordination/rest_cat.h"
 #include "coordination/rest_cluster.h"
+#include "coordination/rest_document.h"
+#include "coordination/rest_index.h"
+#include "coordination/rest_search.h"
+#include "coordination/rest_stats.h"
 
 namespace quidditch::rest {
 
 Status RegisterRestApi(const RestContext& context, Router* router) {
   QD_RETURN_IF_ERROR(RegisterRootHandlers(context.identity, router));
   QD_RETURN_IF_ERROR(RegisterClusterHandlers(context.identity, context.control_plane, router));
+  QD_RETURN_IF_ERROR(RegisterCatHandlers(context, router));
+  QD_RETURN_IF_ERROR(RegisterStatsHandlers(context, router));
+  QD_RETURN_IF_ERROR(RegisterIndexHandlers(context, router));
+  QD_RETURN_IF_ERROR(RegisterDocumentHandlers(context, router));
+  QD_RETURN_IF_ERROR(RegisterBulkHandlers(context, router));
+  QD_RETURN_IF_ERROR(RegisterSearchHandlers(context, router));
   return Status::OK();
 }
 
