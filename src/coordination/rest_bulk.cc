@@ -991,13 +991,12 @@ Result<std::vector<DocWrite>> ParseBulkBody(std::string_view body, std::string_v
       QD_RETURN_IF_ERROR(ParseUpdateRequestBody(source, &write));
     } else {
       write.item.kind = BulkItem::Kind::kIndex;
+      // An op_type other than "create" is a plain index (BulkRequestParser:
+      // create("create".equals(opType))).
       if (write.action == DocWrite::Action::kCreate ||
           (meta.op_type && *meta.op_type == "create")) {
         write.action = DocWrite::Action::kCreate;
         params.op_type = engine::OpType::kCreate;
-      } else if (meta.op_type && *meta.op_type != "index") {
-        return IllegalArgument("opType must be 'create' or 'index', found: [" + *meta.op_type +
-                               "]");
       }
       write.item.source = std::string(source);
     }

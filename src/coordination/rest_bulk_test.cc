@@ -190,6 +190,15 @@ TEST_F(RestBulkTest, MalformedActionLinesFailTheWholeRequest) {
   EXPECT_FALSE(node_.control_plane()->GetIndex(controlplane::CallContext{}, "i").ok());
 }
 
+TEST_F(RestBulkTest, OpTypeCreateInAnIndexActionAnswersAsCreate) {
+  Bulk("/i/_bulk", "{\"index\":{\"_id\":\"1\"}}\n{}\n");
+  OJson body = Bulk("/i/_bulk",
+                    "{\"index\":{\"_id\":\"1\",\"op_type\":\"create\"}}\n{}\n"
+                    "{\"index\":{\"_id\":\"1\",\"op_type\":\"whatever\"}}\n{}\n");
+  EXPECT_EQ(body["items"][0]["create"]["status"], 409);
+  EXPECT_EQ(body["items"][1]["index"]["status"], 200);
+}
+
 TEST_F(RestBulkTest, BlankLinesAndCarriageReturnsAreSkipped) {
   OJson body = Bulk("/i/_bulk", "\n{\"index\":{\"_id\":\"1\"}}\r\n{\"a\":1}\r\n\n");
   EXPECT_EQ(body["errors"], false);
