@@ -255,13 +255,24 @@ Status AutoCreateIndex(const RestContext& context, const std::string& name) {
   return Status::OK();
 }
 
+// This node's applied cluster state (no Raft round trip).
+Result<cluster::StatePtr> LocalState(const RestContext& context) {
+  if (context.control_plane == nullptr) return ReadClusterState(context);
+  Result<cluster::StatePtr> state = context.control_plane->GetClusterState(
+      controlplane::CallContext::WithTimeout(context.control_plane_timeout));
+  if (!state.ok() || *state == nullptr) return ReadClusterState(context);
+  return state;
+}
+
 // Waits until every index in `names` exists with STARTED primaries; returns the newest state.
 Result<cluster::StatePtr> WaitForPrimaries(const RestContext& context,
                                            const std::vector<std::string>& names,
                                            std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
   for (;;) {
-    QD_ASSIGN_OR_RETURN(cluster::StatePtr state, ReadClusterState(context));
+    // The local state is polled: the primaries report STARTED to the control plane, and this
+    // node applies that like any other change, without a log write per poll.
+    QD_ASSIGN_OR_RETURN(cluster::StatePtr state, LocalState(context));
     bool ready = true;
     for (const std::string& name : names) {
       const cluster::Index* index = state->FindIndex(name);
@@ -417,11 +428,24 @@ std::string GenerateDocumentId() {
 
 // --- execution ---------------------------------------------------------------------------------
 
+Result<cluster::StatePtr> RoutingState(const RestContext& context,
+                                       const std::vector<std::string_view>& indices) {
+  QD_ASSIGN_OR_RETURN(cluster::StatePtr state, LocalState(context));
+  for (std::string_view name : indices) {
+    if (state->FindIndex(name) == nullptr) return ReadClusterState(context);
+  }
+  return state;
+}
+
 Result<std::vector<WriteOutcome>> ExecuteWrites(const RestContext& context,
                                                 std::vector<DocWrite>* writes,
                                                 const WriteOptions& options) {
   std::vector<WriteOutcome> outcomes(writes->size());
-  QD_ASSIGN_OR_RETURN(cluster::StatePtr state, ReadClusterState(context));
+  std::vector<std::string_view> names;
+  for (const DocWrite& write : *writes) {
+    if (names.empty() || names.back() != write.index) names.push_back(write.index);
+  }
+  QD_ASSIGN_OR_RETURN(cluster::StatePtr state, RoutingState(context, names));
 
   // Every index named, once: found, created, or failed.
   std::map<std::string, Target, std::less<>> targets;
