@@ -45,6 +45,10 @@ def not_implemented(what):
     return pytest.mark.xfail(strict=True, reason=f"not implemented: {what}")
 
 
+def known_bug(what):
+    return pytest.mark.xfail(strict=True, reason=f"bug: {what}")
+
+
 # --- root and cluster ---------------------------------------------------------------------------
 
 
@@ -58,12 +62,17 @@ def test_info_and_ping(client, node):
     assert client.ping() is True
 
 
+@not_implemented("cluster_uuid is \"_na_\" in GET / and the cluster state of a running cluster")
 def test_cluster_uuid_is_assigned(client):
     # OpenSearch answers "_na_" only before the cluster formed; a running node has a 22-character
     # URL-safe base64 UUID, the same in GET / and in the cluster state.
     uuid = client.info()["cluster_uuid"]
     assert re.fullmatch(r"[A-Za-z0-9_-]{22}", uuid), uuid
     assert client.cluster.state(metric="metadata")["metadata"]["cluster_uuid"] == uuid
+
+
+# opensearch-py takes `timeout` for its own socket timeout unless request_timeout is given: the
+# calls below pass both so that `timeout` reaches the server.
 
 
 def test_cluster_health(client, index, node):
@@ -74,14 +83,15 @@ def test_cluster_health(client, index, node):
     assert health["timed_out"] is False
     # One node: replicas stay unassigned, the index (and so the cluster) is yellow.
     create(client, index, shards=2, replicas=1)
-    h = client.cluster.health(index=index, wait_for_status="yellow", timeout="30s")
+    h = client.cluster.health(index=index, wait_for_status="yellow", timeout="30s",
+                              request_timeout=60)
     assert h["status"] == "yellow"
     assert h["active_primary_shards"] == 2
     assert h["unassigned_shards"] == 2
     green = index + "-green"
     create(client, green, shards=3, replicas=0)
     h = client.cluster.health(index=green, wait_for_status="green", timeout="30s",
-                              level="indices")
+                              level="indices", request_timeout=60)
     assert h["status"] == "green" and h["timed_out"] is False
     assert h["indices"][green]["status"] == "green"
     assert h["indices"][green]["number_of_shards"] == 3
@@ -92,14 +102,14 @@ def test_cluster_health_of_missing_index(client):
     # Not a 404: OpenSearch treats a missing index as red, waits out the timeout and answers
     # 408 with the (red, timed out) health.
     with pytest.raises(TransportError) as e:
-        client.cluster.health(index="no-such-index-health", timeout="1s")
+        client.cluster.health(index="no-such-index-health", timeout="1s", request_timeout=60)
     assert e.value.status_code == 408
     assert (e.value.info["status"], e.value.info["timed_out"]) == ("red", True)
 
 
 def test_cluster_state(client, index, node):
     create(client, index, shards=2)
-    state = client.cluster.state(metric="metadata,routing_table", index=index)
+    state = client.cluster.state(metric="metadata,routing_table")
     meta = state["metadata"]["indices"][index]
     assert meta["state"] == "open"
     assert meta["settings"]["index"]["number_of_shards"] == "2"
@@ -111,6 +121,15 @@ def test_cluster_state(client, index, node):
     full = client.cluster.state()
     assert full["cluster_name"] == node.cluster_name
     assert node.node_id in full["nodes"]
+
+
+@not_implemented("GET /_cluster/state/{metric}/{index} (400 no handler found)")
+def test_cluster_state_of_one_index(client, index):
+    create(client, index)
+    other = index + "-other"
+    create(client, other)
+    state = client.cluster.state(metric="metadata", index=index)
+    assert list(state["metadata"]["indices"]) == [index]
 
 
 def test_nodes_info(client, node):
@@ -135,7 +154,6 @@ def test_create_get_delete_index(client, index):
     got = client.indices.get(index=index)[index]
     s = got["settings"]["index"]
     assert (s["number_of_shards"], s["number_of_replicas"]) == ("2", "0")
-    assert s["refresh_interval"] == "1s"
     assert s["provided_name"] == index
     assert re.fullmatch(r"[A-Za-z0-9_-]{22}", s["uuid"])
     assert re.fullmatch(r"\d{13}", s["creation_date"])
@@ -147,6 +165,15 @@ def test_create_get_delete_index(client, index):
         client.indices.get(index=index)
     assert e.value.error == "index_not_found_exception"
     assert e.value.info["error"]["index"] == index
+
+
+@known_bug("GET /{index} and /{index}/_settings omit refresh_interval given at creation (the "
+           "cluster state has it; one set by PUT _settings is shown)")
+def test_settings_given_at_creation_are_shown(client, index):
+    create(client, index, refresh_interval="1s", max_result_window=500)
+    for s in (client.indices.get(index=index)[index]["settings"]["index"],
+              client.indices.get_settings(index=index)[index]["settings"]["index"]):
+        assert (s["refresh_interval"], s["max_result_window"]) == ("1s", "500")
 
 
 def test_create_existing_index(client, index):
