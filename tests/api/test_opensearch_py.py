@@ -693,3 +693,132 @@ def test_cat_health_nodes_shards_count(client, docs_index, node):
     assert sum(int(s["docs"]) for s in shards) == 5
     [c] = client.cat.count(index=docs_index, format="json")
     assert c["count"] == "5"
+
+
+# --- more of the API surface --------------------------------------------------------------------
+
+
+def test_delete_and_update_by_query(client, index):
+    create(client, index, shards=2)
+    load(client, index, {str(i): {"n": i, "tag": "even" if i % 2 == 0 else "odd"}
+                         for i in range(20)})
+    r = client.update_by_query(index=index, body={"query": {"term": {"tag": "odd"}}},
+                               refresh=True, conflicts="proceed")
+    assert (r["total"], r["updated"], r["failures"]) == (10, 10, [])
+    assert client.get(index=index, id="1")["_version"] == 2
+    r = client.delete_by_query(index=index, body={"query": {"range": {"n": {"lt": 5}}}},
+                               refresh=True)
+    assert (r["total"], r["deleted"], r["failures"]) == (5, 5, [])
+    assert client.count(index=index)["count"] == 15
+
+
+def test_search_hit_options(client, docs_index):
+    r = client.search(index=docs_index, body={
+        "query": {"ids": {"values": ["1"]}}, "version": True, "seq_no_primary_term": True,
+        "docvalue_fields": ["price"], "_source": False})
+    [hit] = r["hits"]["hits"]
+    assert hit["_version"] == 1 and "_seq_no" in hit and hit["_primary_term"] == 1
+    assert hit["fields"] == {"price": [10]}
+    assert "_source" not in hit
+    r = client.search(index=docs_index, body={"query": {"match": {"title": "fox"}},
+                                              "explain": True})
+    assert all(h["_explanation"]["value"] == pytest.approx(h["_score"])
+               for h in r["hits"]["hits"])
+    r = client.search(index=docs_index, body={"terminate_after": 1, "size": 0})
+    assert r["terminated_early"] is True
+
+
+def test_routing(client, index):
+    create(client, index, shards=3)
+    client.index(index=index, id="1", body={"a": 1}, routing="user7", refresh=True)
+    assert client.get(index=index, id="1", routing="user7")["found"] is True
+    r = client.search(index=index, routing="user7", body={"query": {"match_all": {}}})
+    assert ids(r) == ["1"] and r["_shards"]["total"] == 1
+
+
+def test_index_stats(client, index):
+    create(client, index, shards=2)
+    load(client, index, {str(i): {"n": i} for i in range(7)})
+    client.delete(index=index, id="0", refresh=True)
+    s = client.indices.stats(index=index)
+    prim = s["indices"][index]["primaries"]
+    assert prim["docs"]["count"] == 6
+    assert prim["indexing"]["index_total"] == 7 and prim["indexing"]["delete_total"] == 1
+    assert prim["store"]["size_in_bytes"] > 0
+    assert s["_all"]["primaries"]["docs"]["count"] == 6
+
+
+@not_implemented("search counters in _stats (query_total, fetch_total are always 0)")
+def test_index_stats_search_counters(client, index):
+    create(client, index, shards=2)
+    load(client, index, {"1": {"n": 1}})
+    client.search(index=index)
+    search = client.indices.stats(index=index)["indices"][index]["total"]["search"]
+    assert search["query_total"] == 2  # one query phase per shard
+    assert search["fetch_total"] >= 1
+
+
+def test_field_caps(client, docs_index):
+    r = client.field_caps(index=docs_index, fields="tag,title,price")
+    assert r["indices"] == [docs_index]
+    tag = r["fields"]["tag"]["keyword"]
+    assert (tag["type"], tag["searchable"], tag["aggregatable"]) == ("keyword", True, True)
+    assert r["fields"]["title"]["text"]["aggregatable"] is False
+    assert r["fields"]["price"]["long"]["searchable"] is True
+
+
+@not_implemented("alias writes (_aliases, PUT /{index}/_alias/{name})")
+def test_aliases(client, index):
+    create(client, index)
+    load(client, index, {"1": {"tag": "a"}, "2": {"tag": "b"}})
+    assert client.indices.put_alias(index=index, name=index + "-all") == {"acknowledged": True}
+    client.indices.update_aliases(body={"actions": [{"add": {
+        "index": index, "alias": index + "-a", "filter": {"term": {"tag": "a"}},
+        "is_write_index": True}}]})
+    assert client.count(index=index + "-all")["count"] == 2
+    assert client.count(index=index + "-a")["count"] == 1
+    assert set(client.indices.get_alias(index=index)[index]["aliases"]) == {
+        index + "-all", index + "-a"}
+    client.index(index=index + "-a", id="3", body={"tag": "c"}, refresh=True)
+    assert client.get(index=index, id="3")["found"] is True
+
+
+@not_implemented("index templates (_index_template)")
+def test_index_template(client, index):
+    client.indices.put_index_template(name=index, body={
+        "index_patterns": [index + "-*"], "template": {
+            "settings": {"number_of_shards": 2, "number_of_replicas": 0},
+            "mappings": {"properties": {"k": {"type": "keyword"}}}}})
+    client.index(index=index + "-1", id="1", body={"k": "v"})
+    got = client.indices.get(index=index + "-1")[index + "-1"]
+    assert got["settings"]["index"]["number_of_shards"] == "2"
+    assert got["mappings"]["properties"]["k"] == {"type": "keyword"}
+
+
+@not_implemented("_close")
+def test_close_and_open(client, index):
+    create(client, index)
+    assert client.indices.close(index=index)["acknowledged"] is True
+    with pytest.raises(RequestError) as e:
+        client.search(index=index)
+    assert e.value.error == "index_closed_exception"
+    assert client.indices.open(index=index)["acknowledged"] is True
+    assert client.count(index=index)["count"] == 0
+
+
+def test_flush(client, index):
+    create(client, index, shards=2)
+    load(client, index, {"1": {"a": 1}})
+    r = client.indices.flush(index=index)
+    assert r["_shards"] == {"total": 2, "successful": 2, "failed": 0}
+
+
+def test_cat_text_options(client, docs_index):
+    text = client.cat.indices(index=docs_index, h="index,pri,docs.count", v=True, s="index")
+    lines = text.rstrip("\n").split("\n")
+    assert lines[0].split() == ["index", "pri", "docs.count"]
+    assert lines[1].split() == [docs_index, "3", "5"]
+    helptext = client.cat.indices(help=True)
+    assert re.search(r"^docs\.count\s", helptext, re.M)
+    rows = client.cat.shards(index=docs_index, format="json", bytes="b")
+    assert all(re.fullmatch(r"\d+", r["store"]) for r in rows)
