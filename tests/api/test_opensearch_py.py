@@ -822,3 +822,37 @@ def test_cat_text_options(client, docs_index):
     assert re.search(r"^docs\.count\s", helptext, re.M)
     rows = client.cat.shards(index=docs_index, format="json", bytes="b")
     assert all(re.fullmatch(r"\d+", r["store"]) for r in rows)
+
+
+# --- HTTP behaviour a client relies on ----------------------------------------------------------
+
+
+def test_http_compression_through_the_client(node, index):
+    # http_compress=True: gzip request bodies and Accept-Encoding: gzip, as the client sends them.
+    from opensearchpy import OpenSearch
+    c = OpenSearch(hosts=[node.url], http_compress=True, max_retries=0)
+    try:
+        create(c, index)
+        ok, errors = helpers.bulk(c, ({"_index": index, "_id": str(i), "_source": {"t": "x" * 200}}
+                                      for i in range(50)), refresh=True)
+        assert (ok, errors) == (50, [])
+        assert total(c.search(index=index, size=50)) == 50
+    finally:
+        c.close()
+
+
+def test_http_headers_and_pretty(node):
+    import gzip
+
+    import requests
+    r = requests.get(node.url + "/")
+    assert r.headers["Content-Type"].startswith("application/json")
+    h = requests.head(node.url + "/")
+    assert h.status_code == 200 and h.content == b""
+    p = requests.get(node.url + "/?pretty")
+    assert p.text.count("\n") > 5 and p.json()["version"]["number"] == "2.19.0"
+    g = requests.get(node.url + "/_cluster/health", headers={"Accept-Encoding": "gzip"},
+                     stream=True)
+    raw = g.raw.read()
+    body = gzip.decompress(raw) if g.headers.get("Content-Encoding") == "gzip" else raw
+    assert b'"status"' in body
