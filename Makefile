@@ -77,9 +77,10 @@ bench-http: deps $(BUILD_DIR)/build.ninja
 # libFuzzer (docs/fuzzing.md): fuzz_rest, built with clang 14 + ASan + UBSan in build/fuzz.
 # `make fuzz FUZZ_SECONDS=N` fuzzes for N seconds (default 60) from the seed corpus
 # fuzz/corpus/rest; findings land in build/fuzz/artifacts. `make test-fuzz`: the bounded
-# 60-second run of `make test`.
+# 60-second run of `make test`. FUZZ_TARGET=fuzz_http fuzzes the HTTP layer alone (builds fast).
 FUZZ_DIR ?= build/fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_TARGET ?= fuzz_rest
 .PHONY: build-fuzz fuzz test-fuzz
 
 $(FUZZ_DIR)/build.ninja:
@@ -87,12 +88,13 @@ $(FUZZ_DIR)/build.ninja:
 	  -DCMAKE_PROJECT_quidditch_INCLUDE=$(CURDIR)/fuzz/fuzz.cmake $(CMAKE_FLAGS)
 
 build-fuzz: deps $(FUZZ_DIR)/build.ninja
-	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_rest
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(FUZZ_TARGET)
 
 fuzz: build-fuzz
-	fuzz/run.sh $(FUZZ_DIR)/fuzz_rest $(FUZZ_SECONDS)
+	fuzz/run.sh $(FUZZ_DIR)/$(FUZZ_TARGET) $(FUZZ_SECONDS)
 
-test-fuzz: build-fuzz
+test-fuzz: deps $(FUZZ_DIR)/build.ninja
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_rest
 	fuzz/run.sh $(FUZZ_DIR)/fuzz_rest 60
 
 format:

@@ -200,6 +200,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadHeader() {
     parser_.emplace();
     ConfigureParser(options(), &*parser_);
+    response_coding_ = {};  // an error answered before the next request is read is not encoded
     // One deadline for the whole header block: trickling it in does not extend it.
     stream_.expires_after(options().idle_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
