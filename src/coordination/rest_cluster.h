@@ -1,23 +1,17 @@
 // Read-only cluster endpoints, answered from the ControlPlane's local state:
 //
 //   GET /_cluster/health[/{index}]   OpenSearch 2.x health document. Parameters: level
-//       (cluster | indices | shards), wait_for_status (green | yellow | red) with timeout
-//       (OpenSearch time units, default 30s; on timeout the answer is 408 with timed_out true).
-//       {index} is a comma list of names or '*' globs ("_all" and "*" mean every index); an
-//       unknown concrete name is 404 index_not_found_exception. Other OpenSearch parameters
-//       (wait_for_nodes, wait_for_active_shards, wait_for_events, local, ...) are ignored.
-//   GET /_cat/health                 columns: epoch timestamp cluster status node.total
-//       node.data discovered_cluster_manager shards pri relo init unassign pending_tasks
-//       max_task_wait_time active_shards_percent.
-//   GET /_cat/nodes                  columns: ip heap.percent ram.percent cpu load_1m load_5m
-//       load_15m node.role node.roles cluster_manager name. The control plane knows no heap,
-//       RAM, CPU or load figures: those cells are "-" in text and null in format=json.
-//       node.role uses OpenSearch's letters (d = data, m = cluster_manager, i.e. our master
-//       role; "-" for a coordination-only node); cluster_manager is "*" on the node reported as
-//       master_node (see below), "-" elsewhere; name is the node id.
-//     Both _cat endpoints take v (header row), h (comma list of column names; unknown names are
-//     ignored) and format=json (an array of objects with string values). s, help and other
-//     formats are not supported (text is used).
+//       (cluster | indices | shards: per-index entries, and per-shard entries below them),
+//       wait_for_status (green | yellow | red), wait_for_no_initializing_shards,
+//       wait_for_no_relocating_shards, wait_for_active_shards (a number or "all"),
+//       wait_for_nodes ("N", ">=N", "<=N", ">N", "<N", "ge(N)", "le(N)", "gt(N)", "lt(N)"), with
+//       timeout (OpenSearch time units, default 30s; on timeout the answer is 408 with timed_out
+//       true). {index} is an index expression as every index API takes it (rest_util.h
+//       ResolveIndices; expand_wildcards, ignore_unavailable, allow_no_indices); a missing index
+//       makes the answer red with no index counted (so a wait for yellow or green times out),
+//       as OpenSearch's TransportClusterHealthAction does. wait_for_events and local are
+//       accepted and ignored (there is no pending-task queue to wait on).
+//   (_cat/health and _cat/nodes are in rest_cat.h.)
 //   GET /_nodes[/{node_id}]          nodes info: name, transport_address, host, ip, version,
 //       build_type, build_hash, roles, http.{publish_address, bound_address}. {node_id} is a
 //       comma list of node ids ("_all" and "*" mean every node); unknown ids are skipped.
@@ -32,6 +26,11 @@
 // A failed state read is 503 master_not_discovered_exception.
 #pragma once
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cluster/cluster_state.h"
 #include "common/status.h"
 #include "controlplane/control_plane.h"
 #include "coordination/rest_root.h"
@@ -41,5 +40,22 @@ namespace quidditch {
 // Registers the endpoints above on `router`. `cp` must outlive `router`.
 Status RegisterClusterHandlers(const NodeIdentity& identity, controlplane::ControlPlane* cp,
                                Router* router);
+
+namespace rest {
+
+// Helpers shared by the cluster, _cat and stats endpoints.
+
+// A node whose state is not DOWN: a cluster member.
+bool IsLiveNode(const cluster::NodeInfo& node);
+// The node reported as cluster manager: the first (by id) live node with the master role, or
+// nullptr.
+const cluster::NodeInfo* ClusterManagerNode(const cluster::ClusterState& state);
+// OpenSearch's role names of `node` ("cluster_manager", "data"), sorted as OpenSearch sorts
+// them.
+std::vector<std::string> OpenSearchRoles(const cluster::NodeInfo& node);
+// "address:port".
+std::string HostPort(const std::string& address, int32_t port);
+
+}  // namespace rest
 
 }  // namespace quidditch

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <exception>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -73,7 +74,179 @@ Result<std::vector<PatternSegment>> ParsePattern(std::string_view pattern) {
   return segments;
 }
 
+// --- filter_path -------------------------------------------------------------------------------
+
+// '*' matches any run of characters, as OpenSearch's Regex.simpleMatch. (The Router sits below
+// rest_util.h, which includes this header, so it keeps its own matcher.)
+bool WildcardMatch(std::string_view pattern, std::string_view text) {
+  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] != '*' && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+using FilterSegments = std::vector<std::string>;
+
+// A position in one filter: segments[pos] is the next name to match.
+struct FilterState {
+  const FilterSegments* segments;
+  size_t pos;
+};
+
+// How a set of filter states relates to one field.
+struct FieldMatch {
+  bool full = false;              // some filter ends at this field
+  std::vector<FilterState> next;  // states to apply below the field
+};
+
+// Expands "**" (which may match zero levels) so that every state points at a concrete name or
+// at the end; a state at the end is a full match of the field that led there.
+void AddState(const FilterSegments* segments, size_t pos, FieldMatch* match) {
+  while (pos < segments->size() && (*segments)[pos] == "**") {
+    match->next.push_back(FilterState{segments, pos});  // "**" consumes this level, stays
+    ++pos;                                              // ... or matches no level at all
+  }
+  if (pos == segments->size()) {
+    match->full = true;
+  } else {
+    match->next.push_back(FilterState{segments, pos});
+  }
+}
+
+FieldMatch MatchField(const std::vector<FilterState>& states, std::string_view name) {
+  FieldMatch match;
+  for (const FilterState& state : states) {
+    const std::string& segment = (*state.segments)[state.pos];
+    if (segment == "**") {
+      // Consumes `name`; below it, it may consume more levels or none (AddState adds both).
+      AddState(state.segments, state.pos, &match);
+    } else if (WildcardMatch(segment, name)) {
+      AddState(state.segments, state.pos + 1, &match);
+    }
+  }
+  return match;
+}
+
+// Keeps what `states` reach below `value` (a field matched partially). Returns nullopt when
+// nothing is left.
+std::optional<OrderedJson> IncludeBelow(const OrderedJson& value,
+                                        const std::vector<FilterState>& states) {
+  if (value.is_object()) {
+    OrderedJson out = OrderedJson::object();
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      FieldMatch match = MatchField(states, it.key());
+      if (match.full) {
+        out[it.key()] = it.value();
+      } else if (!match.next.empty()) {
+        std::optional<OrderedJson> child = IncludeBelow(it.value(), match.next);
+        if (child) out[it.key()] = std::move(*child);
+      }
+    }
+    if (out.empty()) return std::nullopt;
+    return out;
+  }
+  if (value.is_array()) {
+    OrderedJson out = OrderedJson::array();
+    for (const OrderedJson& element : value) {
+      std::optional<OrderedJson> child = IncludeBelow(element, states);
+      if (child) out.push_back(std::move(*child));
+    }
+    if (out.empty()) return std::nullopt;
+    return out;
+  }
+  return std::nullopt;  // a scalar cannot hold the rest of a path
+}
+
+// Drops what `states` reach below `value`. Returns nullopt when a container that had content
+// lost all of it.
+std::optional<OrderedJson> ExcludeBelow(const OrderedJson& value,
+                                        const std::vector<FilterState>& states) {
+  if (value.is_object()) {
+    if (value.empty()) return value;
+    OrderedJson out = OrderedJson::object();
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      FieldMatch match = MatchField(states, it.key());
+      if (match.full) continue;
+      if (match.next.empty()) {
+        out[it.key()] = it.value();
+      } else if (std::optional<OrderedJson> child = ExcludeBelow(it.value(), match.next)) {
+        out[it.key()] = std::move(*child);
+      }
+    }
+    if (out.empty()) return std::nullopt;
+    return out;
+  }
+  if (value.is_array()) {
+    if (value.empty()) return value;
+    OrderedJson out = OrderedJson::array();
+    for (const OrderedJson& element : value) {
+      if (std::optional<OrderedJson> child = ExcludeBelow(element, states)) {
+        out.push_back(std::move(*child));
+      }
+    }
+    if (out.empty()) return std::nullopt;
+    return out;
+  }
+  return value;
+}
+
 }  // namespace
+
+OrderedJson FilterJson(const OrderedJson& document, std::string_view filter_path) {
+  std::vector<FilterSegments> includes;
+  std::vector<FilterSegments> excludes;
+  size_t start = 0;
+  while (start <= filter_path.size()) {
+    size_t comma = filter_path.find(',', start);
+    if (comma == std::string_view::npos) comma = filter_path.size();
+    std::string_view filter = filter_path.substr(start, comma - start);
+    start = comma + 1;
+    while (!filter.empty() && filter.front() == ' ') filter.remove_prefix(1);
+    while (!filter.empty() && filter.back() == ' ') filter.remove_suffix(1);
+    bool exclude = !filter.empty() && filter.front() == '-';
+    if (exclude) filter.remove_prefix(1);
+    if (filter.empty()) continue;
+    FilterSegments segments;
+    size_t s = 0;
+    while (s <= filter.size()) {
+      size_t dot = filter.find('.', s);
+      if (dot == std::string_view::npos) dot = filter.size();
+      segments.emplace_back(filter.substr(s, dot - s));
+      s = dot + 1;
+    }
+    (exclude ? excludes : includes).push_back(std::move(segments));
+  }
+  // The states at the root; a filter made of "**" only matches the whole document.
+  auto root_of = [](const std::vector<FilterSegments>& filters) {
+    FieldMatch root;
+    for (const FilterSegments& segments : filters) AddState(&segments, 0, &root);
+    return root;
+  };
+  const OrderedJson empty = document.is_array() ? OrderedJson::array() : OrderedJson::object();
+  std::optional<OrderedJson> out = document;
+  if (!includes.empty()) {
+    FieldMatch root = root_of(includes);
+    if (!root.full) out = IncludeBelow(document, root.next);
+  }
+  if (out && !excludes.empty()) {
+    FieldMatch root = root_of(excludes);
+    out = root.full ? std::nullopt : ExcludeBelow(*out, root.next);
+  }
+  return out ? std::move(*out) : empty;
+}
 
 struct Router::Node {
   std::unordered_map<std::string, std::unique_ptr<Node>> exact;
@@ -226,10 +399,17 @@ HttpResponse Router::Dispatch(const HttpRequest& request) const {
     } catch (...) {
       response = OpenSearchErrorResponse(500, "exception", "unknown exception");
     }
-    if (WantsPretty(request) && IsJsonContentType(response.content_type) &&
-        !response.body.empty()) {
-      response.body = PrettyPrintJson(response.body);
+    const bool json = IsJsonContentType(response.content_type) && !response.body.empty();
+    if (json) {
+      if (auto it = request.params.find("filter_path");
+          it != request.params.end() && !it->second.empty()) {
+        // Handlers only produce valid JSON; should one not, it goes out unfiltered rather
+        // than as a 500 that hides the handler's answer.
+        OrderedJson document = OrderedJson::parse(response.body, nullptr, false);
+        if (!document.is_discarded()) response.body = Dump(FilterJson(document, it->second));
+      }
     }
+    if (json && WantsPretty(request)) response.body = PrettyPrintJson(response.body);
     return response;
   } catch (...) {
     // Only allocation failure gets here; answer without allocating much.

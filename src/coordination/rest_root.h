@@ -14,8 +14,19 @@
 // Matching uses HttpRequest::path_segments, which are already percent-decoded, so exact
 // segments compare against decoded text ("/%5Fcat" matches "/_cat").
 // The uri quoted in these messages is HttpRequest::uri, query string included, as OpenSearch
-// does. Every JSON response, fallbacks included, is pretty-printed when the request has the
-// `pretty` parameter (present without value, or "true"); see PrettyPrintJson.
+// does.
+//
+// Response parameters that Dispatch applies to every JSON response, errors and fallbacks
+// included, as OpenSearch's RestController does:
+//   - `filter_path`: a comma list of paths keeping only the matching parts of the response
+//     (see FilterJson); applied first.
+//   - `pretty` (present without value, or "true"): pretty-printed; see PrettyPrintJson.
+// Parameters that are accepted everywhere and left to the handlers:
+//   - `human`: handlers that report sizes and times add OpenSearch's human-readable twin
+//     fields ("size": "1.2kb" next to "size_in_bytes") when it is true; elsewhere it changes
+//     nothing, as in OpenSearch.
+//   - `error_trace`: OpenSearch adds the Java "stack_trace" of the exception to error bodies;
+//     there is no Java stack here, so error bodies are the same with or without it.
 //
 // Thread safety: Register is not thread-safe and must finish before the first Dispatch;
 // Dispatch is const and may run concurrently (it is what HttpServer's Handler calls).
@@ -26,6 +37,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,6 +104,20 @@ class Router {
 // indent, "key" : value, empty containers as "{ }" and "[ ]", and a trailing newline. The
 // input is assumed to be valid JSON; strings and numbers are copied verbatim.
 std::string PrettyPrintJson(std::string_view json);
+
+// OpenSearch's response filtering (the `filter_path` parameter, XContent's FilterPath).
+// `filter_path` is a comma list of paths of field names separated by '.'; a name may contain
+// '*' wildcards (matching any run of characters within one name), and a name "**" matches any
+// number of levels, zero included. Arrays are transparent: a path applies to every element
+// ("hits.hits._id" keeps the _id of each hit). Paths starting with '-' exclude what they
+// match. The result keeps every field matched by an inclusive path (whole: "nodes" keeps
+// everything below it) minus every field matched by an exclusive path; with no inclusive path
+// everything is included first. Objects and arrays that were reached only partially and end up
+// with nothing in them are dropped; when nothing remains at all the result is an empty object
+// (an empty array for an array document), as OpenSearch answers "{}". Scalars in an array that
+// a path reaches only partially are dropped.
+nlohmann::ordered_json FilterJson(const nlohmann::ordered_json& document,
+                                  std::string_view filter_path);
 
 // True when the request asks for pretty output (`pretty` present with "" or "true").
 bool WantsPretty(const HttpRequest& request);

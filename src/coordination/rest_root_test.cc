@@ -250,5 +250,128 @@ TEST(RestRootTest, WantsPretty) {
   EXPECT_FALSE(WantsPretty(MakeRequest(HttpMethod::kGet, "/")));
 }
 
+// --- filter_path -------------------------------------------------------------------------------
+
+nlohmann::ordered_json J(std::string_view text) { return nlohmann::ordered_json::parse(text); }
+std::string Filter(std::string_view document, std::string_view filter_path) {
+  return FilterJson(J(document), filter_path).dump();
+}
+
+TEST(FilterJsonTest, InclusivePathsKeepWholeSubtrees) {
+  const char* doc = R"({"took":3,"timed_out":false,"_shards":{"total":1,"failed":0},
+                        "hits":{"total":{"value":2},"hits":[{"_id":"1","_source":{"a":1}},
+                                                            {"_id":"2","_source":{"a":2}}]}})";
+  EXPECT_EQ(Filter(doc, "took"), R"({"took":3})");
+  EXPECT_EQ(Filter(doc, "_shards"), R"({"_shards":{"total":1,"failed":0}})");
+  EXPECT_EQ(Filter(doc, "took,_shards.total"), R"({"took":3,"_shards":{"total":1}})");
+  // Arrays are transparent; the document order is kept, not the filter order.
+  EXPECT_EQ(Filter(doc, "hits.hits._id,took"),
+            R"({"took":3,"hits":{"hits":[{"_id":"1"},{"_id":"2"}]}})");
+  EXPECT_EQ(Filter(doc, "hits.hits._source.a"),
+            R"({"hits":{"hits":[{"_source":{"a":1}},{"_source":{"a":2}}]}})");
+  // Nothing matches: an empty object, as OpenSearch answers.
+  EXPECT_EQ(Filter(doc, "nope"), "{}");
+  EXPECT_EQ(Filter(doc, "took.deeper"), "{}");  // a scalar cannot hold the rest of a path
+  EXPECT_EQ(Filter(doc, "hits.hits.missing"), "{}");
+  // Empty entries are ignored; only empty entries means no filtering.
+  EXPECT_EQ(Filter(doc, " took , "), R"({"took":3})");
+  EXPECT_EQ(Filter(R"({"a":1})", ","), R"({"a":1})");
+}
+
+TEST(FilterJsonTest, Wildcards) {
+  const char* doc =
+      R"({"nodes":{"n1":{"version":"2.19.0","ip":"10.0.0.1","http":{"publish_address":"10.0.0.1:9200"}},
+                                 "n2":{"version":"2.19.0","ip":"10.0.0.2","name":"x"}},"cluster_name":"c"})";
+  EXPECT_EQ(Filter(doc, "nodes.*.version"),
+            R"({"nodes":{"n1":{"version":"2.19.0"},"n2":{"version":"2.19.0"}}})");
+  EXPECT_EQ(
+      Filter(doc, "nodes.*.http.publish_address,nodes.*.ip"),
+      R"({"nodes":{"n1":{"ip":"10.0.0.1","http":{"publish_address":"10.0.0.1:9200"}},"n2":{"ip":"10.0.0.2"}}})");
+  EXPECT_EQ(Filter(doc, "nodes.n*.v*"),
+            R"({"nodes":{"n1":{"version":"2.19.0"},"n2":{"version":"2.19.0"}}})");
+  EXPECT_EQ(Filter(doc, "*_name"), R"({"cluster_name":"c"})");
+  EXPECT_EQ(Filter(doc, "nodes.n2.*a*"), R"({"nodes":{"n2":{"name":"x"}}})");
+  // "**" matches any number of levels, zero included.
+  EXPECT_EQ(Filter(doc, "**.publish_address"),
+            R"({"nodes":{"n1":{"http":{"publish_address":"10.0.0.1:9200"}}}})");
+  EXPECT_EQ(Filter(doc, "**.cluster_name"), R"({"cluster_name":"c"})");
+  EXPECT_EQ(Filter(doc, "nodes.**.ip"),
+            R"({"nodes":{"n1":{"ip":"10.0.0.1"},"n2":{"ip":"10.0.0.2"}}})");
+  EXPECT_EQ(Filter(doc, "nodes.n2.**"),
+            R"({"nodes":{"n2":{"version":"2.19.0","ip":"10.0.0.2","name":"x"}}})");
+  EXPECT_EQ(Filter(doc, "**"), J(doc).dump());
+}
+
+TEST(FilterJsonTest, Exclusions) {
+  const char* doc =
+      R"({"took":3,"_shards":{"total":1,"failed":0},"hits":{"hits":[{"_id":"1","_source":{"a":1}}]},"e":{}})";
+  EXPECT_EQ(Filter(doc, "-_shards"),
+            R"({"took":3,"hits":{"hits":[{"_id":"1","_source":{"a":1}}]},"e":{}})");
+  EXPECT_EQ(Filter(doc, "-hits.hits._source,-took,-e"),
+            R"({"_shards":{"total":1,"failed":0},"hits":{"hits":[{"_id":"1"}]}})");
+  EXPECT_EQ(Filter(doc, "-_shards.*"),
+            R"({"took":3,"hits":{"hits":[{"_id":"1","_source":{"a":1}}]},"e":{}})");
+  EXPECT_EQ(Filter(doc, "-**.a"),
+            R"({"took":3,"_shards":{"total":1,"failed":0},"hits":{"hits":[{"_id":"1"}]},"e":{}})");
+  // Inclusive and exclusive together: what the inclusive paths keep, minus the exclusions.
+  EXPECT_EQ(Filter(doc, "_shards,-_shards.failed"), R"({"_shards":{"total":1}})");
+  EXPECT_EQ(Filter(doc, "-_shards.failed,_shards,took"), R"({"took":3,"_shards":{"total":1}})");
+  EXPECT_EQ(Filter(doc, "-*"), "{}");
+  EXPECT_EQ(Filter(doc, "-**"), "{}");
+}
+
+TEST(FilterJsonTest, ArrayDocumentsAndErrors) {
+  // _cat format=json answers an array of objects.
+  EXPECT_EQ(Filter(R"([{"index":"a","health":"green"},{"index":"b","health":"red"}])", "index"),
+            R"([{"index":"a"},{"index":"b"}])");
+  EXPECT_EQ(Filter(R"([{"index":"a"}])", "nope"), "[]");
+  // Scalars of an array reached partially are dropped; reached fully they are kept.
+  EXPECT_EQ(Filter(R"({"a":[1,{"b":2,"c":3}],"d":[1,2]})", "a.b,d"),
+            R"({"a":[{"b":2}],"d":[1,2]})");
+  EXPECT_EQ(
+      Filter(
+          R"({"error":{"root_cause":[{"type":"t","reason":"r"}],"type":"t","reason":"r"},"status":404})",
+          "error.type,status"),
+      R"({"error":{"type":"t"},"status":404})");
+}
+
+TEST(FilterJsonTest, DispatchAppliesFilterPathThenPretty) {
+  Router router;
+  ASSERT_TRUE(router
+                  .Register(HttpMethod::kGet, "/x",
+                            [](const HttpRequest&, const PathParams&) {
+                              return HttpResponse::Json(200, R"({"a":{"b":1,"c":2},"d":3})");
+                            })
+                  .ok());
+  ASSERT_TRUE(router
+                  .Register(HttpMethod::kGet, "/text",
+                            [](const HttpRequest&, const PathParams&) {
+                              HttpResponse response;
+                              response.content_type = std::string(kTextContentType);
+                              response.body = "a b\n";
+                              return response;
+                            })
+                  .ok());
+  EXPECT_EQ(router.Dispatch(MakeRequest(HttpMethod::kGet, "/x?filter_path=a.b")).body,
+            R"({"a":{"b":1}})");
+  EXPECT_EQ(router.Dispatch(MakeRequest(HttpMethod::kGet, "/x?filter_path=-a&pretty")).body,
+            "{\n  \"d\" : 3\n}\n");
+  EXPECT_EQ(router.Dispatch(MakeRequest(HttpMethod::kGet, "/x?filter_path=")).body,
+            R"({"a":{"b":1,"c":2},"d":3})");
+  // Accepted everywhere without changing this response.
+  EXPECT_EQ(router.Dispatch(MakeRequest(HttpMethod::kGet, "/x?human&error_trace=true")).body,
+            R"({"a":{"b":1,"c":2},"d":3})");
+  // Text responses are left alone.
+  EXPECT_EQ(router.Dispatch(MakeRequest(HttpMethod::kGet, "/text?filter_path=a")).body, "a b\n");
+  // Errors and fallbacks are filtered too.
+  HttpResponse response =
+      router.Dispatch(MakeRequest(HttpMethod::kDelete, "/x?filter_path=status"));
+  EXPECT_EQ(response.status, 405);
+  EXPECT_EQ(response.body, R"({"status":405})");
+  response = router.Dispatch(MakeRequest(HttpMethod::kGet, "/nothing?filter_path=-error"));
+  EXPECT_EQ(response.status, 400);
+  EXPECT_EQ(response.body, "{}");
+}
+
 }  // namespace
 }  // namespace quidditch
