@@ -711,6 +711,51 @@ HttpResponse GetMapping(const RestContext& context, const HttpRequest& request,
   return JsonResponse(200, out);
 }
 
+// The leaf definitions of a mapping by full path, multi-fields included, as GET
+// _mapping/field reports them: {"full_name": path, "mapping": {leaf name: definition}}.
+void CollectFieldMappings(const json& properties, const std::string& prefix,
+                          std::map<std::string, std::pair<std::string, json>>* out) {
+  if (!properties.is_object()) return;
+  for (auto it = properties.begin(); it != properties.end(); ++it) {
+    if (!it.value().is_object()) continue;
+    const std::string path = prefix.empty() ? it.key() : prefix + "." + it.key();
+    if (auto props = it.value().find("properties"); props != it.value().end()) {
+      CollectFieldMappings(*props, path, out);
+      continue;
+    }
+    (*out)[path] = {it.key(), it.value()};
+    if (auto fields = it.value().find("fields"); fields != it.value().end()) {
+      CollectFieldMappings(*fields, path, out);
+    }
+  }
+}
+
+HttpResponse GetFieldMapping(const RestContext& context, const HttpRequest& request,
+                             const PathParams& params) {
+  std::vector<std::string> patterns;
+  if (auto it = params.find("fields"); it != params.end()) patterns = SplitComma(it->second);
+  Result<Resolved> resolved = Resolve(context, request, PathIndex(params), IndicesOptions{});
+  if (!resolved.ok()) return ErrorOf(resolved.status());
+  OrderedJson out = OrderedJson::object();
+  for (const cluster::Index* index : resolved->indices) {
+    std::map<std::string, std::pair<std::string, json>> fields;
+    const json mapping = CurrentMapping(context, *index);
+    if (auto props = mapping.find("properties"); props != mapping.end()) {
+      CollectFieldMappings(*props, "", &fields);
+    }
+    OrderedJson mappings = OrderedJson::object();
+    for (const auto& [path, leaf] : fields) {
+      bool wanted = false;
+      for (const std::string& pattern : patterns) wanted = wanted || GlobMatch(pattern, path);
+      if (!wanted) continue;
+      mappings[path] = OrderedJson{
+          {"full_name", path}, {"mapping", OrderedJson{{leaf.first, OrderedJson(leaf.second)}}}};
+    }
+    out[index->name] = OrderedJson{{"mappings", std::move(mappings)}};
+  }
+  return JsonResponse(200, out);
+}
+
 HttpResponse PutMapping(const RestContext& context, const HttpRequest& request,
                         const PathParams& params) {
   Result<milliseconds> timeout = Timeouts(request);
@@ -1320,6 +1365,8 @@ Status RegisterIndexHandlers(const RestContext& context, Router* router) {
       {{M::kGet}, "/{index}/_mapping", bind(GetMapping)},
       {{M::kGet}, "/_mappings", bind(GetMapping)},
       {{M::kGet}, "/{index}/_mappings", bind(GetMapping)},
+      {{M::kGet}, "/_mapping/field/{fields}", bind(GetFieldMapping)},
+      {{M::kGet}, "/{index}/_mapping/field/{fields}", bind(GetFieldMapping)},
       {{M::kPut, M::kPost}, "/{index}/_mapping", bind(PutMapping)},
       {{M::kPut, M::kPost}, "/{index}/_mappings", bind(PutMapping)},
       {{M::kGet}, "/_settings", bind(GetSettings)},

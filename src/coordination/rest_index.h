@@ -7,6 +7,7 @@
 //   DELETE /{index}                      delete (comma list, wildcards, _all)
 //   HEAD /{index}, GET /{index}          exists, get ({aliases, mappings, settings})
 //   GET /_mapping, /{index}/_mapping     mappings as the shards hold them (dynamic fields too)
+//   GET /_mapping/field/{fields}, /{index}/_mapping/field/{fields}   leaf field definitions
 //   PUT|POST /{index}/_mapping           add fields (validated on every shard first)
 //   GET /_settings, /{index}/_settings, /_settings/{name}, /{index}/_settings/{name}
 //   PUT /_settings, /{index}/_settings   dynamic settings only on open indices

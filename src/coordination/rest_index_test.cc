@@ -216,6 +216,10 @@ TEST_F(RestIndexTest, PutMappingMergesAndRejectsConflicts) {
   ASSERT_TRUE(meta.ok());
   EXPECT_EQ(meta->mappings["properties"]["t"]["type"], "keyword");
 
+  json field = CallJson(HttpMethod::kGet, "/m/_mapping/field/t,x*", "", 200);
+  EXPECT_EQ(field, json::parse(R"({"m":{"mappings":{
+      "t":{"full_name":"t","mapping":{"t":{"type":"keyword"}}}}}})"));
+
   json conflict =
       CallJson(HttpMethod::kPut, "/m/_mapping", R"({"properties":{"n":{"type":"text"}}})", 400);
   EXPECT_EQ(conflict["error"]["type"], "illegal_argument_exception");
