@@ -561,7 +561,7 @@ HttpResponse HandleByQuery(const RestContext& context, const HttpRequest& reques
   auto start = Clock::now();
   Result<std::optional<json>> body = ParseJsonBody(request);
   if (!body.ok()) return ErrorResponse(body.status());
-  json query = json::object({{"match_all", json::object()}});
+  std::optional<json> query;
   std::string conflicts = std::string(request.Param("conflicts", "abort"));
   int64_t max_docs = -1;
   if (request.HasParam("max_docs")) {
@@ -607,6 +607,11 @@ HttpResponse HandleByQuery(const RestContext& context, const HttpRequest& reques
   if (*scroll_size <= 0) return ErrorResponse(IllegalArgument("scroll_size must be positive"));
   Result<bool> refresh = BoolParam(request, "refresh", false);
   if (!refresh.ok()) return ErrorResponse(refresh.status());
+  if (!query) {
+    // DeleteByQueryRequest.validate insists on a query; _update_by_query takes every document.
+    if (!update) return ErrorResponse(ValidationFailed("query is missing"));
+    query = json::object({{"match_all", json::object()}});
+  }
   Result<IndicesOptions> indices_options = IndicesOptionsOf(request, IndicesOptions{});
   if (!indices_options.ok()) return ErrorResponse(indices_options.status());
 
@@ -621,7 +626,7 @@ HttpResponse HandleByQuery(const RestContext& context, const HttpRequest& reques
   for (const std::string& name : *names) {
     std::shared_ptr<const cluster::Index> index = (*state)->indices.at(name);
     for (int32_t shard = 0; shard < index->settings.shards; ++shard) {
-      Status collected = CollectShard(context, index, shard, query, update, limit, &found);
+      Status collected = CollectShard(context, index, shard, *query, update, limit, &found);
       if (!collected.ok()) {
         auto [type, code] = ErrorTypeOf(collected);
         if (code >= 500 || type == "no_shard_available_action_exception") {

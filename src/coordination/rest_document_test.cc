@@ -314,8 +314,14 @@ TEST_F(RestDocumentTest, DeleteByQuery) {
   OJson missing =
       Json(HttpMethod::kPost, "/nope/_delete_by_query", R"({"query":{"match_all":{}}})", 404);
   EXPECT_EQ(missing["error"]["type"], "index_not_found_exception");
-  OJson script = Json(HttpMethod::kPost, "/logs/_delete_by_query?slices=2", "{}", 400);
-  EXPECT_EQ(script["error"]["type"], "illegal_argument_exception");
+  OJson slices = Json(HttpMethod::kPost, "/logs/_delete_by_query?slices=2", "{}", 400);
+  EXPECT_EQ(slices["error"]["type"], "illegal_argument_exception");
+  OJson no_query = Json(HttpMethod::kPost, "/logs/_delete_by_query", "{}", 400);
+  EXPECT_EQ(no_query["error"]["reason"], "Validation Failed: 1: query is missing;");
+  OJson conflicts = Json(HttpMethod::kPost, "/logs/_delete_by_query?conflicts=maybe",
+                         R"({"query":{"match_all":{}}})", 400);
+  EXPECT_EQ(conflicts["error"]["reason"],
+            "conflicts may only be \"proceed\" or \"abort\" but was [maybe]");
 }
 
 TEST_F(RestDocumentTest, DeleteByQueryCountsConflicts) {
