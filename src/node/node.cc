@@ -13,8 +13,11 @@
 #include "controlplane/remote/remote_control_plane.h"
 #include "controlplane/rpc/master_service.h"
 #include "coordination/http_server.h"
-#include "coordination/rest_cluster.h"
+#include "coordination/rest_api.h"
 #include "coordination/rest_root.h"
+#include "coordination/rest_util.h"
+#include "data/indices_service.h"
+#include "data/local_shard_service.h"
 #include "node/data_dir.h"
 #include "node/node_agent.h"
 
@@ -51,6 +54,10 @@ struct Running {
   std::unique_ptr<controlplane::ControlPlane> remote;
   std::unique_ptr<controlplane::rpc::MasterGrpcServer> master_service;
   std::unique_ptr<NodeAgent> agent;
+  // The data role: the shards allocated to this node, and the service the REST layer reaches
+  // them through.
+  std::unique_ptr<data::IndicesService> indices;
+  std::unique_ptr<data::LocalShardService> shards;
   std::unique_ptr<HttpServer> http;
 
   controlplane::ControlPlane* control_plane() {
@@ -59,6 +66,8 @@ struct Running {
 
   void Stop() {
     if (http) http->Stop();
+    shards.reset();
+    if (indices) indices->Stop();
     if (agent) agent->Stop();
     if (master_service) master_service->Stop();
     if (remote) remote->Stop().PermitUncheckedError();  // Stop of a remote cannot fail
@@ -153,16 +162,27 @@ int RunNode(const Config& config) {
     node.agent->Start();
   }
 
+  if (config.node.roles.data) {
+    node.indices = std::make_unique<data::IndicesService>(node.control_plane(), config.node.node_id,
+                                                          node.data_dir->path());
+    if (Status s = node.indices->Start(); !s.ok()) return fail("data role", s);
+    node.shards = std::make_unique<data::LocalShardService>(node.indices.get());
+    spdlog::info("data role: shards under {}/indices", node.data_dir->path());
+  }
+
   if (config.node.roles.coordination) {
-    spdlog::warn(
-        "the REST API serves the root and read-only cluster endpoints only: index "
-        "management, indexing and search are not implemented yet");
     auto router = std::make_shared<Router>();
-    NodeIdentity identity{config.node.node_id, config.cluster_name};
-    if (Status s = RegisterRootHandlers(identity, router.get()); !s.ok()) {
-      return fail("REST routes", s);
-    }
-    if (Status s = RegisterClusterHandlers(identity, node.control_plane(), router.get()); !s.ok()) {
+    rest::RestContext context;
+    context.identity = NodeIdentity{config.node.node_id, config.cluster_name};
+    context.control_plane = node.control_plane();
+    // One node: only this node's own shards are reachable (other data nodes come with the
+    // distributed issue's gRPC shard service).
+    data::ShardService* local = node.shards.get();
+    context.shard_service =
+        [local, self = config.node.node_id](const std::string& node_id) -> data::ShardService* {
+      return node_id == self ? local : nullptr;
+    };
+    if (Status s = rest::RegisterRestApi(context, router.get()); !s.ok()) {
       return fail("REST routes", s);
     }
     HttpServerOptions options;

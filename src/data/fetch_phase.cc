@@ -1,0 +1,393 @@
+#include "data/fetch_phase.h"
+
+#include <fmt/format.h>
+
+#include "engine/aggs/date_time.h"
+#include "engine/document.h"
+#include "engine/errors.h"
+
+namespace quidditch::data {
+namespace {
+
+using nlohmann::json;
+
+// '*' matches any run of characters (dots included, as OpenSearch's source filtering).
+bool Glob(std::string_view pattern, std::string_view text) {
+  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+bool HasWildcard(std::string_view s) { return s.find('*') != std::string_view::npos; }
+
+Status AppendPatterns(const json& value, std::string_view what, std::vector<std::string>* out) {
+  if (value.is_string()) {
+    out->push_back(value.get<std::string>());
+    return Status::OK();
+  }
+  if (value.is_array()) {
+    for (const json& v : value) {
+      if (!v.is_string()) {
+        return engine::QueryParsingError(
+            fmt::format("Unknown key for a {} in [_source].", v.type_name()));
+      }
+      out->push_back(v.get<std::string>());
+    }
+    return Status::OK();
+  }
+  if (value.is_null()) return Status::OK();
+  return engine::QueryParsingError(
+      fmt::format("Expected one of [VALUE_STRING, START_ARRAY] but found [{}] in [{}]",
+                  value.type_name(), what));
+}
+
+}  // namespace
+
+// --- _source -----------------------------------------------------------------------------------
+
+Result<SourceFilter> SourceFilter::Parse(const json* spec) {
+  SourceFilter f;
+  if (spec == nullptr || spec->is_null()) return f;
+  if (spec->is_boolean()) {
+    f.fetch_ = spec->get<bool>();
+    return f;
+  }
+  if (spec->is_string() || spec->is_array()) {
+    QD_RETURN_IF_ERROR(AppendPatterns(*spec, "_source", &f.includes_));
+    return f;
+  }
+  if (spec->is_object()) {
+    for (const auto& [key, value] : spec->items()) {
+      if (key == "includes" || key == "include") {
+        QD_RETURN_IF_ERROR(AppendPatterns(value, key, &f.includes_));
+      } else if (key == "excludes" || key == "exclude") {
+        QD_RETURN_IF_ERROR(AppendPatterns(value, key, &f.excludes_));
+      } else {
+        return engine::QueryParsingError(
+            fmt::format("Unknown key for a {} in [{}].", value.type_name(), key));
+      }
+    }
+    return f;
+  }
+  return engine::QueryParsingError(
+      fmt::format("Unknown key for a {} in [_source].", spec->type_name()));
+}
+
+bool SourceFilter::Excluded(const std::string& path) const {
+  for (const std::string& p : excludes_) {
+    if (Glob(p, path)) return true;
+  }
+  return false;
+}
+
+bool SourceFilter::Included(const std::string& path) const {
+  if (includes_.empty()) return true;
+  for (const std::string& p : includes_) {
+    if (Glob(p, path)) return true;
+  }
+  return false;
+}
+
+bool SourceFilter::MayIncludeBelow(const std::string& path) const {
+  if (includes_.empty()) return true;
+  const std::string below = path + ".";
+  for (const std::string& p : includes_) {
+    if (!HasWildcard(p)) {
+      if (p.compare(0, below.size(), below) == 0) return true;
+      continue;
+    }
+    // The literal part before the first '*' must agree with "path." as far as both go.
+    std::string_view literal = std::string_view(p).substr(0, p.find('*'));
+    const size_t n = std::min(literal.size(), below.size());
+    if (literal.substr(0, n) == std::string_view(below).substr(0, n)) return true;
+  }
+  return false;
+}
+
+json SourceFilter::FilterValue(const json& value, const std::string& path, bool included) const {
+  if (value.is_object()) return FilterObject(value, path, included);
+  if (value.is_array()) {
+    json out = json::array();
+    for (const json& v : value) {
+      if (v.is_object() || v.is_array()) {
+        json filtered = FilterValue(v, path, included);
+        if (v.is_object() && filtered.empty() && !included) continue;
+        out.push_back(std::move(filtered));
+      } else if (included) {
+        out.push_back(v);
+      }
+    }
+    return out;
+  }
+  return value;
+}
+
+json SourceFilter::FilterObject(const json& object, const std::string& prefix,
+                                bool included) const {
+  json out = json::object();
+  for (const auto& [key, value] : object.items()) {
+    const std::string path = prefix.empty() ? key : prefix + "." + key;
+    if (Excluded(path)) continue;
+    const bool here = included || Included(path);
+    if (value.is_object() || (value.is_array() && !here)) {
+      if (!here && !MayIncludeBelow(path)) continue;
+      json filtered = FilterValue(value, path, here);
+      // An object kept only for what is below it disappears when nothing below matched.
+      if (!here && filtered.empty()) continue;
+      out[key] = std::move(filtered);
+    } else if (here) {
+      out[key] = value.is_array() ? FilterValue(value, path, true) : value;
+    }
+  }
+  return out;
+}
+
+json SourceFilter::Filter(const json& object) const {
+  if (!object.is_object()) return object;
+  return FilterObject(object, "", includes_.empty());
+}
+
+Result<std::string> SourceFilter::Apply(std::string_view source) const {
+  if (!filters()) return std::string(source);
+  json parsed = json::parse(source, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return Status::Corruption("stored _source is not valid JSON");
+  return Filter(parsed).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// --- highlight ---------------------------------------------------------------------------------
+
+namespace {
+
+Status ReadTags(const json& spec, const char* key, std::string* tag) {
+  auto it = spec.find(key);
+  if (it == spec.end()) return Status::OK();
+  if (it->is_array() && !it->empty() && (*it)[0].is_string()) {
+    *tag = (*it)[0].get<std::string>();  // one tag per fragment kind: the first one
+    return Status::OK();
+  }
+  if (it->is_string()) {
+    *tag = it->get<std::string>();
+    return Status::OK();
+  }
+  return engine::QueryParsingError(fmt::format("[highlight] {} must be an array of strings", key));
+}
+
+Status ReadOptions(const json& spec, engine::HighlightOptions* options) {
+  if (!spec.is_object()) return Status::OK();
+  QD_RETURN_IF_ERROR(ReadTags(spec, "pre_tags", &options->pre_tag));
+  QD_RETURN_IF_ERROR(ReadTags(spec, "post_tags", &options->post_tag));
+  if (auto it = spec.find("fragment_size"); it != spec.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 0) {
+      return engine::QueryParsingError("[highlight] fragment_size must be a non-negative integer");
+    }
+    options->fragment_size = it->get<size_t>();
+  }
+  if (auto it = spec.find("number_of_fragments"); it != spec.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 0) {
+      return engine::QueryParsingError(
+          "[highlight] number_of_fragments must be a non-negative integer");
+    }
+    options->number_of_fragments = it->get<size_t>();
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HighlightPlan>> HighlightPlan::Parse(const json& highlight,
+                                                            const json* body_query,
+                                                            const engine::SearchContext& ctx) {
+  if (!highlight.is_object()) {
+    return engine::QueryParsingError("[highlight] must be an object");
+  }
+  auto plan = std::make_unique<HighlightPlan>();
+  plan->ctx_ = ctx;
+  engine::HighlightOptions defaults;
+  QD_RETURN_IF_ERROR(ReadOptions(highlight, &defaults));
+
+  auto parse_query = [&](const json& dsl) -> Result<const engine::Query*> {
+    QD_ASSIGN_OR_RETURN(std::unique_ptr<engine::Query> q, engine::ParseQuery(dsl, ctx));
+    plan->queries_.push_back(std::move(q));
+    return plan->queries_.back().get();
+  };
+  const json match_all = {{"match_all", json::object()}};
+  const json* main_dsl = &match_all;
+  if (auto it = highlight.find("highlight_query"); it != highlight.end()) {
+    main_dsl = &*it;
+  } else if (body_query != nullptr && !body_query->is_null()) {
+    main_dsl = body_query;
+  }
+  QD_ASSIGN_OR_RETURN(const engine::Query* main_query, parse_query(*main_dsl));
+
+  // "fields": {name: options} or [{name: options}, ...] (ordered).
+  std::vector<std::pair<std::string, const json*>> specs;
+  auto fields = highlight.find("fields");
+  if (fields == highlight.end()) {
+    return engine::QueryParsingError("[highlight] requires [fields]");
+  }
+  if (fields->is_object()) {
+    for (const auto& [name, spec] : fields->items()) specs.emplace_back(name, &spec);
+  } else if (fields->is_array()) {
+    for (const json& entry : *fields) {
+      if (!entry.is_object() || entry.size() != 1) {
+        return engine::QueryParsingError(
+            "[highlight] fields as an array must hold objects of one field each");
+      }
+      specs.emplace_back(entry.begin().key(), &entry.begin().value());
+    }
+  } else {
+    return engine::QueryParsingError("[highlight] [fields] must be an object or an array");
+  }
+
+  for (const auto& [pattern, spec] : specs) {
+    engine::HighlightOptions options = defaults;
+    QD_RETURN_IF_ERROR(ReadOptions(*spec, &options));
+    const engine::Query* query = main_query;
+    if (spec->is_object()) {
+      if (auto it = spec->find("highlight_query"); it != spec->end()) {
+        QD_ASSIGN_OR_RETURN(query, parse_query(*it));
+      }
+    }
+    std::vector<std::string> names;
+    if (HasWildcard(pattern)) {
+      for (const engine::FieldMapping* f : ctx.mapping->Fields()) {
+        if ((f->type == engine::FieldType::kText || f->type == engine::FieldType::kKeyword) &&
+            Glob(pattern, f->path)) {
+          names.push_back(f->path);
+        }
+      }
+    } else {
+      names.push_back(pattern);
+    }
+    for (std::string& name : names) {
+      plan->fields_.push_back(Field{std::move(name), options, query});
+    }
+  }
+  return plan;
+}
+
+Result<json> HighlightPlan::Highlight(std::string_view source) const {
+  json out = json::object();
+  for (const Field& f : fields_) {
+    QD_ASSIGN_OR_RETURN(std::vector<std::string> fragments,
+                        engine::Highlight(*f.query, source, f.name, ctx_, f.options));
+    if (!fragments.empty()) out[f.name] = std::move(fragments);
+  }
+  if (out.empty()) return json(nullptr);
+  return out;
+}
+
+// --- docvalue_fields ---------------------------------------------------------------------------
+
+struct DocValueFields::Field {
+  std::string name;
+  engine::FieldType type;
+  std::shared_ptr<const engine::aggs::DateFormatter> date_format;  // dates only
+};
+
+Result<DocValueFields> DocValueFields::Parse(const json& spec, const engine::Mapping& mapping) {
+  DocValueFields out;
+  if (spec.is_null()) return out;
+  if (!spec.is_array()) {
+    return engine::QueryParsingError("[docvalue_fields] must be an array");
+  }
+  for (const json& entry : spec) {
+    std::string pattern;
+    std::string format;
+    if (entry.is_string()) {
+      pattern = entry.get<std::string>();
+    } else if (entry.is_object() && entry.contains("field") && entry["field"].is_string()) {
+      pattern = entry["field"].get<std::string>();
+      if (entry.contains("format") && entry["format"].is_string()) {
+        format = entry["format"].get<std::string>();
+      }
+    } else {
+      return engine::QueryParsingError(
+          "[docvalue_fields] entries must be field names or {\"field\": ..., \"format\": ...}");
+    }
+    std::vector<const engine::FieldMapping*> matched;
+    if (HasWildcard(pattern)) {
+      for (const engine::FieldMapping* f : mapping.Fields()) {
+        if (f->doc_values && f->type != engine::FieldType::kText && Glob(pattern, f->path)) {
+          matched.push_back(f);
+        }
+      }
+    } else if (const engine::FieldMapping* f = mapping.Find(pattern)) {
+      if (f->type == engine::FieldType::kText || f->type == engine::FieldType::kObject) {
+        return engine::IllegalArgument(
+            "Text fields are not optimised for operations that require per-document field data "
+            "like aggregations and sorting, so these operations are disabled by default. Please "
+            "use a keyword field instead. Alternatively, set fielddata=true on [" +
+            pattern + "] in order to load field data by uninverting the inverted index.");
+      }
+      if (!f->doc_values) {
+        return engine::IllegalArgument(
+            fmt::format("Can't load fielddata on [{}] because fielddata is unsupported on "
+                        "fields of type [{}]. Use doc values instead.",
+                        pattern, engine::FieldTypeName(f->type)));
+      }
+      matched.push_back(f);
+    }  // unmapped: no values, as OpenSearch
+    for (const engine::FieldMapping* f : matched) {
+      auto field = std::make_shared<Field>();
+      field->name = f->path;
+      field->type = f->type;
+      if (f->type == engine::FieldType::kDate) {
+        std::string fmt_spec = format;
+        if (fmt_spec.empty() && !f->formats.empty()) fmt_spec = f->formats.front();
+        QD_ASSIGN_OR_RETURN(field->date_format, engine::aggs::DateFormatter::Create(
+                                                    fmt_spec, engine::aggs::DateZone::Utc()));
+      }
+      out.fields_.push_back(std::move(field));
+    }
+  }
+  return out;
+}
+
+json DocValueFields::Values(const engine::Leaf& leaf, uint32_t doc) const {
+  json out = json::object();
+  for (const auto& f : fields_) {
+    json values = json::array();
+    if (f->type == engine::FieldType::kKeyword) {
+      if (const engine::SortedSetDocValues* dv = leaf.reader->SortedSet(f->name)) {
+        for (uint32_t ord : dv->Ords(doc)) values.push_back(std::string(dv->LookupOrd(ord)));
+      }
+    } else if (const engine::NumericDocValues* dv = leaf.reader->Numeric(f->name)) {
+      for (int64_t v : dv->Values(doc)) {
+        switch (f->type) {
+          case engine::FieldType::kDouble:
+          case engine::FieldType::kFloat:
+            values.push_back(engine::SortableBitsToDouble(v));
+            break;
+          case engine::FieldType::kBoolean:
+            values.push_back(v != 0);
+            break;
+          case engine::FieldType::kDate:
+            values.push_back(f->date_format->Format(v));
+            break;
+          default:
+            values.push_back(v);
+        }
+      }
+    }
+    if (!values.empty()) out[f->name] = std::move(values);
+  }
+  if (out.empty()) return json(nullptr);
+  return out;
+}
+
+}  // namespace quidditch::data

@@ -1,0 +1,88 @@
+// The pieces of a search's fetch phase that read one hit: _source filtering, highlighting and
+// docvalue_fields, in OpenSearch's request shapes. Used by LocalShardService::ExecuteFetch.
+//
+// Thread safety: everything here is stateless or immutable after construction.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/search/highlighter.h"
+#include "engine/search/searcher.h"
+
+namespace quidditch::data {
+
+// The `_source` of a search body (or of a get): true/false, "pattern", ["a*", "b"], or
+// {"includes": [...], "excludes": [...]} ("include"/"exclude" too), with '*' wildcards.
+// Patterns match full dotted paths; a pattern naming an object takes all of it, as OpenSearch's
+// XContentMapValues.filter does.
+class SourceFilter {
+ public:
+  // Absent or null: the whole source. Anything else malformed is parsing_exception.
+  static Result<SourceFilter> Parse(const nlohmann::json* spec);
+
+  bool fetch() const { return fetch_; }
+  bool filters() const { return !includes_.empty() || !excludes_.empty(); }
+  // The filtered source. REQUIRES: fetch(). A source that is not JSON is Corruption.
+  Result<std::string> Apply(std::string_view source) const;
+  // The filtered object (exposed for tests).
+  nlohmann::json Filter(const nlohmann::json& object) const;
+
+ private:
+  nlohmann::json FilterObject(const nlohmann::json& object, const std::string& prefix,
+                              bool included) const;
+  nlohmann::json FilterValue(const nlohmann::json& value, const std::string& path,
+                             bool included) const;
+  bool Excluded(const std::string& path) const;
+  bool Included(const std::string& path) const;
+  // Whether some include pattern may match a path below `path`.
+  bool MayIncludeBelow(const std::string& path) const;
+
+  bool fetch_ = true;
+  std::vector<std::string> includes_;
+  std::vector<std::string> excludes_;
+};
+
+// The `highlight` of a search body, resolved against one snapshot: which fields, with which
+// options and which query.
+class HighlightPlan {
+ public:
+  // `highlight` is the body's "highlight" object; `body_query` the body's "query" (null:
+  // match_all). Fields are expanded against ctx.mapping ('*' patterns: text and keyword fields).
+  static Result<std::unique_ptr<HighlightPlan>> Parse(const nlohmann::json& highlight,
+                                                      const nlohmann::json* body_query,
+                                                      const engine::SearchContext& ctx);
+  // {field: [fragments]} for one document's source; null when no field has a fragment.
+  Result<nlohmann::json> Highlight(std::string_view source) const;
+
+ private:
+  struct Field {
+    std::string name;
+    engine::HighlightOptions options;
+    const engine::Query* query = nullptr;  // owned by queries_
+  };
+  engine::SearchContext ctx_;
+  std::vector<std::unique_ptr<engine::Query>> queries_;
+  std::vector<Field> fields_;
+};
+
+// The `docvalue_fields` of a search body: ["field", {"field": "f", "format": "..."}], with
+// '*' patterns. Values come from the doc values of the snapshot's segments.
+class DocValueFields {
+ public:
+  static Result<DocValueFields> Parse(const nlohmann::json& spec, const engine::Mapping& mapping);
+  bool empty() const { return fields_.empty(); }
+  // {field: [values]} of doc `doc` of `leaf`; null when no field has a value.
+  nlohmann::json Values(const engine::Leaf& leaf, uint32_t doc) const;
+
+ private:
+  struct Field;
+  std::vector<std::shared_ptr<const Field>> fields_;
+};
+
+}  // namespace quidditch::data

@@ -1,0 +1,593 @@
+#include "data/local_shard_service.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include "data/fetch_phase.h"
+#include "engine/aggs/aggregations.h"
+#include "engine/aggs/search_matcher.h"
+#include "engine/errors.h"
+#include "engine/search/searcher.h"
+
+namespace quidditch::data {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+std::string RandomPrefix() {
+  std::random_device rd;
+  return fmt::format("{:08x}{:08x}", rd(), rd());
+}
+
+Status SearchContextMissing(const std::string& id) {
+  return Status::NotFound(
+      fmt::format("search_context_missing_exception: No search context found for id [{}]", id));
+}
+
+const json* Find(const json& body, const char* key) {
+  if (!body.is_object()) return nullptr;
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+// track_total_hits: true, false, or a count (default 10000).
+Result<uint64_t> TrackTotalHits(const json& body) {
+  const json* v = Find(body, "track_total_hits");
+  if (v == nullptr) return uint64_t{10000};
+  if (v->is_boolean()) return v->get<bool>() ? engine::kTrackTotalHitsExact : uint64_t{0};
+  if (v->is_number_integer()) {
+    int64_t n = v->get<int64_t>();
+    if (n < 0) {
+      return engine::IllegalArgument(
+          fmt::format("[track_total_hits] parameter must be positive or equals to -1, got {}", n));
+    }
+    return static_cast<uint64_t>(n);
+  }
+  return engine::QueryParsingError("[track_total_hits] must be a boolean or an integer");
+}
+
+// Passes the first `limit` matches (in doc order) to `inner` and remembers where it stopped:
+// terminate_after.
+class LimitCollector : public engine::MatchCollector {
+ public:
+  LimitCollector(uint64_t limit, engine::MatchCollector* inner) : limit_(limit), inner_(inner) {}
+  void SetLeaf(size_t leaf_index, const engine::Leaf& leaf) override {
+    doc_base_ = leaf.doc_base;
+    if (inner_ && count_ < limit_) inner_->SetLeaf(leaf_index, leaf);
+  }
+  void Collect(uint32_t doc, float score) override {
+    ++seen_;
+    if (count_ >= limit_) return;
+    ++count_;
+    last_doc_ = doc_base_ + doc;
+    if (inner_) inner_->Collect(doc, score);
+  }
+  bool needs_scores() const override { return inner_ && inner_->needs_scores(); }
+
+  uint64_t seen() const { return seen_; }
+  uint64_t count() const { return count_; }
+  uint32_t last_doc() const { return last_doc_; }  // global doc id of the last one passed
+
+ private:
+  const uint64_t limit_;
+  engine::MatchCollector* const inner_;
+  uint32_t doc_base_ = 0;
+  uint64_t seen_ = 0;
+  uint64_t count_ = 0;
+  uint32_t last_doc_ = 0;
+};
+
+// The leaf holding snapshot-wide doc `doc`, or nullptr.
+const engine::Leaf* LeafOf(const std::vector<engine::Leaf>& leaves, uint32_t doc) {
+  auto it = std::upper_bound(leaves.begin(), leaves.end(), doc,
+                             [](uint32_t d, const engine::Leaf& l) { return d < l.doc_base; });
+  if (it == leaves.begin()) return nullptr;
+  --it;
+  if (doc - it->doc_base >= it->reader->max_doc()) return nullptr;
+  return &*it;
+}
+
+// UTF-16 code units before each byte offset of `text` (OpenSearch reports offsets in Java
+// chars).
+std::vector<uint32_t> Utf16Offsets(std::string_view text) {
+  std::vector<uint32_t> out(text.size() + 1, 0);
+  uint32_t units = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    out[i] = units;
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c & 0xC0) != 0x80) units += (c >= 0xF0) ? 2 : 1;  // a lead byte starts a code point
+  }
+  out[text.size()] = units;
+  return out;
+}
+
+// The token type OpenSearch's standard tokenizer reports; "word" for the others.
+std::string TokenType(bool standard_tokenizer, std::string_view term) {
+  if (!standard_tokenizer) return "word";
+  bool digit = false;
+  for (char c : term) {
+    if (c >= '0' && c <= '9') {
+      digit = true;
+    } else if (c != '.' && c != ',') {
+      return "<ALPHANUM>";
+    }
+  }
+  return digit ? "<NUM>" : "<ALPHANUM>";
+}
+
+}  // namespace
+
+LocalShardService::LocalShardService(IndicesService* indices)
+    : indices_(indices), reader_prefix_(RandomPrefix()) {}
+
+LocalShardService::~LocalShardService() = default;
+
+// --- readers -----------------------------------------------------------------------------------
+
+size_t LocalShardService::open_readers() const {
+  std::lock_guard<std::mutex> lock(readers_mu_);
+  const_cast<LocalShardService*>(this)->ReapLocked(Clock::now());
+  return readers_.size();
+}
+
+void LocalShardService::ReapLocked(Clock::time_point now) {
+  if (now < next_reap_) return;
+  next_reap_ = now + std::chrono::milliseconds(200);
+  for (auto it = readers_.begin(); it != readers_.end();) {
+    if (it->second->expires <= now) {
+      it = readers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::string LocalShardService::AddReader(std::shared_ptr<Reader> reader) {
+  std::lock_guard<std::mutex> lock(readers_mu_);
+  const Clock::time_point now = Clock::now();
+  ReapLocked(now);
+  std::string id = fmt::format("{}-{}", reader_prefix_, next_reader_++);
+  reader->expires = now + (reader->keep_alive.count() > 0 ? reader->keep_alive : kDefaultKeepAlive);
+  readers_.emplace(id, std::move(reader));
+  return id;
+}
+
+Result<std::shared_ptr<LocalShardService::Reader>> LocalShardService::FindReader(
+    const ShardKey& shard, const std::string& id, std::chrono::milliseconds keep_alive) {
+  std::lock_guard<std::mutex> lock(readers_mu_);
+  const Clock::time_point now = Clock::now();
+  next_reap_ = Clock::time_point{};  // an expired reader must not be found
+  ReapLocked(now);
+  auto it = readers_.find(id);
+  if (it == readers_.end() || it->second->shard != shard) return SearchContextMissing(id);
+  if (keep_alive.count() > 0) {
+    it->second->keep_alive = keep_alive;
+    it->second->expires = now + keep_alive;
+  }
+  return it->second;
+}
+
+Status LocalShardService::ReleaseReader(const ShardKey& shard, const std::string& reader_id) {
+  std::lock_guard<std::mutex> lock(readers_mu_);
+  ReapLocked(Clock::now());
+  auto it = readers_.find(reader_id);
+  if (it == readers_.end() || it->second->shard != shard) return SearchContextMissing(reader_id);
+  readers_.erase(it);
+  return Status::OK();
+}
+
+// --- query phase -------------------------------------------------------------------------------
+
+Result<QueryPhaseResult> LocalShardService::ExecuteQuery(const ShardKey& key,
+                                                         const QueryPhaseRequest& request) {
+  std::shared_ptr<Reader> reader;
+  if (request.reader_id.empty()) {
+    QD_ASSIGN_OR_RETURN(std::shared_ptr<IndexShard> shard, indices_->Shard(key));
+    reader = std::make_shared<Reader>();
+    reader->shard = key;
+    reader->snapshot = shard->engine().AcquireSnapshot();
+    reader->index_shard = std::move(shard);
+    reader->keep_alive = request.keep_alive;
+  } else {
+    QD_ASSIGN_OR_RETURN(reader, FindReader(key, request.reader_id, request.keep_alive));
+  }
+  const engine::EngineSnapshot& snap = *reader->snapshot;
+  engine::SearchContext ctx{&snap.leaves, &snap.mapping, &reader->index_shard->engine().analysis(),
+                            request.now_millis};
+  const json& body = request.body;
+
+  const json match_all = {{"match_all", json::object()}};
+  const json* query_dsl = Find(body, "query");
+  if (query_dsl == nullptr) query_dsl = &match_all;
+  QD_ASSIGN_OR_RETURN(std::unique_ptr<engine::Query> query, engine::ParseQuery(*query_dsl, ctx));
+  // post_filter narrows the hits but not the aggregations: the hits run the conjunction.
+  std::unique_ptr<engine::Query> hits_query;
+  if (const json* post_filter = Find(body, "post_filter")) {
+    json combined = {{"bool", {{"must", *query_dsl}, {"filter", *post_filter}}}};
+    QD_ASSIGN_OR_RETURN(hits_query, engine::ParseQuery(combined, ctx));
+  }
+  const engine::Query& hits_q = hits_query ? *hits_query : *query;
+
+  engine::SearchRequest search;
+  search.query = &hits_q;
+  search.from = request.skip;
+  search.size = request.size;
+  if (const json* sort = Find(body, "sort")) {
+    QD_ASSIGN_OR_RETURN(search.sort, engine::ParseSort(*sort, ctx));
+  }
+  if (const json* after = Find(body, "search_after")) {
+    if (search.sort.empty()) search.sort.push_back(engine::SortField{"_score", true, false});
+    QD_ASSIGN_OR_RETURN(search.search_after, engine::ParseSearchAfter(*after, search.sort, ctx));
+  }
+  QD_ASSIGN_OR_RETURN(search.track_total_hits, TrackTotalHits(body));
+  if (const json* min_score = Find(body, "min_score")) {
+    if (!min_score->is_number()) return engine::QueryParsingError("[min_score] must be a number");
+    search.min_score = min_score->get<float>();
+  }
+  if (const json* explain = Find(body, "explain"))
+    search.explain = explain->is_boolean() && explain->get<bool>();
+
+  std::unique_ptr<engine::AggregationsCollector> aggs;
+  const json* aggs_spec = Find(body, "aggs");
+  if (aggs_spec == nullptr) aggs_spec = Find(body, "aggregations");
+  if (aggs_spec != nullptr) {
+    QD_ASSIGN_OR_RETURN(
+        aggs, engine::ParseAggregations(*aggs_spec, engine::ContextForSearch(ctx, key.index)));
+  }
+
+  uint64_t terminate_after = 0;
+  if (const json* t = Find(body, "terminate_after")) {
+    if (!t->is_number_integer() || t->get<int64_t>() < 0) {
+      return engine::IllegalArgument("terminateAfter must be > 0");
+    }
+    terminate_after = t->get<uint64_t>();
+  }
+
+  QueryPhaseResult result;
+  engine::TopDocs top;
+  if (terminate_after > 0) {
+    // OpenSearch stops collecting after the first `terminate_after` matches in doc order: the
+    // hits are the best of those, and the aggregations see only those.
+    if (aggs) {
+      LimitCollector limited(terminate_after, aggs.get());
+      QD_RETURN_IF_ERROR(engine::ForEachMatch(*query, ctx, &limited));
+    }
+    LimitCollector counter(terminate_after, nullptr);
+    QD_RETURN_IF_ERROR(engine::ForEachMatch(hits_q, ctx, &counter));
+    if (counter.seen() <= terminate_after) {
+      QD_ASSIGN_OR_RETURN(top, engine::Search(search, ctx));
+    } else {
+      result.terminated_early = true;
+      // Every hit in sort order, then only those among the first matches.
+      engine::SearchRequest all = search;
+      all.from = 0;
+      all.size = counter.seen();
+      all.track_total_hits = engine::kTrackTotalHitsExact;
+      QD_ASSIGN_OR_RETURN(engine::TopDocs every, engine::Search(all, ctx));
+      top.total_hits = counter.count();
+      top.total_is_lower_bound = false;
+      top.max_score = std::numeric_limits<float>::quiet_NaN();
+      size_t skipped = 0;
+      for (engine::Hit& hit : every.hits) {
+        const uint32_t global = snap.leaves[hit.leaf].doc_base + hit.doc;
+        if (global > counter.last_doc()) continue;
+        if (!std::isnan(hit.score) && (std::isnan(top.max_score) || hit.score > top.max_score)) {
+          top.max_score = hit.score;
+        }
+        if (skipped < request.skip) {
+          ++skipped;
+          continue;
+        }
+        if (top.hits.size() < request.size) top.hits.push_back(std::move(hit));
+      }
+    }
+  } else if (aggs && hits_query) {
+    QD_RETURN_IF_ERROR(engine::ForEachMatch(*query, ctx, aggs.get()));
+    QD_ASSIGN_OR_RETURN(top, engine::Search(search, ctx));
+  } else {
+    search.collector = aggs.get();
+    QD_ASSIGN_OR_RETURN(top, engine::Search(search, ctx));
+  }
+
+  result.total_hits = top.total_hits;
+  result.total_is_lower_bound = top.total_is_lower_bound;
+  result.max_score = top.max_score;
+  result.hits.reserve(top.hits.size());
+  for (engine::Hit& hit : top.hits) {
+    ShardHit h;
+    h.doc = snap.leaves[hit.leaf].doc_base + hit.doc;
+    h.score = hit.score;
+    h.sort_values = std::move(hit.sort_values);
+    h.explanation = std::move(hit.explanation);
+    result.hits.push_back(std::move(h));
+  }
+  if (aggs) {
+    QD_ASSIGN_OR_RETURN(engine::ShardAggregations partial, aggs->Finish());
+    result.aggregations = engine::EncodePartial(partial);
+  }
+
+  if (!request.reader_id.empty()) {
+    result.reader_id = request.reader_id;
+  } else if (request.keep_alive.count() > 0 || !result.hits.empty()) {
+    // A plain search without hits has nothing to fetch: its snapshot is not kept.
+    result.reader_id = AddReader(std::move(reader));
+  }
+  return result;
+}
+
+// --- fetch phase -------------------------------------------------------------------------------
+
+Result<FetchPhaseResult> LocalShardService::ExecuteFetch(const ShardKey& key,
+                                                         const FetchPhaseRequest& request) {
+  FetchPhaseResult result;
+  if (request.reader_id.empty() && request.docs.empty()) return result;
+  QD_ASSIGN_OR_RETURN(std::shared_ptr<Reader> reader,
+                      FindReader(key, request.reader_id, std::chrono::milliseconds(0)));
+  if (request.release_reader) {
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    readers_.erase(request.reader_id);
+  }
+  const engine::EngineSnapshot& snap = *reader->snapshot;
+  engine::SearchContext ctx{&snap.leaves, &snap.mapping, &reader->index_shard->engine().analysis(),
+                            request.now_millis};
+  const json& body = request.body;
+
+  QD_ASSIGN_OR_RETURN(SourceFilter source_filter, SourceFilter::Parse(Find(body, "_source")));
+  if (const json* stored = Find(body, "stored_fields")) {
+    // stored_fields "_none_" leaves out _source too (and the coordinator the metadata).
+    if ((stored->is_string() && *stored == "_none_") ||
+        (stored->is_array() && stored->size() == 1 && (*stored)[0] == "_none_")) {
+      if (Find(body, "_source") == nullptr) {
+        const json off = false;
+        QD_ASSIGN_OR_RETURN(source_filter, SourceFilter::Parse(&off));
+      }
+    }
+  }
+  std::unique_ptr<HighlightPlan> highlight;
+  if (const json* h = Find(body, "highlight")) {
+    QD_ASSIGN_OR_RETURN(highlight, HighlightPlan::Parse(*h, Find(body, "query"), ctx));
+  }
+  DocValueFields docvalues;
+  if (const json* d = Find(body, "docvalue_fields")) {
+    QD_ASSIGN_OR_RETURN(docvalues, DocValueFields::Parse(*d, snap.mapping));
+  }
+
+  result.hits.reserve(request.docs.size());
+  std::string source;
+  for (uint32_t doc : request.docs) {
+    const engine::Leaf* leaf = LeafOf(snap.leaves, doc);
+    if (leaf == nullptr) {
+      return Status::InvalidArgument(
+          fmt::format("illegal_argument_exception: doc [{}] is not in reader [{}] of shard {}", doc,
+                      request.reader_id, ShardName(key)));
+    }
+    const uint32_t local = doc - leaf->doc_base;
+    FetchedHit hit;
+    source.clear();
+    QD_RETURN_IF_ERROR(leaf->reader->Document(local, &hit.id, &source));
+    const engine::DocMeta meta = leaf->reader->Meta(local);
+    hit.version = meta.version;
+    hit.seq_no = meta.seq_no;
+    hit.primary_term = meta.primary_term;
+    if (source_filter.fetch() && snap.mapping.source_enabled()) {
+      QD_ASSIGN_OR_RETURN(hit.source, source_filter.Apply(source));
+    }
+    if (highlight && !source.empty()) {
+      QD_ASSIGN_OR_RETURN(hit.highlight, highlight->Highlight(source));
+    }
+    if (!docvalues.empty()) hit.fields = docvalues.Values(*leaf, local);
+    result.hits.push_back(std::move(hit));
+  }
+  return result;
+}
+
+// --- writes and the rest -----------------------------------------------------------------------
+
+Result<std::vector<engine::BulkItemResult>> LocalShardService::Bulk(
+    const ShardKey& key, const std::vector<engine::BulkItem>& items, RefreshPolicy refresh) {
+  QD_ASSIGN_OR_RETURN(std::shared_ptr<IndexShard> shard, indices_->Shard(key));
+  std::vector<engine::BulkItemResult> results = shard->engine().Bulk(items);
+  int64_t max_seq_no = -1;
+  bool wrote = false;
+  for (const engine::BulkItemResult& r : results) {
+    if (!r.status.ok() || r.write.result == engine::WriteResultKind::kNoop) continue;
+    wrote = true;
+    max_seq_no = std::max(max_seq_no, r.write.seq_no);
+  }
+  // New fields reach the cluster's mapping before the writes are acknowledged.
+  if (wrote) QD_RETURN_IF_ERROR(indices_->PublishMapping(*shard));
+
+  switch (refresh) {
+    case RefreshPolicy::kNone:
+      break;
+    case RefreshPolicy::kRefresh:
+      QD_RETURN_IF_ERROR(shard->engine().Refresh());
+      break;
+    case RefreshPolicy::kWaitFor: {
+      if (!wrote) break;
+      // Wait for the background refresh to publish the writes; refresh ourselves when periodic
+      // refresh is off or late.
+      std::optional<std::chrono::milliseconds> interval = shard->refresh_interval();
+      if (interval) {
+        const Clock::time_point deadline = Clock::now() + *interval * 2 + std::chrono::seconds(1);
+        while (shard->engine().AcquireSnapshot()->max_seq_no < max_seq_no &&
+               Clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+      }
+      if (shard->engine().AcquireSnapshot()->max_seq_no < max_seq_no) {
+        QD_RETURN_IF_ERROR(shard->engine().Refresh());
+      }
+      break;
+    }
+  }
+  return results;
+}
+
+Result<engine::GetResult> LocalShardService::Get(const ShardKey& key, std::string_view id,
+                                                 bool realtime) {
+  QD_ASSIGN_OR_RETURN(std::shared_ptr<IndexShard> shard, indices_->Shard(key));
+  return shard->engine().Get(id, realtime);
+}
+
+Status LocalShardService::Refresh(const ShardKey& key) {
+  QD_ASSIGN_OR_RETURN(std::shared_ptr<IndexShard> shard, indices_->Shard(key));
+  return shard->engine().Refresh();
+}
+
+Status LocalShardService::Flush(const ShardKey& key) {
+  QD_ASSIGN_OR_RETURN(std::shared_ptr<IndexShard> shard, indices_->Shard(key));
+  return shard->engine().Flush();
+}
+
+Result<engine::EngineStats> LocalShardService::Stats(const ShardKey& key) {
+  QD_ASSIGN_OR_RETURN(std::shared_ptr<IndexShard> shard, indices_->Shard(key));
+  return shard->engine().Stats();
+}
+
+Result<json> LocalShardService::Mapping(const ShardKey& key) {
+  QD_ASSIGN_OR_RETURN(std::shared_ptr<IndexShard> shard, indices_->Shard(key));
+  return shard->engine().mapping().ToJson();
+}
+
+Status LocalShardService::UpdateMapping(const ShardKey& key, const json& update) {
+  QD_ASSIGN_OR_RETURN(std::shared_ptr<IndexShard> shard, indices_->Shard(key));
+  return shard->engine().UpdateMapping(update);
+}
+
+Result<json> LocalShardService::Analyze(const ShardKey& key, const json& request) {
+  QD_ASSIGN_OR_RETURN(std::shared_ptr<IndexShard> shard, indices_->Shard(key));
+  if (!request.is_object()) return engine::QueryParsingError("request body must be an object");
+  std::vector<std::string> texts;
+  if (const json* text = Find(request, "text")) {
+    if (text->is_string()) {
+      texts.push_back(text->get<std::string>());
+    } else if (text->is_array()) {
+      for (const json& t : *text) {
+        if (!t.is_string()) return engine::IllegalArgument("[text] must be strings");
+        texts.push_back(t.get<std::string>());
+      }
+    }
+  }
+  if (texts.empty()) {
+    return Status::InvalidArgument(
+        "action_request_validation_exception: Validation Failed: 1: text is missing;");
+  }
+  if (const json* explain = Find(request, "explain");
+      explain != nullptr && explain->is_boolean() && explain->get<bool>()) {
+    return engine::IllegalArgument("[explain] of _analyze is not supported");
+  }
+
+  const json& settings = shard->settings();
+  const json analysis = settings.contains("analysis") && settings["analysis"].is_object()
+                            ? settings["analysis"]
+                            : json::object();
+  const engine::AnalysisRegistry* registry = &shard->engine().analysis();
+  std::shared_ptr<const engine::AnalysisRegistry> custom;  // for tokenizer + filters
+  std::string analyzer_name = "standard";
+  uint32_t position_gap = 0;
+
+  const json* tokenizer = Find(request, "tokenizer");
+  const json* filters = Find(request, "filter");
+  const json* char_filters = Find(request, "char_filter");
+  if (tokenizer || filters || char_filters) {
+    // An analyzer made of the request's parts, next to the index's own definitions (which the
+    // parts may name); parts given inline as objects are defined under generated names.
+    json defs = analysis;
+    json chain = {{"type", "custom"}};
+    int inline_count = 0;
+    auto part = [&](const json& p, const char* kind) -> Result<json> {
+      if (p.is_string()) return p;
+      if (!p.is_object()) {
+        return engine::IllegalArgument(fmt::format("[{}] must be a name or a definition", kind));
+      }
+      std::string name = fmt::format("_analyze_{}_{}", kind, inline_count++);
+      defs[kind][name] = p;
+      return json(name);
+    };
+    QD_ASSIGN_OR_RETURN(chain["tokenizer"],
+                        tokenizer ? part(*tokenizer, "tokenizer") : Result<json>(json("keyword")));
+    for (auto [spec, kind, key] : {std::tuple{filters, "filter", "filter"},
+                                   std::tuple{char_filters, "char_filter", "char_filter"}}) {
+      if (spec == nullptr) continue;
+      json list = json::array();
+      if (spec->is_array()) {
+        for (const json& p : *spec) {
+          QD_ASSIGN_OR_RETURN(json name, part(p, kind));
+          list.push_back(std::move(name));
+        }
+      } else {
+        QD_ASSIGN_OR_RETURN(json name, part(*spec, kind));
+        list.push_back(std::move(name));
+      }
+      chain[key] = std::move(list);
+    }
+    analyzer_name = "_analyze";
+    defs["analyzer"][analyzer_name] = chain;
+    QD_ASSIGN_OR_RETURN(custom, engine::AnalysisRegistry::Create(defs));
+    registry = custom.get();
+  } else if (const json* analyzer = Find(request, "analyzer")) {
+    if (!analyzer->is_string()) return engine::IllegalArgument("[analyzer] must be a name");
+    analyzer_name = analyzer->get<std::string>();
+  } else if (const json* field = Find(request, "field")) {
+    if (!field->is_string()) return engine::IllegalArgument("[field] must be a field name");
+    engine::Mapping mapping = shard->engine().mapping();
+    if (const engine::FieldMapping* f = mapping.Find(field->get<std::string>())) {
+      if (f->type == engine::FieldType::kText) {
+        analyzer_name = f->analyzer;
+        position_gap = f->position_increment_gap;
+      } else if (f->type == engine::FieldType::kKeyword) {
+        analyzer_name = "keyword";
+      }
+    }
+  }
+  const engine::Analyzer* analyzer = registry->Find(analyzer_name);
+  if (analyzer == nullptr) {
+    return engine::IllegalArgument(fmt::format("failed to find analyzer [{}]", analyzer_name));
+  }
+
+  // Which tokenizer produced the tokens decides their type, as Lucene's tokenizers label them.
+  bool standard = false;
+  if (analyzer_name == "standard" || analyzer_name == "english") {
+    standard = true;
+  } else if (analyzer_name == "_analyze") {
+    standard = tokenizer != nullptr && tokenizer->is_string() && *tokenizer == "standard";
+  } else if (analysis.contains("analyzer") && analysis["analyzer"].contains(analyzer_name)) {
+    const json& def = analysis["analyzer"][analyzer_name];
+    const std::string type = def.value("type", "custom");
+    standard = type == "standard" || (type == "custom" && def.value("tokenizer", "") == "standard");
+  }
+
+  json tokens = json::array();
+  uint32_t position_base = 0;
+  uint32_t offset_base = 0;
+  std::vector<engine::Token> out;
+  for (const std::string& text : texts) {
+    out.clear();
+    analyzer->Analyze(text, position_base, &out);
+    const std::vector<uint32_t> utf16 = Utf16Offsets(text);
+    for (const engine::Token& t : out) {
+      tokens.push_back(
+          json{{"token", t.term},
+               {"start_offset", offset_base + utf16[std::min<size_t>(t.start_offset, text.size())]},
+               {"end_offset", offset_base + utf16[std::min<size_t>(t.end_offset, text.size())]},
+               {"type", TokenType(standard, t.term)},
+               {"position", t.position}});
+    }
+    if (!out.empty())
+      position_base = out.back().position + 1 + position_gap;
+    else
+      position_base += position_gap;
+    offset_base += utf16.back() + 1;  // Lucene's offset gap between values
+  }
+  return json{{"tokens", std::move(tokens)}};
+}
+
+}  // namespace quidditch::data
