@@ -856,3 +856,63 @@ def test_http_headers_and_pretty(node):
     raw = g.raw.read()
     body = gzip.decompress(raw) if g.headers.get("Content-Encoding") == "gzip" else raw
     assert b'"status"' in body
+
+
+# --- durability (a node of its own: these kill it) ----------------------------------------------
+
+
+def test_acknowledged_writes_survive_sigkill_during_writes(tmp_path):
+    """Writers index documents one by one while the node is killed with SIGKILL: every write
+    that was acknowledged is there after the restart (the in-flight ones may or may not be)."""
+    import threading
+
+    import qdnode
+    from opensearchpy import OpenSearch
+    from opensearchpy.exceptions import ConnectionError as ClientConnectionError
+
+    n = qdnode.Node(workdir=str(tmp_path))
+    try:
+        n.start()
+        c = OpenSearch(hosts=[n.url], max_retries=0, timeout=30)
+        create(c, "dur", shards=3)
+        helpers.bulk(c, ({"_index": "dur", "_id": f"b{i}", "_source": {"i": i}}
+                         for i in range(3000)))  # no refresh, no flush
+        acked, stop, unexpected = [[], []], threading.Event(), []
+
+        def writer(w):
+            i = 0
+            while not stop.is_set():
+                try:
+                    c.index(index="dur", id=f"w{w}-{i}", body={"i": i})
+                except (ClientConnectionError, ConnectionError):
+                    return  # the node is gone
+                except Exception as e:  # anything else is a failure of the test
+                    unexpected.append(repr(e))
+                    return
+                acked[w].append(f"w{w}-{i}")
+                i += 1
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(2)]
+        for t in threads:
+            t.start()
+        while sum(map(len, acked)) < 200:
+            threading.Event().wait(0.01)
+        n.stop(kill=True)
+        stop.set()
+        for t in threads:
+            t.join()
+        c.close()
+        assert unexpected == []
+
+        n.start()
+        c = OpenSearch(hosts=[n.url], max_retries=0, timeout=30)
+        c.cluster.health(index="dur", wait_for_status="green", timeout="30s", request_timeout=60)
+        written = [i for w in acked for i in w]
+        got = c.mget(index="dur", body={"ids": written}, _source=False)["docs"]
+        missing = [d["_id"] for d in got if not d["found"]]
+        assert missing == [], f"{len(missing)} acknowledged writes lost, e.g. {missing[:5]}"
+        count = c.count(index="dur")["count"]
+        assert 3000 + len(written) <= count <= 3000 + len(written) + 2  # + in-flight ones
+        c.close()
+    finally:
+        n.close(keep=True)  # tmp_path is pytest's; it cleans up old runs itself
