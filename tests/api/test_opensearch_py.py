@@ -266,6 +266,29 @@ def test_analyze_with_index_field_analyzer(client, index):
     assert [t["token"] for t in r["tokens"]] == ["Hello", "World"]
 
 
+def test_custom_analyzer_from_index_settings(client, index):
+    create(client, index, analysis={
+        "analyzer": {"folded": {"type": "custom", "tokenizer": "standard",
+                                "filter": ["lowercase", "asciifolding", "my_stop"]}},
+        "filter": {"my_stop": {"type": "stop", "stopwords": ["the"]}}},
+        mappings={"properties": {"t": {"type": "text", "analyzer": "folded"}}})
+    r = client.indices.analyze(index=index, body={"analyzer": "folded",
+                                                  "text": "The Café Crème"})
+    assert [t["token"] for t in r["tokens"]] == ["cafe", "creme"]
+    client.index(index=index, id="1", body={"t": "Crème brûlée"}, refresh=True)
+    assert ids(client.search(index=index, body={"query": {"match": {"t": "CREME"}}})) == ["1"]
+    got = client.indices.get_settings(index=index)[index]["settings"]["index"]
+    assert got["analysis"]["analyzer"]["folded"]["tokenizer"] == "standard"
+
+
+def test_unknown_analyzer_is_rejected(client, index):
+    with pytest.raises(RequestError) as e:
+        create(client, index, mappings={"properties": {"t": {"type": "text",
+                                                             "analyzer": "nope"}}})
+    assert e.value.error == "mapper_parsing_exception"
+    assert "analyzer [nope] has not been configured in mappings" in str(e.value.info)
+
+
 # --- documents ----------------------------------------------------------------------------------
 
 
