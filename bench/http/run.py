@@ -28,6 +28,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -358,7 +359,25 @@ def write_requests(path, reqs):
             f.write(f"{method}\t{p}\t{json.dumps(body) if body is not None else ''}\n")
 
 
-def wrk(url, requests_file, connections, seconds, pid):
+def first_failure(url, requests_file):
+    """After a wrk point with errors: each request of the file once more, to say which
+    answer was not 2xx (wrk only counts them)."""
+    c = Http(int(url.rsplit(":", 1)[1]))
+    try:
+        with open(requests_file) as f:
+            for line in f:
+                method, path, body = line.rstrip("\n").split("\t", 2)
+                status, data = c.call(method, path, body or None)
+                if status >= 300:
+                    return f"e.g. {method} {path} {body[:300]} -> HTTP {status}: {data[:500]!r}"
+    except (OSError, http.client.HTTPException) as e:
+        return f"the node does not answer any more ({type(e).__name__}: {e})"
+    finally:
+        c.close()
+    return "every request succeeds when sent alone"
+
+
+def wrk(url, requests_file, connections, seconds, pid, idle_cpu_per_s=0.0):
     threads = min(connections, 2)  # 2 cores: more wrk threads only add context switches
     cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
            "--timeout", "10s", "-s", LUA, url]
@@ -374,14 +393,18 @@ def wrk(url, requests_file, connections, seconds, pid):
     errs = {k: v for k, v in w.items() if k.startswith("errors_") and v}
     if errs or w["requests"] == 0:
         raise RuntimeError(f"wrk on {requests_file} with {connections} connection(s): "
-                           f"errors {errs}, {w['requests']} requests")
+                           f"errors {errs}, {w['requests']} requests; "
+                           f"{first_failure(url, requests_file)}")
     sec = w["duration_us"] / 1e6
     return {"connections": connections, "wrk_threads": threads, "requests": w["requests"],
             "seconds": round(sec, 2), "qps": round(w["requests"] / sec, 1),
             "p50_ms": w["p50_us"] / 1000.0, "p90_ms": w["p90_us"] / 1000.0,
             "p99_ms": w["p99_us"] / 1000.0, "p999_ms": w["p999_us"] / 1000.0,
             "mean_ms": round(w["mean_us"] / 1000.0, 4), "max_ms": w["max_us"] / 1000.0,
-            "server_cpu_us_per_request": round(cpu * 1e6 / w["requests"], 1)}
+            "server_cpu_us_per_request": round(cpu * 1e6 / w["requests"], 1),
+            # Minus what the idle node burns anyway (Raft ticks, refresher, watchers).
+            "server_cpu_us_per_request_net": round(
+                max(0.0, cpu - idle_cpu_per_s * sec) * 1e6 / w["requests"], 1)}
 
 
 # ---- report ----------------------------------------------------------------------------------
@@ -392,6 +415,12 @@ def fmt(x, digits=3):
     if isinstance(x, float):
         return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.{digits}f}"
     return str(x)
+
+
+def ratio(x):
+    if x is None:
+        return "-"
+    return f"{x:.2f}×" if x < 10 else f"{x:,.0f}×"
 
 
 def markdown(rep):
@@ -412,11 +441,14 @@ def markdown(rep):
         out.append(f"| {b['connections']} connection(s) | {fmt(b['docs_per_s'])} | "
                    f"{fmt(b['seconds'], 2)} | {fmt(b['docs_per_server_cpu_second'])} |")
     out.append("")
-    out.append("| GET `/{index}/_doc/{id}` | p50 ms | p99 ms | requests/s | server CPU µs/request |")
-    out.append("|---|---|---|---|---|")
-    for c, g in rep["get_by_id"].items():
-        out.append(f"| {c} connection(s) | {fmt(g['p50_ms'])} | {fmt(g['p99_ms'])} | "
-                   f"{fmt(g['qps'], 0)} | {fmt(g['server_cpu_us_per_request'], 0)} |")
+    out.append("| request | connections | p50 ms | p99 ms | requests/s "
+               "| server CPU µs/request |")
+    out.append("|---|---|---|---|---|---|")
+    for what, points in (("GET `/bench/_doc/{id}`", rep["get_by_id"]),
+                         ("GET `/` (no cluster state, no shard)", rep.get("root", {}))):
+        for c, g in points.items():
+            out.append(f"| {what} | {c} | {fmt(g['p50_ms'])} | {fmt(g['p99_ms'])} | "
+                       f"{fmt(g['qps'], 0)} | {fmt(g['server_cpu_us_per_request_net'], 0)} |")
     out.append("")
     out.append("Search (`POST /bench/_search`): p50 / p99 ms and QPS through REST at 1 and 8 "
                "connections; the engine harness's in-process p50 for the same queries; "
@@ -431,7 +463,10 @@ def markdown(rep):
         out.append(f"| {cat} | {mode} | {fmt(one['p50_ms'])} / {fmt(one['p99_ms'])} | "
                    f"{fmt(one['qps'], 0)} | {fmt(eight['p50_ms'])} / {fmt(eight['p99_ms'])} | "
                    f"{fmt(eight['qps'], 0)} | {fmt(eng['p50_ms'] if eng else None)} | "
-                   f"{fmt(s.get('rest_over_engine_p50'), 2)} |")
+                   f"{ratio(s.get('rest_over_engine_p50'))} |")
+    out.append("")
+    out.append("engine p50 is integer microseconds (0.000: below 1 µs, a term COUNT answered "
+               "from the document frequency); no ratio is given for it.")
     out.append("")
     a = rep["agreement"]
     out.append(f"REST answers = engine harness answers: top-10 {fmt(a.get('top10'), 1)}%, "
@@ -459,8 +494,7 @@ def targets(rep):
     if ratios and all(r is not None for r in ratios.values()):
         worst = max(ratios.values())
         out.append({"target": "REST adds <= 20% to engine latency, term query (p50, TOP_10, "
-                    "1 connection)", "measured": ", ".join(f"{k} {v:.2f}x"
-                                                            for k, v in ratios.items()),
+                    "1 connection)", "measured": ", ".join(f"{k} {ratio(v)}" for k, v in ratios.items()),
                     "met": worst <= 1.2})
     else:
         out.append({"target": "REST adds <= 20% to engine latency, term query",
@@ -500,6 +534,10 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--docs", default=os.path.join(ROOT, "docs", "performance.md"))
     ap.add_argument("--no-docs", action="store_true")
+    ap.add_argument("--nice", type=int, default=-10,
+                    help="scheduling priority of the run (default -10; 0: unchanged)")
+    ap.add_argument("--keep-node-dir", action="store_true",
+                    help="keep the node's data directory and log (under --cache)")
     ap.add_argument("--markdown", metavar="HTTP_JSON", help="only print the table of a results "
                     "file")
     args = ap.parse_args()
@@ -516,6 +554,19 @@ def main():
                             os.path.join(ROOT, "bench", "results", "http.json"))
     engine_bin = args.engine_bin or os.path.join(os.path.dirname(args.bin),
                                                  "bench_engine_quidditch")
+    # The machine is shared with builds: a higher priority for this driver and what it starts
+    # (the node, wrk, the engine harness inherit it) keeps their wake-ups from waiting behind
+    # compilers' time slices. Needs root (CAP_SYS_NICE); recorded either way.
+    priority = {"requested_nice": args.nice}
+    if args.nice:
+        try:
+            priority["nice"] = os.nice(args.nice - os.nice(0))
+        except OSError as e:
+            priority["nice"] = os.nice(0)
+            priority["error"] = str(e)
+            log(f"cannot set nice {args.nice} ({e}); running at nice {priority['nice']}")
+    else:
+        priority["nice"] = os.nice(0)
     mach = engine_run.machine()
     load = {"start": loadavg()}
     log(f"machine: {mach}")
@@ -538,10 +589,14 @@ def main():
     log("building the _bulk bodies")
     bodies, ndocs = bulk_bodies(corpus)
 
-    node = qdnode.Node(binary, node_id="qd-bench-http", cluster_name="qd-bench-http")
+    # The node's directory is ours (not qdnode's default /tmp/qd-api-*, which belongs to the
+    # API suites): removed at the end unless --keep-node-dir.
+    node_dir = tempfile.mkdtemp(prefix="node-", dir=args.cache)
+    node = qdnode.Node(binary, workdir=node_dir, node_id="qd-bench-http",
+                       cluster_name="qd-bench-http")
     report = {"mode": "quick" if quick else "full",
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              "command": command, "machine": mach, "load": load,
+              "command": command, "machine": mach, "load": load, "priority": priority,
               "git": {"rev": rev, "dirty_src_files": len(dirty)},
               "binary": {"path": binary, "built": time.strftime(
                   "%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(binary)))},
@@ -578,6 +633,12 @@ def main():
         agreement, nmis = check_answers(node.http_port, qlist, engine_answers, args.cache)
         report["agreement"], report["mismatches"] = agreement, nmis
 
+        # CPU/s of the idle node (clock-tick resolution: 10 ms over 3 s).
+        cpu0 = cpu_seconds(pid)
+        time.sleep(3)
+        idle = (cpu_seconds(pid) - cpu0) / 3
+        report["server_idle_cpu_per_s"] = round(idle, 4)
+        log(f"idle node: {idle * 1000:.1f} ms CPU per second")
         load["before_search"] = loadavg()
         wdir = os.path.join(args.cache, "wrk")
         os.makedirs(wdir, exist_ok=True)
@@ -586,9 +647,18 @@ def main():
         rng.shuffle(ids)
         gpath = os.path.join(wdir, "get.txt")
         write_requests(gpath, [("GET", f"/{INDEX}/_doc/{i}", None) for i in ids[:10000]])
+        # The floor of the HTTP path: GET / reads no cluster state and no shard.
+        rpath = os.path.join(wdir, "root.txt")
+        write_requests(rpath, [("GET", "/", None)])
+        report["root"] = {}
+        for conns in (1, 8):
+            r = wrk(node.url, rpath, conns, seconds, pid, idle)
+            report["root"][str(conns)] = r
+            log(f"GET /, {conns} conn: p50 {r['p50_ms']:.3f} ms, p99 {r['p99_ms']:.3f} ms, "
+                f"{r['qps']:,.0f}/s")
         report["get_by_id"] = {}
         for conns in (1, 8):
-            r = wrk(node.url, gpath, conns, seconds, pid)
+            r = wrk(node.url, gpath, conns, seconds, pid, idle)
             report["get_by_id"][str(conns)] = r
             log(f"GET by id, {conns} conn: p50 {r['p50_ms']:.3f} ms, p99 {r['p99_ms']:.3f} ms, "
                 f"{r['qps']:,.0f}/s")
@@ -607,7 +677,7 @@ def main():
                                       for q in cq])
                 s = {}
                 for conns in (1, 8):
-                    s[str(conns)] = wrk(node.url, path, conns, seconds, pid)
+                    s[str(conns)] = wrk(node.url, path, conns, seconds, pid, idle)
                 eng = engine_stats.get(key) if engine_stats else None
                 if eng:
                     s["engine"] = eng
@@ -621,6 +691,10 @@ def main():
         node.stop()
     finally:
         node.close()
+        if args.keep_node_dir:
+            log(f"node directory kept: {node_dir}")
+        else:
+            shutil.rmtree(node_dir, ignore_errors=True)
     report["targets"] = targets(report)
     engine_run.write_report(report, out_path)
     md = markdown(report)
