@@ -248,12 +248,18 @@ HttpResponse IndicesStats(const RestContext& context, const HttpRequest& request
       *options);
   if (!names.ok()) return ErrorResponse(names.status());
 
-  int64_t total = 0, successful = 0;
+  int64_t total = 0, successful = 0, failed = 0;
   StatsSum all_primaries, all_total;
   std::map<std::string, std::pair<StatsSum, StatsSum>> per_index;  // primaries, total
   for (const ShardCopyStats& c : CollectShardStats(context, **state, *names)) {
     ++total;
-    if (!c.stats) continue;
+    if (!c.stats) {
+      // An active copy whose service did not answer failed; an inactive one is only counted.
+      if (c.copy->state == ShardState::kStarted || c.copy->state == ShardState::kRelocating) {
+        ++failed;
+      }
+      continue;
+    }
     ++successful;
     auto& [primaries, all] = per_index[c.index->name];
     all.Add(*c.stats);
@@ -272,13 +278,14 @@ HttpResponse IndicesStats(const RestContext& context, const HttpRequest& request
                      {"primaries", StatsJson(sums.first.sum, *metrics, *human)},
                      {"total", StatsJson(sums.second.sum, *metrics, *human)}};
   }
-  // Unassigned copies are not counted as shards, as OpenSearch counts only assigned ones
-  // among the failed and successful; an unreachable started copy is failed.
-  OrderedJson out = {{"_shards", {{"total", total}, {"successful", successful}, {"failed", 0}}},
-                     {"_all",
-                      {{"primaries", StatsJson(all_primaries.sum, *metrics, *human)},
-                       {"total", StatsJson(all_total.sum, *metrics, *human)}}},
-                     {"indices", std::move(indices)}};
+  // As TransportBroadcastByNodeAction: every copy is in total; unassigned ones are neither
+  // successful nor failed.
+  OrderedJson out = {
+      {"_shards", {{"total", total}, {"successful", successful}, {"failed", failed}}},
+      {"_all",
+       {{"primaries", StatsJson(all_primaries.sum, *metrics, *human)},
+        {"total", StatsJson(all_total.sum, *metrics, *human)}}},
+      {"indices", std::move(indices)}};
   return JsonResponse(200, out);
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "controlplane/testing/direct_control_plane.h"
+#include "coordination/rest_api.h"
 #include "data/testing/single_node.h"
 
 namespace quidditch::rest {
@@ -204,6 +205,9 @@ TEST_F(StatsTest, AllocationExplain) {
   ASSERT_EQ(body["node_allocation_decisions"].size(), 1u);
   EXPECT_EQ(body["node_allocation_decisions"][0]["node_decision"], "no");
   EXPECT_EQ(body["node_allocation_decisions"][0]["deciders"][0]["decider"], "same_shard");
+  // The unassigned replica counts in _shards.total only.
+  EXPECT_EQ(Body("/pair/_stats")["_shards"],
+            (json{{"total", 2}, {"successful", 1}, {"failed", 0}}));
 
   response = Dispatch(HttpMethod::kPost, "/_cluster/allocation/explain",
                       R"({"index":"solo","shard":0,"primary":true})");
@@ -220,6 +224,22 @@ TEST_F(StatsTest, AllocationExplain) {
   response = Dispatch(HttpMethod::kPost, "/_cluster/allocation/explain",
                       R"({"index":"nope","shard":0,"primary":true})");
   EXPECT_EQ(response.status, 404);
+}
+
+// The whole API registers without route conflicts, and these endpoints answer through it.
+TEST(StatsRestApiTest, RegisteredWithTheWholeApi) {
+  data::testing::SingleNode node;
+  ASSERT_TRUE(node.status().ok()) << node.status();
+  Router router;
+  Status s = RegisterRestApi(node.context(), &router);
+  ASSERT_TRUE(s.ok()) << s;
+  for (const char* target : {"/_stats", "/_nodes/stats", "/_nodes/http", "/_cluster/settings",
+                             "/_cat/indices", "/_cat/health", "/_cluster/health"}) {
+    EXPECT_EQ(router.Dispatch(Request(HttpMethod::kGet, target)).status, 200) << target;
+  }
+  HttpResponse response = router.Dispatch(
+      Request(HttpMethod::kGet, "/_cluster/health?filter_path=status,number_of_nodes"));
+  EXPECT_EQ(json::parse(response.body), (json{{"status", "green"}, {"number_of_nodes", 1}}));
 }
 
 }  // namespace
