@@ -109,6 +109,24 @@ TEST_F(RestIndexTest, CreateGetExistsDelete) {
             "index_not_found_exception");
 }
 
+TEST_F(RestIndexTest, WaitForActiveShards) {
+  // One node cannot start a replica: "all" is not reached before the timeout, and the index
+  // is created all the same.
+  EXPECT_EQ(CallJson(HttpMethod::kPut, "/w?wait_for_active_shards=all&timeout=200ms",
+                     R"({"settings":{"number_of_replicas":1}})", 200),
+            json::parse(R"({"acknowledged":true,"shards_acknowledged":false,"index":"w"})"));
+  EXPECT_TRUE(Exists("w"));
+  EXPECT_EQ(CallJson(HttpMethod::kPut, "/w2?wait_for_active_shards=1",
+                     R"({"settings":{"number_of_replicas":1}})", 200)["shards_acknowledged"],
+            true);
+  EXPECT_EQ(CallJson(HttpMethod::kPut, "/w3?wait_for_active_shards=3",
+                     R"({"settings":{"number_of_replicas":1}})", 400)["error"]["type"],
+            "action_request_validation_exception");
+  EXPECT_EQ(CallJson(HttpMethod::kPut, "/w3?timeout=soon", "", 400)["error"]["type"],
+            "illegal_argument_exception");
+  EXPECT_FALSE(Exists("w3"));
+}
+
 TEST_F(RestIndexTest, DeleteWildcardsAndAll) {
   for (const char* name : {"a-1", "a-2", "b"}) {
     CallJson(HttpMethod::kPut, std::string("/") + name, R"({"settings":{"number_of_replicas":0}})",
