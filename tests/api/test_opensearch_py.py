@@ -939,3 +939,76 @@ def test_acknowledged_writes_survive_sigkill_during_writes(tmp_path):
         c.close()
     finally:
         n.close(keep=True)  # tmp_path is pytest's; it cleans up old runs itself
+
+
+# --- search details -----------------------------------------------------------------------------
+
+
+def test_search_params_and_totals(client, docs_index):
+    r = client.search(index=docs_index, q="fox", sort="price:desc", size=1,
+                      _source_includes="title")
+    assert total(r) == 2 and ids(r) == ["5"]
+    assert r["hits"]["hits"][0]["_source"] == {"title": "red fox"}
+    r = client.search(index=docs_index, body={"track_total_hits": 2})
+    assert r["hits"]["total"] == {"value": 2, "relation": "gte"}
+    r = client.search(index=docs_index, body={"query": {"match_all": {}}, "size": 1,
+                                              "sort": [{"tag": "asc"}, {"price": "desc"}]})
+    assert ids(r) == ["2"] and r["hits"]["hits"][0]["sort"] == ["animal", 20]
+    r = client.search(index=docs_index, body={"size": 2, "sort": [{"tag": "asc"}, {"price": "desc"}],
+                                              "search_after": ["animal", 20]})
+    assert ids(r) == ["5", "1"]
+    # GET /_search without an index reaches this one too (other tests' indices hold the same
+    # documents: look for one only this test wrote).
+    load(client, docs_index, {"own": {"tag": docs_index}})
+    r = client.search(body={"query": {"term": {"tag": docs_index}}})
+    assert [(h["_index"], h["_id"]) for h in r["hits"]["hits"]] == [(docs_index, "own")]
+
+
+def test_more_aggregations(client, docs_index):
+    r = client.search(index=docs_index, body={"size": 0, "aggs": {
+        "hist": {"histogram": {"field": "price", "interval": 10}},
+        "card": {"cardinality": {"field": "tag"}},
+        "vc": {"value_count": {"field": "price"}},
+        "by_key": {"terms": {"field": "tag", "order": {"_key": "desc"}, "size": 2}},
+        "top": {"terms": {"field": "tag", "size": 1},
+                "aggs": {"best": {"top_hits": {"size": 1, "sort": [{"price": "desc"}]}}}},
+        "missing_tag": {"missing": {"field": "nope"}},
+    }})
+    a = r["aggregations"]
+    assert [(b["key"], b["doc_count"]) for b in a["hist"]["buckets"]] == [
+        (0.0, 1), (10.0, 2), (20.0, 1), (30.0, 1)]
+    assert a["card"]["value"] == 3 and a["vc"]["value"] == 5
+    assert [b["key"] for b in a["by_key"]["buckets"]] == ["thing", "idea"]
+    assert a["by_key"]["sum_other_doc_count"] == 3
+    [top] = a["top"]["buckets"]
+    best = top["best"]["hits"]["hits"][0]
+    assert (top["key"], best["_id"], best["_source"]["title"]) == ("animal", "2", "lazy brown dog")
+    assert a["missing_tag"]["doc_count"] == 5
+
+
+@not_implemented("_source filtering in top_hits (400: only supports _source true or false)")
+def test_top_hits_source_filtering(client, docs_index):
+    r = client.search(index=docs_index, body={"size": 0, "aggs": {"top": {"top_hits": {
+        "size": 1, "sort": [{"price": "desc"}], "_source": ["title"]}}}})
+    assert r["aggregations"]["top"]["hits"]["hits"][0]["_source"] == {"title": "quick fix"}
+
+
+def test_update_details(client, index):
+    create(client, index)
+    client.index(index=index, id="1", body={"a": 1, "b": {"c": 1}})
+    r = client.update(index=index, id="1", body={"doc": {"b": {"d": 2}}}, _source="true",
+                      retry_on_conflict=3)
+    assert r["result"] == "updated"
+    assert r["get"]["_source"] == {"a": 1, "b": {"c": 1, "d": 2}}  # objects merge deeply
+    r = client.update(index=index, id="1", body={"doc": {"a": 2}, "detect_noop": False})
+    assert r["result"] == "updated"
+
+
+def test_mget_source_filtering_and_unicode(client, index):
+    create(client, index)
+    client.index(index=index, id="ü-1", body={"名前": "値", "n": 1, "x": {"y": 2}},
+                 refresh="wait_for")
+    r = client.mget(index=index, body={"docs": [{"_id": "ü-1", "_source": ["x"]}]})
+    assert r["docs"][0]["_source"] == {"x": {"y": 2}}
+    r = client.search(index=index, body={"query": {"term": {"名前.keyword": "値"}}})
+    assert ids(r) == ["ü-1"]
