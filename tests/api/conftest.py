@@ -4,7 +4,9 @@ The node is the real binary ($QUIDDITCH_BIN, else build/release/quidditch) on fr
 with a temporary data directory (qdnode.Node). A node that does not start ends the session at
 once with the server log, instead of failing every test with the same error. When any test fails,
 the node's directory (data and quidditch.log) is kept and the end of the log is printed; set
-QD_API_KEEP=1 to keep it always.
+QD_API_KEEP=1 to keep it always. QD_API_URL=http://host:port runs the suite against a server it
+did not start (a real OpenSearch 2.19, to check what the tests expect); the durability test, which
+starts nodes of its own, still needs the binary.
 
 Tests share the node, so each one works on indices named after itself (the `index` fixture) and
 never on "all indices" unless it says why that is safe.
@@ -26,7 +28,8 @@ _state = {"node": None, "failed": False}
 @pytest.fixture(scope="session")
 def node():
     try:
-        n = qdnode.Node()
+        url = os.environ.get("QD_API_URL")
+        n = qdnode.ExternalServer(url) if url else qdnode.Node()
         n.start()
     except qdnode.NodeError as e:
         pytest.exit(f"cannot start quidditch: {e}", returncode=1)

@@ -184,3 +184,33 @@ class Node:
             if self._own_workdir and not keep:
 
                 shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class ExternalServer:
+    """A server the suites did not start (--url / $QD_API_URL), e.g. a real OpenSearch 2.19 to
+    check the expectations against. It cannot be restarted; close() leaves it alone."""
+
+    def __init__(self, url, node_id="qd-api-node", cluster_name="qd-api"):
+        self.url = url.rstrip("/")
+        self.node_id = node_id
+        self.cluster_name = cluster_name
+        self.http_port = int(self.url.rsplit(":", 1)[1]) if self.url.count(":") == 2 else 80
+        self.proc = None
+        self.workdir = "(external server)"
+        self.log_path = "(external server)"
+
+    def start(self, timeout=60.0):
+        pass
+
+    def restart(self, kill=False, timeout=60.0):
+        raise NodeError("restart needs a node the suite started (not --url)")
+
+    def stop(self, kill=False, timeout=30.0):
+        raise NodeError("stop needs a node the suite started (not --url)")
+
+    def log_tail(self, lines=60):
+        return "(external server: no log)"
+
+    def close(self, keep=False):
+        pass
+

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs the REST behaviour scripts (tests/api/scripts/*.test) against a real quidditch node.
 
-    run_scripts.py [--binary PATH] [--keep] [--stop-on-failure] [-v] [SCRIPT_OR_DIR ...]
+    run_scripts.py [--binary PATH | --url URL] [--keep] [--stop-on-failure] [-v] [SCRIPT_OR_DIR ...]
 
 Each script gets a fresh node (qdnode.Node: free ports, its own data directory) and is a sequence
 of steps in the style of DuckDB's sqllogictest; docs/testing-api.md is the reference. In short:
@@ -293,7 +293,7 @@ def _indent(title, text):
 def run_script(path, args, out):
     """Runs one script; returns (passed, failed, xfailed) step counts."""
     steps = parse_script(path)
-    node = qdnode.Node(binary=args.binary)
+    node = qdnode.ExternalServer(args.url) if args.url else qdnode.Node(binary=args.binary)
     passed = failed = xfailed = 0
     started = time.monotonic()
     rel = os.path.relpath(path)
@@ -361,7 +361,7 @@ def run_script(path, args, out):
         except qdnode.NodeError as e:
             out.write(f"FAIL {rel}: at shutdown: {e}\n\n")
             failed += 1
-        if keep:
+        if keep and isinstance(node, qdnode.Node):
             out.write(f"     {rel}: node directory kept in {node.workdir}\n")
     out.write(f"{'FAIL' if failed else 'PASS'} {rel}: {passed} passed, {failed} failed, "
               f"{xfailed} xfailed ({time.monotonic() - started:.1f}s)\n")
@@ -385,6 +385,9 @@ def main():
     ap.add_argument("paths", nargs="*", default=[os.path.join(here, "scripts")])
     ap.add_argument("--binary", help="quidditch binary (default $QUIDDITCH_BIN, then "
                     "build/release/quidditch)")
+    ap.add_argument("--url", help="run against this server instead of starting nodes (e.g. a "
+                    "real OpenSearch 2.19 to check expectations; `restart` steps fail, and the "
+                    "server must not hold the scripts' indices)")
     ap.add_argument("--keep", action="store_true", help="keep every node's data dir and log (a failed script's are always kept)")
     ap.add_argument("--stop-on-failure", action="store_true",
                     help="stop a script at its first failed step")
