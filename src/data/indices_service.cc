@@ -38,6 +38,31 @@ std::string WithThousands(uint64_t n) {
   return out;
 }
 
+// The leaf field paths of a mapping document ({"properties": ...}), multi-fields included, as
+// engine::Mapping::Fields() names them.
+void CollectPaths(const nlohmann::json& properties, const std::string& prefix,
+                  std::set<std::string>* out) {
+  if (!properties.is_object()) return;
+  for (const auto& [name, field] : properties.items()) {
+    const std::string path = prefix.empty() ? name : prefix + "." + name;
+    if (!field.is_object()) continue;
+    if (auto it = field.find("properties"); it != field.end()) {
+      CollectPaths(*it, path, out);
+      continue;
+    }
+    out->insert(path);
+    if (auto it = field.find("fields"); it != field.end()) CollectPaths(*it, path, out);
+  }
+}
+
+std::set<std::string> MappingPaths(const nlohmann::json& mapping) {
+  std::set<std::string> paths;
+  if (mapping.is_object()) {
+    if (auto it = mapping.find("properties"); it != mapping.end()) CollectPaths(*it, "", &paths);
+  }
+  return paths;
+}
+
 }  // namespace
 
 // --- IndexShard --------------------------------------------------------------------------------
@@ -349,6 +374,7 @@ Result<std::shared_ptr<IndexShard>> IndicesService::OpenShard(const cluster::Ind
   {
     std::lock_guard<std::mutex> lock(shard_ptr->mapping_mu());
     shard_ptr->known_mapping() = index.mappings;
+    shard_ptr->known_paths() = MappingPaths(index.mappings);
   }
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - start)
@@ -385,20 +411,37 @@ void IndicesService::MergeMapping(IndexShard& shard, const cluster::Json& mappin
                   s.ToString());
   }
   shard.known_mapping() = mappings;
+  shard.known_paths() = MappingPaths(mappings);
 }
 
 Status IndicesService::PublishMapping(IndexShard& shard) {
   std::lock_guard<std::mutex> lock(shard.mapping_mu());
-  nlohmann::json mapping = shard.engine().mapping().ToJson();
-  if (mapping == shard.known_mapping()) return Status::OK();
-  Status s = control_plane_->PutMapping(Ctx(), shard.key().index, mapping);
+  // Compared by field paths, not as documents: the cluster's copy and the engine's rendering
+  // of the same mapping need not be equal JSON, and a write that added nothing must not cost
+  // a control-plane round trip.
+  const engine::Mapping mapping = shard.engine().mapping();
+  bool added = false;
+  for (const engine::FieldMapping* f : mapping.Fields()) {
+    if (!shard.known_paths().count(f->path)) {
+      added = true;
+      break;
+    }
+  }
+  if (!added) return Status::OK();
+  nlohmann::json rendered = mapping.ToJson();
+  Status s = control_plane_->PutMapping(Ctx(), shard.key().index, rendered);
   if (s.IsConflict() || s.IsInvalidArgument()) {
-    // Another shard mapped the same new field differently first: this write's field does
-    // not fit the index's mapping, as OpenSearch reports it.
+    // Another shard mapped the same new field differently first. The engine has applied the
+    // write already (it maps fields while it indexes), so this shard's mapping now differs
+    // from the index's; the write is reported failed, and later writes are not failed again
+    // for the same fields.
+    spdlog::error("shard {}: its dynamic mapping conflicts with the index's: {}",
+                  ShardName(shard.key()), s.message());
+    for (const engine::FieldMapping* f : mapping.Fields()) shard.known_paths().insert(f->path);
     return engine::IllegalArgument(s.message());
   }
   if (!s.ok()) return s;  // the control plane is unreachable: the write is not acknowledged
-  shard.known_mapping() = std::move(mapping);
+  for (const engine::FieldMapping* f : mapping.Fields()) shard.known_paths().insert(f->path);
   return Status::OK();
 }
 

@@ -31,6 +31,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -66,9 +67,11 @@ class IndexShard {
   // The index was deleted: remove the directory once the engine is closed.
   void MarkForDeletion() { delete_on_close_ = true; }
 
-  // The mapping last merged from, or published to, the cluster state. Guarded by mapping_mu().
+  // The mapping last merged from the cluster state, and the field paths the cluster state is
+  // known to have (a write that added a path not in it must publish). Guarded by mapping_mu().
   std::mutex& mapping_mu() { return mapping_mu_; }
   nlohmann::json& known_mapping() { return known_mapping_; }
+  std::set<std::string>& known_paths() { return known_paths_; }
 
  private:
   const ShardKey key_;
@@ -79,7 +82,8 @@ class IndexShard {
   std::optional<std::chrono::milliseconds> refresh_interval_;
   std::atomic<bool> delete_on_close_{false};
   std::mutex mapping_mu_;
-  nlohmann::json known_mapping_;  // GUARDED_BY(mapping_mu_)
+  nlohmann::json known_mapping_;       // GUARDED_BY(mapping_mu_)
+  std::set<std::string> known_paths_;  // GUARDED_BY(mapping_mu_)
 };
 
 class IndicesService {

@@ -127,6 +127,17 @@ TEST(IndicesService, DynamicFieldsReachTheClusterMappingBeforeTheWriteReturns) {
   EXPECT_EQ(meta->mappings["properties"]["count"]["type"], "long") << meta->mappings.dump();
   EXPECT_EQ(meta->mappings["properties"]["msg"]["type"], "text");
 
+  // A write that adds no field does not touch the cluster state.
+  Result<cluster::StatePtr> before = node.control_plane()->GetClusterState(Ctx());
+  ASSERT_TRUE(before.ok());
+  written = node.shard_service()->Bulk(
+      ShardKey{"logs", 0}, {IndexItem("3", R"({"msg":"y","count":4})")}, RefreshPolicy::kNone);
+  ASSERT_TRUE(written.ok());
+  ASSERT_TRUE((*written)[0].status.ok());
+  Result<cluster::StatePtr> after = node.control_plane()->GetClusterState(Ctx());
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ((*after)->version, (*before)->version);
+
   // The other shard learns the field from the cluster state.
   ASSERT_TRUE(node.WaitForApplied());
   Result<json> other = node.shard_service()->Mapping(ShardKey{"logs", 1});
