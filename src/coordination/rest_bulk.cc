@@ -899,7 +899,8 @@ Status ParseUpdateRequestBody(std::string_view body, DocWrite* write) {
 
 Result<std::vector<DocWrite>> ParseBulkBody(std::string_view body, std::string_view default_index,
                                             std::string_view default_routing,
-                                            bool default_require_alias) {
+                                            bool default_require_alias,
+                                            const std::optional<SourceFilter>& default_source) {
   std::vector<DocWrite> writes;
   // At most one write per action line and usually two lines per write: no regrowth (a DocWrite
   // is large) for the usual body.
@@ -967,6 +968,7 @@ Result<std::vector<DocWrite>> ParseBulkBody(std::string_view body, std::string_v
     meta.index = std::string(default_index);
     meta.routing = std::string(default_routing);
     meta.require_alias = default_require_alias;
+    meta.fetch_source = default_source;
     dom::element meta_value = first.value();
     dom::object meta_object;
     if (meta_value.get(meta_object) == simdjson::SUCCESS) {
@@ -1011,8 +1013,10 @@ Result<std::vector<DocWrite>> ParseBulkBody(std::string_view body, std::string_v
       update.retry_on_conflict = meta.retry_on_conflict;
       update.if_seq_no = meta.if_seq_no;
       update.if_primary_term = meta.if_primary_term;
-      write.fetch_source = meta.fetch_source;
       QD_RETURN_IF_ERROR(ParseUpdateRequestBody(source, &write));
+      // The action line's _source (or the request's) wins over the update body's, as in
+      // BulkRequestParser.
+      if (meta.fetch_source) write.fetch_source = meta.fetch_source;
     } else {
       write.item.kind = BulkItem::Kind::kIndex;
       // An op_type other than "create" is a plain index (BulkRequestParser:
@@ -1053,9 +1057,12 @@ HttpResponse HandleBulk(const RestContext& context, const HttpRequest& request,
     return ErrorResponse(Status::InvalidArgument("parse_exception: request body is required"));
   }
   auto index_it = path.find("index");
-  std::string_view default_index = index_it == path.end() ? "" : index_it->second;
+  std::string_view default_index =
+      index_it == path.end() ? std::string_view() : std::string_view(index_it->second);
+  Result<std::optional<SourceFilter>> source = SourceFilterParam(request);
+  if (!source.ok()) return ErrorResponse(source.status());
   Result<std::vector<DocWrite>> writes =
-      ParseBulkBody(request.body, default_index, request.Param("routing"), *require_alias);
+      ParseBulkBody(request.body, default_index, request.Param("routing"), *require_alias, *source);
   if (!writes.ok()) return ErrorResponse(writes.status());
 
   WriteOptions options;

@@ -145,11 +145,13 @@ Status ValidateWrites(const std::vector<DocWrite>& writes);
 Status ParseUpdateRequestBody(std::string_view body, DocWrite* write);
 
 // Parses the NDJSON body of a bulk request (`default_index` and `default_routing` from the path
-// and parameters) into writes. The whole request fails with OpenSearch's
+// and parameters; `default_source` from the _source parameters, for update items that do not say)
+// into writes. The whole request fails with OpenSearch's
 // illegal_argument_exception / json_parse_exception / action_request_validation_exception.
 Result<std::vector<DocWrite>> ParseBulkBody(std::string_view body, std::string_view default_index,
                                             std::string_view default_routing,
-                                            bool default_require_alias);
+                                            bool default_require_alias,
+                                            const std::optional<SourceFilter>& default_source = {});
 
 // POST|PUT /_bulk and /{index}/_bulk.
 Status RegisterBulkHandlers(const RestContext& context, Router* router);

@@ -311,8 +311,13 @@ TEST_F(RestBulkTest, UpdateItemsReturnTheSourceWhenAsked) {
   EXPECT_EQ(body["items"][2]["update"]["result"], "created");
   EXPECT_EQ(body["items"][2]["update"]["status"], 201);
   EXPECT_EQ(body["items"][3]["update"]["result"], "created");
+  // The _source parameters are the default of update items.
+  OJson defaulted =
+      Bulk("/i/_bulk?_source_includes=y", "{\"update\":{\"_id\":\"3\"}}\n{\"doc\":{\"z\":1}}\n");
+  EXPECT_EQ(defaulted["items"][0]["update"]["get"]["_source"].dump(), R"({"y":2})")
+      << defaulted.dump();
   HttpResponse got = Call(HttpMethod::kGet, "/i/_source/3");
-  EXPECT_EQ(json::parse(got.body), json::parse(R"({"y":2})"));
+  EXPECT_EQ(json::parse(got.body), json::parse(R"({"y":2,"z":1})"));
 }
 
 TEST(GenerateDocumentIdTest, IdsAreUniqueAndTwentyCharacters) {
