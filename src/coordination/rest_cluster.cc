@@ -105,7 +105,8 @@ OrderedJson ShardLevelJson(const cluster::Index& index) {
 }
 
 OrderedJson HealthJson(const NodeIdentity& identity, bool discovered, const ClusterHealth& h,
-                       const ClusterState& state, bool timed_out, std::string_view level) {
+                       const ClusterState& state, bool timed_out, std::string_view level,
+                       bool human) {
   OrderedJson out = {{"cluster_name", identity.cluster_name},
                      {"status", cluster::HealthStatusName(h.status)},
                      {"timed_out", timed_out},
@@ -117,7 +118,14 @@ OrderedJson HealthJson(const NodeIdentity& identity, bool discovered, const Clus
   out["delayed_unassigned_shards"] = 0;
   out["number_of_pending_tasks"] = 0;
   out["number_of_in_flight_fetch"] = 0;
+  // `human` adds the readable twins as ClusterHealthResponse writes them.
+  if (human) out["task_max_waiting_in_queue"] = "0s";
   out["task_max_waiting_in_queue_millis"] = 0;
+  if (human) {
+    char percent[32];
+    std::snprintf(percent, sizeof(percent), "%.1f%%", h.active_shards_percent);
+    out["active_shards_percent"] = percent;
+  }
   out["active_shards_percent_as_number"] = h.active_shards_percent;
   if (level == "indices" || level == "shards") {
     OrderedJson indices = OrderedJson::object();
@@ -234,6 +242,8 @@ HttpResponse HandleHealth(const rest::RestContext& context, const HttpRequest& r
         400, "illegal_argument_exception",
         "level must be one of [cluster, indices, shards] but was [" + std::string(level) + "]");
   }
+  Result<bool> human = rest::BoolParam(request, "human", false);
+  if (!human.ok()) return rest::ErrorResponse(human.status());
   Result<HealthWait> wait = ParseHealthWait(request);
   if (!wait.ok()) return rest::ErrorResponse(wait.status());
   Result<std::chrono::milliseconds> timeout =
@@ -277,7 +287,7 @@ HttpResponse HandleHealth(const rest::RestContext& context, const HttpRequest& r
     if (satisfied || timed_out) {
       return JsonResponse(timed_out ? 408 : 200,
                           HealthJson(context.identity, context.control_plane->IsHealthy(), health,
-                                     view, timed_out, level));
+                                     view, timed_out, level, *human));
     }
     auto now = std::chrono::steady_clock::now();
     auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);

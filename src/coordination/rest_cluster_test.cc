@@ -275,6 +275,17 @@ TEST_F(RestClusterTest, WaitForStatusSeesLaterChange) {
   EXPECT_EQ(body["timed_out"], false);
 }
 
+TEST_F(RestClusterTest, HealthHumanAddsReadableTwins) {
+  BuildGreenAndYellow();
+  json body = Body("/_cluster/health");
+  EXPECT_FALSE(body.contains("active_shards_percent"));
+  EXPECT_FALSE(body.contains("task_max_waiting_in_queue"));
+  body = Body("/_cluster/health?human");
+  EXPECT_EQ(body["active_shards_percent"], "66.7%");
+  EXPECT_EQ(body["task_max_waiting_in_queue"], "0s");
+  EXPECT_EQ(body["task_max_waiting_in_queue_millis"], 0);
+}
+
 TEST_F(RestClusterTest, HealthRejectsBadParameters) {
   Body("/_cluster/health?wait_for_status=purple", 400);
   Body("/_cluster/health?wait_for_status=green&timeout=5x", 400);
