@@ -340,15 +340,12 @@ Result<FetchPhaseResult> LocalShardService::ExecuteFetch(const ShardKey& key,
   const json& body = request.body;
 
   QD_ASSIGN_OR_RETURN(SourceFilter source_filter, SourceFilter::Parse(Find(body, "_source")));
-  if (const json* stored = Find(body, "stored_fields")) {
-    // stored_fields "_none_" leaves out _source too (and the coordinator the metadata).
-    if ((stored->is_string() && *stored == "_none_") ||
-        (stored->is_array() && stored->size() == 1 && (*stored)[0] == "_none_")) {
-      if (Find(body, "_source") == nullptr) {
-        const json off = false;
-        QD_ASSIGN_OR_RETURN(source_filter, SourceFilter::Parse(&off));
-      }
-    }
+  // Asking for stored fields turns _source off unless the body asks for it too, as OpenSearch
+  // does ("_none_" also drops the metadata, which the coordinator leaves out). Every field
+  // but _source lives in the source here, so no other stored field is ever returned.
+  if (Find(body, "stored_fields") != nullptr && Find(body, "_source") == nullptr) {
+    const json off = false;
+    QD_ASSIGN_OR_RETURN(source_filter, SourceFilter::Parse(&off));
   }
   std::unique_ptr<HighlightPlan> highlight;
   if (const json* h = Find(body, "highlight")) {
@@ -479,6 +476,9 @@ Result<json> LocalShardService::Analyze(const ShardKey& key, const json& request
   if (texts.empty()) {
     return Status::InvalidArgument(
         "action_request_validation_exception: Validation Failed: 1: text is missing;");
+  }
+  if (Find(request, "normalizer") != nullptr) {
+    return engine::IllegalArgument("[normalizer] of _analyze is not supported");
   }
   if (const json* explain = Find(request, "explain");
       explain != nullptr && explain->is_boolean() && explain->get<bool>()) {

@@ -224,6 +224,18 @@ TEST_F(LocalShardServiceTest, FetchHighlightAndDocValueFields) {
   EXPECT_EQ(hit.fields["price"], json::array({10.5}));
   EXPECT_EQ(hit.fields["published"], json::array({"1990-01-02T00:00:00.000Z"}));
   EXPECT_FALSE(hit.fields.contains("nope"));
+
+  // stored_fields without _source: no source.
+  q.keep_alive = std::chrono::milliseconds(0);
+  result = service()->ExecuteQuery(ShardKey{"books", 0}, q);
+  ASSERT_TRUE(result.ok());
+  f.reader_id = result->reader_id;
+  f.body = {{"stored_fields", json::array({"title"})}};
+  fetched = service()->ExecuteFetch(ShardKey{"books", 0}, f);
+  ASSERT_TRUE(fetched.ok());
+  EXPECT_FALSE(fetched->hits[0].source.has_value());
+  EXPECT_TRUE(fetched->hits[0].highlight.is_null());
+  EXPECT_TRUE(fetched->hits[0].fields.is_null());
 }
 
 TEST_F(LocalShardServiceTest, ScrollReaderKeepsItsSnapshotAndExpires) {
