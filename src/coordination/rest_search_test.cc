@@ -35,14 +35,15 @@ class RestSearchTest : public ::testing::Test {
     ASSERT_TRUE(RegisterSearchHandlers(node_.context(), &router_).ok());
   }
 
-  void CreateIndex(const std::string& name, int shards, json other = json::object()) {
+  void CreateIndex(const std::string& name, int shards, json other = json::object(),
+                   json mappings = json::parse(R"({"properties": {"title": {"type": "text"},
+                       "tag": {"type": "keyword"}, "n": {"type": "long"}}})")) {
     controlplane::CreateIndexRequest request;
     request.name = name;
     request.settings.shards = shards;
     request.settings.replicas = 0;
     request.settings.other = std::move(other);
-    request.mappings = json::parse(R"({"properties": {
-        "title": {"type": "text"}, "tag": {"type": "keyword"}, "n": {"type": "long"}}})");
+    request.mappings = std::move(mappings);
     Status s =
         node_.control_plane()
             ->CreateIndex(controlplane::CallContext::WithTimeout(std::chrono::seconds(5)), request)
@@ -408,6 +409,40 @@ TEST_F(RestSearchTest, PlainSearchesReleaseTheirReaders) {
   Search("/logs/_search", json{{"size", 0}, {"aggs", {{"t", {{"terms", {{"field", "tag"}}}}}}}});
   Call(HttpMethod::kGet, "/logs/_count");
   EXPECT_EQ(node_.shard_service()->open_readers(), 0u);
+}
+
+TEST_F(RestSearchTest, ShardFailuresArePartialResults) {
+  // "n" is a long in one index and a keyword in the other: a term query for "abc" cannot run
+  // on the long field's shard, and matches in the other.
+  CreateIndex("numbers", 1);
+  CreateIndex("words", 1, json::object(),
+              json::parse(R"({"properties": {"n": {"type": "keyword"}}})"));
+  Index("numbers", 1, {{"1", {{"n", 1}}}});
+  Index("words", 1, {{"2", {{"n", "abc"}}}});
+  json partial =
+      Search("/numbers,words/_search", json::parse(R"({"query": {"term": {"n": "abc"}}})"));
+  EXPECT_EQ(Ids(partial), (std::vector<std::string>{"2"}));
+  EXPECT_EQ(partial["_shards"]["total"], 2);
+  EXPECT_EQ(partial["_shards"]["successful"], 1);
+  EXPECT_EQ(partial["_shards"]["failed"], 1);
+  ASSERT_EQ(partial["_shards"]["failures"].size(), 1u) << partial.dump();
+  const json& failure = partial["_shards"]["failures"][0];
+  EXPECT_EQ(failure["shard"], 0);
+  EXPECT_EQ(failure["index"], "numbers");
+  EXPECT_EQ(failure["node"], "node-1");
+  EXPECT_FALSE(failure["reason"]["type"].get<std::string>().empty());
+
+  json strict = Call(HttpMethod::kPost, "/numbers,words/_search?allow_partial_search_results=false",
+                     R"({"query": {"term": {"n": "abc"}}})", 400);
+  EXPECT_EQ(strict["error"]["type"], "search_phase_execution_exception");
+  EXPECT_EQ(strict["error"]["reason"], "Partial shards failure");
+
+  json all_failed =
+      Search("/numbers/_search", json::parse(R"({"query": {"term": {"n": "abc"}}})"), 400);
+  EXPECT_EQ(all_failed["error"]["type"], "search_phase_execution_exception");
+  EXPECT_EQ(all_failed["error"]["reason"], "all shards failed");
+  EXPECT_EQ(all_failed["error"]["failed_shards"][0]["index"], "numbers");
+  EXPECT_EQ(all_failed["error"]["root_cause"][0]["type"], failure["reason"]["type"]);
 }
 
 TEST_F(RestSearchTest, NoIndicesIsAnEmptyAnswer) {
