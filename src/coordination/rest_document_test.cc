@@ -42,9 +42,12 @@ class RestDocumentTest : public ::testing::Test {
     return OJson::parse(response.body);
   }
   // An index that never refreshes on its own, so tests control what searches see.
-  void CreateIndexWithoutRefresh(const std::string& name) {
+  // Its mapping is given up front: a dynamic mapping update reaches the shard again through the
+  // cluster state, and applying a mapping commits (so refreshes) the shard.
+  void CreateIndexWithoutRefresh(const std::string& name, const char* mappings) {
     controlplane::CreateIndexRequest create;
     create.name = name;
+    create.mappings = cluster::Json::parse(mappings);
     create.settings.refresh_interval = "-1";
     ASSERT_TRUE(node_.control_plane()->CreateIndex(controlplane::CallContext{}, create).ok());
     ASSERT_TRUE(node_.WaitForIndexStarted(name).ok());
@@ -157,7 +160,9 @@ TEST_F(RestDocumentTest, GetMissingDocumentsAndIndices) {
 }
 
 TEST_F(RestDocumentTest, RealtimeRoutingAndSourceFiltering) {
-  CreateIndexWithoutRefresh("docs");
+  CreateIndexWithoutRefresh("docs", R"({"properties":{"title":{"type":"text"},"tags":{"type":)"
+                                    R"("keyword"},"meta":{"properties":{"a":{"type":"long"},)"
+                                    R"("b":{"type":"long"}}}}})");
   HttpResponse created = Call(HttpMethod::kPut, "/docs/_doc/1?routing=r1",
                               R"({"title":"t","meta":{"a":1,"b":2},"tags":["x"]})");
   EXPECT_EQ(created.status, 201);
@@ -325,11 +330,12 @@ TEST_F(RestDocumentTest, DeleteByQuery) {
 }
 
 TEST_F(RestDocumentTest, DeleteByQueryCountsConflicts) {
-  CreateIndexWithoutRefresh("logs");
+  CreateIndexWithoutRefresh("logs", R"({"properties":{"k":{"type":"long"}}})");
   ASSERT_EQ(Call(HttpMethod::kPost, "/logs/_bulk?refresh=true",
                  "{\"index\":{\"_id\":\"1\"}}\n{\"k\":1}\n{\"index\":{\"_id\":\"2\"}}\n{\"k\":1}\n")
                 .status,
             200);
+  ASSERT_TRUE(node_.WaitForApplied());
   // Changed after the refresh the query reads: its seq_no no longer matches.
   Json(HttpMethod::kPut, "/logs/_doc/1", R"({"k":1})", 200);
   OJson proceed = Json(HttpMethod::kPost, "/logs/_delete_by_query?conflicts=proceed",
@@ -342,6 +348,7 @@ TEST_F(RestDocumentTest, DeleteByQueryCountsConflicts) {
                  "{\"index\":{\"_id\":\"3\"}}\n{\"k\":2}\n")
                 .status,
             200);
+  ASSERT_TRUE(node_.WaitForApplied());
   Json(HttpMethod::kPut, "/logs/_doc/3", R"({"k":2})", 200);
   OJson abort =
       Json(HttpMethod::kPost, "/logs/_delete_by_query", R"({"query":{"term":{"k":2}}})", 409);
