@@ -219,13 +219,18 @@ OrderedJson FilterJson(const OrderedJson& document, std::string_view filter_path
     bool exclude = !filter.empty() && filter.front() == '-';
     if (exclude) filter.remove_prefix(1);
     if (filter.empty()) continue;
-    FilterSegments segments;
-    size_t s = 0;
-    while (s <= filter.size()) {
-      size_t dot = filter.find('.', s);
-      if (dot == std::string_view::npos) dot = filter.size();
-      segments.emplace_back(filter.substr(s, dot - s));
-      s = dot + 1;
+    // Names are separated by '.'; "\." is a dot inside a name ("resource\.type"), as in
+    // OpenSearch's FilterPath.
+    FilterSegments segments(1);
+    for (size_t i = 0; i < filter.size(); ++i) {
+      if (filter[i] == '\\' && i + 1 < filter.size() && filter[i + 1] == '.') {
+        segments.back() += '.';
+        ++i;
+      } else if (filter[i] == '.') {
+        segments.emplace_back();
+      } else {
+        segments.back() += filter[i];
+      }
     }
     (exclude ? excludes : includes).push_back(std::move(segments));
   }

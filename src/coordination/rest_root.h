@@ -106,7 +106,8 @@ class Router {
 std::string PrettyPrintJson(std::string_view json);
 
 // OpenSearch's response filtering (the `filter_path` parameter, XContent's FilterPath).
-// `filter_path` is a comma list of paths of field names separated by '.'; a name may contain
+// `filter_path` is a comma list of paths of field names separated by '.' ("\." is a dot within
+// a name: "error.resource\.type"); a name may contain
 // '*' wildcards (matching any run of characters within one name), and a name "**" matches any
 // number of levels, zero included. Arrays are transparent: a path applies to every element
 // ("hits.hits._id" keeps the _id of each hit). Paths starting with '-' exclude what they

@@ -333,6 +333,13 @@ TEST(FilterJsonTest, ArrayDocumentsAndErrors) {
           R"({"error":{"root_cause":[{"type":"t","reason":"r"}],"type":"t","reason":"r"},"status":404})",
           "error.type,status"),
       R"({"error":{"type":"t"},"status":404})");
+  // "\." is a dot inside a field name.
+  EXPECT_EQ(Filter(R"({"error":{"resource.type":"index","resource":{"type":"x"}}})",
+                   R"(error.resource\.type)"),
+            R"({"error":{"resource.type":"index"}})");
+  EXPECT_EQ(Filter(R"({"error":{"resource.type":"index","resource":{"type":"x"}}})",
+                   "error.resource.type"),
+            R"({"error":{"resource":{"type":"x"}}})");
 }
 
 TEST(FilterJsonTest, DispatchAppliesFilterPathThenPretty) {
