@@ -64,6 +64,19 @@ class IndexShard {
   // The refresh interval of the settings; nullopt when periodic refresh is off ("-1").
   std::optional<std::chrono::milliseconds> refresh_interval() const { return refresh_interval_; }
 
+  // Search counters of this copy (OpenSearch's indices.search stats), kept by the shard
+  // service. Relaxed atomics: they are statistics, not synchronization.
+  struct SearchCounters {
+    std::atomic<int64_t> query_total{0};
+    std::atomic<int64_t> query_time_ms{0};
+    std::atomic<int64_t> query_current{0};
+    std::atomic<int64_t> fetch_total{0};
+    std::atomic<int64_t> fetch_time_ms{0};
+    std::atomic<int64_t> fetch_current{0};
+    std::atomic<int64_t> scroll_total{0};  // query phases on a kept reader (scroll / PIT)
+  };
+  SearchCounters& search_counters() { return search_counters_; }
+
   // The index was deleted: remove the directory once the engine is closed.
   void MarkForDeletion() { delete_on_close_ = true; }
 
@@ -81,6 +94,7 @@ class IndexShard {
   const nlohmann::json settings_;
   std::optional<std::chrono::milliseconds> refresh_interval_;
   std::atomic<bool> delete_on_close_{false};
+  SearchCounters search_counters_;
   std::mutex mapping_mu_;
   nlohmann::json known_mapping_;       // GUARDED_BY(mapping_mu_)
   std::set<std::string> known_paths_;  // GUARDED_BY(mapping_mu_)

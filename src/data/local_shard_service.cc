@@ -122,6 +122,29 @@ std::string TokenType(bool standard_tokenizer, std::string_view term) {
   return digit ? "<NUM>" : "<ALPHANUM>";
 }
 
+// Counts one phase in `total`, `time_ms` and (while it runs) `current`.
+class PhaseTimer {
+ public:
+  PhaseTimer(std::atomic<int64_t>* total, std::atomic<int64_t>* time_ms,
+             std::atomic<int64_t>* current)
+      : total_(total), time_ms_(time_ms), current_(current), start_(Clock::now()) {
+    current_->fetch_add(1, std::memory_order_relaxed);
+  }
+  ~PhaseTimer() {
+    current_->fetch_sub(1, std::memory_order_relaxed);
+    total_->fetch_add(1, std::memory_order_relaxed);
+    time_ms_->fetch_add(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start_).count(),
+        std::memory_order_relaxed);
+  }
+
+ private:
+  std::atomic<int64_t>* total_;
+  std::atomic<int64_t>* time_ms_;
+  std::atomic<int64_t>* current_;
+  Clock::time_point start_;
+};
+
 }  // namespace
 
 LocalShardService::LocalShardService(IndicesService* indices)
@@ -198,6 +221,9 @@ Result<QueryPhaseResult> LocalShardService::ExecuteQuery(const ShardKey& key,
   } else {
     QD_ASSIGN_OR_RETURN(reader, FindReader(key, request.reader_id, request.keep_alive));
   }
+  IndexShard::SearchCounters& counters = reader->index_shard->search_counters();
+  PhaseTimer timer(&counters.query_total, &counters.query_time_ms, &counters.query_current);
+  if (!request.reader_id.empty()) counters.scroll_total.fetch_add(1, std::memory_order_relaxed);
   const engine::EngineSnapshot& snap = *reader->snapshot;
   engine::SearchContext ctx{&snap.leaves, &snap.mapping, &reader->index_shard->engine().analysis(),
                             request.now_millis};
@@ -334,6 +360,8 @@ Result<FetchPhaseResult> LocalShardService::ExecuteFetch(const ShardKey& key,
     std::lock_guard<std::mutex> lock(readers_mu_);
     readers_.erase(request.reader_id);
   }
+  IndexShard::SearchCounters& counters = reader->index_shard->search_counters();
+  PhaseTimer timer(&counters.fetch_total, &counters.fetch_time_ms, &counters.fetch_current);
   const engine::EngineSnapshot& snap = *reader->snapshot;
   engine::SearchContext ctx{&snap.leaves, &snap.mapping, &reader->index_shard->engine().analysis(),
                             request.now_millis};
@@ -432,6 +460,27 @@ Result<engine::GetResult> LocalShardService::Get(const ShardKey& key, std::strin
                                                  bool realtime) {
   QD_ASSIGN_OR_RETURN(std::shared_ptr<IndexShard> shard, indices_->Shard(key));
   return shard->engine().Get(id, realtime);
+}
+
+Result<LocalShardService::SearchStats> LocalShardService::ShardSearchStats(const ShardKey& key) {
+  QD_ASSIGN_OR_RETURN(std::shared_ptr<IndexShard> shard, indices_->Shard(key));
+  SearchStats stats;
+  {
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    ReapLocked(Clock::now());
+    for (const auto& [id, reader] : readers_) {
+      if (reader->shard == key) ++stats.open_contexts;
+    }
+  }
+  const IndexShard::SearchCounters& c = shard->search_counters();
+  stats.query_total = c.query_total.load(std::memory_order_relaxed);
+  stats.query_time_in_millis = c.query_time_ms.load(std::memory_order_relaxed);
+  stats.query_current = c.query_current.load(std::memory_order_relaxed);
+  stats.fetch_total = c.fetch_total.load(std::memory_order_relaxed);
+  stats.fetch_time_in_millis = c.fetch_time_ms.load(std::memory_order_relaxed);
+  stats.fetch_current = c.fetch_current.load(std::memory_order_relaxed);
+  stats.scroll_total = c.scroll_total.load(std::memory_order_relaxed);
+  return stats;
 }
 
 Status LocalShardService::Refresh(const ShardKey& key) {
