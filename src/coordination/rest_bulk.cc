@@ -226,9 +226,7 @@ std::string_view ActionName(DocWrite::Action action) {
   }
   return "index";
 }
-
 // --- execution ---------------------------------------------------------------------------------
-
 // An index the writes of a request go to: its metadata, or why every write to it fails.
 struct Target {
   std::shared_ptr<const cluster::Index> index;
@@ -255,15 +253,6 @@ Status AutoCreateIndex(const RestContext& context, const std::string& name) {
   return Status::OK();
 }
 
-// This node's applied cluster state (no Raft round trip).
-Result<cluster::StatePtr> LocalState(const RestContext& context) {
-  if (context.control_plane == nullptr) return ReadClusterState(context);
-  Result<cluster::StatePtr> state = context.control_plane->GetClusterState(
-      controlplane::CallContext::WithTimeout(context.control_plane_timeout));
-  if (!state.ok() || *state == nullptr) return ReadClusterState(context);
-  return state;
-}
-
 // Waits until every index in `names` exists with STARTED primaries; returns the newest state.
 Result<cluster::StatePtr> WaitForPrimaries(const RestContext& context,
                                            const std::vector<std::string>& names,
@@ -272,7 +261,7 @@ Result<cluster::StatePtr> WaitForPrimaries(const RestContext& context,
   for (;;) {
     // The local state is polled: the primaries report STARTED to the control plane, and this
     // node applies that like any other change, without a log write per poll.
-    QD_ASSIGN_OR_RETURN(cluster::StatePtr state, LocalState(context));
+    QD_ASSIGN_OR_RETURN(cluster::StatePtr state, ReadClusterState(context));
     bool ready = true;
     for (const std::string& name : names) {
       const cluster::Index* index = state->FindIndex(name);
@@ -428,24 +417,15 @@ std::string GenerateDocumentId() {
 
 // --- execution ---------------------------------------------------------------------------------
 
-Result<cluster::StatePtr> RoutingState(const RestContext& context,
-                                       const std::vector<std::string_view>& indices) {
-  QD_ASSIGN_OR_RETURN(cluster::StatePtr state, LocalState(context));
-  for (std::string_view name : indices) {
-    if (state->FindIndex(name) == nullptr) return ReadClusterState(context);
-  }
-  return state;
-}
-
 Result<std::vector<WriteOutcome>> ExecuteWrites(const RestContext& context,
                                                 std::vector<DocWrite>* writes,
                                                 const WriteOptions& options) {
   std::vector<WriteOutcome> outcomes(writes->size());
-  std::vector<std::string_view> names;
+  std::vector<std::string> names;
   for (const DocWrite& write : *writes) {
     if (names.empty() || names.back() != write.index) names.push_back(write.index);
   }
-  QD_ASSIGN_OR_RETURN(cluster::StatePtr state, RoutingState(context, names));
+  QD_ASSIGN_OR_RETURN(cluster::StatePtr state, ReadClusterState(context, names));
 
   // Every index named, once: found, created, or failed.
   std::map<std::string, Target, std::less<>> targets;

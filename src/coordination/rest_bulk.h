@@ -52,14 +52,6 @@ Result<std::optional<SourceFilter>> SourceFilterParam(const HttpRequest& request
 // Malformed JSON is Internal (a stored _source always parses).
 Result<std::string> FilterSource(std::string_view source, const SourceFilter& filter);
 
-// The cluster state the document APIs route with: this node's applied state, as OpenSearch's
-// coordinator routes with its local ClusterState (a linearizable read costs a Raft barrier, a
-// log write, per request). It is read again linearizably (ReadClusterState) when an index in
-// `indices` is missing from it, so an index created a moment ago elsewhere is not taken for
-// missing.
-Result<cluster::StatePtr> RoutingState(const RestContext& context,
-                                       const std::vector<std::string_view>& indices);
-
 // One document write: an item of a bulk, or a single-document request.
 struct DocWrite {
   enum class Action { kIndex, kCreate, kUpdate, kDelete };

@@ -344,7 +344,7 @@ HttpResponse HandleGet(const RestContext& context, const HttpRequest& request,
     if (!type.ok()) return head ? HeadResponse(400) : ErrorResponse(type.status());
     spec.version_type = *type;
   }
-  Result<cluster::StatePtr> state = RoutingState(context, {spec.index});
+  Result<cluster::StatePtr> state = ReadClusterState(context, {spec.index});
   if (!state.ok()) return head ? HeadResponse(503) : ErrorResponse(state.status());
   GetAnswer answer = RunGet(context, **state, spec, params->realtime, params->refresh);
   if (!answer.status.ok()) {
@@ -464,9 +464,9 @@ HttpResponse HandleMget(const RestContext& context, const HttpRequest& request,
     }
   }
   if (specs.empty()) return ErrorResponse(ValidationFailed("no documents to get"));
-  std::vector<std::string_view> names;
+  std::vector<std::string> names;
   for (const GetSpec& spec : specs) names.push_back(spec.index);
-  Result<cluster::StatePtr> state = RoutingState(context, names);
+  Result<cluster::StatePtr> state = ReadClusterState(context, names);
   if (!state.ok()) return ErrorResponse(state.status());
   std::string out = "{\"docs\":[";
   for (size_t i = 0; i < specs.size(); ++i) {

@@ -988,7 +988,8 @@ class SearchService {
                                                   const std::optional<std::string>& expression,
                                                   const std::optional<std::string>& routing) {
     QD_ASSIGN_OR_RETURN(IndicesOptions options, IndicesOptionsOf(request, IndicesOptions{}));
-    QD_ASSIGN_OR_RETURN(cluster::StatePtr state, ReadClusterState(context_));
+    QD_ASSIGN_OR_RETURN(cluster::StatePtr state,
+                        ReadClusterState(context_, SplitComma(expression.value_or(""))));
     QD_ASSIGN_OR_RETURN(std::vector<std::string> names,
                         ResolveIndices(*state, expression.value_or(""), options));
     std::vector<ShardTarget> targets;

@@ -579,13 +579,15 @@ Result<data::ShardService*> ReadShardService(const RestContext& context,
                              index.name + "][" + std::to_string(shard_id) + "]");
 }
 
-Result<cluster::StatePtr> ReadClusterState(const RestContext& context) {
+namespace {
+
+Result<cluster::StatePtr> ReadState(const RestContext& context, bool linearizable) {
   if (context.control_plane == nullptr) {
     return Status::Unavailable("master_not_discovered_exception: no control plane");
   }
   controlplane::CallContext call =
       controlplane::CallContext::WithTimeout(context.control_plane_timeout);
-  call.linearizable = true;
+  call.linearizable = linearizable;
   Result<cluster::StatePtr> state = context.control_plane->GetClusterState(call);
   if (!state.ok()) {
     return Status::Unavailable("master_not_discovered_exception: cluster state unavailable: " +
@@ -595,6 +597,21 @@ Result<cluster::StatePtr> ReadClusterState(const RestContext& context) {
     return Status::Unavailable("master_not_discovered_exception: no cluster state yet");
   }
   return *state;
+}
+
+}  // namespace
+
+Result<cluster::StatePtr> ReadClusterState(const RestContext& context,
+                                           const std::vector<std::string>& indices) {
+  Result<cluster::StatePtr> local = ReadState(context, /*linearizable=*/false);
+  if (local.ok()) {
+    const bool missing = std::any_of(indices.begin(), indices.end(), [&](const std::string& name) {
+      return name != "_all" && name.find('*') == std::string::npos && !name.starts_with('-') &&
+             (*local)->FindIndex(name) == nullptr;
+    });
+    if (!missing) return local;
+  }
+  return ReadState(context, /*linearizable=*/true);
 }
 
 }  // namespace quidditch::rest

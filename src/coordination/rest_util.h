@@ -142,8 +142,12 @@ Result<data::ShardService*> PrimaryShardService(const RestContext& context,
 Result<data::ShardService*> ReadShardService(const RestContext& context,
                                              const cluster::Index& index, int32_t shard_id);
 
-// The cluster state through the control plane (a linearizable read within the timeout);
-// master_not_discovered_exception (503) when it cannot be read.
-Result<cluster::StatePtr> ReadClusterState(const RestContext& context);
+// The cluster state this node has applied, as OpenSearch's coordinating node uses its local
+// ClusterState: a linearizable read would cost a Raft barrier (a log write) per request. It is
+// read again linearizably when an index `indices` names (patterns and "_all" aside) is missing
+// from it, so that an index created a moment ago through another node is not taken for
+// missing. master_not_discovered_exception (503) when it cannot be read.
+Result<cluster::StatePtr> ReadClusterState(const RestContext& context,
+                                           const std::vector<std::string>& indices = {});
 
 }  // namespace quidditch::rest
