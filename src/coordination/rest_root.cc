@@ -409,9 +409,14 @@ HttpResponse Router::Dispatch(const HttpRequest& request) const {
       if (auto it = request.params.find("filter_path");
           it != request.params.end() && !it->second.empty()) {
         // Handlers only produce valid JSON; should one not, it goes out unfiltered rather
-        // than as a 500 that hides the handler's answer.
+        // than as a 500 that hides the handler's answer. Error documents are never filtered:
+        // OpenSearch builds them with channel.newErrorBuilder(), which turns filtering off.
         OrderedJson document = OrderedJson::parse(response.body, nullptr, false);
-        if (!document.is_discarded()) response.body = Dump(FilterJson(document, it->second));
+        const bool error =
+            response.status >= 400 && document.is_object() && document.contains("error");
+        if (!document.is_discarded() && !error) {
+          response.body = Dump(FilterJson(document, it->second));
+        }
       }
     }
     if (json && WantsPretty(request)) response.body = PrettyPrintJson(response.body);
