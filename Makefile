@@ -42,7 +42,9 @@ test-asan: build-asan
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -L unit
 
-test: test-unit test-asan
+# Every suite: release tests (unit, cli, cluster, api, k8s), the unit tests under ASan/UBSan,
+# and the REST fuzz target for 60 seconds.
+test: test-unit test-asan test-fuzz
 
 # The Kubernetes-mode tests against a real kube-apiserver and etcd (built from Go modules by
 # scripts/build-k8s-tools; without Go they report themselves skipped).
