@@ -12,6 +12,7 @@ A node that does not come up (process exits, or no healthy answer in time) raise
 the tail of the server log in the message: a suite that cannot start its node must say why.
 """
 
+import fcntl
 import json
 import os
 import shutil
@@ -30,11 +31,37 @@ class NodeError(Exception):
     pass
 
 
+_PORT_LOCKS = []  # open lock files: each reserves its port until this process exits
+_next_port = [os.getpid() * 7919]
+
+
 def free_port():
-    """A loopback port nobody listens on right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port that is free now and that no other test process will hand out.
+
+    As src/common/testing/ports.h: ports below Linux's ephemeral range (where the kernel also
+    picks the local ports of outgoing connections, which could take the port before the node
+    binds it), each reserved with an exclusive flock on /tmp/quidditch-test-ports/<port>.
+    """
+    first, count = 20000, 12768
+    os.makedirs("/tmp/quidditch-test-ports", exist_ok=True)
+    for _ in range(count):
+        port = first + _next_port[0] % count
+        _next_port[0] += 1
+        lock = open(f"/tmp/quidditch-test-ports/{port}", "a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                lock.close()
+                continue
+        _PORT_LOCKS.append(lock)
+        return port
+    raise RuntimeError(f"no free loopback port in [{first}, {first + count})")
 
 
 def find_binary(explicit=None):
