@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/glob.h"
+
 namespace quidditch {
 
 namespace {
@@ -76,28 +78,6 @@ Result<std::vector<PatternSegment>> ParsePattern(std::string_view pattern) {
 
 // --- filter_path -------------------------------------------------------------------------------
 
-// '*' matches any run of characters, as OpenSearch's Regex.simpleMatch. (The Router sits below
-// rest_util.h, which includes this header, so it keeps its own matcher.)
-bool WildcardMatch(std::string_view pattern, std::string_view text) {
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] != '*' && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 using FilterSegments = std::vector<std::string>;
 
 // A position in one filter: segments[pos] is the next name to match.
@@ -133,7 +113,7 @@ FieldMatch MatchField(const std::vector<FilterState>& states, std::string_view n
     if (segment == "**") {
       // Consumes `name`; below it, it may consume more levels or none (AddState adds both).
       AddState(state.segments, state.pos, &match);
-    } else if (WildcardMatch(segment, name)) {
+    } else if (GlobMatch(segment, name)) {
       AddState(state.segments, state.pos + 1, &match);
     }
   }

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "cluster/cluster_state.h"
+#include "common/glob.h"
 #include "common/status.h"
 #include "controlplane/control_plane.h"
 #include "coordination/http_types.h"
@@ -102,8 +103,7 @@ Result<data::RefreshPolicy> RefreshParam(const HttpRequest& request);
 
 // Splits a comma list, trimming spaces and dropping empty parts.
 std::vector<std::string> SplitComma(std::string_view text);
-// '*' matches any run of characters; everything else matches itself.
-bool GlobMatch(std::string_view pattern, std::string_view text);
+using ::quidditch::GlobMatch;  // common/glob.h
 
 // --- indices -----------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "common/glob.h"
 #include "engine/aggs/date_time.h"
 #include "engine/document.h"
 #include "engine/errors.h"
@@ -10,27 +11,6 @@ namespace quidditch::data {
 namespace {
 
 using nlohmann::json;
-
-// '*' matches any run of characters (dots included, as OpenSearch's source filtering).
-bool Glob(std::string_view pattern, std::string_view text) {
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 bool HasWildcard(std::string_view s) { return s.find('*') != std::string_view::npos; }
 
@@ -89,7 +69,7 @@ Result<SourceFilter> SourceFilter::Parse(const json* spec) {
 
 bool SourceFilter::Excluded(const std::string& path) const {
   for (const std::string& p : excludes_) {
-    if (Glob(p, path)) return true;
+    if (GlobMatch(p, path)) return true;
   }
   return false;
 }
@@ -97,7 +77,7 @@ bool SourceFilter::Excluded(const std::string& path) const {
 bool SourceFilter::Included(const std::string& path) const {
   if (includes_.empty()) return true;
   for (const std::string& p : includes_) {
-    if (Glob(p, path)) return true;
+    if (GlobMatch(p, path)) return true;
   }
   return false;
 }
@@ -266,7 +246,7 @@ Result<std::unique_ptr<HighlightPlan>> HighlightPlan::Parse(const json& highligh
     if (HasWildcard(pattern)) {
       for (const engine::FieldMapping* f : ctx.mapping->Fields()) {
         if ((f->type == engine::FieldType::kText || f->type == engine::FieldType::kKeyword) &&
-            Glob(pattern, f->path)) {
+            GlobMatch(pattern, f->path)) {
           names.push_back(f->path);
         }
       }
@@ -322,7 +302,7 @@ Result<DocValueFields> DocValueFields::Parse(const json& spec, const engine::Map
     std::vector<const engine::FieldMapping*> matched;
     if (HasWildcard(pattern)) {
       for (const engine::FieldMapping* f : mapping.Fields()) {
-        if (f->doc_values && f->type != engine::FieldType::kText && Glob(pattern, f->path)) {
+        if (f->doc_values && f->type != engine::FieldType::kText && GlobMatch(pattern, f->path)) {
           matched.push_back(f);
         }
       }

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/glob.h"
 #include "engine/errors.h"
 #include "engine/mapping/mapping.h"
 #include "engine/mapping/mapping_internal.h"
@@ -177,26 +178,6 @@ bool ParseLongText(std::string_view s, int64_t* out, bool* overflow) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   *overflow = ec == std::errc::result_out_of_range;
   return ec == std::errc() && ptr == s.data() + s.size();
-}
-
-bool GlobMatch(std::string_view pattern, std::string_view text) {
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
 }
 
 // _source includes/excludes (OpenSearch's source filtering): a path is kept when an include
