@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cluster/types.h"
+#include "data/analyze.h"
 #include "engine/analysis/analyzer.h"
 #include "engine/errors.h"
 #include "engine/mapping/mapping.h"
@@ -934,111 +935,12 @@ HttpResponse Broadcast(const RestContext& context, const HttpRequest& request,
 
 // --- analyze -----------------------------------------------------------------------------------
 
-std::vector<uint32_t> Utf16Offsets(std::string_view text) {
-  std::vector<uint32_t> out(text.size() + 1, 0);
-  uint32_t units = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    out[i] = units;
-    const auto c = static_cast<unsigned char>(text[i]);
-    if ((c & 0xC0) != 0x80) units += c >= 0xF0 ? 2 : 1;
-  }
-  out[text.size()] = units;
-  return out;
-}
-
-// _analyze without an index: built-in analyzers, or a chain of built-in (or inline) tokenizer,
-// filters and char_filters. The same request shape as ShardService::Analyze.
+// _analyze without an index: the built-in analyzers, or a chain of built-in (or inline)
+// tokenizer, filters and char_filters.
 Result<json> AnalyzeWithoutIndex(const json& request) {
-  std::vector<std::string> texts;
-  if (auto it = request.find("text"); it != request.end()) {
-    if (it->is_string()) {
-      texts.push_back(it->get<std::string>());
-    } else if (it->is_array()) {
-      for (const json& t : *it) {
-        if (!t.is_string()) return Illegal("[text] must be strings");
-        texts.push_back(t.get<std::string>());
-      }
-    }
-  }
-  if (texts.empty()) {
-    return Status::InvalidArgument(
-        "action_request_validation_exception: Validation Failed: 1: text is missing;");
-  }
-  if (request.contains("field")) {
-    return Illegal("[field] of _analyze needs an index: there is no mapping without one");
-  }
-  if (request.value("explain", false)) return Illegal("[explain] of _analyze is not supported");
-  json defs = json::object();
-  std::string analyzer_name = "standard";
-  bool standard = true;
-  const bool chain = request.contains("tokenizer") || request.contains("filter") ||
-                     request.contains("char_filter");
-  if (chain) {
-    json analyzer = {{"type", "custom"}, {"tokenizer", "keyword"}};
-    int inline_count = 0;
-    auto part = [&](const json& p, const std::string& kind) -> Result<json> {
-      if (p.is_string()) return p;
-      if (!p.is_object()) return Illegal("[" + kind + "] must be a name or a definition");
-      std::string name = "_analyze_" + kind + "_" + std::to_string(inline_count++);
-      defs[kind][name] = p;
-      return json(name);
-    };
-    if (auto it = request.find("tokenizer"); it != request.end()) {
-      QD_ASSIGN_OR_RETURN(analyzer["tokenizer"], part(*it, "tokenizer"));
-    }
-    for (const std::string kind : {"filter", "char_filter"}) {
-      auto it = request.find(kind);
-      if (it == request.end()) continue;
-      json list = json::array();
-      for (const json& p : it->is_array() ? *it : json::array({*it})) {
-        QD_ASSIGN_OR_RETURN(json name, part(p, kind));
-        list.push_back(std::move(name));
-      }
-      analyzer[kind] = std::move(list);
-    }
-    standard = analyzer["tokenizer"] == "standard";
-    analyzer_name = "_analyze";
-    defs["analyzer"][analyzer_name] = std::move(analyzer);
-  } else if (auto it = request.find("analyzer"); it != request.end()) {
-    if (!it->is_string()) return Illegal("[analyzer] must be a name");
-    analyzer_name = it->get<std::string>();
-    standard = analyzer_name == "standard" || analyzer_name == "english" || analyzer_name == "stop";
-  }
-  QD_ASSIGN_OR_RETURN(std::shared_ptr<const engine::AnalysisRegistry> registry,
-                      RegistryOf(json{{"analysis", defs}}));
-  const engine::Analyzer* analyzer = registry->Find(analyzer_name);
-  if (analyzer == nullptr) return Illegal("failed to find global analyzer [" + analyzer_name + "]");
-  json tokens = json::array();
-  uint32_t position_base = 0, offset_base = 0;
-  std::vector<engine::Token> out;
-  for (const std::string& text : texts) {
-    out.clear();
-    analyzer->Analyze(text, position_base, &out);
-    const std::vector<uint32_t> utf16 = Utf16Offsets(text);
-    for (const engine::Token& t : out) {
-      std::string type = "word";
-      if (standard) {
-        bool digit = false, other = false;
-        for (char c : t.term) {
-          if (c >= '0' && c <= '9') {
-            digit = true;
-          } else if (c != '.' && c != ',') {
-            other = true;
-          }
-        }
-        type = digit && !other ? "<NUM>" : "<ALPHANUM>";
-      }
-      tokens.push_back(
-          json{{"token", t.term},
-               {"start_offset", offset_base + utf16[std::min<size_t>(t.start_offset, text.size())]},
-               {"end_offset", offset_base + utf16[std::min<size_t>(t.end_offset, text.size())]},
-               {"type", type},
-               {"position", t.position}});
-    }
-    if (!out.empty()) position_base = out.back().position + 1;
-    offset_base += utf16.back() + 1;
-  }
-  return json{{"tokens", std::move(tokens)}};
+  QD_ASSIGN_OR_RETURN(std::shared_ptr<const engine::AnalysisRegistry> builtins,
+                      RegistryOf(json::object()));
+  return data::AnalyzeText(request, json::object(), *builtins, nullptr);
 }
 
 HttpResponse Analyze(const RestContext& context, const HttpRequest& request,
