@@ -260,6 +260,13 @@ OrderedJson ErrorObject(const Status& status, std::string_view index, std::strin
   auto [typed, reason] = engine::SplitEngineError(status);
   OrderedJson object = {{"type", type},
                         {"reason", std::string(typed.empty() ? status.message() : reason)}};
+  // IndexNotFoundError names its index in the reason; OpenSearch always adds the index fields,
+  // whichever handler failed.
+  constexpr std::string_view kNoSuchIndex = "no such index [";
+  if (index.empty() && type == "index_not_found_exception" && reason.starts_with(kNoSuchIndex) &&
+      reason.ends_with(']')) {
+    index = reason.substr(kNoSuchIndex.size(), reason.size() - kNoSuchIndex.size() - 1);
+  }
   if (!index.empty()) {
     object["index"] = std::string(index);
     if (type == "index_not_found_exception") {
@@ -481,6 +488,12 @@ Result<std::vector<std::string>> ResolveIndices(const cluster::ClusterState& sta
       if (expr.front() == '-' && wildcard_seen) {
         exclude = true;
         expr.remove_prefix(1);
+      }
+      // Names starting with '_' are reserved for APIs: a path that reaches here with one named
+      // no API (GET /_nope), as WildcardExpressionResolver.validateAliasOrIndex says.
+      if (!expr.empty() && expr.front() == '_') {
+        return Status::InvalidArgument("invalid_index_name_exception: Invalid index name [" +
+                                       std::string(expr) + "], must not start with '_'.");
       }
       const bool wildcard = expr.find('*') != std::string_view::npos;
       if (wildcard) wildcard_seen = true;
