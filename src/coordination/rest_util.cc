@@ -11,6 +11,7 @@
 #include <bit>
 #include <charconv>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -258,8 +259,19 @@ std::pair<std::string, int> ErrorTypeOf(const Status& status) {
 OrderedJson ErrorObject(const Status& status, std::string_view index, std::string_view index_uuid) {
   auto [type, status_code] = ErrorTypeOf(status);
   auto [typed, reason] = engine::SplitEngineError(status);
-  OrderedJson object = {{"type", type},
-                        {"reason", std::string(typed.empty() ? status.message() : reason)}};
+  std::string_view text = typed.empty() ? status.message() : reason;
+  // "<reason>. Caused by: <type>: <reason>" (engine/errors.h): OpenSearch's nested caused_by.
+  std::optional<OrderedJson> caused_by;
+  if (size_t at = text.find(engine::kCausedBy); at != std::string_view::npos) {
+    const Status cause = Status::InvalidArgument(text.substr(at + engine::kCausedBy.size()));
+    auto [cause_type, cause_reason] = engine::SplitEngineError(cause);
+    if (!cause_type.empty()) {
+      caused_by = OrderedJson{{"type", std::string(cause_type)},
+                              {"reason", std::string(cause_reason)}};
+      text = text.substr(0, at);
+    }
+  }
+  OrderedJson object = {{"type", type}, {"reason", std::string(text)}};
   // IndexNotFoundError names its index in the reason; OpenSearch always adds the index fields,
   // whichever handler failed.
   constexpr std::string_view kNoSuchIndex = "no such index [";
@@ -275,13 +287,16 @@ OrderedJson ErrorObject(const Status& status, std::string_view index, std::strin
     }
     object["index_uuid"] = std::string(index_uuid.empty() ? "_na_" : index_uuid);
   }
+  if (caused_by) object["caused_by"] = std::move(*caused_by);
   return object;
 }
 
 HttpResponse ErrorResponse(const Status& status, std::string_view index,
                            std::string_view index_uuid) {
   OrderedJson object = ErrorObject(status, index, index_uuid);
-  OrderedJson error = {{"root_cause", OrderedJson::array({object})}};
+  OrderedJson root_cause = object;
+  root_cause.erase("caused_by");  // OpenSearch renders root causes without their causes
+  OrderedJson error = {{"root_cause", OrderedJson::array({std::move(root_cause)})}};
   for (auto& [key, value] : object.items()) error[key] = value;
   return JsonResponse(
       ErrorTypeOf(status).second,

@@ -19,6 +19,10 @@
 
 namespace quidditch::engine {
 
+// Separates a reason from its cause, "<reason>. Caused by: <type>: <cause reason>", which the
+// REST edge answers as OpenSearch's nested "caused_by" object.
+inline constexpr std::string_view kCausedBy = ". Caused by: ";
+
 inline Status MapperParsingError(std::string_view reason) {
   return Status::InvalidArgument(std::string("mapper_parsing_exception: ").append(reason));
 }

@@ -566,7 +566,14 @@ class DocParser {
     std::string msg = "failed to parse field [" + node.field.path + "] of type [" +
                       std::string(FieldTypeName(node.field.type)) + "] in document with id '" +
                       std::string(id_) + "'. Preview of field's value: '" + Preview(value) + "'";
-    if (!cause.empty()) msg.append(". Caused by: ").append(cause);
+    // The cause's type comes first, so that the REST edge can answer OpenSearch's caused_by
+    // object (see kCausedBy in engine/errors.h).
+    if (!cause.empty()) {
+      msg.append(kCausedBy)
+          .append(cause.starts_with("For input string") ? "number_format_exception: "
+                                                        : "illegal_argument_exception: ")
+          .append(cause);
+    }
     return MapperParsingError(msg);
   }
 
@@ -823,11 +830,12 @@ Result<ParseResult> ParseDocument(const Mapping& mapping, const AnalysisRegistry
   simdjson::error_code err =
       tl_parser.parse(input->data(), input->size(), /*realloc_if_needed=*/false).get(root);
   if (err) {
-    return MapperParsingError(std::string("failed to parse. Caused by: ") +
-                              simdjson::error_message(err));
+    return MapperParsingError(std::string("failed to parse") + std::string(kCausedBy) +
+                              "json_parse_exception: " + simdjson::error_message(err));
   }
   if (!root.is_object()) {
-    return MapperParsingError("failed to parse. Caused by: the document is not a JSON object");
+    return MapperParsingError(std::string("failed to parse") + std::string(kCausedBy) +
+                              "not_x_content_exception: the document is not a JSON object");
   }
   dom::object object = AsObject(root);
   if (rep.source_enabled && !verbatim) {

@@ -248,7 +248,7 @@ TEST_F(DocumentParserTest, IntegerErrors) {
                 {"strict", {{"type", "integer"}, {"coerce", false}}}}}});
   EXPECT_EQ(Error(R"({"age": "abc"})"),
             "failed to parse field [age] of type [long] in document with id '1'. Preview of "
-            "field's value: 'abc'. Caused by: For input string: \"abc\"");
+            "field's value: 'abc'. Caused by: number_format_exception: For input string: \"abc\"");
   EXPECT_THAT(Error(R"({"i": 3000000000})"),
               HasSubstr("Value [3000000000] is out of range for an integer"));
   EXPECT_THAT(Error(R"({"i": 3000000000})"),
@@ -324,7 +324,7 @@ TEST_F(DocumentParserTest, Date) {
   EXPECT_THAT(Field(r.doc, "p")->numeric_values, ElementsAre(1420114230000));
   EXPECT_EQ(Error(R"({"d": "abc"})"),
             "failed to parse field [d] of type [date] in document with id '1'. Preview of "
-            "field's value: 'abc'. Caused by: failed to parse date field [abc] with format "
+            "field's value: 'abc'. Caused by: illegal_argument_exception: failed to parse date field [abc] with format "
             "[strict_date_optional_time||epoch_millis]");
   EXPECT_THAT(Error(R"({"d": true})"), HasSubstr("of type [date]"));
 }
