@@ -63,6 +63,18 @@ std::set<std::string> MappingPaths(const nlohmann::json& mapping) {
   return paths;
 }
 
+// The periodic refresh interval of engine settings; nullopt when it is off ("-1").
+std::optional<std::chrono::milliseconds> RefreshIntervalOf(const nlohmann::json& settings) {
+  auto it = settings.find("refresh_interval");
+  if (it == settings.end() || !it->is_string()) return std::chrono::seconds(1);
+  const std::string& value = it->get_ref<const std::string&>();
+  if (value == "-1") return std::nullopt;
+  if (Result<int64_t> ms = engine::aggs::ParseTimeValueMillis(value); ms.ok()) {
+    return std::chrono::milliseconds(*ms);
+  }
+  return std::chrono::seconds(1);
+}
+
 }  // namespace
 
 // --- IndexShard --------------------------------------------------------------------------------
@@ -73,17 +85,26 @@ IndexShard::IndexShard(ShardKey key, std::string index_uuid, std::string dir,
       index_uuid_(std::move(index_uuid)),
       dir_(std::move(dir)),
       engine_(std::move(engine)),
-      settings_(std::move(settings)) {
-  refresh_interval_ = std::chrono::seconds(1);
-  auto it = settings_.find("refresh_interval");
-  if (it != settings_.end() && it->is_string()) {
-    const std::string& value = it->get_ref<const std::string&>();
-    if (value == "-1") {
-      refresh_interval_.reset();
-    } else if (Result<int64_t> ms = engine::aggs::ParseTimeValueMillis(value); ms.ok()) {
-      refresh_interval_ = std::chrono::milliseconds(*ms);
-    }
-  }
+      settings_(std::move(settings)),
+      refresh_interval_(RefreshIntervalOf(settings_)) {}
+
+nlohmann::json IndexShard::settings() const {
+  std::lock_guard<std::mutex> lock(settings_mu_);
+  return settings_;
+}
+
+std::optional<std::chrono::milliseconds> IndexShard::refresh_interval() const {
+  std::lock_guard<std::mutex> lock(settings_mu_);
+  return refresh_interval_;
+}
+
+Status IndexShard::UpdateSettings(const nlohmann::json& settings) {
+  std::lock_guard<std::mutex> lock(settings_mu_);
+  if (settings == settings_) return Status::OK();
+  QD_RETURN_IF_ERROR(engine_->UpdateSettings(settings));
+  settings_ = settings;
+  refresh_interval_ = RefreshIntervalOf(settings_);
+  return Status::OK();
 }
 
 IndexShard::~IndexShard() {
@@ -342,6 +363,11 @@ void IndicesService::Apply(const cluster::ClusterState& state) {
       }
     }
     MergeMapping(*shard, w.index->mappings);
+    if (Status s = shard->UpdateSettings(EngineSettings(*w.index)); !s.ok()) {
+      // The control plane validated them; an engine that still refuses keeps its old ones.
+      spdlog::error("shard {}: cannot apply the index's settings: {}", ShardName(key),
+                    s.ToString());
+    }
     if (w.copy->state == cluster::ShardState::kInitializing) {
       ReportState(key.index, key.shard, cluster::ShardState::kStarted);
     }

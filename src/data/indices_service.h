@@ -59,10 +59,13 @@ class IndexShard {
   const std::string& index_uuid() const { return index_uuid_; }
   const std::string& dir() const { return dir_; }
   engine::ShardEngine& engine() const { return *engine_; }
-  // The settings the engine was opened with ({"refresh_interval", "analysis", ...}).
-  const nlohmann::json& settings() const { return settings_; }
+  // The engine's current settings ({"refresh_interval", "analysis", ...}).
+  nlohmann::json settings() const;
   // The refresh interval of the settings; nullopt when periodic refresh is off ("-1").
-  std::optional<std::chrono::milliseconds> refresh_interval() const { return refresh_interval_; }
+  std::optional<std::chrono::milliseconds> refresh_interval() const;
+  // Applies changed index settings to the open engine (its dynamic ones; the others, e.g.
+  // analysis, take effect when the shard is next opened). No-op when nothing changed.
+  Status UpdateSettings(const nlohmann::json& settings);
 
   // Search counters of this copy (OpenSearch's indices.search stats), kept by the shard
   // service. Relaxed atomics: they are statistics, not synchronization.
@@ -91,8 +94,9 @@ class IndexShard {
   const std::string index_uuid_;
   const std::string dir_;
   std::unique_ptr<engine::ShardEngine> engine_;
-  const nlohmann::json settings_;
-  std::optional<std::chrono::milliseconds> refresh_interval_;
+  mutable std::mutex settings_mu_;
+  nlohmann::json settings_;                                    // GUARDED_BY(settings_mu_)
+  std::optional<std::chrono::milliseconds> refresh_interval_;  // GUARDED_BY(settings_mu_)
   std::atomic<bool> delete_on_close_{false};
   SearchCounters search_counters_;
   std::mutex mapping_mu_;

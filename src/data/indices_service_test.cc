@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "data/testing/single_node.h"
 
@@ -163,6 +165,32 @@ TEST(IndicesService, PutMappingReachesTheOpenEngines) {
   Result<json> mapping = node.shard_service()->Mapping(ShardKey{"logs", 0});
   ASSERT_TRUE(mapping.ok());
   EXPECT_EQ((*mapping)["properties"]["tag"]["type"], "keyword");
+}
+
+TEST(IndicesService, SettingsUpdatesReachTheOpenEngines) {
+  SingleNode node;
+  ASSERT_TRUE(node.status().ok());
+  // Mapped up front: a dynamic mapping update commits (so refreshes) the shard.
+  CreateIndex(node, "logs", 1, {{"properties", {{"a", {{"type", "long"}}}}}});
+  ASSERT_TRUE(node.WaitForIndexStarted("logs").ok());
+  cluster::IndexSettingsUpdate update;
+  update.refresh_interval = "-1";
+  update.other = json{{"translog", {{"durability", "async"}}}};
+  ASSERT_TRUE(node.control_plane()->UpdateIndexSettings(Ctx(), "logs", update).ok());
+  ASSERT_TRUE(node.WaitForApplied());
+  Result<std::shared_ptr<IndexShard>> shard = node.indices()->Shard(ShardKey{"logs", 0});
+  ASSERT_TRUE(shard.ok());
+  EXPECT_EQ((*shard)->refresh_interval(), std::nullopt);
+  EXPECT_EQ((*shard)->settings()["translog"]["durability"], "async");
+
+  // With refresh off, a write stays invisible to search until an explicit refresh.
+  Result<std::vector<engine::BulkItemResult>> written = node.shard_service()->Bulk(
+      ShardKey{"logs", 0}, {IndexItem("1", R"({"a":1})")}, RefreshPolicy::kNone);
+  ASSERT_TRUE(written.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ((*shard)->engine().Stats().docs_count, 0);
+  ASSERT_TRUE(node.shard_service()->Refresh(ShardKey{"logs", 0}).ok());
+  EXPECT_EQ((*shard)->engine().Stats().docs_count, 1);
 }
 
 TEST(IndicesService, DeletingAnIndexClosesItsShardsAndRemovesItsDirectory) {

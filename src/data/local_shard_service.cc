@@ -483,7 +483,7 @@ Status LocalShardService::UpdateMapping(const ShardKey& key, const json& update)
 
 Result<json> LocalShardService::Analyze(const ShardKey& key, const json& request) {
   QD_ASSIGN_OR_RETURN(std::shared_ptr<IndexShard> shard, indices_->Shard(key));
-  const json& settings = shard->settings();
+  const json settings = shard->settings();
   const json analysis = settings.contains("analysis") && settings["analysis"].is_object()
                             ? settings["analysis"]
                             : json::object();

@@ -200,6 +200,12 @@ class ShardEngine {
   // PUT _mapping: merges `update` into the mapping (illegal_argument_exception on conflict).
   // Durable with the next commit point; not written to the translog (see EngineOptions).
   Status UpdateMapping(const nlohmann::json& update);
+  // Applies the dynamic settings in `settings` (the form of EngineOptions::settings):
+  // refresh_interval (the background refresher follows it, "-1" pauses it),
+  // translog.durability, translog.sync_interval, translog.flush_threshold_size; others are
+  // ignored. Bad values are illegal_argument_exception and change nothing. Not persisted: the
+  // caller passes its settings again to Open.
+  Status UpdateSettings(const nlohmann::json& settings);
 
   std::shared_ptr<const EngineSnapshot> AcquireSnapshot() const;
   Mapping mapping() const;

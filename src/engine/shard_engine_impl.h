@@ -3,7 +3,9 @@
 // shard_engine_merge.cc background merging). Not for use outside src/engine/shard_engine*.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <map>
 #include <set>
 
 #include "engine/shard_engine.h"
@@ -77,10 +79,15 @@ struct ShardEngine::Impl {
   std::string segments_dir;
   std::string livedocs_dir;
   std::shared_ptr<const AnalysisRegistry> analysis;
-  int64_t refresh_interval_ms = 1000;  // <= 0: no background refresh
-  bool async_durability = false;
-  int64_t sync_interval_ms = 5000;
-  uint64_t flush_threshold_bytes = 512ull << 20;
+  // The dynamic settings (UpdateSettings changes them while writers and the background
+  // threads read them).
+  std::atomic<int64_t> refresh_interval_ms{1000};  // <= 0: no background refresh
+  std::atomic<bool> async_durability{false};
+  std::atomic<int64_t> sync_interval_ms{5000};
+  std::atomic<uint64_t> flush_threshold_bytes{512ull << 20};
+  // Parses the dynamic settings present in `settings` (flattened, without "index.") into these
+  // fields; all or nothing.
+  Status ApplyDynamicSettings(const std::map<std::string, nlohmann::json>& settings);
   std::unique_ptr<Translog> translog;
 
   // The write mutex.

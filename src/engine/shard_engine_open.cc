@@ -143,6 +143,55 @@ Result<CommitPoint> DecodeCommitPoint(std::string_view data) {
   }
 }
 
+Status ShardEngine::Impl::ApplyDynamicSettings(
+    const std::map<std::string, nlohmann::json>& settings) {
+  int64_t refresh_ms = refresh_interval_ms;
+  bool async = async_durability;
+  int64_t sync_ms = sync_interval_ms;
+  uint64_t flush_bytes = flush_threshold_bytes;
+  if (auto it = settings.find("refresh_interval"); it != settings.end()) {
+    QD_ASSIGN_OR_RETURN(refresh_ms, ParseTimeValue("index.refresh_interval", it->second));
+  }
+  if (auto it = settings.find("translog.durability"); it != settings.end()) {
+    std::string d = it->second.is_string() ? it->second.get<std::string>() : it->second.dump();
+    for (char& c : d) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+    if (d == "async" || d == "request") {
+      async = d == "async";
+    } else {
+      return IllegalArgument("No enum constant org.opensearch.index.translog.Translog.Durability." +
+                             d);
+    }
+  }
+  if (auto it = settings.find("translog.sync_interval"); it != settings.end()) {
+    QD_ASSIGN_OR_RETURN(sync_ms, ParseTimeValue("index.translog.sync_interval", it->second));
+    if (sync_ms < 100) {
+      return IllegalArgument("failed to parse value [" + it->second.dump() +
+                             "] for setting [index.translog.sync_interval], must be >= [100ms]");
+    }
+  }
+  if (auto it = settings.find("translog.flush_threshold_size"); it != settings.end()) {
+    QD_ASSIGN_OR_RETURN(flush_bytes,
+                        ParseByteSize("index.translog.flush_threshold_size", it->second));
+  }
+  refresh_interval_ms = refresh_ms;
+  async_durability = async;
+  sync_interval_ms = sync_ms;
+  flush_threshold_bytes = flush_bytes;
+  return Status::OK();
+}
+
+Status ShardEngine::UpdateSettings(const nlohmann::json& settings) {
+  if (!settings.is_object()) return IllegalArgument("index settings must be an object");
+  std::map<std::string, nlohmann::json> flat;
+  FlattenSettings(settings, "", &flat);
+  QD_RETURN_IF_ERROR(impl_->ApplyDynamicSettings(flat));
+  {
+    std::lock_guard<std::mutex> lock(impl_->bg_mu);  // wakes the loops with the new intervals
+  }
+  impl_->bg_cv.notify_all();
+  return Status::OK();
+}
+
 Result<std::unique_ptr<ShardEngine>> ShardEngine::Open(const EngineOptions& options) {
   auto impl = std::make_unique<Impl>();
   Impl& m = *impl;
@@ -157,32 +206,7 @@ Result<std::unique_ptr<ShardEngine>> ShardEngine::Open(const EngineOptions& opti
   }
   std::map<std::string, nlohmann::json> settings;
   if (options.settings.is_object()) FlattenSettings(options.settings, "", &settings);
-  if (auto it = settings.find("refresh_interval"); it != settings.end()) {
-    QD_ASSIGN_OR_RETURN(m.refresh_interval_ms,
-                        ParseTimeValue("index.refresh_interval", it->second));
-  }
-  if (auto it = settings.find("translog.durability"); it != settings.end()) {
-    std::string d = it->second.is_string() ? it->second.get<std::string>() : it->second.dump();
-    for (char& c : d) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-    if (d == "async") {
-      m.async_durability = true;
-    } else if (d != "request") {
-      return IllegalArgument("No enum constant org.opensearch.index.translog.Translog.Durability." +
-                             d);
-    }
-  }
-  if (auto it = settings.find("translog.sync_interval"); it != settings.end()) {
-    QD_ASSIGN_OR_RETURN(m.sync_interval_ms,
-                        ParseTimeValue("index.translog.sync_interval", it->second));
-    if (m.sync_interval_ms < 100) {
-      return IllegalArgument("failed to parse value [" + it->second.dump() +
-                             "] for setting [index.translog.sync_interval], must be >= [100ms]");
-    }
-  }
-  if (auto it = settings.find("translog.flush_threshold_size"); it != settings.end()) {
-    QD_ASSIGN_OR_RETURN(m.flush_threshold_bytes,
-                        ParseByteSize("index.translog.flush_threshold_size", it->second));
-  }
+  QD_RETURN_IF_ERROR(m.ApplyDynamicSettings(settings));
   nlohmann::json analysis_json = nlohmann::json::object();
   if (auto it = settings.find("analysis"); it != settings.end()) analysis_json = it->second;
   Result<std::shared_ptr<const AnalysisRegistry>> analysis =
@@ -481,18 +505,22 @@ void ShardEngine::Impl::DeleteUnreferencedFilesLocked() {
 }
 
 void ShardEngine::Impl::StartBackgroundThreads() {
-  auto loop = [this](int64_t interval_ms, auto work) {
+  // Runs `work` every `interval` ms, re-reading the interval each time (UpdateSettings wakes
+  // the loops); an interval <= 0 pauses the work, checked again every second.
+  auto loop = [this](const std::atomic<int64_t>& interval, auto work) {
     std::unique_lock<std::mutex> lock(bg_mu);
     while (!stopping) {
-      bg_cv.wait_for(lock, std::chrono::milliseconds(interval_ms));
+      const int64_t ms = interval;
+      bg_cv.wait_for(lock, std::chrono::milliseconds(ms > 0 ? ms : 1000));
       if (stopping) break;
+      if (ms <= 0 || interval <= 0) continue;
       lock.unlock();
       work();
       lock.lock();
     }
   };
-  if (refresh_interval_ms > 0) {
-    threads.emplace_back(loop, refresh_interval_ms, [this] {
+  {
+    threads.emplace_back(loop, std::cref(refresh_interval_ms), [this] {
       std::lock_guard<std::mutex> lock(mu);
       uint64_t uncommitted = 0;
       for (const TranslogGenerationInfo& g : translog->generations()) {
@@ -508,8 +536,9 @@ void ShardEngine::Impl::StartBackgroundThreads() {
       if (!s.ok()) spdlog::warn("engine: background refresh failed: {}", s.ToString());
     });
   }
-  if (async_durability) {
-    threads.emplace_back(loop, sync_interval_ms, [this] {
+  {
+    threads.emplace_back(loop, std::cref(sync_interval_ms), [this] {
+      if (!async_durability) return;  // request durability syncs on every write
       Status s = translog->SyncAll();
       if (!s.ok()) spdlog::error("engine: translog sync failed: {}", s.ToString());
     });

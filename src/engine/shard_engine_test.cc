@@ -247,6 +247,39 @@ TEST(ShardEngineTest, BackgroundRefresherHonoursTheInterval) {
   EXPECT_EQ(e->AcquireSnapshot()->leaves.size(), 1u);
 }
 
+TEST(ShardEngineTest, UpdateSettingsStartsAndPausesTheRefresher) {
+  TempDir dir("update-settings");
+  EngineOptions o = TestOptions(dir.path());
+  o.settings = {{"index.refresh_interval", "-1"}};
+  auto e = OpenOrDie(o);
+  IndexOk(*e, "1", Doc(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(e->AcquireSnapshot()->leaves.empty()) << "refresh is off";
+
+  ASSERT_TRUE(e->UpdateSettings({{"index", {{"refresh_interval", "50ms"}}}}).ok());
+  for (int i = 0; i < 100 && e->AcquireSnapshot()->leaves.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(e->AcquireSnapshot()->leaves.size(), 1u) << "the refresher follows the new interval";
+
+  // A bad value changes nothing, not even the good values next to it.
+  Status bad = e->UpdateSettings(
+      {{"index.refresh_interval", "-1"}, {"index.translog.durability", "sometimes"}});
+  EXPECT_TRUE(bad.IsInvalidArgument()) << bad;
+  IndexOk(*e, "2", Doc(2));
+  for (int i = 0; i < 100 && e->AcquireSnapshot()->leaves.size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(e->AcquireSnapshot()->leaves.size(), 2u) << "still refreshing every 50ms";
+
+  ASSERT_TRUE(e->UpdateSettings({{"index.refresh_interval", "-1"}}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a pass already under way
+  const size_t leaves = e->AcquireSnapshot()->leaves.size();
+  IndexOk(*e, "3", Doc(3));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(e->AcquireSnapshot()->leaves.size(), leaves) << "paused again";
+}
+
 TEST(ShardEngineTest, BackgroundFlushWhenTheTranslogOutgrowsTheThreshold) {
   TempDir dir("autoflush");
   EngineOptions o = TestOptions(dir.path());
