@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <map>
 #include <regex>
@@ -1966,7 +1967,18 @@ class QueryStringParser {
         }
         fuzz = n.empty() ? "AUTO" : n;
       }
-      if (term.empty()) return QueryPtr();
+      if (term.empty()) {
+        // Nothing a term can start with here ('^', a stray ')', or '|' / '+' in
+        // simple_query_string). query_string rejects it as Lucene's parser does;
+        // simple_query_string skips the character. Either way the parser moves on: returning
+        // without consuming anything made ParseClauses loop forever (found by fuzz_rest).
+        if (pos_ >= s_.size()) return QueryPtr();
+        if (!simple_)
+          return Error("unexpected '" + std::string(1, s_[pos_]) + "' at position " +
+                       std::to_string(pos_));
+        ++pos_;
+        return QueryPtr();
+      }
       bool wildcard = term.find_first_of("*?") != std::string::npos;
       QD_ASSIGN_OR_RETURN(
           q, PerField(field, [&](const std::string& f, float b) -> Result<QueryPtr> {
@@ -2003,7 +2015,14 @@ class QueryStringParser {
              (std::isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '.')) {
         num += s_[pos_++];
       }
-      float b = num.empty() ? 1.0f : std::stof(num);
+      float b = 1.0f;
+      if (!num.empty()) {
+        auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), b);
+        if (ec != std::errc() || end != num.data() + num.size()) {
+          if (!simple_) return Error("invalid boost [" + num + "]");
+          b = 1.0f;
+        }
+      }
       BooleanQuery::Clauses c;
       c.must.push_back(std::move(q));
       q = std::make_unique<BooleanQuery>(std::move(c), std::nullopt, b);

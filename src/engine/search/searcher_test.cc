@@ -294,6 +294,21 @@ TEST(SearcherTest, CompoundQueries) {
               1e-6);  // 25 / 5 away
 }
 
+TEST(SearcherTest, QueryStringWithNothingToParseEndsWithAnErrorOrSkipsIt) {
+  auto index = SmallIndex();
+  // Each of these looped forever in the parser (found by fuzz_rest): a character no term
+  // can start with was neither consumed nor rejected.
+  for (const char* query : {"fox ^^^", "fox )", "a^.", "title:^2"}) {
+    Result<TopDocs> r = RunQuery(*index, json{{"query_string", {{"query", query}}}});
+    ASSERT_FALSE(r.ok()) << query;
+    EXPECT_TRUE(r.status().IsInvalidArgument()) << query << ": " << r.status();
+  }
+  EXPECT_EQ(index->Ids(json::parse(R"({"simple_query_string": {"query": "fox ^^ |",
+      "fields": ["title"]}})")),
+            index->Ids(json::parse(R"({"simple_query_string": {"query": "fox",
+      "fields": ["title"]}})")));
+}
+
 TEST(SearcherTest, MultiMatchAndQueryString) {
   auto index = SmallIndex();
   // The keyword field sees the whole text "x dog" as one term.
