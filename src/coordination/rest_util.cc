@@ -266,8 +266,8 @@ OrderedJson ErrorObject(const Status& status, std::string_view index, std::strin
     const Status cause = Status::InvalidArgument(text.substr(at + engine::kCausedBy.size()));
     auto [cause_type, cause_reason] = engine::SplitEngineError(cause);
     if (!cause_type.empty()) {
-      caused_by = OrderedJson{{"type", std::string(cause_type)},
-                              {"reason", std::string(cause_reason)}};
+      caused_by =
+          OrderedJson{{"type", std::string(cause_type)}, {"reason", std::string(cause_reason)}};
       text = text.substr(0, at);
     }
   }

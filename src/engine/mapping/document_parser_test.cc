@@ -324,7 +324,8 @@ TEST_F(DocumentParserTest, Date) {
   EXPECT_THAT(Field(r.doc, "p")->numeric_values, ElementsAre(1420114230000));
   EXPECT_EQ(Error(R"({"d": "abc"})"),
             "failed to parse field [d] of type [date] in document with id '1'. Preview of "
-            "field's value: 'abc'. Caused by: illegal_argument_exception: failed to parse date field [abc] with format "
+            "field's value: 'abc'. Caused by: illegal_argument_exception: failed to parse date "
+            "field [abc] with format "
             "[strict_date_optional_time||epoch_millis]");
   EXPECT_THAT(Error(R"({"d": true})"), HasSubstr("of type [date]"));
 }
