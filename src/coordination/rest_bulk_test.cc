@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "coordination/rest_document.h"
-#include "data/testing/single_node.h"
+#include "coordination/testing/rest_fixtures.h"
 
 namespace quidditch::rest {
 namespace {
@@ -21,27 +21,16 @@ namespace {
 using nlohmann::json;
 using OJson = nlohmann::ordered_json;
 
-HttpRequest Request(HttpMethod method, std::string_view target, std::string body = "") {
-  HttpRequest request;
-  request.method = method;
-  request.method_name = std::string(HttpMethodName(method));
-  EXPECT_TRUE(ParseRequestTarget(target, &request).ok()) << target;
-  request.headers.Set("Content-Type", "application/x-ndjson");
-  request.body = std::move(body);
-  return request;
-}
-
-class RestBulkTest : public ::testing::Test {
+class RestBulkTest : public fixtures::SingleNodeRestTest {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(node_.status().ok()) << node_.status();
-    context_ = node_.context();
+    SingleNodeRestTest::SetUp();
     ASSERT_TRUE(RegisterBulkHandlers(context_, &router_).ok());
     ASSERT_TRUE(RegisterDocumentHandlers(context_, &router_).ok());
   }
 
   HttpResponse Call(HttpMethod method, std::string_view target, std::string body = "") {
-    return router_.Dispatch(Request(method, target, std::move(body)));
+    return SingleNodeRestTest::Call(method, target, std::move(body), "application/x-ndjson");
   }
   OJson Bulk(std::string_view target, std::string body, int expected_status = 200) {
     HttpResponse response = Call(HttpMethod::kPost, target, std::move(body));
@@ -58,16 +47,6 @@ class RestBulkTest : public ::testing::Test {
     EXPECT_EQ(parsed["error"]["root_cause"][0]["type"], parsed["error"]["type"]);
     return {parsed["error"]["type"], parsed["error"]["reason"]};
   }
-  std::string Uuid(const std::string& index) {
-    Result<cluster::Index> meta =
-        node_.control_plane()->GetIndex(controlplane::CallContext{}, index);
-    EXPECT_TRUE(meta.ok()) << meta.status();
-    return meta.ok() ? meta->uuid : "";
-  }
-
-  data::testing::SingleNode node_;
-  RestContext context_;
-  Router router_;
 };
 
 TEST_F(RestBulkTest, WritesEveryActionAndAnswersInRequestOrder) {

@@ -7,8 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "controlplane/testing/direct_control_plane.h"
-#include "data/testing/single_node.h"
+#include "coordination/testing/rest_fixtures.h"
 
 namespace quidditch::rest {
 namespace {
@@ -19,15 +18,9 @@ using controlplane::testing::Allocation;
 using controlplane::testing::DirectControlPlane;
 using nlohmann::json;
 
-CallContext Ctx() { return CallContext::WithTimeout(std::chrono::seconds(5)); }
+using fixtures::Ctx;
 
-HttpRequest Get(std::string_view target) {
-  HttpRequest request;
-  request.method = HttpMethod::kGet;
-  request.method_name = "GET";
-  EXPECT_TRUE(ParseRequestTarget(target, &request).ok()) << target;
-  return request;
-}
+HttpRequest Get(std::string_view target) { return fixtures::TestRequest(HttpMethod::kGet, target); }
 
 // --- the table writer --------------------------------------------------------------------------
 
@@ -179,20 +172,10 @@ TEST(CatTableTest, HelpAndTimestamps) {
 
 // --- endpoints on a manually allocated cluster -------------------------------------------------
 
-cluster::NodeInfo Node(const std::string& id, Roles roles) {
-  cluster::NodeInfo node;
-  node.node_id = id;
-  node.address = "10.0.0." + id.substr(1);
-  node.grpc_port = 9300;
-  node.http_port = 9200;
-  node.roles = roles;
-  return node;
-}
-
-class CatEndpointsTest : public ::testing::Test {
+class CatEndpointsTest : public fixtures::ManualClusterRestTest {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(cp_.Start().ok());
+    ManualClusterRestTest::SetUp();
     RestContext context;
     context.identity = NodeIdentity{"n1", "qd-test"};
     context.control_plane = &cp_;
@@ -200,52 +183,6 @@ class CatEndpointsTest : public ::testing::Test {
     // No shard services: document and store cells are null.
     ASSERT_TRUE(RegisterCatHandlers(context, &router_).ok());
   }
-  void TearDown() override { EXPECT_TRUE(cp_.Stop().ok()); }
-
-  HttpResponse Dispatch(std::string_view target) { return router_.Dispatch(Get(target)); }
-  json Body(std::string_view target, int expected_status = 200) {
-    HttpResponse response = Dispatch(target);
-    EXPECT_EQ(response.status, expected_status) << target << ": " << response.body;
-    return json::parse(response.body);
-  }
-  std::string Text(std::string_view target) {
-    HttpResponse response = Dispatch(target);
-    EXPECT_EQ(response.status, 200) << target << ": " << response.body;
-    return response.body;
-  }
-
-  void AddNode(const std::string& id, Roles roles) {
-    ASSERT_TRUE(cp_.RegisterNode(Ctx(), Node(id, roles)).ok());
-  }
-  void CreateIndex(const std::string& name, int shards, int replicas) {
-    CreateIndexRequest request;
-    request.name = name;
-    request.settings.shards = shards;
-    request.settings.replicas = replicas;
-    ASSERT_TRUE(cp_.CreateIndex(Ctx(), request).ok());
-  }
-  void StartCopy(const std::string& index, int shard, const std::string& node) {
-    Status s = cp_.AllocateShard(Ctx(), index, shard, node);
-    ASSERT_TRUE(s.ok()) << s;
-    s = cp_.UpdateShardState(Ctx(), index, shard, node, cluster::ShardState::kStarted);
-    ASSERT_TRUE(s.ok()) << s;
-  }
-
-  // n1 (master+data), n2 (data), n3 (coordination only); "green" (1 shard, 0 replicas,
-  // started on n2) and "yellow" (1 shard, 1 replica: primary started on n1, replica
-  // unassigned).
-  void BuildGreenAndYellow() {
-    AddNode("n1", Roles{true, true, true});
-    AddNode("n2", Roles{false, false, true});
-    AddNode("n3", Roles{false, true, false});
-    CreateIndex("green", 1, 0);
-    StartCopy("green", 0, "n2");
-    CreateIndex("yellow", 1, 1);
-    StartCopy("yellow", 0, "n1");
-  }
-
-  DirectControlPlane cp_{Allocation::kManual};
-  Router router_;
 };
 
 TEST_F(CatEndpointsTest, CatListsEndpoints) {
@@ -434,46 +371,12 @@ TEST(CatStandaloneTest, ControlPlaneErrorIs503) {
 
 // --- endpoints on a real node ------------------------------------------------------------------
 
-class CatSingleNodeTest : public ::testing::Test {
+class CatSingleNodeTest : public fixtures::SingleNodeRestTest {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(node_.status().ok()) << node_.status();
-    ASSERT_TRUE(RegisterCatHandlers(node_.context(), &router_).ok());
+    SingleNodeRestTest::SetUp();
+    ASSERT_TRUE(RegisterCatHandlers(context_, &router_).ok());
   }
-
-  void CreateIndex(const std::string& name, int shards) {
-    CreateIndexRequest request;
-    request.name = name;
-    request.settings.shards = shards;
-    request.settings.replicas = 0;
-    ASSERT_TRUE(node_.control_plane()->CreateIndex(Ctx(), request).ok());
-    ASSERT_TRUE(node_.WaitForIndexStarted(name).ok());
-  }
-  // Indexes docs "0".."n-1" spread over the shards (by our own choice of shard, which is
-  // all the stats care about), refreshed.
-  void IndexDocs(const std::string& index, int shards, int n) {
-    for (int shard = 0; shard < shards; ++shard) {
-      std::vector<engine::BulkItem> items;
-      for (int i = shard; i < n; i += shards) {
-        engine::BulkItem item;
-        item.id = std::to_string(i);
-        item.source = R"({"n":)" + std::to_string(i) + "}";
-        items.push_back(std::move(item));
-      }
-      auto results = node_.shard_service()->Bulk(data::ShardKey{index, shard}, items,
-                                                 data::RefreshPolicy::kRefresh);
-      ASSERT_TRUE(results.ok()) << results.status();
-      for (const auto& r : *results) ASSERT_TRUE(r.status.ok()) << r.status;
-    }
-  }
-  std::string Text(std::string_view target) {
-    HttpResponse response = router_.Dispatch(Get(target));
-    EXPECT_EQ(response.status, 200) << target << ": " << response.body;
-    return response.body;
-  }
-
-  data::testing::SingleNode node_;
-  Router router_;
 };
 
 TEST_F(CatSingleNodeTest, IndicesShardsAndCountSeeDocuments) {

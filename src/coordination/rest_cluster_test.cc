@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "controlplane/testing/direct_control_plane.h"
+#include "coordination/testing/rest_fixtures.h"
 
 namespace quidditch {
 namespace {
@@ -19,73 +19,17 @@ using controlplane::testing::Allocation;
 using controlplane::testing::DirectControlPlane;
 using nlohmann::json;
 
-CallContext Ctx() { return CallContext::WithTimeout(std::chrono::seconds(5)); }
+using rest::fixtures::Ctx;
+using rest::fixtures::TestRequest;
 
-HttpRequest Get(std::string_view target) {
-  HttpRequest request;
-  request.method = HttpMethod::kGet;
-  request.method_name = "GET";
-  EXPECT_TRUE(ParseRequestTarget(target, &request).ok()) << target;
-  return request;
-}
+HttpRequest Get(std::string_view target) { return TestRequest(HttpMethod::kGet, target); }
 
-cluster::NodeInfo Node(const std::string& id, Roles roles, int grpc_port = 9300) {
-  cluster::NodeInfo node;
-  node.node_id = id;
-  node.address = "10.0.0." + id.substr(1);
-  node.grpc_port = grpc_port;
-  node.http_port = 9200;
-  node.roles = roles;
-  return node;
-}
-
-class RestClusterTest : public ::testing::Test {
+class RestClusterTest : public rest::fixtures::ManualClusterRestTest {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(cp_.Start().ok());
-    NodeIdentity identity{"n1", "qd-test"};
-    ASSERT_TRUE(RegisterClusterHandlers(identity, &cp_, &router_).ok());
+    ManualClusterRestTest::SetUp();
+    ASSERT_TRUE(RegisterClusterHandlers(NodeIdentity{"n1", "qd-test"}, &cp_, &router_).ok());
   }
-  void TearDown() override { EXPECT_TRUE(cp_.Stop().ok()); }
-
-  HttpResponse Dispatch(std::string_view target) { return router_.Dispatch(Get(target)); }
-  json Body(std::string_view target, int expected_status = 200) {
-    HttpResponse response = Dispatch(target);
-    EXPECT_EQ(response.status, expected_status) << target << ": " << response.body;
-    return json::parse(response.body);
-  }
-
-  void AddNode(const std::string& id, Roles roles) {
-    ASSERT_TRUE(cp_.RegisterNode(Ctx(), Node(id, roles)).ok());
-  }
-  void CreateIndex(const std::string& name, int shards, int replicas) {
-    CreateIndexRequest request;
-    request.name = name;
-    request.settings.shards = shards;
-    request.settings.replicas = replicas;
-    ASSERT_TRUE(cp_.CreateIndex(Ctx(), request).ok());
-  }
-  void StartCopy(const std::string& index, int shard, const std::string& node) {
-    Status s = cp_.AllocateShard(Ctx(), index, shard, node);
-    ASSERT_TRUE(s.ok()) << s;
-    s = cp_.UpdateShardState(Ctx(), index, shard, node, cluster::ShardState::kStarted);
-    ASSERT_TRUE(s.ok()) << s;
-  }
-
-  // n1 (master+data), n2 (data), n3 (coordination only); "green" (1 shard, 0 replicas,
-  // started) and "yellow" (1 shard, 1 replica: primary started, replica unassigned).
-  void BuildGreenAndYellow() {
-    AddNode("n1", Roles{true, true, true});
-    AddNode("n2", Roles{false, false, true});
-    AddNode("n3", Roles{false, true, false});
-    CreateIndex("green", 1, 0);
-    StartCopy("green", 0, "n2");
-    CreateIndex("yellow", 1, 1);
-    StartCopy("yellow", 0, "n1");
-  }
-
-  DirectControlPlane cp_{Allocation::kManual};
-  Router router_;
 };
 
 TEST_F(RestClusterTest, HealthOfEmptyClusterIsGreen) {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "coordination/rest_bulk.h"
-#include "data/testing/single_node.h"
+#include "coordination/testing/rest_fixtures.h"
 
 namespace quidditch::rest {
 namespace {
@@ -17,24 +17,14 @@ namespace {
 using nlohmann::json;
 using OJson = nlohmann::ordered_json;
 
-class RestDocumentTest : public ::testing::Test {
+class RestDocumentTest : public fixtures::SingleNodeRestTest {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(node_.status().ok()) << node_.status();
-    context_ = node_.context();
+    SingleNodeRestTest::SetUp();
     ASSERT_TRUE(RegisterBulkHandlers(context_, &router_).ok());
     ASSERT_TRUE(RegisterDocumentHandlers(context_, &router_).ok());
   }
 
-  HttpResponse Call(HttpMethod method, std::string_view target, std::string body = "") {
-    HttpRequest request;
-    request.method = method;
-    request.method_name = std::string(HttpMethodName(method));
-    EXPECT_TRUE(ParseRequestTarget(target, &request).ok()) << target;
-    request.headers.Set("Content-Type", "application/json");
-    request.body = std::move(body);
-    return router_.Dispatch(request);
-  }
   // The response body, checking the status.
   OJson Json(HttpMethod method, std::string_view target, std::string body, int expected_status) {
     HttpResponse response = Call(method, target, std::move(body));
@@ -52,16 +42,6 @@ class RestDocumentTest : public ::testing::Test {
     ASSERT_TRUE(node_.control_plane()->CreateIndex(controlplane::CallContext{}, create).ok());
     ASSERT_TRUE(node_.WaitForIndexStarted(name).ok());
   }
-  std::string Uuid(const std::string& index) {
-    Result<cluster::Index> meta =
-        node_.control_plane()->GetIndex(controlplane::CallContext{}, index);
-    EXPECT_TRUE(meta.ok()) << meta.status();
-    return meta.ok() ? meta->uuid : "";
-  }
-
-  data::testing::SingleNode node_;
-  RestContext context_;
-  Router router_;
 };
 
 TEST_F(RestDocumentTest, IndexCreatesThenUpdates) {

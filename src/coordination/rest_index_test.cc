@@ -6,27 +6,18 @@
 
 #include <string>
 
-#include "data/testing/single_node.h"
+#include "coordination/testing/rest_fixtures.h"
 
 namespace quidditch::rest {
 namespace {
 
 using json = nlohmann::json;
 
-class RestIndexTest : public ::testing::Test {
+class RestIndexTest : public fixtures::SingleNodeRestTest {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(node_.status().ok()) << node_.status();
-    ASSERT_TRUE(RegisterIndexHandlers(node_.context(), &router_).ok());
-  }
-
-  HttpResponse Call(HttpMethod method, std::string_view target, std::string body = "") {
-    HttpRequest request;
-    request.method = method;
-    request.method_name = std::string(HttpMethodName(method));
-    EXPECT_TRUE(ParseRequestTarget(target, &request).ok()) << target;
-    request.body = std::move(body);
-    return router_.Dispatch(request);
+    SingleNodeRestTest::SetUp();
+    ASSERT_TRUE(RegisterIndexHandlers(context_, &router_).ok());
   }
 
   json CallJson(HttpMethod method, std::string_view target, std::string body, int want_status) {
@@ -39,15 +30,6 @@ class RestIndexTest : public ::testing::Test {
   bool Exists(const std::string& name) {
     return node_.control_plane()->GetIndex(controlplane::CallContext{}, name).ok();
   }
-
-  std::string Uuid(const std::string& name) {
-    Result<cluster::Index> index =
-        node_.control_plane()->GetIndex(controlplane::CallContext{}, name);
-    return index.ok() ? index->uuid : "";
-  }
-
-  data::testing::SingleNode node_;
-  Router router_;
 };
 
 TEST_F(RestIndexTest, CreateGetExistsDelete) {

@@ -5,15 +5,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "coordination/testing/rest_fixtures.h"
+
 namespace quidditch {
 namespace {
 
 HttpRequest MakeRequest(HttpMethod method, std::string_view target) {
-  HttpRequest request;
-  request.method = method;
-  request.method_name = std::string(HttpMethodName(method));
-  EXPECT_TRUE(ParseRequestTarget(target, &request).ok()) << target;
-  return request;
+  return rest::fixtures::TestRequest(method, target);
 }
 
 // A handler that answers "<name>" plus its path params as JSON.

@@ -11,22 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "data/testing/single_node.h"
+#include "coordination/testing/rest_fixtures.h"
 
 namespace quidditch::rest {
 namespace {
 
+using fixtures::TestRequest;
 using nlohmann::json;
-
-HttpRequest Request(HttpMethod method, std::string_view target, std::string body = "") {
-  HttpRequest request;
-  request.method = method;
-  request.method_name = std::string(HttpMethodName(method));
-  EXPECT_TRUE(ParseRequestTarget(target, &request).ok()) << target;
-  request.body = std::move(body);
-  if (!request.body.empty()) request.headers.Set("Content-Type", "application/json");
-  return request;
-}
 
 class RestSearchTest : public ::testing::Test {
  protected:
@@ -88,7 +79,7 @@ class RestSearchTest : public ::testing::Test {
   }
 
   HttpResponse Send(HttpMethod method, std::string_view target, std::string body = "") {
-    return router_.Dispatch(Request(method, target, std::move(body)));
+    return router_.Dispatch(TestRequest(method, target, std::move(body)));
   }
   json Call(HttpMethod method, std::string_view target, std::string body = "",
             int expected_status = 200) {

@@ -6,9 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "controlplane/testing/direct_control_plane.h"
 #include "coordination/rest_api.h"
-#include "data/testing/single_node.h"
+#include "coordination/testing/rest_fixtures.h"
 
 namespace quidditch::rest {
 namespace {
@@ -17,60 +16,15 @@ using controlplane::CallContext;
 using controlplane::CreateIndexRequest;
 using nlohmann::json;
 
-CallContext Ctx() { return CallContext::WithTimeout(std::chrono::seconds(5)); }
+using fixtures::Ctx;
+using fixtures::TestRequest;
 
-HttpRequest Request(HttpMethod method, std::string_view target, std::string body = "") {
-  HttpRequest request;
-  request.method = method;
-  request.method_name = std::string(HttpMethodName(method));
-  EXPECT_TRUE(ParseRequestTarget(target, &request).ok()) << target;
-  request.body = std::move(body);
-  return request;
-}
-
-class StatsTest : public ::testing::Test {
+class StatsTest : public fixtures::SingleNodeRestTest {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(node_.status().ok()) << node_.status();
-    ASSERT_TRUE(RegisterStatsHandlers(node_.context(), &router_).ok());
+    SingleNodeRestTest::SetUp();
+    ASSERT_TRUE(RegisterStatsHandlers(context_, &router_).ok());
   }
-
-  void CreateIndex(const std::string& name, int shards, int replicas = 0) {
-    CreateIndexRequest request;
-    request.name = name;
-    request.settings.shards = shards;
-    request.settings.replicas = replicas;
-    ASSERT_TRUE(node_.control_plane()->CreateIndex(Ctx(), request).ok());
-    ASSERT_TRUE(node_.WaitForIndexStarted(name).ok());
-  }
-  // Indexes docs "0".."n-1" round-robin over the shards, refreshed.
-  void IndexDocs(const std::string& index, int shards, int n) {
-    for (int shard = 0; shard < shards; ++shard) {
-      std::vector<engine::BulkItem> items;
-      for (int i = shard; i < n; i += shards) {
-        engine::BulkItem item;
-        item.id = std::to_string(i);
-        item.source = R"({"n":)" + std::to_string(i) + "}";
-        items.push_back(std::move(item));
-      }
-      auto results = node_.shard_service()->Bulk(data::ShardKey{index, shard}, items,
-                                                 data::RefreshPolicy::kRefresh);
-      ASSERT_TRUE(results.ok()) << results.status();
-      for (const auto& r : *results) ASSERT_TRUE(r.status.ok()) << r.status;
-    }
-  }
-
-  HttpResponse Dispatch(HttpMethod method, std::string_view target, std::string body = "") {
-    return router_.Dispatch(Request(method, target, std::move(body)));
-  }
-  json Body(std::string_view target, int expected_status = 200) {
-    HttpResponse response = Dispatch(HttpMethod::kGet, target);
-    EXPECT_EQ(response.status, expected_status) << target << ": " << response.body;
-    return json::parse(response.body);
-  }
-
-  data::testing::SingleNode node_;
-  Router router_;
 };
 
 TEST_F(StatsTest, IndexStatsSumShards) {
@@ -167,27 +121,26 @@ TEST_F(StatsTest, ClusterSettings) {
             (json{{"persistent", json::object()}, {"transient", json::object()}}));
   EXPECT_TRUE(Body("/_cluster/settings?include_defaults=true").contains("defaults"));
 
-  HttpResponse response =
-      Dispatch(HttpMethod::kPut, "/_cluster/settings",
-               R"({"persistent":{"cluster":{"routing.allocation.enable":"all"}}})");
+  HttpResponse response = Call(HttpMethod::kPut, "/_cluster/settings",
+                               R"({"persistent":{"cluster":{"routing.allocation.enable":"all"}}})");
   EXPECT_EQ(response.status, 400);
   json body = json::parse(response.body);
   EXPECT_EQ(body["error"]["type"], "illegal_argument_exception");
   EXPECT_EQ(body["error"]["reason"],
             "persistent setting [cluster.routing.allocation.enable], not recognized");
-  body = json::parse(Dispatch(HttpMethod::kPut, "/_cluster/settings",
-                              R"({"persistent":{"a":1},"transient":{"b":null}})")
+  body = json::parse(Call(HttpMethod::kPut, "/_cluster/settings",
+                          R"({"persistent":{"a":1},"transient":{"b":null}})")
                          .body);
   EXPECT_EQ(body["error"]["reason"], "transient setting [b], not recognized");
-  response = Dispatch(HttpMethod::kPut, "/_cluster/settings", R"({"persistent":{}})");
+  response = Call(HttpMethod::kPut, "/_cluster/settings", R"({"persistent":{}})");
   EXPECT_EQ(response.status, 400);
   EXPECT_EQ(json::parse(response.body)["error"]["type"], "action_request_validation_exception");
-  EXPECT_EQ(Dispatch(HttpMethod::kPut, "/_cluster/settings", "{bad").status, 400);
+  EXPECT_EQ(Call(HttpMethod::kPut, "/_cluster/settings", "{bad").status, 400);
 }
 
 TEST_F(StatsTest, AllocationExplain) {
   CreateIndex("solo", 1);
-  HttpResponse response = Dispatch(HttpMethod::kGet, "/_cluster/allocation/explain");
+  HttpResponse response = Call(HttpMethod::kGet, "/_cluster/allocation/explain");
   EXPECT_EQ(response.status, 400);
   EXPECT_EQ(json::parse(response.body)["error"]["reason"],
             "No shard was specified in the request which means the response should explain a "
@@ -209,20 +162,20 @@ TEST_F(StatsTest, AllocationExplain) {
   EXPECT_EQ(Body("/pair/_stats")["_shards"],
             (json{{"total", 2}, {"successful", 1}, {"failed", 0}}));
 
-  response = Dispatch(HttpMethod::kPost, "/_cluster/allocation/explain",
-                      R"({"index":"solo","shard":0,"primary":true})");
+  response = Call(HttpMethod::kPost, "/_cluster/allocation/explain",
+                  R"({"index":"solo","shard":0,"primary":true})");
   ASSERT_EQ(response.status, 200) << response.body;
   body = json::parse(response.body);
   EXPECT_EQ(body["current_state"], "started");
   EXPECT_EQ(body["current_node"]["id"], data::testing::SingleNode::kNodeId);
   EXPECT_EQ(body["can_remain_on_current_node"], "yes");
 
-  response = Dispatch(HttpMethod::kPost, "/_cluster/allocation/explain", R"({"index":"solo"})");
+  response = Call(HttpMethod::kPost, "/_cluster/allocation/explain", R"({"index":"solo"})");
   EXPECT_EQ(response.status, 400);
   EXPECT_EQ(json::parse(response.body)["error"]["reason"],
             "Validation Failed: 1: shard must be specified;2: primary must be specified;");
-  response = Dispatch(HttpMethod::kPost, "/_cluster/allocation/explain",
-                      R"({"index":"nope","shard":0,"primary":true})");
+  response = Call(HttpMethod::kPost, "/_cluster/allocation/explain",
+                  R"({"index":"nope","shard":0,"primary":true})");
   EXPECT_EQ(response.status, 404);
 }
 
@@ -235,10 +188,10 @@ TEST(StatsRestApiTest, RegisteredWithTheWholeApi) {
   ASSERT_TRUE(s.ok()) << s;
   for (const char* target : {"/_stats", "/_nodes/stats", "/_nodes/http", "/_cluster/settings",
                              "/_cat/indices", "/_cat/health", "/_cluster/health"}) {
-    EXPECT_EQ(router.Dispatch(Request(HttpMethod::kGet, target)).status, 200) << target;
+    EXPECT_EQ(router.Dispatch(TestRequest(HttpMethod::kGet, target)).status, 200) << target;
   }
   HttpResponse response = router.Dispatch(
-      Request(HttpMethod::kGet, "/_cluster/health?filter_path=status,number_of_nodes"));
+      TestRequest(HttpMethod::kGet, "/_cluster/health?filter_path=status,number_of_nodes"));
   EXPECT_EQ(json::parse(response.body), (json{{"status", "green"}, {"number_of_nodes", 1}}));
 }
 
