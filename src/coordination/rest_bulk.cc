@@ -330,8 +330,7 @@ Result<SourceFilter> ParseSourceFilter(const nlohmann::json& value) {
       } else if (key == "excludes" || key == "exclude") {
         QD_ASSIGN_OR_RETURN(filter.excludes, PatternList(v, key));
       } else {
-        return SourceParsingError("Unknown key for a " +
-                                  std::string(v.is_array() ? "START_ARRAY" : "VALUE_STRING") +
+        return SourceParsingError("Unknown key for a " + std::string(engine::XContentTokenName(v)) +
                                   " in [" + key + "].");
       }
     }

@@ -455,11 +455,10 @@ HttpResponse HandleMget(const RestContext& context, const HttpRequest& request,
           specs.push_back(std::move(*spec));
         }
       } else {
-        return ErrorResponse(
-            MgetParseError("unknown parameter [" + key +
-                           "] in request body or parameter is of the wrong "
-                           "type[" +
-                           std::string(value.is_array() ? "START_ARRAY" : "VALUE_STRING") + "] "));
+        return ErrorResponse(MgetParseError("unknown parameter [" + key +
+                                            "] in request body or parameter is of the wrong "
+                                            "type[" +
+                                            std::string(engine::XContentTokenName(value)) + "] "));
       }
     }
   }
@@ -580,12 +579,9 @@ HttpResponse HandleByQuery(const RestContext& context, const HttpRequest& reques
       } else if (key == "script") {
         return ErrorResponse(IllegalArgument("scripts are not supported"));
       } else {
-        return ErrorResponse(
-            Status::InvalidArgument("parsing_exception: Unknown key for a " +
-                                    std::string(value.is_object()  ? "START_OBJECT"
-                                                : value.is_array() ? "START_ARRAY"
-                                                                   : "VALUE_STRING") +
-                                    " in [" + key + "]."));
+        return ErrorResponse(Status::InvalidArgument("parsing_exception: Unknown key for a " +
+                                                     std::string(engine::XContentTokenName(value)) +
+                                                     " in [" + key + "]."));
       }
     }
   }

@@ -84,23 +84,6 @@ const std::set<std::string, std::less<>>& SupportedBodyKeys() {
   return keys;
 }
 
-std::string_view TokenName(const json& value) {
-  switch (value.type()) {
-    case json::value_t::object:
-      return "START_OBJECT";
-    case json::value_t::array:
-      return "START_ARRAY";
-    case json::value_t::string:
-      return "VALUE_STRING";
-    case json::value_t::boolean:
-      return "VALUE_BOOLEAN";
-    case json::value_t::null:
-      return "VALUE_NULL";
-    default:
-      return "VALUE_NUMBER";
-  }
-}
-
 bool IsEmptyContainer(const json& value) {
   return value.is_null() || ((value.is_object() || value.is_array()) && value.empty());
 }
@@ -110,7 +93,7 @@ Status ValidateBodyKeys(const json& body) {
   for (const auto& [key, value] : body.items()) {
     if (!SupportedBodyKeys().contains(key)) {
       return engine::QueryParsingError(
-          fmt::format("Unknown key for a {} in [{}].", TokenName(value), key));
+          fmt::format("Unknown key for a {} in [{}].", engine::XContentTokenName(value), key));
     }
     if ((key == "script_fields" || key == "fields" || key == "suggest" || key == "rescore" ||
          key == "collapse" || key == "slice" || key == "indices_boost") &&

@@ -344,11 +344,7 @@ Result<std::optional<nlohmann::json>> ParseJsonBody(const HttpRequest& request,
                                    std::to_string(column) + "] " + detail);
   }
   if (require_object && !json.is_object()) {
-    std::string found = json.is_array()     ? "START_ARRAY"
-                        : json.is_string()  ? "VALUE_STRING"
-                        : json.is_number()  ? "VALUE_NUMBER"
-                        : json.is_boolean() ? "VALUE_BOOLEAN"
-                                            : "VALUE_NULL";
+    std::string found(engine::XContentTokenName(json));
     return Status::InvalidArgument(
         "parsing_exception: Failed to parse object: expecting token of type [START_OBJECT] but "
         "found [" +

@@ -11,6 +11,7 @@
 //   document_missing_exception          NotFound         update of a missing document
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,6 +41,25 @@ inline Status VersionConflict(std::string_view reason) {
 }
 inline Status DocumentMissing(std::string_view reason) {
   return Status::NotFound(std::string("document_missing_exception: ").append(reason));
+}
+
+// The XContent token OpenSearch names when a JSON value has the wrong type ("START_OBJECT",
+// "START_ARRAY", "VALUE_STRING", "VALUE_NUMBER", "VALUE_BOOLEAN", "VALUE_NULL").
+inline std::string_view XContentTokenName(const nlohmann::json& value) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::object:
+      return "START_OBJECT";
+    case nlohmann::json::value_t::array:
+      return "START_ARRAY";
+    case nlohmann::json::value_t::string:
+      return "VALUE_STRING";
+    case nlohmann::json::value_t::boolean:
+      return "VALUE_BOOLEAN";
+    case nlohmann::json::value_t::null:
+      return "VALUE_NULL";
+    default:
+      return "VALUE_NUMBER";
+  }
 }
 
 // Splits "<type>: <reason>" when the message starts with an OpenSearch exception type

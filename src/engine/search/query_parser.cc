@@ -224,23 +224,6 @@ namespace {
 
 // ---- JSON access ----
 
-std::string JsonTypeName(const json& v) {
-  switch (v.type()) {
-    case json::value_t::object:
-      return "START_OBJECT";
-    case json::value_t::array:
-      return "START_ARRAY";
-    case json::value_t::string:
-      return "VALUE_STRING";
-    case json::value_t::boolean:
-      return "VALUE_BOOLEAN";
-    case json::value_t::null:
-      return "VALUE_NULL";
-    default:
-      return "VALUE_NUMBER";
-  }
-}
-
 Result<float> GetFloat(const json& v, std::string_view query, std::string_view key) {
   if (v.is_number()) return v.get<float>();
   if (v.is_string()) {
@@ -803,7 +786,8 @@ Result<QueryPtr> Parser::ParseMatch(const json& body) {
     text = *v;
   }
   if (text.is_null() || text.is_object() || text.is_array()) {
-    return QueryParsingError("[match] unknown token [" + JsonTypeName(text) + "] after [query]");
+    return QueryParsingError("[match] unknown token [" + std::string(XContentTokenName(text)) +
+                             "] after [query]");
   }
   return MatchField(field, text, opts);
 }
