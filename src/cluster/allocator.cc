@@ -7,8 +7,6 @@
 namespace quidditch::cluster {
 namespace {
 
-bool IsActive(ShardState s) { return s == ShardState::kStarted || s == ShardState::kRelocating; }
-
 class Planner {
  public:
   Planner(const ClusterState& state, int64_t timestamp_ms) : timestamp_ms_(timestamp_ms) {

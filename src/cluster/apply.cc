@@ -10,8 +10,6 @@
 namespace quidditch::cluster {
 namespace {
 
-bool IsActive(ShardState s) { return s == ShardState::kStarted || s == ShardState::kRelocating; }
-
 std::string ShardName(std::string_view index, int32_t shard_id) {
   return fmt::format("[{}][{}]", index, shard_id);
 }

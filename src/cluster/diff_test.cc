@@ -17,7 +17,6 @@ namespace {
 
 using testing::CoordinationNode;
 using testing::DataNode;
-using testing::IsActive;
 using testing::MustApply;
 using testing::NewIndex;
 using testing::WithNodes;

@@ -13,8 +13,6 @@
 namespace quidditch::cluster {
 namespace {
 
-using testing::IsActive;
-
 // Checks every invariant; returns the first violation, or "" when there is none.
 std::string CheckInvariants(const ClusterState& s) {
   for (const auto& [name, index] : s.indices) {

@@ -59,10 +59,6 @@ inline StatePtr WithNodes(int count) {
   return s;
 }
 
-inline bool IsActive(ShardState s) {
-  return s == ShardState::kStarted || s == ShardState::kRelocating;
-}
-
 // The random choices of a walk over cluster states (property_test.cc, diff_test.cc): the same
 // seed gives the same sequence of choices. Not thread-safe.
 class RandomPicker {

@@ -30,6 +30,11 @@ std::string_view ShardStateName(ShardState s);
 std::string_view NodeStateName(NodeState s);
 std::optional<IndexState> ParseIndexState(std::string_view name);
 std::optional<ShardState> ParseShardState(std::string_view name);
+
+// A copy that holds the shard's data and serves it: STARTED, or RELOCATING away.
+inline bool IsActive(ShardState s) {
+  return s == ShardState::kStarted || s == ShardState::kRelocating;
+}
 std::optional<NodeState> ParseNodeState(std::string_view name);
 
 struct IndexSettings {

@@ -34,7 +34,6 @@ using engine::BulkItem;
 using engine::WriteResultKind;
 
 constexpr size_t kMaxIdBytes = 512;  // IndexRequest.MAX_DOCUMENT_ID_LENGTH_IN_BYTES
-constexpr std::chrono::milliseconds kPrimaryPollInterval{10};
 
 // --- JSON text ---------------------------------------------------------------------------------
 
@@ -233,15 +232,6 @@ struct Target {
   Status error;
 };
 
-bool PrimariesStarted(const cluster::Index& index) {
-  for (const cluster::ShardRouting& shard : index.routing.shards) {
-    if (shard.copies.empty() || shard.primary().state != cluster::ShardState::kStarted) {
-      return false;
-    }
-  }
-  return !index.routing.shards.empty();
-}
-
 // Creates `name` with default settings and a dynamic mapping, as OpenSearch's auto-create
 // does; another request creating it at the same time is fine.
 Status AutoCreateIndex(const RestContext& context, const std::string& name) {
@@ -251,25 +241,6 @@ Status AutoCreateIndex(const RestContext& context, const std::string& name) {
       controlplane::CallContext::WithTimeout(context.control_plane_timeout), request);
   if (!created.ok() && !created.status().IsAlreadyExists()) return created.status();
   return Status::OK();
-}
-
-// Waits until every index in `names` exists with STARTED primaries; returns the newest state.
-Result<cluster::StatePtr> WaitForPrimaries(const RestContext& context,
-                                           const std::vector<std::string>& names,
-                                           std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  for (;;) {
-    // The local state is polled: the primaries report STARTED to the control plane, and this
-    // node applies that like any other change, without a log write per poll.
-    QD_ASSIGN_OR_RETURN(cluster::StatePtr state, ReadClusterState(context));
-    bool ready = true;
-    for (const std::string& name : names) {
-      const cluster::Index* index = state->FindIndex(name);
-      if (index != nullptr && !PrimariesStarted(*index)) ready = false;
-    }
-    if (ready || Clock::now() >= deadline) return state;
-    std::this_thread::sleep_for(kPrimaryPollInterval);
-  }
 }
 
 // The writes of one shard, in request order.
@@ -438,7 +409,7 @@ Result<std::vector<WriteOutcome>> ExecuteWrites(const RestContext& context,
     auto it = state->indices.find(write.index);
     if (it != state->indices.end()) {
       target.index = it->second;
-      if (!PrimariesStarted(*it->second)) created.push_back(write.index);
+      if (!ActiveShardsReached(*it->second, 1)) created.push_back(write.index);
       continue;
     }
     Status valid = cluster::ValidateIndexName(write.index);
@@ -450,7 +421,7 @@ Result<std::vector<WriteOutcome>> ExecuteWrites(const RestContext& context,
     if (target.error.ok()) created.push_back(write.index);
   }
   if (!created.empty()) {
-    QD_ASSIGN_OR_RETURN(state, WaitForPrimaries(context, created, options.timeout));
+    QD_ASSIGN_OR_RETURN(state, WaitForActiveShards(context, created, 1, options.timeout));
     for (const std::string& name : created) {
       auto it = state->indices.find(name);
       if (it == state->indices.end()) {

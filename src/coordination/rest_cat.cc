@@ -791,8 +791,7 @@ HttpResponse CatRecovery(const RestContext& context, const HttpRequest& request,
   });
   for (const ShardCopyStats& c : CollectShardStats(context, **state, *names)) {
     if (c.copy->state == ShardState::kUnassigned) continue;
-    const bool done =
-        c.copy->state == ShardState::kStarted || c.copy->state == ShardState::kRelocating;
+    const bool done = cluster::IsActive(c.copy->state);
     if (*active_only && done) continue;
     std::string type = "peer";
     if (c.copy->primary) {

@@ -84,8 +84,7 @@ OrderedJson ShardLevelJson(const cluster::Index& index) {
     HealthStatus status = HealthStatus::kGreen;
     bool primary_active = false;
     for (const cluster::ShardCopy& copy : shard.copies) {
-      bool active = copy.state == cluster::ShardState::kStarted ||
-                    copy.state == cluster::ShardState::kRelocating;
+      const bool active = cluster::IsActive(copy.state);
       if (copy.state == cluster::ShardState::kRelocating) ++c.relocating_shards;
       if (copy.state == cluster::ShardState::kInitializing) ++c.initializing_shards;
       if (copy.state == cluster::ShardState::kUnassigned) ++c.unassigned_shards;

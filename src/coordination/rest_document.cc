@@ -611,7 +611,7 @@ HttpResponse HandleByQuery(const RestContext& context, const HttpRequest& reques
   Result<IndicesOptions> indices_options = IndicesOptionsOf(request, IndicesOptions{});
   if (!indices_options.ok()) return ErrorResponse(indices_options.status());
 
-  Result<cluster::StatePtr> state = ReadClusterState(context);
+  Result<cluster::StatePtr> state = ReadClusterState(context, SplitComma(PathParam(path, "index")));
   if (!state.ok()) return ErrorResponse(state.status());
   Result<std::vector<std::string>> names =
       ResolveIndices(**state, PathParam(path, "index"), *indices_options);

@@ -40,7 +40,6 @@ constexpr std::string_view kVersionCreated = "136407827";
 constexpr int64_t kMaxIndexNameBytes = 255;
 constexpr int32_t kMaxShards = 1024;
 constexpr milliseconds kDefaultWaitTimeout{30000};
-constexpr milliseconds kPollInterval{10};
 
 Status InvalidIndexName(std::string_view name, std::string_view why) {
   return Status::InvalidArgument("invalid_index_name_exception: Invalid index name [" +
@@ -453,7 +452,7 @@ struct Resolved {
 Result<Resolved> Resolve(const RestContext& context, const HttpRequest& request,
                          std::string_view expression, IndicesOptions defaults) {
   QD_ASSIGN_OR_RETURN(IndicesOptions options, IndicesOptionsOf(request, defaults));
-  QD_ASSIGN_OR_RETURN(cluster::StatePtr state, ReadClusterState(context));
+  QD_ASSIGN_OR_RETURN(cluster::StatePtr state, ReadClusterState(context, SplitComma(expression)));
   QD_ASSIGN_OR_RETURN(std::vector<std::string> names, ResolveIndices(*state, expression, options));
   Resolved resolved{state, {}};
   for (const std::string& name : names) {
@@ -503,39 +502,6 @@ Result<milliseconds> Timeouts(const HttpRequest& request) {
   QD_RETURN_IF_ERROR(TimeParam(request, "master_timeout", kDefaultWaitTimeout).status());
   QD_RETURN_IF_ERROR(TimeParam(request, "cluster_manager_timeout", kDefaultWaitTimeout).status());
   return TimeParam(request, "timeout", kDefaultWaitTimeout);
-}
-
-// Waits until every shard of `name` has `required` active copies (-1: all copies). Returns
-// false when `timeout` passes first (or the index disappeared).
-bool WaitForActiveShards(const RestContext& context, const std::string& name, int32_t required,
-                         milliseconds timeout) {
-  const auto start = std::chrono::steady_clock::now();
-  const auto deadline = timeout == milliseconds::max()
-                            ? std::chrono::steady_clock::time_point::max()
-                            : start + timeout;
-  while (true) {
-    Result<cluster::StatePtr> state = context.control_plane->GetClusterState(
-        CallContext::WithTimeout(context.control_plane_timeout));
-    if (state.ok() && *state != nullptr) {
-      const cluster::Index* index = (*state)->FindIndex(name);
-      if (index == nullptr) return false;
-      bool ready = !index->routing.shards.empty();
-      for (const cluster::ShardRouting& shard : index->routing.shards) {
-        int32_t active = 0;
-        for (const cluster::ShardCopy& copy : shard.copies) {
-          if (copy.state == cluster::ShardState::kStarted ||
-              copy.state == cluster::ShardState::kRelocating) {
-            ++active;
-          }
-        }
-        const int32_t want = required < 0 ? static_cast<int32_t>(shard.copies.size()) : required;
-        if (active < want) ready = false;
-      }
-      if (ready) return true;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(kPollInterval);
-  }
 }
 
 // wait_for_active_shards: "all" -> -1, a number, or the default 1.
@@ -636,7 +602,7 @@ HttpResponse CreateIndex(const RestContext& context, const HttpRequest& request,
     if (created.status().IsAlreadyExists()) {
       // Lost a race with another create: name the winner's uuid.
       std::string uuid = "_na_";
-      if (Result<cluster::StatePtr> now = ReadClusterState(context); now.ok()) {
+      if (Result<cluster::StatePtr> now = ReadClusterState(context, {name}); now.ok()) {
         if (const cluster::Index* index = (*now)->FindIndex(name)) uuid = index->uuid;
       }
       return Error(Status::AlreadyExists("resource_already_exists_exception: index [" + name + "/" +
@@ -651,8 +617,12 @@ HttpResponse CreateIndex(const RestContext& context, const HttpRequest& request,
     }
     return Error(created.status(), name);
   }
-  const bool shards_acknowledged =
-      *wait_for == 0 || WaitForActiveShards(context, name, *wait_for, *timeout);
+  bool shards_acknowledged = *wait_for == 0;
+  if (!shards_acknowledged) {
+    Result<cluster::StatePtr> state = WaitForActiveShards(context, {name}, *wait_for, *timeout);
+    const cluster::Index* index = state.ok() ? (*state)->FindIndex(name) : nullptr;
+    shards_acknowledged = index != nullptr && ActiveShardsReached(*index, *wait_for);
+  }
   return JsonResponse(200, OrderedJson{{"acknowledged", true},
                                        {"shards_acknowledged", shards_acknowledged},
                                        {"index", name}});
@@ -905,10 +875,7 @@ HttpResponse Broadcast(const RestContext& context, const HttpRequest& request,
     for (const cluster::ShardRouting& shard : index->routing.shards) {
       for (const cluster::ShardCopy& copy : shard.copies) {
         ++total;
-        if (copy.state != cluster::ShardState::kStarted &&
-            copy.state != cluster::ShardState::kRelocating) {
-          continue;
-        }
+        if (!cluster::IsActive(copy.state)) continue;
         data::ShardService* service =
             context.shard_service ? context.shard_service(copy.node_id) : nullptr;
         Status s = service == nullptr ? Status::Unavailable("no such shard [" + index->name + "][" +
@@ -962,7 +929,7 @@ HttpResponse Analyze(const RestContext& context, const HttpRequest& request,
   if (index_name.empty()) {
     result = AnalyzeWithoutIndex(analyze);
   } else {
-    Result<cluster::StatePtr> state = ReadClusterState(context);
+    Result<cluster::StatePtr> state = ReadClusterState(context, {index_name});
     if (!state.ok()) return Error(state.status());
     const cluster::Index* index = (*state)->FindIndex(index_name);
     if (index == nullptr) return IndexNotFound(index_name);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -110,10 +111,19 @@ Status ValidateBodyKeys(const json& body) {
 Result<int64_t> NonNegativeInt(const json& body, std::string_view key, int64_t fallback) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return fallback;
+  // OpenSearch reads these as Java ints; larger values would also overflow from + size.
+  constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
+  auto out_of_range = [&](std::string_view value) {
+    return engine::IllegalArgument(fmt::format(
+        "Numeric value ({}) out of range of int (-2147483648 - 2147483647) for [{}]", value, key));
+  };
   int64_t value = 0;
-  if (it->is_number_integer()) {
+  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(kMax)) {
+    return out_of_range(it->dump());
+  } else if (it->is_number_integer()) {
     value = it->get<int64_t>();
   } else if (it->is_number_float() && std::floor(it->get<double>()) == it->get<double>()) {
+    if (std::abs(it->get<double>()) > static_cast<double>(kMax)) return out_of_range(it->dump());
     value = static_cast<int64_t>(it->get<double>());
   } else if (it->is_string()) {
     const std::string& text = it->get_ref<const std::string&>();
@@ -130,6 +140,7 @@ Result<int64_t> NonNegativeInt(const json& body, std::string_view key, int64_t f
     return engine::QueryParsingError(
         fmt::format("[{}] must be a number, found [{}]", key, it->dump()));
   }
+  if (value > kMax) return out_of_range(std::to_string(value));
   if (value < 0) {
     return engine::IllegalArgument(
         fmt::format("[{}] parameter cannot be negative, found [{}]", key, value));
@@ -245,10 +256,7 @@ std::string NodeOfService(const RestContext& context, const cluster::Index& inde
                           const data::ShardService* service) {
   if (shard < 0 || static_cast<size_t>(shard) >= index.routing.shards.size()) return {};
   for (const cluster::ShardCopy& copy : index.routing.shards[shard].copies) {
-    if (copy.state != cluster::ShardState::kStarted &&
-        copy.state != cluster::ShardState::kRelocating) {
-      continue;
-    }
+    if (!cluster::IsActive(copy.state)) continue;
     if (context.shard_service && context.shard_service(copy.node_id) == service) {
       return copy.node_id;
     }
@@ -424,14 +432,6 @@ SearchRun QueryThenFetch(const std::vector<ShardTarget>& targets, const SearchPl
   }
 
   const size_t successful = targets.size() - failures.size();
-  // Malformed DSL is the request's fault, not a shard's: OpenSearch rejects it before the
-  // query phase, at the top level.
-  for (const ShardFailure& f : failures) {
-    if (IsParseFailure(f.status)) {
-      run.reply = ErrorReply(f.status);
-      return run;
-    }
-  }
   auto release_all = [&] {
     if (keep_readers) return;
     for (size_t i = 0; i < targets.size(); ++i) {
@@ -441,6 +441,15 @@ SearchRun QueryThenFetch(const std::vector<ShardTarget>& targets, const SearchPl
         (void)targets[i].service->ReleaseReader(targets[i].key, run.readers[i]);
     }
   };
+  // Malformed DSL is the request's fault, not a shard's: OpenSearch rejects it before the
+  // query phase, at the top level. Shards that did parse it hold readers to release.
+  for (const ShardFailure& f : failures) {
+    if (IsParseFailure(f.status)) {
+      release_all();
+      run.reply = ErrorReply(f.status);
+      return run;
+    }
+  }
   if (!targets.empty() && successful == 0) {
     run.reply = PhaseFailure(failures, "query", "all shards failed");
     return run;
@@ -714,8 +723,15 @@ class SearchService {
         }
       }
       // The header's index and request options act like the URI of a single search.
-      HttpRequest item = request;
-      item.body.clear();
+      // Method, parameters and headers of the request, without its (whole NDJSON) body.
+      HttpRequest item;
+      item.method = request.method;
+      item.method_name = request.method_name;
+      item.uri = request.uri;
+      item.path = request.path;
+      item.path_segments = request.path_segments;
+      item.params = request.params;
+      item.headers = request.headers;
       std::optional<std::string> index = default_index;
       for (const auto& [key, value] : header.items()) {
         if (key == "index") {
@@ -889,6 +905,7 @@ class SearchService {
     std::string encoded = EncodePitId(pit);
     {
       std::lock_guard lock(mu_);
+      PrunePitsLocked();  // PITs left to expire would otherwise stay listed forever
       pits_[encoded] = PitEntry{pit, Clock::now() + **keep_alive};
     }
     OrderedJson out = {{"pit_id", encoded},
@@ -939,16 +956,11 @@ class SearchService {
   HttpResponse ListPits() {
     OrderedJson pits = OrderedJson::array();
     std::lock_guard lock(mu_);
-    const Clock::time_point now = Clock::now();
-    for (auto it = pits_.begin(); it != pits_.end();) {
-      if (it->second.expires <= now) {
-        it = pits_.erase(it);
-        continue;
-      }
-      pits.push_back(OrderedJson{{"pit_id", it->first},
-                                 {"creation_time", it->second.pit.creation_time},
-                                 {"keep_alive", it->second.pit.keep_alive_ms}});
-      ++it;
+    PrunePitsLocked();
+    for (const auto& [id, entry] : pits_) {
+      pits.push_back(OrderedJson{{"pit_id", id},
+                                 {"creation_time", entry.pit.creation_time},
+                                 {"keep_alive", entry.pit.keep_alive_ms}});
     }
     return JsonResponse(200, OrderedJson{{"pits", std::move(pits)}});
   }
@@ -1168,6 +1180,11 @@ class SearchService {
   }
 
   // Drops scrolls whose readers the shards have released by now. REQUIRES: mu_ held.
+  void PrunePitsLocked() {
+    const Clock::time_point now = Clock::now();
+    std::erase_if(pits_, [&](const auto& entry) { return entry.second.expires <= now; });
+  }
+
   void PruneScrollsLocked() {
     const Clock::time_point now = Clock::now();
     for (auto it = scrolls_.begin(); it != scrolls_.end();) {

@@ -200,6 +200,15 @@ TEST_F(RestSearchTest, ResultWindow) {
   EXPECT_NE(small["error"]["root_cause"][0]["reason"].get<std::string>().find("[5] but was [6]"),
             std::string::npos);
   Search("/small/_search", json{{"size", 5}});
+
+  // from + size must not wrap around past the window (int64 overflow): OpenSearch reads both
+  // as ints, so anything above 2^31 - 1 is rejected before the window is computed.
+  json huge = Call(HttpMethod::kGet, "/logs/_search?from=9223372036854775800&size=10", "", 400);
+  EXPECT_EQ(huge["error"]["type"], "illegal_argument_exception") << huge;
+  huge = Search("/logs/_search", json{{"from", 2147483648LL}}, 400);
+  EXPECT_EQ(huge["error"]["type"], "illegal_argument_exception") << huge;
+  huge = Search("/logs/_search", json{{"size", 1e300}}, 400);
+  EXPECT_EQ(huge["error"]["type"], "illegal_argument_exception") << huge;
 }
 
 TEST_F(RestSearchTest, MalformedDslIsATopLevelParsingException) {

@@ -255,7 +255,7 @@ HttpResponse IndicesStats(const RestContext& context, const HttpRequest& request
     ++total;
     if (!c.stats) {
       // An active copy whose service did not answer failed; an inactive one is only counted.
-      if (c.copy->state == ShardState::kStarted || c.copy->state == ShardState::kRelocating) {
+      if (cluster::IsActive(c.copy->state)) {
         ++failed;
       }
       continue;
@@ -595,8 +595,7 @@ HttpResponse AllocationExplain(const RestContext& context, const HttpRequest& re
   }
   // An unassigned copy: the allocator places a copy on a live data node that holds no other
   // copy of the shard (and a replica only once the primary is active).
-  const bool primary_active = shard->primary().state == ShardState::kStarted ||
-                              shard->primary().state == ShardState::kRelocating;
+  const bool primary_active = cluster::IsActive(shard->primary().state);
   OrderedJson decisions = OrderedJson::array();
   bool any_yes = false;
   for (const auto& [id, node] : s.nodes) {
@@ -644,8 +643,7 @@ std::vector<ShardCopyStats> CollectShardStats(const RestContext& context,
     for (const cluster::ShardRouting& shard : index->routing.shards) {
       for (const cluster::ShardCopy& copy : shard.copies) {
         ShardCopyStats entry{index, shard.shard_id, &copy, std::nullopt};
-        const bool active =
-            copy.state == ShardState::kStarted || copy.state == ShardState::kRelocating;
+        const bool active = cluster::IsActive(copy.state);
         data::ShardService* service =
             active && context.shard_service ? context.shard_service(copy.node_id) : nullptr;
         if (service != nullptr) {

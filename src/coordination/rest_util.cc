@@ -13,6 +13,7 @@
 #include <cstring>
 #include <optional>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "engine/errors.h"
@@ -225,12 +226,40 @@ int64_t DefaultRoutingNumShards(int32_t number_of_shards) {
   return int64_t{number_of_shards} << num_splits;
 }
 
-bool ShardActive(const cluster::ShardCopy& copy) {
-  return copy.state == cluster::ShardState::kStarted ||
-         copy.state == cluster::ShardState::kRelocating;
+}  // namespace
+
+bool ActiveShardsReached(const cluster::Index& index, int32_t required) {
+  for (const cluster::ShardRouting& shard : index.routing.shards) {
+    const int32_t active = static_cast<int32_t>(
+        std::count_if(shard.copies.begin(), shard.copies.end(),
+                      [](const cluster::ShardCopy& c) { return cluster::IsActive(c.state); }));
+    const int32_t want = required < 0 ? static_cast<int32_t>(shard.copies.size()) : required;
+    if (active < want) return false;
+  }
+  return !index.routing.shards.empty();
 }
 
-}  // namespace
+Result<cluster::StatePtr> WaitForActiveShards(const RestContext& context,
+                                              const std::vector<std::string>& names,
+                                              int32_t required, std::chrono::milliseconds timeout) {
+  constexpr std::chrono::milliseconds kPollInterval{10};
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = timeout >= std::chrono::hours(24 * 365)
+                            ? std::chrono::steady_clock::time_point::max()
+                            : start + timeout;
+  // The first read goes through Raft for an index this node has not seen yet (created a moment
+  // ago through another node); the polls after it read the applied state.
+  QD_ASSIGN_OR_RETURN(cluster::StatePtr state, ReadClusterState(context, names));
+  while (true) {
+    const bool reached = std::all_of(names.begin(), names.end(), [&](const std::string& name) {
+      const cluster::Index* index = state->FindIndex(name);
+      return index != nullptr && ActiveShardsReached(*index, required);
+    });
+    if (reached || std::chrono::steady_clock::now() >= deadline) return state;
+    std::this_thread::sleep_for(kPollInterval);
+    QD_ASSIGN_OR_RETURN(state, ReadClusterState(context));
+  }
+}
 
 // --- responses ---------------------------------------------------------------------------------
 
@@ -560,7 +589,7 @@ Result<data::ShardService*> PrimaryShardService(const RestContext& context,
     return unavailable();
   }
   const cluster::ShardRouting& shard = index.routing.shards[shard_id];
-  if (shard.copies.empty() || !ShardActive(shard.primary()) || !context.shard_service) {
+  if (shard.copies.empty() || !cluster::IsActive(shard.primary().state) || !context.shard_service) {
     return unavailable();
   }
   data::ShardService* service = context.shard_service(shard.primary().node_id);
@@ -574,7 +603,7 @@ Result<data::ShardService*> ReadShardService(const RestContext& context,
       context.shard_service) {
     // copies[0] is the primary, so this tries it first.
     for (const cluster::ShardCopy& copy : index.routing.shards[shard_id].copies) {
-      if (!ShardActive(copy)) continue;
+      if (!cluster::IsActive(copy.state)) continue;
       if (data::ShardService* service = context.shard_service(copy.node_id)) return service;
     }
   }

@@ -134,6 +134,16 @@ int32_t ShardForRouting(std::string_view routing, int32_t number_of_shards);
 // bytes of `routing` (UTF-8; a malformed byte counts as U+FFFD).
 int32_t RoutingHash(std::string_view routing);
 
+// True when every shard of `index` has `required` active copies (-1: all its copies).
+bool ActiveShardsReached(const cluster::Index& index, int32_t required);
+// Waits until every index in `names` exists with ActiveShardsReached(required), polling the
+// node's applied cluster state (the copies report STARTED through the control plane; polling
+// costs no log write). Returns the newest state, reached or not once `timeout` passes; callers
+// check what they need in it.
+Result<cluster::StatePtr> WaitForActiveShards(const RestContext& context,
+                                              const std::vector<std::string>& names,
+                                              int32_t required, std::chrono::milliseconds timeout);
+
 // The shard service holding the STARTED primary of shard `shard_id` of `index`; Unavailable
 // ("no such shard [index][n]": the primary is not active) otherwise.
 Result<data::ShardService*> PrimaryShardService(const RestContext& context,
