@@ -62,94 +62,6 @@ void AppendField(std::string_view name, std::string* out) {
   out->append("\":");
 }
 
-// --- source filtering --------------------------------------------------------------------------
-
-Status SourceParsingError(std::string_view reason) {
-  return Status::InvalidArgument(std::string("parsing_exception: ").append(reason));
-}
-
-Result<std::vector<std::string>> PatternList(const nlohmann::json& value, std::string_view key) {
-  std::vector<std::string> out;
-  if (value.is_string()) {
-    out.push_back(value.get<std::string>());
-    return out;
-  }
-  if (!value.is_array()) {
-    return SourceParsingError("Unknown key for a " + std::string(value.type_name()) + " in [" +
-                              std::string(key) + "].");
-  }
-  for (const auto& v : value) {
-    if (!v.is_string()) {
-      return SourceParsingError("Unknown key for a VALUE_STRING in [" + std::string(key) + "].");
-    }
-    out.push_back(v.get<std::string>());
-  }
-  return out;
-}
-
-bool AnyMatch(const std::vector<std::string>& patterns, std::string_view path) {
-  for (const std::string& p : patterns) {
-    if (GlobMatch(p, path)) return true;
-  }
-  return false;
-}
-
-// Whether some pattern may select a field strictly under `path` (so the walk must go down).
-bool MayMatchUnder(const std::vector<std::string>& patterns, const std::string& path) {
-  std::string under = path + ".";
-  for (const std::string& p : patterns) {
-    size_t star = p.find('*');
-    if (star == std::string::npos) {
-      if (std::string_view(p).starts_with(under)) return true;
-      continue;
-    }
-    std::string_view literal = std::string_view(p).substr(0, star);
-    if (std::string_view(under).starts_with(literal) || literal.starts_with(under)) return true;
-  }
-  return false;
-}
-
-OrderedJson FilterValue(const OrderedJson& value, const std::string& path, bool included,
-                        const SourceFilter& filter, bool* keep);
-
-OrderedJson FilterObject(const OrderedJson& object, const std::string& prefix, bool included,
-                         const SourceFilter& filter) {
-  OrderedJson out = OrderedJson::object();
-  for (const auto& [key, value] : object.items()) {
-    std::string path = prefix.empty() ? key : prefix + "." + key;
-    if (AnyMatch(filter.excludes, path)) continue;
-    bool inc = included || AnyMatch(filter.includes, path);
-    bool keep = false;
-    OrderedJson filtered = FilterValue(value, path, inc, filter, &keep);
-    if (keep) out[key] = std::move(filtered);
-  }
-  return out;
-}
-
-// Filters one value at `path`; *keep says whether it stays in its parent.
-OrderedJson FilterValue(const OrderedJson& value, const std::string& path, bool included,
-                        const SourceFilter& filter, bool* keep) {
-  if (value.is_object()) {
-    if (!included && !MayMatchUnder(filter.includes, path)) return {};
-    OrderedJson sub = FilterObject(value, path, included, filter);
-    *keep = included || !sub.empty();
-    return sub;
-  }
-  if (value.is_array()) {
-    if (!included && !MayMatchUnder(filter.includes, path)) return {};
-    OrderedJson arr = OrderedJson::array();
-    for (const auto& element : value) {
-      bool element_keep = false;
-      OrderedJson e = FilterValue(element, path, included, filter, &element_keep);
-      if (element_keep) arr.push_back(std::move(e));
-    }
-    *keep = included || !arr.empty();
-    return arr;
-  }
-  *keep = included;
-  return value;
-}
-
 // --- auto-generated ids ------------------------------------------------------------------------
 
 // The node part of generated ids: OpenSearch uses the MAC address or, failing that, random
@@ -288,66 +200,35 @@ void RunShardBatch(const RestContext& context, const ShardBatch& batch,
 
 // --- source filters ----------------------------------------------------------------------------
 
-Result<SourceFilter> ParseSourceFilter(const nlohmann::json& value) {
-  SourceFilter filter;
-  if (value.is_boolean()) {
-    filter.fetch = value.get<bool>();
-  } else if (value.is_string() || value.is_array()) {
-    QD_ASSIGN_OR_RETURN(filter.includes, PatternList(value, "_source"));
-  } else if (value.is_object()) {
-    for (const auto& [key, v] : value.items()) {
-      if (key == "includes" || key == "include") {
-        QD_ASSIGN_OR_RETURN(filter.includes, PatternList(v, key));
-      } else if (key == "excludes" || key == "exclude") {
-        QD_ASSIGN_OR_RETURN(filter.excludes, PatternList(v, key));
-      } else {
-        return SourceParsingError("Unknown key for a " + std::string(engine::XContentTokenName(v)) +
-                                  " in [" + key + "].");
-      }
-    }
-  } else {
-    return SourceParsingError(
-        "Expected one of [VALUE_BOOLEAN, VALUE_STRING, START_ARRAY, START_OBJECT] but found [" +
-        std::string(value.is_null() ? "VALUE_NULL" : "VALUE_NUMBER") + "]");
-  }
-  return filter;
-}
-
-Result<std::optional<SourceFilter>> SourceFilterParam(const HttpRequest& request) {
+Result<std::optional<data::SourceFilter>> SourceFilterParam(const HttpRequest& request) {
   bool given = false;
-  SourceFilter filter;
+  bool fetch = true;
+  std::vector<std::string> includes;
+  std::vector<std::string> excludes;
   if (request.HasParam("_source")) {
     given = true;
     std::string_view value = request.Param("_source");
-    if (value == "true") {
-      filter.fetch = true;
-    } else if (value == "false") {
-      filter.fetch = false;
-    } else {
-      filter.includes = SplitComma(value);
+    if (value == "false") {
+      fetch = false;
+    } else if (value != "true") {
+      includes = SplitComma(value);
     }
   }
   for (std::string_view name : {"_source_includes", "_source_include"}) {
     if (request.HasParam(name)) {
       given = true;
-      filter.includes = SplitComma(request.Param(name));
+      includes = SplitComma(request.Param(name));
     }
   }
   for (std::string_view name : {"_source_excludes", "_source_exclude"}) {
     if (request.HasParam(name)) {
       given = true;
-      filter.excludes = SplitComma(request.Param(name));
+      excludes = SplitComma(request.Param(name));
     }
   }
-  if (!given) return std::optional<SourceFilter>();
-  return std::optional<SourceFilter>(std::move(filter));
-}
-
-Result<std::string> FilterSource(std::string_view source, const SourceFilter& filter) {
-  if (filter.includes.empty() && filter.excludes.empty()) return std::string(source);
-  OrderedJson doc = OrderedJson::parse(source, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object()) return Status::Internal("stored _source is not a JSON object");
-  return Dump(FilterObject(doc, "", filter.includes.empty(), filter));
+  if (!given) return std::optional<data::SourceFilter>();
+  return std::optional<data::SourceFilter>(
+      data::SourceFilter::Of(fetch, std::move(includes), std::move(excludes)));
 }
 
 // --- ids ---------------------------------------------------------------------------------------
@@ -578,8 +459,8 @@ void RenderWriteResponse(const DocWrite& write, const WriteOutcome& outcome, boo
   out->append(",\"_primary_term\":");
   out->append(std::to_string(w.primary_term));
   if (write.action == DocWrite::Action::kUpdate && write.fetch_source &&
-      write.fetch_source->fetch) {
-    Result<std::string> filtered = FilterSource(outcome.source, *write.fetch_source);
+      write.fetch_source->fetch()) {
+    Result<std::string> filtered = write.fetch_source->Apply(outcome.source);
     out->append(",\"get\":{\"_seq_no\":");
     out->append(std::to_string(w.seq_no));
     out->append(",\"_primary_term\":");
@@ -665,10 +546,10 @@ Result<engine::VersionType> VersionTypeOf(std::string_view text) {
   return IllegalArgument("No version type match [" + std::string(text) + "]");
 }
 
-// A _source value of an action or update line, as nlohmann JSON for ParseSourceFilter.
-Result<SourceFilter> SourceFilterOf(dom::element value) {
+// A _source value of an action or update line.
+Result<data::SourceFilter> SourceFilterOf(dom::element value) {
   nlohmann::json parsed = nlohmann::json::parse(simdjson::to_string(value), nullptr, false);
-  return ParseSourceFilter(parsed);
+  return data::SourceFilter::Parse(&parsed);
 }
 
 // The metadata of one action line.
@@ -683,7 +564,7 @@ struct Metadata {
   std::optional<int64_t> if_primary_term;
   int retry_on_conflict = 0;
   std::optional<std::string> pipeline;
-  std::optional<SourceFilter> fetch_source;
+  std::optional<data::SourceFilter> fetch_source;
   bool require_alias = false;
 };
 
@@ -847,10 +728,9 @@ Status ParseUpdateRequestBody(std::string_view body, DocWrite* write) {
   return ParseUpdateBody(root, write);
 }
 
-Result<std::vector<DocWrite>> ParseBulkBody(std::string_view body, std::string_view default_index,
-                                            std::string_view default_routing,
-                                            bool default_require_alias,
-                                            const std::optional<SourceFilter>& default_source) {
+Result<std::vector<DocWrite>> ParseBulkBody(
+    std::string_view body, std::string_view default_index, std::string_view default_routing,
+    bool default_require_alias, const std::optional<data::SourceFilter>& default_source) {
   std::vector<DocWrite> writes;
   // At most one write per action line and usually two lines per write: no regrowth (a DocWrite
   // is large) for the usual body.
@@ -1009,7 +889,7 @@ HttpResponse HandleBulk(const RestContext& context, const HttpRequest& request,
   auto index_it = path.find("index");
   std::string_view default_index =
       index_it == path.end() ? std::string_view() : std::string_view(index_it->second);
-  Result<std::optional<SourceFilter>> source = SourceFilterParam(request);
+  Result<std::optional<data::SourceFilter>> source = SourceFilterParam(request);
   if (!source.ok()) return ErrorResponse(source.status());
   Result<std::vector<DocWrite>> writes =
       ParseBulkBody(request.body, default_index, request.Param("routing"), *require_alias, *source);

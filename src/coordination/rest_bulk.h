@@ -28,30 +28,15 @@
 #include "common/status.h"
 #include "coordination/rest_root.h"
 #include "coordination/rest_util.h"
+#include "data/fetch_phase.h"
 #include "data/shard_service.h"
 #include "engine/shard_engine.h"
 
 namespace quidditch::rest {
 
-// What of the _source a response carries (OpenSearch's FetchSourceContext): nothing, or the
-// fields the include and exclude patterns select ('*' wildcards, dotted paths; a pattern naming
-// an object selects everything under it).
-struct SourceFilter {
-  bool fetch = true;
-  std::vector<std::string> includes;
-  std::vector<std::string> excludes;
-};
-
-// A `_source` value as bodies carry it: true/false, "pattern", ["patterns"], or
-// {"includes"|"include": ..., "excludes"|"exclude": ...}. parsing_exception otherwise.
-Result<SourceFilter> ParseSourceFilter(const nlohmann::json& value);
 // The `_source`, `_source_includes` and `_source_excludes` parameters of `request`; nullopt
 // when none is given.
-Result<std::optional<SourceFilter>> SourceFilterParam(const HttpRequest& request);
-// `source` (a JSON object) filtered; the source itself when the filter selects everything.
-// Malformed JSON is Internal (a stored _source always parses).
-Result<std::string> FilterSource(std::string_view source, const SourceFilter& filter);
-
+Result<std::optional<data::SourceFilter>> SourceFilterParam(const HttpRequest& request);
 // One document write: an item of a bulk, or a single-document request.
 struct DocWrite {
   enum class Action { kIndex, kCreate, kUpdate, kDelete };
@@ -66,7 +51,7 @@ struct DocWrite {
   // _update_by_query write back to the shard where they found the document).
   int32_t shard = -1;
   // Update only: the document after the update is returned under "get", filtered so.
-  std::optional<SourceFilter> fetch_source;
+  std::optional<data::SourceFilter> fetch_source;
   // Set when the write failed before reaching a shard (its source line did not parse, a
   // script was asked for, ...): it is answered with this error and not executed.
   Status error;
@@ -140,10 +125,9 @@ Status ParseUpdateRequestBody(std::string_view body, DocWrite* write);
 // and parameters; `default_source` from the _source parameters, for update items that do not say)
 // into writes. The whole request fails with OpenSearch's
 // illegal_argument_exception / json_parse_exception / action_request_validation_exception.
-Result<std::vector<DocWrite>> ParseBulkBody(std::string_view body, std::string_view default_index,
-                                            std::string_view default_routing,
-                                            bool default_require_alias,
-                                            const std::optional<SourceFilter>& default_source = {});
+Result<std::vector<DocWrite>> ParseBulkBody(
+    std::string_view body, std::string_view default_index, std::string_view default_routing,
+    bool default_require_alias, const std::optional<data::SourceFilter>& default_source = {});
 
 // POST|PUT /_bulk and /{index}/_bulk.
 Status RegisterBulkHandlers(const RestContext& context, Router* router);

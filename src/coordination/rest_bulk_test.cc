@@ -309,25 +309,5 @@ TEST(GenerateDocumentIdTest, IdsAreUniqueAndTwentyCharacters) {
   EXPECT_EQ(ids.size(), 100000u);
 }
 
-TEST(SourceFilterTest, IncludesAndExcludesWithWildcards) {
-  std::string source = R"({"a":1,"b":{"c":2,"d":3},"e":[{"f":1,"g":2}],"h":"x"})";
-  auto filter = [&](std::vector<std::string> includes, std::vector<std::string> excludes) {
-    SourceFilter f;
-    f.includes = std::move(includes);
-    f.excludes = std::move(excludes);
-    Result<std::string> out = FilterSource(source, f);
-    EXPECT_TRUE(out.ok());
-    return out.ok() ? *out : "";
-  };
-  EXPECT_EQ(filter({}, {}), source);
-  EXPECT_EQ(filter({"a"}, {}), R"({"a":1})");
-  EXPECT_EQ(filter({"b"}, {}), R"({"b":{"c":2,"d":3}})");
-  EXPECT_EQ(filter({"b.c", "h"}, {}), R"({"b":{"c":2},"h":"x"})");
-  EXPECT_EQ(filter({"*.f"}, {}), R"({"e":[{"f":1}]})");
-  EXPECT_EQ(filter({}, {"b.*", "e"}), R"({"a":1,"b":{},"h":"x"})");
-  EXPECT_EQ(filter({"b"}, {"b.d"}), R"({"b":{"c":2}})");
-  EXPECT_EQ(filter({"nope"}, {}), R"({})");
-}
-
 }  // namespace
 }  // namespace quidditch::rest

@@ -14,6 +14,8 @@ using nlohmann::json;
 
 bool HasWildcard(std::string_view s) { return s.find('*') != std::string_view::npos; }
 
+using OrderedJson = nlohmann::ordered_json;
+
 Status AppendPatterns(const json& value, std::string_view what, std::vector<std::string>* out) {
   if (value.is_string()) {
     out->push_back(value.get<std::string>());
@@ -23,7 +25,7 @@ Status AppendPatterns(const json& value, std::string_view what, std::vector<std:
     for (const json& v : value) {
       if (!v.is_string()) {
         return engine::QueryParsingError(
-            fmt::format("Unknown key for a {} in [_source].", v.type_name()));
+            fmt::format("Unknown key for a {} in [{}].", engine::XContentTokenName(v), what));
       }
       out->push_back(v.get<std::string>());
     }
@@ -31,8 +33,7 @@ Status AppendPatterns(const json& value, std::string_view what, std::vector<std:
   }
   if (value.is_null()) return Status::OK();
   return engine::QueryParsingError(
-      fmt::format("Expected one of [VALUE_STRING, START_ARRAY] but found [{}] in [{}]",
-                  value.type_name(), what));
+      fmt::format("Unknown key for a {} in [{}].", engine::XContentTokenName(value), what));
 }
 
 }  // namespace
@@ -58,13 +59,23 @@ Result<SourceFilter> SourceFilter::Parse(const json* spec) {
         QD_RETURN_IF_ERROR(AppendPatterns(value, key, &f.excludes_));
       } else {
         return engine::QueryParsingError(
-            fmt::format("Unknown key for a {} in [{}].", value.type_name(), key));
+            fmt::format("Unknown key for a {} in [{}].", engine::XContentTokenName(value), key));
       }
     }
     return f;
   }
-  return engine::QueryParsingError(
-      fmt::format("Unknown key for a {} in [_source].", spec->type_name()));
+  return engine::QueryParsingError(fmt::format(
+      "Expected one of [VALUE_BOOLEAN, VALUE_STRING, START_ARRAY, START_OBJECT] but found [{}]",
+      engine::XContentTokenName(*spec)));
+}
+
+SourceFilter SourceFilter::Of(bool fetch, std::vector<std::string> includes,
+                              std::vector<std::string> excludes) {
+  SourceFilter f;
+  f.fetch_ = fetch;
+  f.includes_ = std::move(includes);
+  f.excludes_ = std::move(excludes);
+  return f;
 }
 
 bool SourceFilter::Excluded(const std::string& path) const {
@@ -98,13 +109,14 @@ bool SourceFilter::MayIncludeBelow(const std::string& path) const {
   return false;
 }
 
-json SourceFilter::FilterValue(const json& value, const std::string& path, bool included) const {
+OrderedJson SourceFilter::FilterValue(const OrderedJson& value, const std::string& path,
+                                      bool included) const {
   if (value.is_object()) return FilterObject(value, path, included);
   if (value.is_array()) {
-    json out = json::array();
-    for (const json& v : value) {
+    OrderedJson out = OrderedJson::array();
+    for (const OrderedJson& v : value) {
       if (v.is_object() || v.is_array()) {
-        json filtered = FilterValue(v, path, included);
+        OrderedJson filtered = FilterValue(v, path, included);
         if (v.is_object() && filtered.empty() && !included) continue;
         out.push_back(std::move(filtered));
       } else if (included) {
@@ -116,16 +128,16 @@ json SourceFilter::FilterValue(const json& value, const std::string& path, bool 
   return value;
 }
 
-json SourceFilter::FilterObject(const json& object, const std::string& prefix,
-                                bool included) const {
-  json out = json::object();
+OrderedJson SourceFilter::FilterObject(const OrderedJson& object, const std::string& prefix,
+                                       bool included) const {
+  OrderedJson out = OrderedJson::object();
   for (const auto& [key, value] : object.items()) {
     const std::string path = prefix.empty() ? key : prefix + "." + key;
     if (Excluded(path)) continue;
     const bool here = included || Included(path);
     if (value.is_object() || (value.is_array() && !here)) {
       if (!here && !MayIncludeBelow(path)) continue;
-      json filtered = FilterValue(value, path, here);
+      OrderedJson filtered = FilterValue(value, path, here);
       // An object kept only for what is below it disappears when nothing below matched.
       if (!here && filtered.empty()) continue;
       out[key] = std::move(filtered);
@@ -136,16 +148,13 @@ json SourceFilter::FilterObject(const json& object, const std::string& prefix,
   return out;
 }
 
-json SourceFilter::Filter(const json& object) const {
-  if (!object.is_object()) return object;
-  return FilterObject(object, "", includes_.empty());
-}
-
 Result<std::string> SourceFilter::Apply(std::string_view source) const {
   if (!filters()) return std::string(source);
-  json parsed = json::parse(source, nullptr, /*allow_exceptions=*/false);
+  OrderedJson parsed = OrderedJson::parse(source, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return Status::Corruption("stored _source is not valid JSON");
-  return Filter(parsed).dump(-1, ' ', false, json::error_handler_t::replace);
+  if (!parsed.is_object()) return std::string(source);
+  return FilterObject(parsed, "", includes_.empty())
+      .dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
 }
 
 // --- highlight ---------------------------------------------------------------------------------
