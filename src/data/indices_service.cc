@@ -7,7 +7,6 @@
 #include <set>
 #include <system_error>
 
-#include "engine/aggs/date_time.h"
 #include "engine/errors.h"
 
 namespace quidditch::data {
@@ -63,18 +62,6 @@ std::set<std::string> MappingPaths(const nlohmann::json& mapping) {
   return paths;
 }
 
-// The periodic refresh interval of engine settings; nullopt when it is off ("-1").
-std::optional<std::chrono::milliseconds> RefreshIntervalOf(const nlohmann::json& settings) {
-  auto it = settings.find("refresh_interval");
-  if (it == settings.end() || !it->is_string()) return std::chrono::seconds(1);
-  const std::string& value = it->get_ref<const std::string&>();
-  if (value == "-1") return std::nullopt;
-  if (Result<int64_t> ms = engine::aggs::ParseTimeValueMillis(value); ms.ok()) {
-    return std::chrono::milliseconds(*ms);
-  }
-  return std::chrono::seconds(1);
-}
-
 }  // namespace
 
 // --- IndexShard --------------------------------------------------------------------------------
@@ -85,17 +72,11 @@ IndexShard::IndexShard(ShardKey key, std::string index_uuid, std::string dir,
       index_uuid_(std::move(index_uuid)),
       dir_(std::move(dir)),
       engine_(std::move(engine)),
-      settings_(std::move(settings)),
-      refresh_interval_(RefreshIntervalOf(settings_)) {}
+      settings_(std::move(settings)) {}
 
 nlohmann::json IndexShard::settings() const {
   std::lock_guard<std::mutex> lock(settings_mu_);
   return settings_;
-}
-
-std::optional<std::chrono::milliseconds> IndexShard::refresh_interval() const {
-  std::lock_guard<std::mutex> lock(settings_mu_);
-  return refresh_interval_;
 }
 
 Status IndexShard::UpdateSettings(const nlohmann::json& settings) {
@@ -103,7 +84,6 @@ Status IndexShard::UpdateSettings(const nlohmann::json& settings) {
   if (settings == settings_) return Status::OK();
   QD_RETURN_IF_ERROR(engine_->UpdateSettings(settings));
   settings_ = settings;
-  refresh_interval_ = RefreshIntervalOf(settings_);
   return Status::OK();
 }
 

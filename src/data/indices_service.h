@@ -61,8 +61,6 @@ class IndexShard {
   engine::ShardEngine& engine() const { return *engine_; }
   // The engine's current settings ({"refresh_interval", "analysis", ...}).
   nlohmann::json settings() const;
-  // The refresh interval of the settings; nullopt when periodic refresh is off ("-1").
-  std::optional<std::chrono::milliseconds> refresh_interval() const;
   // Applies changed index settings to the open engine (its dynamic ones; the others, e.g.
   // analysis, take effect when the shard is next opened). No-op when nothing changed.
   Status UpdateSettings(const nlohmann::json& settings);
@@ -95,8 +93,7 @@ class IndexShard {
   const std::string dir_;
   std::unique_ptr<engine::ShardEngine> engine_;
   mutable std::mutex settings_mu_;
-  nlohmann::json settings_;                                    // GUARDED_BY(settings_mu_)
-  std::optional<std::chrono::milliseconds> refresh_interval_;  // GUARDED_BY(settings_mu_)
+  nlohmann::json settings_;  // GUARDED_BY(settings_mu_)
   std::atomic<bool> delete_on_close_{false};
   SearchCounters search_counters_;
   std::mutex mapping_mu_;

@@ -180,7 +180,7 @@ TEST(IndicesService, SettingsUpdatesReachTheOpenEngines) {
   ASSERT_TRUE(node.WaitForApplied());
   Result<std::shared_ptr<IndexShard>> shard = node.indices()->Shard(ShardKey{"logs", 0});
   ASSERT_TRUE(shard.ok());
-  EXPECT_EQ((*shard)->refresh_interval(), std::nullopt);
+  EXPECT_EQ((*shard)->engine().refresh_interval(), std::nullopt);
   EXPECT_EQ((*shard)->settings()["translog"]["durability"], "async");
 
   // With refresh off, a write stays invisible to search until an explicit refresh.

@@ -412,7 +412,7 @@ Result<std::vector<engine::BulkItemResult>> LocalShardService::Bulk(
       if (!wrote) break;
       // Wait for the background refresh to publish the writes; refresh ourselves when periodic
       // refresh is off or late.
-      std::optional<std::chrono::milliseconds> interval = shard->refresh_interval();
+      std::optional<std::chrono::milliseconds> interval = shard->engine().refresh_interval();
       if (interval) {
         const Clock::time_point deadline = Clock::now() + *interval * 2 + std::chrono::seconds(1);
         while (shard->engine().AcquireSnapshot()->max_seq_no < max_seq_no &&

@@ -492,6 +492,12 @@ Mapping ShardEngine::mapping() const {
   return impl_->mapping;
 }
 
+std::optional<std::chrono::milliseconds> ShardEngine::refresh_interval() const {
+  const int64_t ms = impl_->refresh_interval_ms;
+  if (ms <= 0) return std::nullopt;
+  return std::chrono::milliseconds(ms);
+}
+
 int64_t ShardEngine::max_seq_no() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->max_seq_no;

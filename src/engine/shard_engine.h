@@ -220,6 +220,8 @@ class ShardEngine {
 
   EngineStats Stats() const;
   int64_t max_seq_no() const;
+  // The background refresh interval now in force; nullopt when periodic refresh is off.
+  std::optional<std::chrono::milliseconds> refresh_interval() const;
 
   // Runs one merge round now (what the background merger does); returns whether it merged.
   Result<bool> MaybeMerge();

@@ -79,14 +79,17 @@ struct ShardEngine::Impl {
   std::string segments_dir;
   std::string livedocs_dir;
   std::shared_ptr<const AnalysisRegistry> analysis;
-  // The dynamic settings (UpdateSettings changes them while writers and the background
-  // threads read them).
-  std::atomic<int64_t> refresh_interval_ms{1000};  // <= 0: no background refresh
+  // The dynamic settings, OpenSearch's defaults until set (UpdateSettings changes them while
+  // writers and the background threads read them).
+  static constexpr int64_t kDefaultRefreshIntervalMs = 1000;
+  static constexpr int64_t kDefaultSyncIntervalMs = 5000;
+  static constexpr uint64_t kDefaultFlushThresholdBytes = 512ull << 20;
+  std::atomic<int64_t> refresh_interval_ms{kDefaultRefreshIntervalMs};  // <= 0: no refresh
   std::atomic<bool> async_durability{false};
-  std::atomic<int64_t> sync_interval_ms{5000};
-  std::atomic<uint64_t> flush_threshold_bytes{512ull << 20};
-  // Parses the dynamic settings present in `settings` (flattened, without "index.") into these
-  // fields; all or nothing.
+  std::atomic<int64_t> sync_interval_ms{kDefaultSyncIntervalMs};
+  std::atomic<uint64_t> flush_threshold_bytes{kDefaultFlushThresholdBytes};
+  // Sets these fields from `settings` (flattened, without "index."): a setting absent there
+  // takes its default, so a setting reset to null goes back to it. All or nothing.
   Status ApplyDynamicSettings(const std::map<std::string, nlohmann::json>& settings);
   std::unique_ptr<Translog> translog;
 

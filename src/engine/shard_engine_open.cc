@@ -145,10 +145,10 @@ Result<CommitPoint> DecodeCommitPoint(std::string_view data) {
 
 Status ShardEngine::Impl::ApplyDynamicSettings(
     const std::map<std::string, nlohmann::json>& settings) {
-  int64_t refresh_ms = refresh_interval_ms;
-  bool async = async_durability;
-  int64_t sync_ms = sync_interval_ms;
-  uint64_t flush_bytes = flush_threshold_bytes;
+  int64_t refresh_ms = kDefaultRefreshIntervalMs;
+  bool async = false;
+  int64_t sync_ms = kDefaultSyncIntervalMs;
+  uint64_t flush_bytes = kDefaultFlushThresholdBytes;
   if (auto it = settings.find("refresh_interval"); it != settings.end()) {
     QD_ASSIGN_OR_RETURN(refresh_ms, ParseTimeValue("index.refresh_interval", it->second));
   }
@@ -505,13 +505,17 @@ void ShardEngine::Impl::DeleteUnreferencedFilesLocked() {
 }
 
 void ShardEngine::Impl::StartBackgroundThreads() {
-  // Runs `work` every `interval` ms, re-reading the interval each time (UpdateSettings wakes
-  // the loops); an interval <= 0 pauses the work, checked again every second.
+  // Runs `work` every `interval` ms, re-reading the interval each time; an interval <= 0
+  // pauses the work until UpdateSettings (or the destructor) wakes the loop.
   auto loop = [this](const std::atomic<int64_t>& interval, auto work) {
     std::unique_lock<std::mutex> lock(bg_mu);
     while (!stopping) {
       const int64_t ms = interval;
-      bg_cv.wait_for(lock, std::chrono::milliseconds(ms > 0 ? ms : 1000));
+      if (ms > 0) {
+        bg_cv.wait_for(lock, std::chrono::milliseconds(ms));
+      } else {
+        bg_cv.wait(lock);
+      }
       if (stopping) break;
       if (ms <= 0 || interval <= 0) continue;
       lock.unlock();

@@ -280,6 +280,19 @@ TEST(ShardEngineTest, UpdateSettingsStartsAndPausesTheRefresher) {
   EXPECT_EQ(e->AcquireSnapshot()->leaves.size(), leaves) << "paused again";
 }
 
+TEST(ShardEngineTest, ASettingLeftOutOfAnUpdateGoesBackToItsDefault) {
+  TempDir dir("settings-reset");
+  EngineOptions o = TestOptions(dir.path());
+  o.settings = {{"index.refresh_interval", "-1"}};
+  auto e = OpenOrDie(o);
+  EXPECT_EQ(e->refresh_interval(), std::nullopt);
+  ASSERT_TRUE(e->UpdateSettings({{"index.refresh_interval", "30s"}}).ok());
+  EXPECT_EQ(e->refresh_interval(), std::chrono::milliseconds(30000));
+  // PUT _settings {"index.refresh_interval": null} leaves the key out of the index's settings.
+  ASSERT_TRUE(e->UpdateSettings(nlohmann::json::object()).ok());
+  EXPECT_EQ(e->refresh_interval(), std::chrono::milliseconds(1000)) << "OpenSearch's default";
+}
+
 TEST(ShardEngineTest, BackgroundFlushWhenTheTranslogOutgrowsTheThreshold) {
   TempDir dir("autoflush");
   EngineOptions o = TestOptions(dir.path());
