@@ -1,6 +1,7 @@
 #include "cluster/apply.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <set>
@@ -102,6 +103,49 @@ class Transition {
                                         ShardName(index, shard.shard_id), node_id));
   }
 
+  bool IsAlias(std::string_view name) const {
+    for (const auto& [_, index] : state_.indices) {
+      if (index->aliases.count(std::string(name)) > 0) return true;
+    }
+    return false;
+  }
+
+  // An alias `alias` may be added to index `index`: a valid name that no index has, and a
+  // filter that is an object when there is one.
+  Status CheckAlias(const std::string& alias, const std::string& index,
+                    const AliasMetadata& metadata) const {
+    QD_RETURN_IF_ERROR(ValidateAliasName(alias));
+    if (alias == index || state_.FindIndex(alias) != nullptr) {
+      return Status::InvalidArgument(fmt::format(
+          "Invalid alias name [{}]: an index or data stream exists with the same name as the "
+          "alias",
+          alias));
+    }
+    if (!metadata.filter.is_null() && !metadata.filter.is_object()) {
+      return Status::InvalidArgument(
+          fmt::format("failed to parse filter for alias [{}]: expected an object", alias));
+    }
+    return Status::OK();
+  }
+
+  // At most one write index per alias (OpenSearch: "alias [a] has more than one write index
+  // [x,y]").
+  Status CheckWriteIndices() const {
+    std::map<std::string, std::vector<std::string>> writers;
+    for (const auto& [name, index] : state_.indices) {
+      for (const auto& [alias, metadata] : index->aliases) {
+        if (metadata.is_write_index.value_or(false)) writers[alias].push_back(name);
+      }
+    }
+    for (const auto& [alias, indices] : writers) {
+      if (indices.size() > 1) {
+        return Status::InvalidArgument(fmt::format("alias [{}] has more than one write index [{}]",
+                                                   alias, fmt::join(indices, ",")));
+      }
+    }
+    return Status::OK();
+  }
+
   std::string NewAllocationId() { return fmt::format("a{}", state_.next_allocation_id++); }
 
   void Touch(Index& index) { index.updated_at_ms = timestamp_ms_; }
@@ -196,11 +240,19 @@ class Transition {
       return Status::AlreadyExists(
           fmt::format("index [{}/{}] already exists", existing->name, existing->uuid));
     }
+    if (IsAlias(cmd.name)) {
+      return Status::InvalidArgument(
+          fmt::format("Invalid index name [{}], already exists as alias", cmd.name));
+    }
+    for (const auto& [alias, metadata] : cmd.aliases) {
+      QD_RETURN_IF_ERROR(CheckAlias(alias, cmd.name, metadata));
+    }
     auto index = std::make_shared<Index>();
     index->name = cmd.name;
     index->uuid = cmd.uuid;
     index->settings = cmd.settings;
     index->mappings = cmd.mappings;
+    index->aliases = cmd.aliases;
     index->state = IndexState::kCreating;
     index->created_at_ms = index->updated_at_ms = timestamp_ms_;
     index->routing.index_name = cmd.name;
@@ -213,7 +265,40 @@ class Transition {
     }
     owned_[cmd.name] = index;
     state_.indices[cmd.name] = index;
+    QD_RETURN_IF_ERROR(CheckWriteIndices());
     Emit(EventType::kIndexCreated, cmd.name, "");
+    return Status::OK();
+  }
+
+  Status Do(const UpdateAliasesCmd& cmd) {
+    if (cmd.actions.empty()) {
+      return Status::InvalidArgument("Validation Failed: 1: no aliases actions specified;");
+    }
+    std::set<std::string> touched;
+    for (const AliasAction& action : cmd.actions) {
+      QD_ASSIGN_OR_RETURN(Index * index, MutableIndex(action.index));
+      if (action.type == AliasAction::Type::kAdd) {
+        QD_RETURN_IF_ERROR(CheckAlias(action.alias, action.index, action.metadata));
+        index->aliases[action.alias] = action.metadata;
+      } else if (index->aliases.erase(action.alias) == 0 && action.must_exist) {
+        return Status::NotFound(fmt::format("aliases [{}] missing", action.alias));
+      }
+      touched.insert(action.index);
+    }
+    QD_RETURN_IF_ERROR(CheckWriteIndices());
+    for (const std::string& name : touched) {
+      Touch(*MutableIndex(name).value());  // found above
+      Emit(EventType::kIndexModified, name, "");
+    }
+    return Status::OK();
+  }
+
+  Status Do(const SetIndexClosedCmd& cmd) {
+    QD_ASSIGN_OR_RETURN(Index * index, MutableIndex(cmd.name));
+    if (index->closed == cmd.closed) return Status::OK();
+    index->closed = cmd.closed;
+    Touch(*index);
+    Emit(EventType::kIndexModified, cmd.name, "");
     return Status::OK();
   }
 

@@ -198,6 +198,47 @@ TEST(Apply, PutMappingMergesAndRejectsTypeChanges) {
   ExpectError(r.state, PutMappingCmd{"logs", Json(3)}, StatusCode::kInvalidArgument);
 }
 
+TEST(Apply, UpdateAliasesModifiesEachTouchedIndexOnce) {
+  StatePtr s = MustApply(EmptyState(), NewIndex("a", 1, 0)).state;
+  s = MustApply(s, NewIndex("b", 1, 0)).state;
+  s = MustApply(s, NewIndex("c", 1, 0)).state;
+  AliasMetadata write;
+  write.is_write_index = true;
+  ApplyResult r =
+      MustApply(s, UpdateAliasesCmd{{AliasAction{AliasAction::Type::kAdd, "a", "x", write, false},
+                                     AliasAction{AliasAction::Type::kAdd, "a", "y", {}, false},
+                                     AliasAction{AliasAction::Type::kAdd, "b", "x", {}, false}}});
+  EXPECT_EQ(Types(r.events),
+            (std::vector<EventType>{EventType::kIndexModified, EventType::kIndexModified}));
+  EXPECT_EQ(r.state->indices.at("c"), s->indices.at("c")) << "untouched index still shared";
+  EXPECT_EQ(r.state->FindIndex("a")->aliases.size(), 2u);
+  ExpectError(r.state,
+              UpdateAliasesCmd{{AliasAction{AliasAction::Type::kAdd, "b", "x", write, false}}},
+              StatusCode::kInvalidArgument, "alias [x] has more than one write index [a,b]");
+  ExpectError(r.state,
+              UpdateAliasesCmd{{AliasAction{AliasAction::Type::kAdd, "b", "c", {}, false}}},
+              StatusCode::kInvalidArgument,
+              "Invalid alias name [c]: an index or data stream exists with the same name as the "
+              "alias");
+  ExpectError(r.state, NewIndex("y", 1, 0), StatusCode::kInvalidArgument,
+              "Invalid index name [y], already exists as alias");
+  ExpectError(r.state,
+              UpdateAliasesCmd{{AliasAction{AliasAction::Type::kRemove, "c", "x", {}, true}}},
+              StatusCode::kNotFound, "aliases [x] missing");
+}
+
+TEST(Apply, CloseAndOpen) {
+  StatePtr s = MustApply(EmptyState(), NewIndex("logs", 1, 0)).state;
+  ApplyResult closed = MustApply(s, SetIndexClosedCmd{"logs", true});
+  EXPECT_TRUE(closed.state->FindIndex("logs")->closed);
+  EXPECT_EQ(Types(closed.events), std::vector<EventType>{EventType::kIndexModified});
+  ApplyResult again = MustApply(closed.state, SetIndexClosedCmd{"logs", true});
+  EXPECT_TRUE(again.events.empty()) << "closing a closed index changes nothing";
+  EXPECT_FALSE(
+      MustApply(closed.state, SetIndexClosedCmd{"logs", false}).state->FindIndex("logs")->closed);
+  ExpectError(s, SetIndexClosedCmd{"nope", true}, StatusCode::kNotFound);
+}
+
 TEST(Apply, RegisterNodeIsIdempotentAndActivates) {
   NodeInfo n = DataNode("n1");
   n.state = NodeState::kJoining;

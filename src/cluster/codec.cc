@@ -217,6 +217,36 @@ ShardRouting ShardFromJson(const Json& j, std::string path) {
   return shard;
 }
 
+Json AliasesToJson(const Aliases& aliases) {
+  Json out = Json::object();
+  for (const auto& [name, a] : aliases) {
+    Json j = Json::object();
+    if (!a.filter.is_null()) j["filter"] = a.filter;
+    if (!a.index_routing.empty()) j["indexRouting"] = a.index_routing;
+    if (!a.search_routing.empty()) j["searchRouting"] = a.search_routing;
+    if (a.is_write_index) j["isWriteIndex"] = *a.is_write_index;
+    if (a.is_hidden) j["isHidden"] = *a.is_hidden;
+    out[name] = std::move(j);
+  }
+  return out;
+}
+
+Aliases AliasesFromJson(const Json& j, std::string path) {
+  if (!j.is_object()) throw DecodeError(path + ": expected an object");
+  Aliases aliases;
+  for (const auto& [name, value] : j.items()) {
+    Reader r(value, fmt::format("{}.{}", path, name));
+    AliasMetadata a;
+    if (r.Has("filter")) a.filter = r.Object("filter");
+    if (r.Has("indexRouting")) a.index_routing = r.String("indexRouting");
+    if (r.Has("searchRouting")) a.search_routing = r.String("searchRouting");
+    if (r.Has("isWriteIndex")) a.is_write_index = r.Bool("isWriteIndex");
+    if (r.Has("isHidden")) a.is_hidden = r.Bool("isHidden");
+    aliases.emplace(name, std::move(a));
+  }
+  return aliases;
+}
+
 Json IndexToJson(const Index& index) {
   Json shards = Json::array();
   for (const ShardRouting& shard : index.routing.shards) shards.push_back(ToJson(shard));
@@ -225,6 +255,8 @@ Json IndexToJson(const Index& index) {
               {"settings", ToJson(index.settings)},
               {"mappings", index.mappings},
               {"shards", std::move(shards)},
+              {"aliases", AliasesToJson(index.aliases)},
+              {"closed", index.closed},
               {"state", IndexStateName(index.state)},
               {"createdAt", index.created_at_ms},
               {"updatedAt", index.updated_at_ms}};
@@ -244,6 +276,9 @@ Index IndexFromJson(const Json& j, std::string path) {
     if (shard.shard_id != static_cast<int32_t>(i)) r.Fail("shards", "shard ids out of order");
     index.routing.shards.push_back(std::move(shard));
   }
+  // Absent in states stored before aliases and open/close existed.
+  if (r.Has("aliases")) index.aliases = AliasesFromJson(r.Field("aliases"), r.Path("aliases"));
+  if (r.Has("closed")) index.closed = r.Bool("closed");
   index.state = r.Enum<IndexState>("state", ParseIndexState);
   index.created_at_ms = r.Int("createdAt");
   index.updated_at_ms = r.Int("updatedAt");
@@ -277,7 +312,8 @@ struct OpEncoder {
     return {{"name", c.name},
             {"uuid", c.uuid},
             {"settings", ToJson(c.settings)},
-            {"mappings", c.mappings}};
+            {"mappings", c.mappings},
+            {"aliases", AliasesToJson(c.aliases)}};
   }
   Json operator()(const DeleteIndexCmd& c) const { return {{"name", c.name}}; }
   Json operator()(const UpdateIndexSettingsCmd& c) const {
@@ -285,6 +321,24 @@ struct OpEncoder {
   }
   Json operator()(const PutMappingCmd& c) const {
     return {{"name", c.name}, {"mappings", c.mappings}};
+  }
+  Json operator()(const UpdateAliasesCmd& c) const {
+    Json actions = Json::array();
+    for (const AliasAction& a : c.actions) {
+      Json j{{"type", a.type == AliasAction::Type::kAdd ? "add" : "remove"},
+             {"index", a.index},
+             {"alias", a.alias}};
+      if (a.type == AliasAction::Type::kAdd) {
+        j["metadata"] = AliasesToJson({{a.alias, a.metadata}})[a.alias];
+      } else {
+        j["mustExist"] = a.must_exist;
+      }
+      actions.push_back(std::move(j));
+    }
+    return {{"actions", std::move(actions)}};
+  }
+  Json operator()(const SetIndexClosedCmd& c) const {
+    return {{"name", c.name}, {"closed", c.closed}};
   }
   Json operator()(const RegisterNodeCmd& c) const { return {{"node", NodeToJson(c.node)}}; }
   Json operator()(const UnregisterNodeCmd& c) const { return {{"nodeId", c.node_id}}; }
@@ -310,10 +364,38 @@ struct OpEncoder {
 CommandOp OpFromJson(std::string_view type, const Json& j, const std::string& path) {
   Reader r(j, path);
   if (type == "CreateIndex") {
-    return CreateIndexCmd{r.String("name"), r.String("uuid"),
-                          SettingsFromJson(r.Object("settings"), r.Path("settings")),
-                          r.Field("mappings")};
+    CreateIndexCmd cmd{r.String("name"),
+                       r.String("uuid"),
+                       SettingsFromJson(r.Object("settings"), r.Path("settings")),
+                       r.Field("mappings"),
+                       {}};
+    // Absent in commands logged before aliases existed.
+    if (r.Has("aliases")) cmd.aliases = AliasesFromJson(r.Field("aliases"), r.Path("aliases"));
+    return cmd;
   }
+  if (type == "UpdateAliases") {
+    UpdateAliasesCmd cmd;
+    const Json& actions = r.Array("actions");
+    for (size_t i = 0; i < actions.size(); ++i) {
+      const std::string where = fmt::format("{}.actions[{}]", path, i);
+      Reader a(actions[i], where);
+      AliasAction action;
+      const std::string kind = a.String("type");
+      if (kind != "add" && kind != "remove") a.Fail("type", "expected add or remove");
+      action.type = kind == "add" ? AliasAction::Type::kAdd : AliasAction::Type::kRemove;
+      action.index = a.String("index");
+      action.alias = a.String("alias");
+      if (action.type == AliasAction::Type::kAdd) {
+        action.metadata =
+            AliasesFromJson(Json{{action.alias, a.Object("metadata")}}, where).at(action.alias);
+      } else {
+        action.must_exist = a.Bool("mustExist");
+      }
+      cmd.actions.push_back(std::move(action));
+    }
+    return cmd;
+  }
+  if (type == "SetIndexClosed") return SetIndexClosedCmd{r.String("name"), r.Bool("closed")};
   if (type == "DeleteIndex") return DeleteIndexCmd{r.String("name")};
   if (type == "UpdateIndexSettings") {
     return UpdateIndexSettingsCmd{r.String("name"),
@@ -428,6 +510,10 @@ Result<ClusterStateEvent> DecodeEvent(const Json& json) {
 Json EncodeIndex(const Index& index) { return IndexToJson(index); }
 Result<Index> DecodeIndex(const Json& json) {
   return Decoding<Index>(json, "index", IndexFromJson);
+}
+Json EncodeAliases(const Aliases& aliases) { return AliasesToJson(aliases); }
+Result<Aliases> DecodeAliases(const Json& json) {
+  return Decoding<Aliases>(json, "aliases", AliasesFromJson);
 }
 Json EncodeNode(const NodeInfo& node) { return NodeToJson(node); }
 Result<NodeInfo> DecodeNode(const Json& json) {

@@ -3,8 +3,10 @@
 // This is the format of Raft snapshots and log entries, of the internal wire, and of
 // `quidditch-admin export-state`. Keys are camelCase and emitted in sorted order, enums as
 // their upper-case names, so equal values encode to identical bytes. Decoding is strict:
-// a missing or mistyped field is Corruption naming the field, never a default. A command
-// round-trips whatever it carries (its mappings may be any JSON): judging a command is
+// a missing or mistyped field is Corruption naming the field, never a default; the one
+// exception is a field added after states were first stored (an index's "aliases" and
+// "closed"), whose absence means its empty value so that older snapshots and logs still load. A
+// command round-trips whatever it carries (its mappings may be any JSON): judging a command is
 // Apply()'s job, so that a bad one fails with the same typed error wherever it is applied.
 #pragma once
 
@@ -32,6 +34,10 @@ Result<ClusterStateEvent> DecodeEvent(const Json& json);
 
 Json EncodeIndex(const Index& index);
 Result<Index> DecodeIndex(const Json& json);
+// An index's aliases: {"name": {"filter", "indexRouting", "searchRouting", "isWriteIndex",
+// "isHidden"}}, unset fields left out. Also the aliases of QuidditchIndex objects.
+Json EncodeAliases(const Aliases& aliases);
+Result<Aliases> DecodeAliases(const Json& json);
 Json EncodeNode(const NodeInfo& node);
 Result<NodeInfo> DecodeNode(const Json& json);
 

@@ -27,7 +27,15 @@ StatePtr RichState() {
   create.settings.other = Json::parse(R"({"max_result_window":500,"analysis":{"analyzer":{}}})");
   create.mappings = Json::parse(
       R"({"properties":{"title":{"type":"text","fields":{"raw":{"type":"keyword"}}}}})");
+  AliasMetadata alias;
+  alias.filter = Json::parse(R"({"term":{"title":"x"}})");
+  alias.index_routing = "1";
+  alias.search_routing = "1,2";
+  alias.is_write_index = false;
+  alias.is_hidden = true;
+  create.aliases = {{"all-logs", alias}, {"plain", AliasMetadata{}}};
   s = MustApply(s, create, 13).state;
+  s = MustApply(s, SetIndexClosedCmd{"logs", true}, 13).state;
   Result<ApplyResult> r = ApplyBatch(s, ComputeAllocation(*s, 14));
   EXPECT_TRUE(r.ok());
   s = r->state;
@@ -62,6 +70,10 @@ TEST(Codec, EveryCommandRoundTrips) {
   update.other = Json::parse(R"({"max_result_window":null,"translog":{"durability":"async"}})");
   CreateIndexCmd create = NewIndex("logs", 3, 2);
   create.mappings = Json::parse(R"({"properties":{"n":{"type":"long"}}})");
+  AliasMetadata create_alias;
+  create_alias.is_write_index = true;
+  create_alias.filter = Json::parse(R"({"match_all":{}})");
+  create.aliases = {{"l", create_alias}};
   std::vector<Command> commands = {
       Cmd(create, 1),
       Cmd(DeleteIndexCmd{"logs"}, 2),
@@ -75,6 +87,10 @@ TEST(Codec, EveryCommandRoundTrips) {
       Cmd(AllocateShardCmd{"logs", 1, "d1"}, 8),
       Cmd(DeallocateShardCmd{"logs", 2, "d2"}, 9),
       Cmd(UpdateShardStateCmd{"logs", 0, "d1", ShardState::kRelocating}, 10),
+      Cmd(UpdateAliasesCmd{{AliasAction{AliasAction::Type::kAdd, "logs", "l", create_alias, false},
+                            AliasAction{AliasAction::Type::kRemove, "logs", "m", {}, true}}},
+          12),
+      Cmd(SetIndexClosedCmd{"logs", true}, 13),
   };
   // A command carries what it was given; Apply(), not the codec, rejects bad mappings.
   commands.push_back(Cmd(PutMappingCmd{"logs", Json::array({1, 2})}, 11));
@@ -87,6 +103,25 @@ TEST(Codec, EveryCommandRoundTrips) {
   Result<std::vector<Command>> batch = DecodeCommands(EncodeCommands(commands));
   ASSERT_TRUE(batch.ok());
   EXPECT_EQ(*batch, commands);
+}
+
+TEST(Codec, StatesAndCommandsStoredBeforeAliasesStillDecode) {
+  // What a node stored before indices had aliases and open/close: no such keys.
+  Json index = EncodeIndex(*RichState()->FindIndex("logs"));
+  index.erase("aliases");
+  index.erase("closed");
+  Result<Index> decoded = DecodeIndex(index);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(decoded->aliases.empty());
+  EXPECT_FALSE(decoded->closed);
+  Json create = EncodeCommand(Cmd(NewIndex("old", 1, 0), 1));
+  create["op"].erase("aliases");
+  Result<Command> command = DecodeCommand(create);
+  ASSERT_TRUE(command.ok()) << command.status();
+  EXPECT_TRUE(std::get<CreateIndexCmd>(command->op).aliases.empty());
+  // A present key is still checked.
+  index["aliases"] = Json::array();
+  EXPECT_TRUE(DecodeIndex(index).status().IsCorruption());
 }
 
 TEST(Codec, EventsRoundTripIncludingResync) {

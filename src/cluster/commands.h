@@ -19,6 +19,7 @@ struct CreateIndexCmd {
   std::string uuid;  // chosen by the proposer; must be non-empty
   IndexSettings settings;
   Json mappings = Json::object();
+  Aliases aliases;  // checked as UpdateAliasesCmd checks its add actions
   friend bool operator==(const CreateIndexCmd&, const CreateIndexCmd&) = default;
 };
 
@@ -39,6 +40,31 @@ struct PutMappingCmd {
   std::string name;
   Json mappings = Json::object();
   friend bool operator==(const PutMappingCmd&, const PutMappingCmd&) = default;
+};
+
+// One action of an `_aliases` request.
+struct AliasAction {
+  enum class Type { kAdd, kRemove };
+  Type type = Type::kAdd;
+  std::string index;
+  std::string alias;
+  AliasMetadata metadata;   // kAdd: replaces the alias's metadata on the index
+  bool must_exist = false;  // kRemove: a missing alias is NotFound; otherwise a no-op
+  friend bool operator==(const AliasAction&, const AliasAction&) = default;
+};
+
+// Applies the actions in order, all or nothing (OpenSearch's atomic alias swap). An alias may
+// not have the name of an index, and at most one index per alias is its write index.
+struct UpdateAliasesCmd {
+  std::vector<AliasAction> actions;
+  friend bool operator==(const UpdateAliasesCmd&, const UpdateAliasesCmd&) = default;
+};
+
+// Closes or opens an index (`_close`, `_open`). Setting the state it already has succeeds.
+struct SetIndexClosedCmd {
+  std::string name;
+  bool closed = true;
+  friend bool operator==(const SetIndexClosedCmd&, const SetIndexClosedCmd&) = default;
 };
 
 // Adds a node, or refreshes a known one (a restarted node registers again). The node becomes
@@ -91,8 +117,8 @@ struct UpdateShardStateCmd {
 
 using CommandOp =
     std::variant<CreateIndexCmd, DeleteIndexCmd, UpdateIndexSettingsCmd, PutMappingCmd,
-                 RegisterNodeCmd, UnregisterNodeCmd, UpdateNodeStatusCmd, AllocateShardCmd,
-                 DeallocateShardCmd, UpdateShardStateCmd>;
+                 UpdateAliasesCmd, SetIndexClosedCmd, RegisterNodeCmd, UnregisterNodeCmd,
+                 UpdateNodeStatusCmd, AllocateShardCmd, DeallocateShardCmd, UpdateShardStateCmd>;
 
 struct Command {
   // When the proposer made the command (ms since the epoch). Apply() stamps created/updated

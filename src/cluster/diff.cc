@@ -96,6 +96,7 @@ void DiffIndex(const Index& before, const Index& after, EventSink& sink) {
     DiffShard(after.name, before.routing.shards[i], after.routing.shards[i], sink);
   }
   if (before.settings != after.settings || before.mappings != after.mappings ||
+      before.aliases != after.aliases || before.closed != after.closed ||
       before.state != after.state || before.uuid != after.uuid ||
       before.created_at_ms != after.created_at_ms) {
     sink.Add(EventType::kIndexModified, after.name, "");

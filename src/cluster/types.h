@@ -125,12 +125,31 @@ struct ShardRoutingTable {
   friend bool operator==(const ShardRoutingTable&, const ShardRoutingTable&) = default;
 };
 
+// An alias of an index (OpenSearch's AliasMetadata). Aliases live on the indices they name,
+// as in OpenSearch's IndexMetadata: deleting an index removes its aliases.
+struct AliasMetadata {
+  Json filter;  // a Query DSL object that searches through the alias add; null for none
+  std::string index_routing;   // "" for none
+  std::string search_routing;  // "" for none
+  // The index writes through the alias go to. Unset: the alias's only index takes writes;
+  // several indices with no write index reject them. At most one index per alias has true.
+  std::optional<bool> is_write_index;
+  std::optional<bool> is_hidden;
+  friend bool operator==(const AliasMetadata&, const AliasMetadata&) = default;
+};
+
+using Aliases = std::map<std::string, AliasMetadata>;  // alias name -> metadata
+
 struct Index {
   std::string name;
   std::string uuid;
   IndexSettings settings;
   Json mappings = Json::object();  // the OpenSearch mapping document ({"properties": ...})
   ShardRoutingTable routing;
+  Aliases aliases;
+  // OpenSearch's open/close state (IndexState is the lifecycle). A closed index keeps its
+  // shards allocated but serves no reads or writes; its data role closes the shards' engines.
+  bool closed = false;
   IndexState state = IndexState::kCreating;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;

@@ -11,34 +11,43 @@ constexpr int32_t kMaxShards = 10000;
 constexpr int32_t kMaxReplicas = 10;
 constexpr size_t kMaxNameBytes = 255;
 
-Status InvalidName(std::string_view name, std::string_view why) {
-  return Status::InvalidArgument(fmt::format("Invalid index name [{}], {}", name, why));
+// OpenSearch's MetadataCreateIndexService.validateIndexOrAliasName, in its order; `kind` is
+// "index" or "alias".
+Status ValidateIndexOrAliasName(std::string_view name, std::string_view kind) {
+  auto invalid = [&](std::string_view why) {
+    return Status::InvalidArgument(fmt::format("Invalid {} name [{}], {}", kind, name, why));
+  };
+  if (name.empty()) return invalid("must not be empty");
+  constexpr std::string_view kForbidden = "\\/*?\"<>| ,";
+  if (name.find_first_of(kForbidden) != std::string_view::npos) {
+    return invalid(R"(must not contain the following characters [ , ", *, \, <, |, ,, >, /, ?])");
+  }
+  if (name.find('#') != std::string_view::npos) return invalid("must not contain '#'");
+  if (name.find(':') != std::string_view::npos) return invalid("must not contain ':'");
+  if (name.front() == '_' || name.front() == '-' || name.front() == '+') {
+    return invalid("must not start with '_', '-', or '+'");
+  }
+  if (name.size() > kMaxNameBytes) {
+    return invalid(fmt::format("index name is too long, ({} > {})", name.size(), kMaxNameBytes));
+  }
+  if (name == "." || name == "..") return invalid("must not be '.' or '..'");
+  return Status::OK();
 }
 
 }  // namespace
 
 Status ValidateIndexName(std::string_view name) {
-  if (name.empty()) return InvalidName(name, "must not be empty");
+  QD_RETURN_IF_ERROR(ValidateIndexOrAliasName(name, "index"));
   for (char c : name) {
-    if (std::isupper(static_cast<unsigned char>(c))) return InvalidName(name, "must be lowercase");
-  }
-  constexpr std::string_view kForbidden = "\\/*?\"<>| ,";
-  if (name.find_first_of(kForbidden) != std::string_view::npos) {
-    return InvalidName(
-        name, R"(must not contain the following characters [ , ", *, \, <, |, ,, >, /, ?])");
-  }
-  if (name.find('#') != std::string_view::npos) return InvalidName(name, "must not contain '#'");
-  if (name.find(':') != std::string_view::npos) return InvalidName(name, "must not contain ':'");
-  if (name.front() == '_' || name.front() == '-' || name.front() == '+') {
-    return InvalidName(name, "must not start with '_', '-', or '+'");
-  }
-  if (name == "." || name == "..") return InvalidName(name, "must not be '.' or '..'");
-  if (name.size() > kMaxNameBytes) {
-    return InvalidName(
-        name, fmt::format("index name is too long, ({} > {})", name.size(), kMaxNameBytes));
+    if (std::isupper(static_cast<unsigned char>(c))) {
+      return Status::InvalidArgument(
+          fmt::format("Invalid index name [{}], must be lowercase", name));
+    }
   }
   return Status::OK();
 }
+
+Status ValidateAliasName(std::string_view name) { return ValidateIndexOrAliasName(name, "alias"); }
 
 bool IsValidTimeValue(std::string_view text) {
   if (text == "-1") return true;

@@ -8,10 +8,15 @@
 
 namespace quidditch::cluster {
 
-// OpenSearch's index-name rules: non-empty, lowercase, at most 255 bytes, none of
-// `\ / * ? " < > | , # :` or space, not starting with `-`, `_` or `+`, not `.` or `..`.
-// InvalidArgument with OpenSearch's message ("Invalid index name [X], must be lowercase").
+// OpenSearch's index-name rules, checked in its order: non-empty, none of
+// `\ / * ? " < > | , # :` or space, not starting with `-`, `_` or `+`, at most 255 bytes, not
+// `.` or `..`, lowercase. InvalidArgument with OpenSearch's message ("Invalid index name [X],
+// must be lowercase").
 Status ValidateIndexName(std::string_view name);
+
+// The same rules for an alias name, except that it may hold upper case ("Invalid alias name
+// [X], ...").
+Status ValidateAliasName(std::string_view name);
 
 // Shards 1..10000, replicas 0..10 (the design's CRD bounds), refresh_interval a time value
 // ("1s", "500ms", "-1"), codec "default" or "best_compression".

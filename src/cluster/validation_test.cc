@@ -40,12 +40,24 @@ TEST(ValidateIndexName, RejectsWithOpenSearchMessages) {
       {".", "must not be '.' or '..'"},
       {"..", "must not be '.' or '..'"},
       {std::string(256, 'a'), "index name is too long, (256 > 255)"},
+      // OpenSearch's order: the other rules before lowercase.
+      {"_A", "Invalid index name [_A], must not start with '_', '-', or '+'"},
+      {"A#", "Invalid index name [A#], must not contain '#'"},
   };
   for (const Case& c : cases) {
     Status s = ValidateIndexName(c.name);
     EXPECT_TRUE(s.IsInvalidArgument()) << c.name;
     EXPECT_NE(s.message().find(c.message), std::string::npos) << s.message();
   }
+}
+
+TEST(ValidateAliasName, TheIndexRulesExceptLowercase) {
+  EXPECT_TRUE(ValidateAliasName("Logs-Current").ok());
+  Status s = ValidateAliasName("_all");
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_EQ(s.message(), "Invalid alias name [_all], must not start with '_', '-', or '+'");
+  EXPECT_TRUE(ValidateAliasName("a*").IsInvalidArgument());
+  EXPECT_TRUE(ValidateAliasName("").IsInvalidArgument());
 }
 
 TEST(ValidateIndexSettings, Bounds) {

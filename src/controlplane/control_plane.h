@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cluster/cluster_state.h"
+#include "cluster/commands.h"
 #include "cluster/health.h"
 #include "cluster/types.h"
 #include "common/status.h"
@@ -47,6 +48,7 @@ struct CreateIndexRequest {
   std::string name;
   cluster::IndexSettings settings;
   cluster::Json mappings = cluster::Json::object();
+  cluster::Aliases aliases;
 };
 
 // A stream of cluster-state events, in version order, with no gaps: a watcher that falls
@@ -90,6 +92,11 @@ class ControlPlane {
   // Merges new fields into the index's mappings (a changed field type is Conflict).
   virtual Status PutMapping(const CallContext& ctx, const std::string& name,
                             const cluster::Json& mappings) = 0;
+  // Applies `_aliases` actions, all or nothing (cluster::UpdateAliasesCmd).
+  virtual Status UpdateAliases(const CallContext& ctx,
+                               const std::vector<cluster::AliasAction>& actions) = 0;
+  // Closes (`_close`) or opens (`_open`) an index.
+  virtual Status SetIndexClosed(const CallContext& ctx, const std::string& name, bool closed) = 0;
 
   // --- cluster state ---
   virtual Result<cluster::StatePtr> GetClusterState(const CallContext& ctx) = 0;

@@ -55,7 +55,8 @@ Result<cluster::Index> StateBackedControlPlane::CreateIndex(const CallContext& c
   // Checked here too so that a bad request costs no log entry.
   QD_RETURN_IF_ERROR(cluster::ValidateIndexName(request.name));
   QD_RETURN_IF_ERROR(cluster::ValidateIndexSettings(request.settings));
-  cluster::CreateIndexCmd cmd{request.name, NewUuid(), request.settings, request.mappings};
+  cluster::CreateIndexCmd cmd{request.name, NewUuid(), request.settings, request.mappings,
+                              request.aliases};
   QD_ASSIGN_OR_RETURN(int64_t version, Propose(ctx, {Command{NowMs(), cmd}}));
   QD_RETURN_IF_ERROR(store_.WaitForVersion(version, ctx.deadline));
   // Held while `index` is read: the store may move on meanwhile (the leader allocates the new
@@ -94,6 +95,16 @@ Status StateBackedControlPlane::UpdateIndexSettings(const CallContext& ctx, cons
 Status StateBackedControlPlane::PutMapping(const CallContext& ctx, const std::string& name,
                                            const cluster::Json& mappings) {
   return ProposeAndWait(ctx, cluster::PutMappingCmd{name, mappings});
+}
+
+Status StateBackedControlPlane::UpdateAliases(const CallContext& ctx,
+                                              const std::vector<cluster::AliasAction>& actions) {
+  return ProposeAndWait(ctx, cluster::UpdateAliasesCmd{actions});
+}
+
+Status StateBackedControlPlane::SetIndexClosed(const CallContext& ctx, const std::string& name,
+                                               bool closed) {
+  return ProposeAndWait(ctx, cluster::SetIndexClosedCmd{name, closed});
 }
 
 Result<cluster::StatePtr> StateBackedControlPlane::GetClusterState(const CallContext& ctx) {

@@ -32,6 +32,9 @@ class StateBackedControlPlane : public ControlPlane {
                              const cluster::IndexSettingsUpdate& update) override;
   Status PutMapping(const CallContext& ctx, const std::string& name,
                     const cluster::Json& mappings) override;
+  Status UpdateAliases(const CallContext& ctx,
+                       const std::vector<cluster::AliasAction>& actions) override;
+  Status SetIndexClosed(const CallContext& ctx, const std::string& name, bool closed) override;
 
   Result<cluster::StatePtr> GetClusterState(const CallContext& ctx) override;
   Result<cluster::ClusterHealth> GetClusterHealth(const CallContext& ctx) override;

@@ -21,7 +21,7 @@
 #include <thread>
 #include <utility>
 
-#include "cluster/validation.h"
+#include "coordination/rest_index.h"
 #include "engine/errors.h"
 
 namespace quidditch::rest {
@@ -101,10 +101,6 @@ std::string Base64Url(const uint8_t* bytes, size_t n) {
 }
 
 // --- errors ------------------------------------------------------------------------------------
-
-Status InvalidIndexName(const Status& validation) {
-  return Status::InvalidArgument("invalid_index_name_exception: " + validation.message());
-}
 
 Status IllegalArgument(std::string_view reason) {
   return Status::InvalidArgument(std::string("illegal_argument_exception: ").append(reason));
@@ -293,9 +289,9 @@ Result<std::vector<WriteOutcome>> ExecuteWrites(const RestContext& context,
       if (!ActiveShardsReached(*it->second, 1)) created.push_back(write.index);
       continue;
     }
-    Status valid = cluster::ValidateIndexName(write.index);
+    Status valid = ValidateIndexName(write.index);
     if (!valid.ok()) {
-      target.error = InvalidIndexName(valid);
+      target.error = valid;
       continue;
     }
     target.error = AutoCreateIndex(context, write.index);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cluster/types.h"
+#include "cluster/validation.h"
 #include "data/analyze.h"
 #include "engine/analysis/analyzer.h"
 #include "engine/errors.h"
@@ -37,14 +38,8 @@ using std::chrono::milliseconds;
 // OpenSearch 2.19.0's Version.id (2190099) with the "OpenSearch" bit 2^27 set, as
 // index.version.created reports it.
 constexpr std::string_view kVersionCreated = "136407827";
-constexpr int64_t kMaxIndexNameBytes = 255;
 constexpr int32_t kMaxShards = 1024;
 constexpr milliseconds kDefaultWaitTimeout{30000};
-
-Status InvalidIndexName(std::string_view name, std::string_view why) {
-  return Status::InvalidArgument("invalid_index_name_exception: Invalid index name [" +
-                                 std::string(name) + "], " + std::string(why));
-}
 
 Status Illegal(std::string_view reason) { return engine::IllegalArgument(reason); }
 
@@ -1152,31 +1147,9 @@ HttpResponse OpenIndex(const RestContext& context, const HttpRequest& request,
 }  // namespace
 
 Status ValidateIndexName(std::string_view name) {
-  if (name.empty()) return InvalidIndexName(name, "must not be empty");
-  for (char c : name) {
-    if (c == '\\' || c == '/' || c == '*' || c == '?' || c == '"' || c == '<' || c == '>' ||
-        c == '|' || c == ' ' || c == ',') {
-      return InvalidIndexName(name,
-                              "must not contain the following characters [ , \", *, \\, <, |, ,, "
-                              ">, /, ?]");
-    }
-  }
-  if (name.find('#') != std::string_view::npos)
-    return InvalidIndexName(name, "must not contain '#'");
-  if (name.find(':') != std::string_view::npos)
-    return InvalidIndexName(name, "must not contain ':'");
-  if (name.front() == '_' || name.front() == '-' || name.front() == '+') {
-    return InvalidIndexName(name, "must not start with '_', '-', or '+'");
-  }
-  if (static_cast<int64_t>(name.size()) > kMaxIndexNameBytes) {
-    return InvalidIndexName(name, "index name is too long, (" + std::to_string(name.size()) +
-                                      " > " + std::to_string(kMaxIndexNameBytes) + ")");
-  }
-  if (name == "." || name == "..") return InvalidIndexName(name, "must not be '.' or '..'");
-  for (char c : name) {
-    if (c >= 'A' && c <= 'Z') return InvalidIndexName(name, "must be lowercase");
-  }
-  return Status::OK();
+  Status valid = cluster::ValidateIndexName(name);
+  if (valid.ok()) return valid;
+  return Status::InvalidArgument("invalid_index_name_exception: " + valid.message());
 }
 
 Status RegisterIndexHandlers(const RestContext& context, Router* router) {

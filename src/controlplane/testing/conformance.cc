@@ -610,6 +610,111 @@ TEST_P(ControlPlaneConformance, PutMappingRejectsATypeChangeAndBadInput) {
   EXPECT_EQ(index.mappings, request.mappings);
 }
 
+// --- aliases and open/close -------------------------------------------------------------------
+
+cluster::AliasAction AddAlias(const std::string& index, const std::string& alias,
+                              cluster::AliasMetadata metadata = {}) {
+  return cluster::AliasAction{cluster::AliasAction::Type::kAdd, index, alias, std::move(metadata),
+                              false};
+}
+
+cluster::AliasAction RemoveAlias(const std::string& index, const std::string& alias,
+                                 bool must_exist = false) {
+  return cluster::AliasAction{cluster::AliasAction::Type::kRemove, index, alias, {}, must_exist};
+}
+
+TEST_P(ControlPlaneConformance, CreateIndexWithAliasesAndSwapThemAtomically) {
+  CreateIndexRequest request = IndexRequest("logs-1", 1, 0);
+  cluster::AliasMetadata write;
+  write.is_write_index = true;
+  write.filter = Json::parse(R"({"term": {"level": "error"}})");
+  write.index_routing = "r1";
+  request.aliases = {{"logs", write}};
+  CP_ASSERT_OK(cp().CreateIndex(Ctx(), request));
+  CP_ASSERT_OK(cp().CreateIndex(Ctx(), IndexRequest("logs-2", 1, 0)));
+  CP_ASSERT_OK_AND_ASSIGN(Index first, cp().GetIndex(Ctx(), "logs-1"));
+  ASSERT_EQ(first.aliases.size(), 1u);
+  EXPECT_EQ(first.aliases.at("logs"), write) << "metadata kept whole";
+
+  // The rollover swap: one call moves the alias (and its write flag) to the new index.
+  cluster::AliasMetadata plain;
+  CP_ASSERT_OK(
+      cp().UpdateAliases(Ctx(), {RemoveAlias("logs-1", "logs"), AddAlias("logs-1", "logs", plain),
+                                 AddAlias("logs-2", "logs", write)}));
+  CP_ASSERT_OK_AND_ASSIGN(StatePtr state, cp().GetClusterState(Ctx()));
+  EXPECT_EQ(state->FindIndex("logs-1")->aliases.at("logs"), plain);
+  EXPECT_EQ(state->FindIndex("logs-2")->aliases.at("logs"), write);
+
+  CP_ASSERT_OK(cp().UpdateAliases(Ctx(), {RemoveAlias("logs-1", "logs", /*must_exist=*/true)}));
+  CP_ASSERT_OK_AND_ASSIGN(Index after, cp().GetIndex(Ctx(), "logs-1"));
+  EXPECT_TRUE(after.aliases.empty());
+  // Deleting an index takes its aliases with it.
+  CP_ASSERT_OK(cp().DeleteIndex(Ctx(), "logs-2"));
+  CP_ASSERT_OK(cp().CreateIndex(Ctx(), IndexRequest("logs", 1, 0)));
+}
+
+TEST_P(ControlPlaneConformance, UpdateAliasesRejectsBadActionsAsAWhole) {
+  CP_ASSERT_OK(cp().CreateIndex(Ctx(), IndexRequest("a", 1, 0)));
+  CP_ASSERT_OK(cp().CreateIndex(Ctx(), IndexRequest("b", 1, 0)));
+  cluster::AliasMetadata write;
+  write.is_write_index = true;
+  CP_ASSERT_OK(cp().UpdateAliases(Ctx(), {AddAlias("a", "both", write), AddAlias("b", "both")}));
+  // Each batch starts with a good action that must not survive the bad one after it.
+  ExpectRejected(
+      cp(), StatusCode::kInvalidArgument,
+      [&] {
+        return cp().UpdateAliases(Ctx(), {AddAlias("a", "x"), AddAlias("b", "both", write)});
+      },
+      "a second write index");
+  ExpectRejected(
+      cp(), StatusCode::kInvalidArgument,
+      [&] {
+        return cp().UpdateAliases(Ctx(), {AddAlias("a", "x"), AddAlias("a", "b")});
+      },
+      "an alias named like an index");
+  ExpectRejected(
+      cp(), StatusCode::kInvalidArgument,
+      [&] {
+        return cp().UpdateAliases(Ctx(), {AddAlias("a", "x"), AddAlias("a", "_bad")});
+      },
+      "an invalid alias name");
+  ExpectRejected(
+      cp(), StatusCode::kNotFound,
+      [&] {
+        return cp().UpdateAliases(Ctx(), {AddAlias("a", "x"), AddAlias("nope", "x")});
+      },
+      "an unknown index");
+  ExpectRejected(
+      cp(), StatusCode::kNotFound,
+      [&] {
+        return cp().UpdateAliases(Ctx(), {AddAlias("a", "x"), RemoveAlias("b", "x", true)});
+      },
+      "removing a missing alias that must exist");
+  ExpectRejected(
+      cp(), StatusCode::kInvalidArgument, [&] { return cp().UpdateAliases(Ctx(), {}); },
+      "no actions");
+  CreateIndexRequest clash = IndexRequest("both", 1, 0);
+  ExpectRejected(
+      cp(), StatusCode::kInvalidArgument, [&] { return cp().CreateIndex(Ctx(), clash); },
+      "an index named like an alias");
+  // Removing a missing alias that need not exist is a no-op.
+  CP_EXPECT_OK(cp().UpdateAliases(Ctx(), {RemoveAlias("a", "never")}));
+}
+
+TEST_P(ControlPlaneConformance, CloseAndOpenAnIndex) {
+  CP_ASSERT_OK(cp().CreateIndex(Ctx(), IndexRequest("logs", 1, 0)));
+  CP_ASSERT_OK(cp().SetIndexClosed(Ctx(), "logs", true));
+  CP_ASSERT_OK_AND_ASSIGN(Index closed, cp().GetIndex(Ctx(), "logs"));
+  EXPECT_TRUE(closed.closed);
+  CP_ASSERT_OK(cp().SetIndexClosed(Ctx(), "logs", true));  // already closed: succeeds
+  CP_ASSERT_OK(cp().SetIndexClosed(Ctx(), "logs", false));
+  CP_ASSERT_OK_AND_ASSIGN(Index open, cp().GetIndex(Ctx(), "logs"));
+  EXPECT_FALSE(open.closed);
+  ExpectRejected(
+      cp(), StatusCode::kNotFound, [&] { return cp().SetIndexClosed(Ctx(), "nope", true); },
+      "unknown index");
+}
+
 // --- cluster state and health ------------------------------------------------------------------
 
 TEST_P(ControlPlaneConformance, EveryWriteIsVisibleToTheNextReadWithAHigherVersion) {
