@@ -271,7 +271,9 @@ void IndicesService::Apply(const cluster::ClusterState& state) {
   };
   std::map<ShardKey, Wanted> wanted;
   for (const auto& [name, index] : state.indices) {
-    if (index->state == cluster::IndexState::kDeleting) continue;
+    // A closed index keeps its copies and its data, but no engine: it serves nothing. Its
+    // copies keep their state (an INITIALIZING one starts when the index is opened again).
+    if (index->state == cluster::IndexState::kDeleting || index->closed) continue;
     for (const cluster::ShardRouting& routing : index->routing.shards) {
       for (const cluster::ShardCopy& copy : routing.copies) {
         if (AssignedHere(copy, node_id_)) {
@@ -299,8 +301,12 @@ void IndicesService::Apply(const cluster::ClusterState& state) {
     }
   }
   for (std::shared_ptr<IndexShard>& shard : closing) {
+    const cluster::Index* index = state.FindIndex(shard->key().index);
+    const bool closed = index != nullptr && index->uuid == shard->index_uuid() && index->closed;
     spdlog::info("closing shard {}{}", ShardName(shard->key()),
-                 live_uuids.count(shard->index_uuid()) ? "" : " (index deleted)");
+                 !live_uuids.count(shard->index_uuid()) ? " (index deleted)"
+                 : closed                               ? " (index closed)"
+                                                        : "");
     shard.reset();
   }
 

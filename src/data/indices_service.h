@@ -12,7 +12,8 @@
 // failed; the allocator may place it again), at most kMaxOpenFailures times (over all its
 // allocations) before the applier leaves it INITIALIZING and only logs. Engines of copies no longer
 // assigned here are closed; the directory of an index that left the cluster state is deleted
-// once nothing uses its engines. Mapping changes of the index metadata are merged into the
+// once nothing uses its engines. A closed index's engines are closed too (its data stays) and
+// opened again when the index is opened. Mapping changes of the index metadata are merged into the
 // open engines.
 //
 // Dynamic mappings: a write that adds fields changes the engine's mapping; the shard service

@@ -217,6 +217,28 @@ TEST(IndicesService, DeletingAnIndexClosesItsShardsAndRemovesItsDirectory) {
   EXPECT_FALSE(got->found);
 }
 
+TEST(IndicesService, ClosingAnIndexClosesItsShardsAndOpeningReopensThemWithTheirData) {
+  SingleNode node;
+  ASSERT_TRUE(node.status().ok());
+  cluster::Index index = CreateIndex(node, "logs", 2);
+  ASSERT_TRUE(node.WaitForIndexStarted("logs").ok());
+  const ShardKey key{"logs", 1};
+  ASSERT_TRUE(node.shard_service()->Bulk(key, {IndexItem("1", "{}")}, RefreshPolicy::kNone).ok());
+
+  ASSERT_TRUE(node.control_plane()->SetIndexClosed(Ctx(), "logs", true).ok());
+  ASSERT_TRUE(node.WaitForApplied());
+  EXPECT_TRUE(node.indices()->Shard(key).status().IsUnavailable()) << "engine released";
+  EXPECT_TRUE(std::filesystem::is_directory(std::filesystem::path(node.data_dir()) / "indices" /
+                                            index.uuid))
+      << "a closed index keeps its data";
+
+  ASSERT_TRUE(node.control_plane()->SetIndexClosed(Ctx(), "logs", false).ok());
+  ASSERT_TRUE(node.WaitForApplied());
+  Result<engine::GetResult> got = node.shard_service()->Get(key, "1", true);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(got->found) << "the unrefreshed write came back from the translog";
+}
+
 TEST(IndicesService, OrphanDirectoriesAreRemovedAtStart) {
   SingleNode node;
   ASSERT_TRUE(node.status().ok());
