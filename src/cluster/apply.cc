@@ -293,6 +293,30 @@ class Transition {
     return Status::OK();
   }
 
+  std::map<std::string, Json>& Templates(TemplateKind kind) {
+    return kind == TemplateKind::kComposable ? state_.index_templates : state_.legacy_templates;
+  }
+
+  Status Do(const PutTemplateCmd& cmd) {
+    if (cmd.name.empty()) return Status::InvalidArgument("index template name must not be empty");
+    if (!cmd.body.is_object()) return Status::InvalidArgument("index template must be an object");
+    auto [it, inserted] = Templates(cmd.kind).try_emplace(cmd.name, cmd.body);
+    if (!inserted) {
+      if (cmd.create) {
+        return Status::AlreadyExists(fmt::format("index template [{}] already exists", cmd.name));
+      }
+      it->second = cmd.body;
+    }
+    return Status::OK();
+  }
+
+  Status Do(const DeleteTemplateCmd& cmd) {
+    if (Templates(cmd.kind).erase(cmd.name) == 0) {
+      return Status::NotFound(fmt::format("index_template [{}] missing", cmd.name));
+    }
+    return Status::OK();
+  }
+
   Status Do(const SetIndexClosedCmd& cmd) {
     QD_ASSIGN_OR_RETURN(Index * index, MutableIndex(cmd.name));
     if (index->closed == cmd.closed) return Status::OK();

@@ -239,6 +239,22 @@ TEST(Apply, CloseAndOpen) {
   ExpectError(s, SetIndexClosedCmd{"nope", true}, StatusCode::kNotFound);
 }
 
+TEST(Apply, TemplatesAreStoredByKind) {
+  const Json body = Json::parse(R"({"index_patterns":["a*"]})");
+  StatePtr s =
+      MustApply(EmptyState(), PutTemplateCmd{TemplateKind::kLegacy, "t", body, true}).state;
+  EXPECT_EQ(s->legacy_templates.at("t"), body);
+  EXPECT_TRUE(s->index_templates.empty());
+  ExpectError(s, PutTemplateCmd{TemplateKind::kLegacy, "t", body, true}, StatusCode::kAlreadyExists,
+              "index template [t] already exists");
+  ExpectError(s, PutTemplateCmd{TemplateKind::kLegacy, "u", Json::array(), false},
+              StatusCode::kInvalidArgument);
+  ExpectError(s, DeleteTemplateCmd{TemplateKind::kComposable, "t"}, StatusCode::kNotFound,
+              "index_template [t] missing");
+  EXPECT_TRUE(
+      MustApply(s, DeleteTemplateCmd{TemplateKind::kLegacy, "t"}).state->legacy_templates.empty());
+}
+
 TEST(Apply, RegisterNodeIsIdempotentAndActivates) {
   NodeInfo n = DataNode("n1");
   n.state = NodeState::kJoining;

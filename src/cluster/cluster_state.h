@@ -21,6 +21,11 @@ struct ClusterState {
   int64_t version = 0;
   std::map<std::string, NodeInfo> nodes;
   std::map<std::string, std::shared_ptr<const Index>> indices;
+  // Index templates by name, as the REST layer stored them (OpenSearch's template bodies,
+  // normalized): composable ones (`_index_template`) and legacy ones (`_template`). The
+  // cluster core only stores them; the REST layer matches them against new index names.
+  std::map<std::string, Json> index_templates;
+  std::map<std::string, Json> legacy_templates;
   // Source of allocation ids ("a<N>"); strictly increasing, never reused.
   int64_t next_allocation_id = 1;
 

@@ -287,6 +287,27 @@ Index IndexFromJson(const Json& j, std::string path) {
 
 // --- state ----------------------------------------------------------------------------------
 
+std::string_view TemplateKindName(TemplateKind kind) {
+  return kind == TemplateKind::kComposable ? "composable" : "legacy";
+}
+
+TemplateKind TemplateKindOf(const Reader& r) {
+  const std::string kind = r.String("kind");
+  if (kind != "composable" && kind != "legacy") r.Fail("kind", "expected composable or legacy");
+  return kind == "composable" ? TemplateKind::kComposable : TemplateKind::kLegacy;
+}
+
+// Templates by name; absent in states stored before templates existed.
+std::map<std::string, Json> TemplatesFromJson(const Reader& r, const char* key) {
+  std::map<std::string, Json> templates;
+  if (!r.Has(key)) return templates;
+  for (const auto& [name, body] : r.Object(key).items()) {
+    if (!body.is_object()) r.Fail(key, fmt::format("template {}: expected an object", name));
+    templates.emplace(name, body);
+  }
+  return templates;
+}
+
 ClusterState StateFromJson(const Json& j, std::string path) {
   Reader r(j, path);
   ClusterState state;
@@ -302,6 +323,8 @@ ClusterState StateFromJson(const Json& j, std::string path) {
     if (idx.name != name) r.Fail("indices", fmt::format("key {} holds index {}", name, idx.name));
     state.indices.emplace(name, std::make_shared<const Index>(std::move(idx)));
   }
+  state.index_templates = TemplatesFromJson(r, "indexTemplates");
+  state.legacy_templates = TemplatesFromJson(r, "legacyTemplates");
   return state;
 }
 
@@ -339,6 +362,15 @@ struct OpEncoder {
   }
   Json operator()(const SetIndexClosedCmd& c) const {
     return {{"name", c.name}, {"closed", c.closed}};
+  }
+  Json operator()(const PutTemplateCmd& c) const {
+    return {{"kind", TemplateKindName(c.kind)},
+            {"name", c.name},
+            {"body", c.body},
+            {"create", c.create}};
+  }
+  Json operator()(const DeleteTemplateCmd& c) const {
+    return {{"kind", TemplateKindName(c.kind)}, {"name", c.name}};
   }
   Json operator()(const RegisterNodeCmd& c) const { return {{"node", NodeToJson(c.node)}}; }
   Json operator()(const UnregisterNodeCmd& c) const { return {{"nodeId", c.node_id}}; }
@@ -395,6 +427,10 @@ CommandOp OpFromJson(std::string_view type, const Json& j, const std::string& pa
     }
     return cmd;
   }
+  if (type == "PutTemplate") {
+    return PutTemplateCmd{TemplateKindOf(r), r.String("name"), r.Field("body"), r.Bool("create")};
+  }
+  if (type == "DeleteTemplate") return DeleteTemplateCmd{TemplateKindOf(r), r.String("name")};
   if (type == "SetIndexClosed") return SetIndexClosedCmd{r.String("name"), r.Bool("closed")};
   if (type == "DeleteIndex") return DeleteIndexCmd{r.String("name")};
   if (type == "UpdateIndexSettings") {
@@ -467,7 +503,9 @@ Json EncodeState(const ClusterState& state) {
   return Json{{"version", state.version},
               {"nextAllocationId", state.next_allocation_id},
               {"nodes", std::move(nodes)},
-              {"indices", std::move(indices)}};
+              {"indices", std::move(indices)},
+              {"indexTemplates", state.index_templates},
+              {"legacyTemplates", state.legacy_templates}};
 }
 
 Result<ClusterState> DecodeState(const Json& json) {

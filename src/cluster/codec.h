@@ -5,9 +5,10 @@
 // their upper-case names, so equal values encode to identical bytes. Decoding is strict:
 // a missing or mistyped field is Corruption naming the field, never a default; the one
 // exception is a field added after states were first stored (an index's "aliases" and
-// "closed"), whose absence means its empty value so that older snapshots and logs still load. A
-// command round-trips whatever it carries (its mappings may be any JSON): judging a command is
-// Apply()'s job, so that a bad one fails with the same typed error wherever it is applied.
+// "closed", the state's templates), whose absence means its empty value so that older snapshots and
+// logs still load. A command round-trips whatever it carries (its mappings may be any JSON):
+// judging a command is Apply()'s job, so that a bad one fails with the same typed error wherever it
+// is applied.
 #pragma once
 
 #include <string>

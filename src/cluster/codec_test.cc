@@ -36,6 +36,11 @@ StatePtr RichState() {
   create.aliases = {{"all-logs", alias}, {"plain", AliasMetadata{}}};
   s = MustApply(s, create, 13).state;
   s = MustApply(s, SetIndexClosedCmd{"logs", true}, 13).state;
+  s = MustApply(s, PutTemplateCmd{TemplateKind::kComposable, "t", Json::parse(R"({"priority":3})")},
+                13)
+          .state;
+  s = MustApply(s, PutTemplateCmd{TemplateKind::kLegacy, "old", Json::parse(R"({"order":1})")}, 13)
+          .state;
   Result<ApplyResult> r = ApplyBatch(s, ComputeAllocation(*s, 14));
   EXPECT_TRUE(r.ok());
   s = r->state;
@@ -91,6 +96,8 @@ TEST(Codec, EveryCommandRoundTrips) {
                             AliasAction{AliasAction::Type::kRemove, "logs", "m", {}, true}}},
           12),
       Cmd(SetIndexClosedCmd{"logs", true}, 13),
+      Cmd(PutTemplateCmd{TemplateKind::kLegacy, "t", Json::parse(R"({"order":2})"), true}, 14),
+      Cmd(DeleteTemplateCmd{TemplateKind::kComposable, "t"}, 15),
   };
   // A command carries what it was given; Apply(), not the codec, rejects bad mappings.
   commands.push_back(Cmd(PutMappingCmd{"logs", Json::array({1, 2})}, 11));
@@ -119,6 +126,12 @@ TEST(Codec, StatesAndCommandsStoredBeforeAliasesStillDecode) {
   Result<Command> command = DecodeCommand(create);
   ASSERT_TRUE(command.ok()) << command.status();
   EXPECT_TRUE(std::get<CreateIndexCmd>(command->op).aliases.empty());
+  Json state = EncodeState(*RichState());
+  state.erase("indexTemplates");
+  state.erase("legacyTemplates");
+  Result<ClusterState> old_state = DecodeState(state);
+  ASSERT_TRUE(old_state.ok()) << old_state.status();
+  EXPECT_TRUE(old_state->index_templates.empty());
   // A present key is still checked.
   index["aliases"] = Json::array();
   EXPECT_TRUE(DecodeIndex(index).status().IsCorruption());

@@ -67,6 +67,25 @@ struct SetIndexClosedCmd {
   friend bool operator==(const SetIndexClosedCmd&, const SetIndexClosedCmd&) = default;
 };
 
+enum class TemplateKind { kComposable, kLegacy };  // `_index_template`, `_template`
+
+// Stores an index template, replacing one of the same name unless `create` (then an existing
+// one is AlreadyExists). The body is kept as given: the REST layer validated it.
+struct PutTemplateCmd {
+  TemplateKind kind = TemplateKind::kComposable;
+  std::string name;
+  Json body = Json::object();
+  bool create = false;
+  friend bool operator==(const PutTemplateCmd&, const PutTemplateCmd&) = default;
+};
+
+// Removes an index template; an unknown name is NotFound.
+struct DeleteTemplateCmd {
+  TemplateKind kind = TemplateKind::kComposable;
+  std::string name;
+  friend bool operator==(const DeleteTemplateCmd&, const DeleteTemplateCmd&) = default;
+};
+
 // Adds a node, or refreshes a known one (a restarted node registers again). The node becomes
 // ACTIVE.
 struct RegisterNodeCmd {
@@ -117,8 +136,9 @@ struct UpdateShardStateCmd {
 
 using CommandOp =
     std::variant<CreateIndexCmd, DeleteIndexCmd, UpdateIndexSettingsCmd, PutMappingCmd,
-                 UpdateAliasesCmd, SetIndexClosedCmd, RegisterNodeCmd, UnregisterNodeCmd,
-                 UpdateNodeStatusCmd, AllocateShardCmd, DeallocateShardCmd, UpdateShardStateCmd>;
+                 UpdateAliasesCmd, SetIndexClosedCmd, PutTemplateCmd, DeleteTemplateCmd,
+                 RegisterNodeCmd, UnregisterNodeCmd, UpdateNodeStatusCmd, AllocateShardCmd,
+                 DeallocateShardCmd, UpdateShardStateCmd>;
 
 struct Command {
   // When the proposer made the command (ms since the epoch). Apply() stamps created/updated

@@ -97,6 +97,12 @@ class ControlPlane {
                                const std::vector<cluster::AliasAction>& actions) = 0;
   // Closes (`_close`) or opens (`_open`) an index.
   virtual Status SetIndexClosed(const CallContext& ctx, const std::string& name, bool closed) = 0;
+  // Stores an index template (`create`: only when there is none of that name, else
+  // AlreadyExists), or removes one (NotFound when there is none). Read them from the state.
+  virtual Status PutTemplate(const CallContext& ctx, cluster::TemplateKind kind,
+                             const std::string& name, const cluster::Json& body, bool create) = 0;
+  virtual Status DeleteTemplate(const CallContext& ctx, cluster::TemplateKind kind,
+                                const std::string& name) = 0;
 
   // --- cluster state ---
   virtual Result<cluster::StatePtr> GetClusterState(const CallContext& ctx) = 0;

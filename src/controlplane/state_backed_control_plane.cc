@@ -107,6 +107,17 @@ Status StateBackedControlPlane::SetIndexClosed(const CallContext& ctx, const std
   return ProposeAndWait(ctx, cluster::SetIndexClosedCmd{name, closed});
 }
 
+Status StateBackedControlPlane::PutTemplate(const CallContext& ctx, cluster::TemplateKind kind,
+                                            const std::string& name, const cluster::Json& body,
+                                            bool create) {
+  return ProposeAndWait(ctx, cluster::PutTemplateCmd{kind, name, body, create});
+}
+
+Status StateBackedControlPlane::DeleteTemplate(const CallContext& ctx, cluster::TemplateKind kind,
+                                               const std::string& name) {
+  return ProposeAndWait(ctx, cluster::DeleteTemplateCmd{kind, name});
+}
+
 Result<cluster::StatePtr> StateBackedControlPlane::GetClusterState(const CallContext& ctx) {
   return ReadState(ctx);
 }

@@ -35,6 +35,10 @@ class StateBackedControlPlane : public ControlPlane {
   Status UpdateAliases(const CallContext& ctx,
                        const std::vector<cluster::AliasAction>& actions) override;
   Status SetIndexClosed(const CallContext& ctx, const std::string& name, bool closed) override;
+  Status PutTemplate(const CallContext& ctx, cluster::TemplateKind kind, const std::string& name,
+                     const cluster::Json& body, bool create) override;
+  Status DeleteTemplate(const CallContext& ctx, cluster::TemplateKind kind,
+                        const std::string& name) override;
 
   Result<cluster::StatePtr> GetClusterState(const CallContext& ctx) override;
   Result<cluster::ClusterHealth> GetClusterHealth(const CallContext& ctx) override;

@@ -715,6 +715,32 @@ TEST_P(ControlPlaneConformance, CloseAndOpenAnIndex) {
       "unknown index");
 }
 
+TEST_P(ControlPlaneConformance, IndexTemplatesAreStoredReplacedAndDeleted) {
+  if (!harness().StoresTemplates()) GTEST_SKIP() << "this implementation stores no templates yet";
+  using cluster::TemplateKind;
+  const Json v1 = Json::parse(R"({"index_patterns": ["logs-*"], "priority": 1})");
+  const Json v2 = Json::parse(R"({"index_patterns": ["logs-*"], "priority": 2})");
+  CP_ASSERT_OK(cp().PutTemplate(Ctx(), TemplateKind::kComposable, "logs", v1, /*create=*/true));
+  CP_ASSERT_OK(cp().PutTemplate(Ctx(), TemplateKind::kLegacy, "logs", v2, /*create=*/false));
+  ExpectRejected(
+      cp(), StatusCode::kAlreadyExists,
+      [&] { return cp().PutTemplate(Ctx(), TemplateKind::kComposable, "logs", v2, true); },
+      "create over an existing template");
+  CP_ASSERT_OK(cp().PutTemplate(Ctx(), TemplateKind::kComposable, "logs", v2, false));
+  CP_ASSERT_OK_AND_ASSIGN(StatePtr state, cp().GetClusterState(Ctx()));
+  EXPECT_EQ(state->index_templates, (std::map<std::string, Json>{{"logs", v2}}));
+  EXPECT_EQ(state->legacy_templates, (std::map<std::string, Json>{{"logs", v2}}));
+
+  CP_ASSERT_OK(cp().DeleteTemplate(Ctx(), TemplateKind::kComposable, "logs"));
+  ExpectRejected(
+      cp(), StatusCode::kNotFound,
+      [&] { return cp().DeleteTemplate(Ctx(), TemplateKind::kComposable, "logs"); },
+      "delete a missing template");
+  CP_ASSERT_OK_AND_ASSIGN(state, cp().GetClusterState(Ctx()));
+  EXPECT_TRUE(state->index_templates.empty());
+  EXPECT_EQ(state->legacy_templates.size(), 1u) << "the kinds are separate";
+}
+
 // --- cluster state and health ------------------------------------------------------------------
 
 TEST_P(ControlPlaneConformance, EveryWriteIsVisibleToTheNextReadWithAHigherVersion) {
