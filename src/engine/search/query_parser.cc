@@ -355,7 +355,22 @@ class Parser {
   const SearchContext& ctx_;
 };
 
+// `_id` is indexed (its terms; no norms, no doc values) but not part of the mapping. Queries
+// see it as a keyword field, and term and match queries on it score a constant, as
+// OpenSearch's IdFieldType answers them with a TermInSetQuery.
+const FieldMapping* IdField() {
+  static const FieldMapping id = [] {
+    FieldMapping f;
+    f.path = "_id";
+    f.type = FieldType::kKeyword;
+    f.doc_values = false;
+    return f;
+  }();
+  return &id;
+}
+
 const FieldMapping* FindField(const SearchContext& ctx, std::string_view field) {
+  if (field == "_id") return IdField();
   if (ctx.mapping == nullptr) return nullptr;
   const FieldMapping* fm = ctx.mapping->Find(field);
   return fm;
@@ -482,7 +497,8 @@ Result<QueryPtr> Parser::TermField(const std::string& field, const json& value, 
     return QueryShardError("Cannot search on field [" + field + "] since it is not indexed.");
   }
   if (IsTermLike(fm->type)) {
-    return QueryPtr(std::make_unique<TermQuery>(field, ValueText(value), boost));
+    return QueryPtr(
+        std::make_unique<TermQuery>(field, ValueText(value), boost, /*constant=*/fm == IdField()));
   }
   QD_ASSIGN_OR_RETURN(std::optional<std::string> term, NumericTerm(ctx_, *fm, value));
   if (!term) return QueryPtr(std::make_unique<MatchNoneQuery>("decimal value on integer field"));
@@ -495,7 +511,7 @@ Result<QueryPtr> Parser::MatchField(const std::string& field, const json& value,
   if (fm == nullptr || fm->type == FieldType::kObject) {
     return QueryPtr(std::make_unique<MatchNoneQuery>("unmapped field [" + field + "]"));
   }
-  if (!IsTermLike(fm->type)) {
+  if (!IsTermLike(fm->type) || fm == IdField()) {
     Result<QueryPtr> q = TermField(field, value, opts.boost);
     if (!q.ok() && opts.lenient) {
       return QueryPtr(std::make_unique<MatchNoneQuery>("lenient"));

@@ -208,6 +208,19 @@ TEST(SearcherTest, TermLevelQueries) {
   EXPECT_THAT(index->Ids(json::parse(R"({"exists": {"field": "user"}})")), ElementsAre("c"));
   EXPECT_THAT(index->Ids(json::parse(R"({"ids": {"values": ["a", "f", "zz"]}})")),
               UnorderedElementsAre("a", "f"));
+  // _id answers the term-level queries (OpenSearch users delete by {"term": {"_id": ...}}).
+  EXPECT_THAT(index->Ids(json::parse(R"({"term": {"_id": "b"}})")), ElementsAre("b"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"terms": {"_id": ["b", "e", "zz"]}})")),
+              UnorderedElementsAre("b", "e"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"match": {"_id": "c"}})")), ElementsAre("c"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"bool": {"must_not": {"term": {"_id": "a"}}}})")),
+              UnorderedElementsAre("b", "c", "d", "e", "f"));
+  EXPECT_THAT(index->Ids(json::parse(R"({"prefix": {"_id": "d"}})")), ElementsAre("d"));
+  auto id_hit = RunQuery(*index, json::parse(R"({"term": {"_id": {"value": "e", "boost": 2}}})"),
+                         SearchRequest{});
+  ASSERT_TRUE(id_hit.ok()) << id_hit.status();
+  ASSERT_EQ(id_hit->hits.size(), 1u);
+  EXPECT_FLOAT_EQ(id_hit->hits[0].score, 2.0f) << "a constant score times the boost";
   EXPECT_THAT(index->Ids(json::parse(R"({"prefix": {"title": "qu"}})")),
               UnorderedElementsAre("a", "b", "f"));
   EXPECT_THAT(index->Ids(json::parse(R"({"wildcard": {"title": {"value": "j*s"}}})")),
