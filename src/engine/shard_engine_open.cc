@@ -535,7 +535,17 @@ void ShardEngine::Impl::StartBackgroundThreads() {
         if (!s.ok()) spdlog::warn("engine: background flush failed: {}", s.ToString());
         return;
       }
-      if (builder->num_docs() == 0 && !deletes_since_publish) return;
+      if (builder->num_docs() == 0 && !deletes_since_publish) {
+        // Only operations that changed no document since the last publish (deletes of
+        // missing ids): publish their seq_nos, which refresh=wait_for callers wait for.
+        int64_t published;
+        {
+          std::lock_guard<std::mutex> snap_lock(snapshot_mu);
+          published = snapshot->max_seq_no;
+        }
+        if (published < max_seq_no) PublishLocked();
+        return;
+      }
       Status s = RefreshLocked();
       if (!s.ok()) spdlog::warn("engine: background refresh failed: {}", s.ToString());
     });

@@ -293,6 +293,24 @@ TEST(ShardEngineTest, ASettingLeftOutOfAnUpdateGoesBackToItsDefault) {
   EXPECT_EQ(e->refresh_interval(), std::chrono::milliseconds(1000)) << "OpenSearch's default";
 }
 
+TEST(ShardEngineTest, TheRefresherPublishesTheSeqNoOfADeleteThatFoundNothing) {
+  TempDir dir("delete-missing");
+  EngineOptions o = TestOptions(dir.path());
+  o.settings = {{"index.refresh_interval", "50ms"}};
+  auto e = OpenOrDie(o);
+  IndexOk(*e, "1", Doc(1));
+  ASSERT_TRUE(e->Refresh().ok());
+  Result<WriteResult> deleted = e->Delete("missing");
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(deleted->result, WriteResultKind::kNotFound);
+  // What refresh=wait_for waits for: the snapshot's max_seq_no reaching the delete's.
+  for (int i = 0; i < 100 && e->AcquireSnapshot()->max_seq_no < deleted->seq_no; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(e->AcquireSnapshot()->max_seq_no, deleted->seq_no);
+  EXPECT_EQ(e->AcquireSnapshot()->leaves.size(), 1u) << "nothing else changed";
+}
+
 TEST(ShardEngineTest, BackgroundFlushWhenTheTranslogOutgrowsTheThreshold) {
   TempDir dir("autoflush");
   EngineOptions o = TestOptions(dir.path());
