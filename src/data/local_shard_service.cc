@@ -435,9 +435,9 @@ Result<engine::GetResult> LocalShardService::Get(const ShardKey& key, std::strin
   return shard->engine().Get(id, realtime);
 }
 
-Result<LocalShardService::SearchStats> LocalShardService::ShardSearchStats(const ShardKey& key) {
+Result<ShardSearchStats> LocalShardService::SearchStats(const ShardKey& key) {
   QD_ASSIGN_OR_RETURN(std::shared_ptr<IndexShard> shard, indices_->Shard(key));
-  SearchStats stats;
+  ShardSearchStats stats;
   {
     std::lock_guard<std::mutex> lock(readers_mu_);
     ReapLocked(Clock::now());

@@ -54,19 +54,7 @@ class LocalShardService : public ShardService {
   // Readers currently held (for tests and stats).
   size_t open_readers() const;
 
-  // OpenSearch's search stats of one shard copy (the "search" section of _stats). Not part of
-  // ShardService yet: the lead may add it there (a plain value, like EngineStats).
-  struct SearchStats {
-    int64_t open_contexts = 0;  // readers held for this shard
-    int64_t query_total = 0;
-    int64_t query_time_in_millis = 0;
-    int64_t query_current = 0;
-    int64_t fetch_total = 0;
-    int64_t fetch_time_in_millis = 0;
-    int64_t fetch_current = 0;
-    int64_t scroll_total = 0;
-  };
-  Result<SearchStats> ShardSearchStats(const ShardKey& shard);
+  Result<ShardSearchStats> SearchStats(const ShardKey& shard) override;
 
   // A snapshot kept for the fetch phase or a scroll / PIT. Internal; public for the .cc's
   // helpers.

@@ -128,7 +128,7 @@ TEST_F(LocalShardServiceTest, QueryThenFetchAcrossTwoShards) {
   EXPECT_TRUE(again.status().IsNotFound());
   EXPECT_EQ(again.status().message().rfind("search_context_missing_exception", 0), 0u);
 
-  auto stats = service()->ShardSearchStats(ShardKey{"books", 0});
+  auto stats = service()->SearchStats(ShardKey{"books", 0});
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->query_total, 2);  // SearchIds' and this test's
   EXPECT_EQ(stats->fetch_total, 2);  // the failed fetch found no reader: not counted

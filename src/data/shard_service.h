@@ -121,6 +121,18 @@ struct FetchPhaseResult {
   std::vector<FetchedHit> hits;  // in request.docs order
 };
 
+// OpenSearch's search stats of one shard copy (the "search" section of _stats).
+struct ShardSearchStats {
+  int64_t open_contexts = 0;  // readers kept for scrolls and PITs
+  int64_t query_total = 0;
+  int64_t query_time_in_millis = 0;
+  int64_t query_current = 0;
+  int64_t fetch_total = 0;
+  int64_t fetch_time_in_millis = 0;
+  int64_t fetch_current = 0;
+  int64_t scroll_total = 0;  // query phases on a kept reader
+};
+
 // --- the service -------------------------------------------------------------------------------
 
 class ShardService {
@@ -130,9 +142,8 @@ class ShardService {
   // Applies `items` in order on the primary of `shard`; each item succeeds or fails on its own
   // (BulkItemResult::status). The translog is synced before returning (per the index's
   // translog.durability). `refresh` as the request's refresh parameter.
-  virtual Result<std::vector<engine::BulkItemResult>> Bulk(const ShardKey& shard,
-                                                           const std::vector<engine::BulkItem>& items,
-                                                           RefreshPolicy refresh) = 0;
+  virtual Result<std::vector<engine::BulkItemResult>> Bulk(
+      const ShardKey& shard, const std::vector<engine::BulkItem>& items, RefreshPolicy refresh) = 0;
   virtual Result<engine::GetResult> Get(const ShardKey& shard, std::string_view id,
                                         bool realtime) = 0;
 
@@ -146,6 +157,7 @@ class ShardService {
   virtual Status Refresh(const ShardKey& shard) = 0;
   virtual Status Flush(const ShardKey& shard) = 0;
   virtual Result<engine::EngineStats> Stats(const ShardKey& shard) = 0;
+  virtual Result<ShardSearchStats> SearchStats(const ShardKey& shard) = 0;
   // The shard's mapping document ({"properties": ...}), dynamic fields included.
   virtual Result<nlohmann::json> Mapping(const ShardKey& shard) = 0;
   // Merges `update` into the shard's mapping (PUT _mapping); illegal_argument_exception on a
