@@ -14,6 +14,7 @@
 
 #include "cluster/allocator.h"
 #include "cluster/apply.h"
+#include "cluster/codec.h"
 #include "cluster/health.h"
 #include "controlplane/k8s/k8s_control_plane.h"
 #include "coordination/http_server.h"
@@ -285,9 +286,19 @@ struct Operator::Impl {
     const cluster::StatePtr state = cp->CurrentState();
     const int64_t now = WallMs();
     std::vector<Command> commands;
-    if (!o.applied) {
-      commands.push_back(Command{now, cluster::CreateIndexCmd{o.index_name, o.requested_uuid,
-                                                              o.spec_settings, o.spec_mappings}});
+    Status verdict = Status::OK();
+    // The CRD types the aliases' fields; what it lets through (a user's object, an older CRD)
+    // and the codec refuses is a bad spec like any other.
+    Result<cluster::Aliases> spec_aliases = cluster::DecodeAliases(o.spec_aliases);
+    if (!spec_aliases.ok()) {
+      verdict = Status::InvalidArgument("invalid spec.aliases: " + spec_aliases.status().message());
+    } else if (!o.applied) {
+      commands.push_back(
+          Command{now, cluster::CreateIndexCmd{o.index_name, o.requested_uuid, o.spec_settings,
+                                               o.spec_mappings, *spec_aliases}});
+      if (o.spec_closed) {
+        commands.push_back(Command{now, cluster::SetIndexClosedCmd{o.index_name, true}});
+      }
     } else {
       cluster::IndexSettingsUpdate update;
       const cluster::IndexSettings& have = o.applied->settings;
@@ -307,10 +318,31 @@ struct Operator::Impl {
       if (o.spec_mappings != o.applied->mappings) {
         commands.push_back(Command{now, cluster::PutMappingCmd{o.index_name, o.spec_mappings}});
       }
+      // The spec's aliases replace the index's: those gone are removed, new or changed ones
+      // added (an add replaces an alias's metadata whole).
+      std::vector<cluster::AliasAction> actions;
+      for (const auto& [alias, metadata] : o.applied->aliases) {
+        if (spec_aliases->count(alias) == 0) {
+          actions.push_back(cluster::AliasAction{
+              cluster::AliasAction::Type::kRemove, o.index_name, alias, {}, false});
+        }
+      }
+      for (const auto& [alias, metadata] : *spec_aliases) {
+        auto have = o.applied->aliases.find(alias);
+        if (have == o.applied->aliases.end() || !(have->second == metadata)) {
+          actions.push_back(cluster::AliasAction{cluster::AliasAction::Type::kAdd, o.index_name,
+                                                 alias, metadata, false});
+        }
+      }
+      if (!actions.empty()) {
+        commands.push_back(Command{now, cluster::UpdateAliasesCmd{std::move(actions)}});
+      }
+      if (o.spec_closed != o.applied->closed) {
+        commands.push_back(Command{now, cluster::SetIndexClosedCmd{o.index_name, o.spec_closed}});
+      }
     }
     Json status = o.status.is_object() ? o.status : Json::object();
-    Status verdict = Status::OK();
-    if (!commands.empty()) {
+    if (verdict.ok() && !commands.empty()) {
       Result<cluster::ApplyResult> r = cluster::ApplyBatch(state, commands);
       if (r.ok()) {
         const cluster::Index* index = r->state->FindIndex(o.index_name);

@@ -220,6 +220,98 @@ TEST_F(OperatorTest, InvalidSpecGetsErrorStateAndTheOperatorGoesOn) {
   EXPECT_NE(State()->FindIndex("my_index"), nullptr);
 }
 
+// spec.aliases and spec.closed, written by hand, reach appliedSpec and the state; an alias spec
+// Apply refuses (a second write index) is judged like any bad spec and leaves the state alone.
+TEST_F(OperatorTest, SpecAliasesAndClosedAreAppliedAndABadAliasSpecIsRejected) {
+  StartOperatorAndNode();
+  if (HasFatalFailure()) return;
+  for (const char* name : {"logs-1", "logs-2"}) {
+    controlplane::CreateIndexRequest request;
+    request.name = name;
+    ASSERT_TRUE(cp_->CreateIndex(Ctx(), request).ok()) << name;
+  }
+  auto patch_spec = [&](const std::string& name, const Json& spec) {
+    Result<Json> patched =
+        env_->admin().Patch(IndicesResource(), ns_, name, PatchType::kMerge, Json{{"spec", spec}});
+    EXPECT_TRUE(patched.ok()) << patched.status();
+    return patched.ok() ? (*patched)["metadata"].value("generation", int64_t{0}) : 0;
+  };
+  // Waits until the operator has judged `generation` of `name`; returns the status.
+  auto judged = [&](const std::string& name, int64_t generation) {
+    Json status;
+    EXPECT_TRUE(WaitFor([&] {
+      Result<Json> got = env_->admin().Get(IndicesResource(), ns_, name);
+      if (!got.ok()) return false;
+      status = got->value("status", Json::object());
+      const Json* ready = controlplane::k8s::FindCondition(status, "Ready");
+      return ready != nullptr && ready->value("observedGeneration", int64_t{0}) >= generation;
+    })) << status.dump();
+    return status;
+  };
+
+  const Json aliases = Json::parse(R"({
+    "logs": {"isWriteIndex": true, "filter": {"term": {"level": "error"}}, "indexRouting": "r1"},
+    "all": {}})");
+  Json status = judged("logs-1", patch_spec("logs-1", {{"aliases", aliases}, {"closed", true}}));
+  EXPECT_EQ(controlplane::k8s::FindCondition(status, "Ready")->value("status", ""), "True")
+      << status.dump();
+  EXPECT_EQ(status["appliedSpec"]["aliases"], aliases) << "not pruned by the API server";
+  EXPECT_EQ(status["appliedSpec"]["closed"], true);
+  ASSERT_TRUE(WaitFor([&] {
+    const cluster::Index* index = State()->FindIndex("logs-1");
+    return index != nullptr && index->closed && index->aliases.size() == 2;
+  }));
+  const cluster::AliasMetadata& logs = State()->FindIndex("logs-1")->aliases.at("logs");
+  EXPECT_EQ(logs.is_write_index, true);
+  EXPECT_EQ(logs.index_routing, "r1");
+  EXPECT_EQ(logs.filter, aliases["logs"]["filter"]);
+
+  // A second write index for "logs": refused, with the reason, and nothing of it applied.
+  const int64_t bad = patch_spec(
+      "logs-2", {{"aliases", {{"logs", {{"isWriteIndex", true}}}, {"fine", Json::object()}}}});
+  status = judged("logs-2", bad);
+  const Json* ready = controlplane::k8s::FindCondition(status, "Ready");
+  ASSERT_NE(ready, nullptr) << status.dump();
+  EXPECT_EQ((*ready)["status"], "False");
+  EXPECT_EQ((*ready)["reason"], "InvalidSpec");
+  EXPECT_NE(status.value("message", "").find("logs"), std::string::npos) << status.dump();
+  EXPECT_EQ(status["appliedSpec"]["aliases"], Json::object());
+  EXPECT_TRUE(State()->FindIndex("logs-2")->aliases.empty());
+  EXPECT_TRUE(WaitFor([&] {
+    Result<ListResult> events = env_->admin().List(EventsResource(), ns_);
+    if (!events.ok()) return false;
+    for (const Json& e : events->items) {
+      if (e.value("type", "") == "Warning" && e.value("reason", "") == "InvalidSpec" &&
+          e["involvedObject"].value("name", "") == "logs-2") {
+        return true;
+      }
+    }
+    return false;
+  })) << "a Warning Event for the rejected spec";
+
+  // An alias change through the control plane starts from the state in force, not from the
+  // rejected spec: the rejected aliases are gone and the spec is accepted again.
+  cluster::AliasAction add{cluster::AliasAction::Type::kAdd, "logs-2", "other", {}, false};
+  Status s = cp_->UpdateAliases(Ctx(), {add});
+  ASSERT_TRUE(s.ok()) << s;
+  const cluster::Index* logs2 = State()->FindIndex("logs-2");
+  ASSERT_NE(logs2, nullptr);
+  EXPECT_EQ(logs2->aliases, (cluster::Aliases{{"other", {}}}));
+  Result<Json> object = env_->admin().Get(IndicesResource(), ns_, "logs-2");
+  ASSERT_TRUE(object.ok()) << object.status();
+  EXPECT_EQ((*object)["spec"]["aliases"], Json::parse(R"({"other": {}})"));
+
+  // A malformed alias in a new object's spec: ERROR, as for any bad spec.
+  Json odd{{"apiVersion", "quidditch.io/v1"},
+           {"kind", "QuidditchIndex"},
+           {"metadata", {{"name", "odd"}}},
+           {"spec", {{"shards", 1}, {"aliases", {{"_bad", Json::object()}}}}}};
+  ASSERT_TRUE(env_->admin().Create(IndicesResource(), ns_, odd).ok());
+  status = judged("odd", 1);
+  EXPECT_EQ(status.value("state", ""), "ERROR") << status.dump();
+  EXPECT_EQ(State()->FindIndex("odd"), nullptr);
+}
+
 TEST_F(OperatorTest, WatchesResumeAfterAnApiServerRestartWithoutLosingAChange) {
   StartOperatorAndNode();
   if (HasFatalFailure()) return;

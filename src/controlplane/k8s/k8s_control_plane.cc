@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cluster/apply.h"
+#include "cluster/codec.h"
 #include "cluster/diff.h"
 
 namespace quidditch::controlplane::k8s {
@@ -307,8 +308,17 @@ Result<int64_t> K8sControlPlane::ProposeFor(const CallContext& ctx,
   const bool spec_command = std::any_of(commands.begin(), commands.end(), [](const Command& c) {
     return IsSpecCommand<cluster::CreateIndexCmd>(c) || IsSpecCommand<cluster::DeleteIndexCmd>(c) ||
            IsSpecCommand<cluster::UpdateIndexSettingsCmd>(c) ||
-           IsSpecCommand<cluster::PutMappingCmd>(c);
+           IsSpecCommand<cluster::PutMappingCmd>(c) ||
+           IsSpecCommand<cluster::UpdateAliasesCmd>(c) ||
+           IsSpecCommand<cluster::SetIndexClosedCmd>(c);
   });
+  // Templates have no custom resource yet: refused rather than dropped by WriteChanges.
+  if (std::any_of(commands.begin(), commands.end(), [](const Command& c) {
+        return IsSpecCommand<cluster::PutTemplateCmd>(c) ||
+               IsSpecCommand<cluster::DeleteTemplateCmd>(c);
+      })) {
+    return Status::InvalidArgument("index templates are not stored in Kubernetes mode yet");
+  }
   if (spec_command && commands.size() != 1) {
     return Status::InvalidArgument("index commands are proposed one at a time in Kubernetes mode");
   }
@@ -325,6 +335,15 @@ Result<int64_t> K8sControlPlane::ProposeFor(const CallContext& ctx,
         s = CreateIndexObject(ctx, *create);
       } else if (const auto* del = std::get_if<cluster::DeleteIndexCmd>(&c.op)) {
         s = DeleteIndexObject(ctx, before, del->name);
+      } else if (const auto* close = std::get_if<cluster::SetIndexClosedCmd>(&c.op)) {
+        // Closing a closed index succeeds without a write (Apply only touched its time).
+        if (before.state->FindIndex(close->name)->closed == close->closed &&
+            !SpecChangePending(before, close->name)) {
+          return store().Current()->version;
+        }
+        s = PatchIndexSpec(ctx, before, close->name, Json{{"closed", close->closed}});
+      } else if (std::holds_alternative<cluster::UpdateAliasesCmd>(c.op)) {
+        s = PatchAliases(ctx, before, *applied.state);
       } else if (const auto* put = std::get_if<cluster::PutMappingCmd>(&c.op)) {
         s = PatchIndexSpec(ctx, before, put->name,
                            Json{{"mappings", applied.state->FindIndex(put->name)->mappings}});
@@ -478,7 +497,7 @@ Status K8sControlPlane::RecordViewInIndices(const CallContext& ctx) {
 
 Status K8sControlPlane::CreateIndexObject(const CallContext& ctx,
                                           const cluster::CreateIndexCmd& cmd) {
-  const Json object = NewIndexObject(cmd.name, cmd.uuid, cmd.settings, cmd.mappings);
+  const Json object = NewIndexObject(cmd.name, cmd.uuid, cmd.settings, cmd.mappings, cmd.aliases);
   const std::string object_name = object["metadata"]["name"];
   Result<Json> created = client_->Create(IndicesResource(), ns_, object, ctx.deadline);
   int64_t generation = 1;
@@ -527,6 +546,82 @@ Status K8sControlPlane::PatchIndexSpec(const CallContext& ctx, const Snapshot& b
   UpsertIndex(*patched);
   return AwaitAccepted(ctx, object_name,
                        patched->value("metadata", Json::object()).value("generation", int64_t{1}));
+}
+
+bool K8sControlPlane::SpecChangePending(const Snapshot& before, const std::string& name) {
+  auto it = before.indices.find(name);
+  return it == before.indices.end() || it->second.observed_generation < it->second.generation;
+}
+
+Status K8sControlPlane::PatchAliases(const CallContext& ctx, const Snapshot& before,
+                                     const ClusterState& desired) {
+  // Each object's new spec is judged by the operator against the state of the others, so the
+  // order matters where write indices move: an index may become an alias's write index only
+  // once the one before it has stopped being it. Hence two rounds: first every index gets its
+  // new aliases without the write flags it gains (it keeps the flag it had, or none), then the
+  // indices that gain one get it. Either round alone is valid against Apply's checks, whatever
+  // order the objects are written in within it.
+  std::vector<std::pair<std::string, cluster::Aliases>> steps;  // index name, its aliases then
+  std::vector<std::pair<std::string, cluster::Aliases>> gains;
+  for (const auto& [name, index] : desired.indices) {
+    const cluster::Index* had = before.state->FindIndex(name);
+    if (had == nullptr || had->aliases == index->aliases) continue;
+    cluster::Aliases first = index->aliases;
+    for (auto& [alias, metadata] : first) {
+      if (metadata.is_write_index != true) continue;
+      auto old = had->aliases.find(alias);
+      const bool was_write = old != had->aliases.end() && old->second.is_write_index == true;
+      if (!was_write) {
+        metadata.is_write_index =
+            old != had->aliases.end() ? old->second.is_write_index : std::nullopt;
+      }
+    }
+    if (first != had->aliases) steps.emplace_back(name, first);
+    if (first != index->aliases) gains.emplace_back(name, index->aliases);
+  }
+  steps.insert(steps.end(), gains.begin(), gains.end());
+  // Nothing changes (say, removing an alias the index does not have): nothing to write.
+  if (steps.empty()) return Status::OK();
+  // Until the first write lands, a conflict is the caller's: it decides again on a new
+  // snapshot. After it, the change is under way: each further object is patched towards its
+  // target against a fresh snapshot until the deadline (not atomic across objects).
+  bool wrote = false;
+  for (const auto& [name, target] : steps) {
+    while (true) {
+      std::optional<Snapshot> fresh;
+      if (wrote) fresh = TakeSnapshot();
+      const Snapshot& now = wrote ? *fresh : before;
+      const cluster::Index* index = now.state->FindIndex(name);
+      if (index == nullptr) {
+        return Status::NotFound(fmt::format(
+            "no such index [{}]: deleted while its aliases were being changed (the aliases of "
+            "indices written before it are changed)",
+            name));
+      }
+      Status s;
+      if (index->aliases == target && !SpecChangePending(now, name)) break;
+      auto object = now.indices.find(name);
+      if (object == now.indices.end()) {
+        s = Status::Conflict("index object not cached yet");
+      } else {
+        s = PatchIndexSpec(
+            ctx, now, name,
+            Json{{"aliases", cluster::MergePatchBetween(object->second.spec_aliases,
+                                                        cluster::EncodeAliases(target))}});
+      }
+      if (s.ok()) break;
+      if (!s.IsConflict() || !wrote) return s;
+      if (Clock::now() + std::chrono::milliseconds(20) >= ctx.deadline) {
+        return Status::Timeout(fmt::format(
+            "gave up at the deadline with the alias change written only in part (index [{}] "
+            "not yet): {}",
+            name, s.message()));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    wrote = true;
+  }
+  return Status::OK();
 }
 
 Status K8sControlPlane::AwaitAccepted(const CallContext& ctx, const std::string& object_name,

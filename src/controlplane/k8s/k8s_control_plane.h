@@ -13,7 +13,9 @@
 //   - CreateIndex creates a QuidditchIndex (with a finalizer) and waits until the operator has
 //     accepted its spec and run the allocator (conditions Ready and Allocated for the object's
 //     generation); a spec the operator rejects is InvalidArgument with its message.
-//   - UpdateIndexSettings / PutMapping patch the spec and wait the same way.
+//   - UpdateIndexSettings / PutMapping / SetIndexClosed patch the spec and wait the same way.
+//   - UpdateAliases patches spec.aliases of every index it changes, one object after the other,
+//     each waiting as above: all of it is checked first, but it is not atomic across objects.
 //   - DeleteIndex deletes the object and waits until the operator, having released the index's
 //     shards, removed the finalizer and the object is gone.
 //   - Shard allocation and shard-state changes write the index's status subresource; node
@@ -113,6 +115,14 @@ class K8sControlPlane : public StateBackedControlPlane {
   // Patches the given spec fields, conditional on the snapshot's version of the object.
   Status PatchIndexSpec(const CallContext& ctx, const Snapshot& before, const std::string& name,
                         const Json& spec);
+  // Whether the index's spec has a change the operator has not judged yet (or the snapshot
+  // holds no object for it).
+  static bool SpecChangePending(const Snapshot& before, const std::string& name);
+  // An alias change: patches spec.aliases of every index whose aliases differ between `before`
+  // and `desired`, one object at a time, each waiting for the operator (see the .cc for the
+  // order).
+  Status PatchAliases(const CallContext& ctx, const Snapshot& before,
+                      const cluster::ClusterState& desired);
   Status DeleteIndexObject(const CallContext& ctx, const Snapshot& before, const std::string& name);
   // Waits until the operator has judged `generation` of the index object `object_name`.
   Status AwaitAccepted(const CallContext& ctx, const std::string& object_name, int64_t generation);

@@ -7,6 +7,8 @@
 #include <ctime>
 #include <map>
 
+#include "cluster/codec.h"
+
 namespace quidditch::controlplane::k8s {
 
 using cluster::Index;
@@ -211,9 +213,10 @@ std::optional<int64_t> ParseTime(std::string_view text) {
 // --- QuidditchIndex ---------------------------------------------------------------------------
 
 Json NewIndexObject(std::string_view name, std::string_view uuid, const IndexSettings& settings,
-                    const Json& mappings) {
+                    const Json& mappings, const cluster::Aliases& aliases) {
   Json spec = SettingsJson(settings);
   spec["mappings"] = mappings;
+  if (!aliases.empty()) spec["aliases"] = cluster::EncodeAliases(aliases);
   const std::string object_name = ObjectNameFor(name);
   if (object_name != name) spec["indexName"] = name;
   return Json{{"apiVersion", kApiVersion},
@@ -245,6 +248,8 @@ Result<IndexObject> DecodeIndexObject(const Json& object) {
   out.index_name = GetOr<std::string>(spec, "indexName", out.object_name);
   out.spec_settings = SettingsWithDefaults(spec);
   out.spec_mappings = GetOr<Json>(spec, "mappings", Json::object());
+  out.spec_aliases = GetOr<Json>(spec, "aliases", Json::object());
+  out.spec_closed = GetOr<bool>(spec, "closed", false);
   out.status = GetOr<Json>(object, "status", Json());
   if (!out.status.is_object()) return out;
   out.observed_generation = GetOr<int64_t>(out.status, "observedGeneration", 0);
@@ -266,6 +271,17 @@ Result<IndexObject> DecodeIndexObject(const Json& object) {
                       Get<std::string>(applied, "codec", where + ".appliedSpec"));
   index.settings.other = GetOr<Json>(applied, "other", Json::object());
   index.mappings = GetOr<Json>(applied, "mappings", Json::object());
+  // Absent in statuses written before aliases and open/close existed: none, and open.
+  if (applied.contains("aliases")) {
+    Result<cluster::Aliases> aliases = cluster::DecodeAliases(applied["aliases"]);
+    if (!aliases.ok()) {
+      return Status::Corruption(where + ".appliedSpec: " + aliases.status().message());
+    }
+    index.aliases = std::move(aliases).value();
+  }
+  if (applied.contains("closed")) {
+    QD_ASSIGN_OR_RETURN(index.closed, Get<bool>(applied, "closed", where + ".appliedSpec"));
+  }
   if (index.settings.shards < 1) return Status::Corruption(where + ".appliedSpec.shards < 1");
   QD_ASSIGN_OR_RETURN(std::string state, Get<std::string>(out.status, "state", where));
   std::optional<cluster::IndexState> parsed_state = cluster::ParseIndexState(state);
@@ -284,6 +300,8 @@ Json IndexStatus(const Index& index, int64_t next_allocation_id, const Json& pre
   Json status = previous.is_object() ? previous : Json::object();
   Json applied = SettingsJson(index.settings);
   applied["mappings"] = index.mappings;
+  applied["aliases"] = cluster::EncodeAliases(index.aliases);
+  applied["closed"] = index.closed;
   Json copies = Json::array();
   Json shards = Json::array();
   for (const ShardRouting& shard : index.routing.shards) {

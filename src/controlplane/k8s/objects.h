@@ -2,11 +2,11 @@
 // (deploy/kubernetes/crds/, docs/kubernetes.md).
 //
 //   QuidditchIndex  spec: what was asked for (shards, replicas, refreshInterval, codec,
-//                   mappings). status: what the leading operator accepted (appliedSpec, uuid)
-//                   and the routing table (shardAllocations: every copy in order, primary
-//                   first; shards: primary term and in-sync copies), the index state, times,
-//                   conditions, observedGeneration. An index is part of the cluster state once
-//                   the operator has accepted its spec: until then it has no status.
+//                   mappings, aliases, closed). status: what the leading operator accepted
+//                   (appliedSpec, uuid) and the routing table (shardAllocations: every copy in
+//                   order, primary first; shards: primary term and in-sync copies), the index
+//                   state, times, conditions, observedGeneration. An index is part of the cluster
+//                   state once the operator has accepted its spec: until then it has no status.
 //   QuidditchNode   one registered node: spec (roles, addresses) and status (state, last seen,
 //                   resources), written together in one update.
 //
@@ -54,9 +54,11 @@ std::optional<int64_t> ParseTime(std::string_view text);
 // --- QuidditchIndex ---------------------------------------------------------------------------
 
 // A new QuidditchIndex: spec from the request, the finalizer, and `uuid` as an annotation (the
-// operator makes it the index uuid, so that a retried create is recognised).
+// operator makes it the index uuid, so that a retried create is recognised). Aliases are
+// written in cluster::EncodeAliases's shape, and left out when there are none.
 Json NewIndexObject(std::string_view name, std::string_view uuid,
-                    const cluster::IndexSettings& settings, const Json& mappings);
+                    const cluster::IndexSettings& settings, const Json& mappings,
+                    const cluster::Aliases& aliases = {});
 
 // What a QuidditchIndex says.
 struct IndexObject {
@@ -71,6 +73,11 @@ struct IndexObject {
   // The spec, with the CRD's defaults for missing fields. Not validated here.
   cluster::IndexSettings spec_settings;
   Json spec_mappings = Json::object();
+  // spec.aliases as written (an object when absent): a user's object may hold anything the
+  // CRD lets through, and a malformed alias is the operator's to judge (cluster::DecodeAliases),
+  // never a reason to ignore the whole object.
+  Json spec_aliases = Json::object();
+  bool spec_closed = false;
   // status as stored (conditions and message included); null when there is none.
   Json status;
   int64_t observed_generation = 0;

@@ -10,6 +10,7 @@
 
 #include "cluster/allocator.h"
 #include "cluster/apply.h"
+#include "cluster/codec.h"
 #include "cluster/test_util.h"
 
 namespace quidditch::controlplane::k8s {
@@ -160,6 +161,13 @@ Built BusyIndex(const std::string& name) {
   create.settings = IndexSettings{2, 2, "5s", "best_compression"};
   create.mappings =
       cluster::Json{{"properties", {{"title", {{"type", "text"}}}, {"count", {{"type", "long"}}}}}};
+  cluster::AliasMetadata write;
+  write.filter = cluster::Json{{"term", {{"count", 1}}}};
+  write.index_routing = "r1";
+  write.search_routing = "r1,r2";
+  write.is_write_index = true;
+  write.is_hidden = false;
+  create.aliases = {{name + "-write", write}, {name + "-all", {}}};
   s = MustApply(s, create, kTime + 1).state;
   auto allocate = [&] {
     for (const cluster::Command& c : cluster::ComputeAllocation(*s, kTime + 2)) {
@@ -191,13 +199,16 @@ Built BusyIndex(const std::string& name) {
   s = MustApply(s, cluster::UpdateShardStateCmd{name, 1, replica.node_id, ShardState::kRelocating},
                 kTime + 5)
           .state;
+  s = MustApply(s, cluster::SetIndexClosedCmd{name, true}, kTime + 5).state;
   return Built{*s->FindIndex(name), s->next_allocation_id};
 }
 
 // The stored object for `index`: what the API server would return.
 cluster::Json StoredIndexObject(const Index& index, int64_t next_allocation_id,
                                 const cluster::Json& previous) {
-  cluster::Json object = NewIndexObject(index.name, index.uuid, index.settings, index.mappings);
+  cluster::Json object =
+      NewIndexObject(index.name, index.uuid, index.settings, index.mappings, index.aliases);
+  object["spec"]["closed"] = index.closed;
   object["metadata"]["resourceVersion"] = "4711";
   object["metadata"]["generation"] = 3;
   object["metadata"]["uid"] = "k8s-uid";
@@ -219,6 +230,8 @@ TEST(IndexObject, BusyIndexFixture) {
   EXPECT_EQ(index.routing.shards[1].in_sync.size(), 3u);
   EXPECT_EQ(index.created_at_ms, kTime + 1);
   EXPECT_EQ(index.updated_at_ms, kTime + 5);
+  EXPECT_EQ(index.aliases.size(), 2u);
+  EXPECT_TRUE(index.closed);
 }
 
 TEST(IndexObject, StatusRoundTripsTheIndexAndKeepsConditions) {
@@ -240,6 +253,8 @@ TEST(IndexObject, StatusRoundTripsTheIndexAndKeepsConditions) {
   EXPECT_EQ(decoded->requested_uuid, "3f2a-uuid");  // the annotation, not metadata.uid
   EXPECT_EQ(decoded->spec_settings, built.index.settings);
   EXPECT_EQ(decoded->spec_mappings, built.index.mappings);
+  EXPECT_EQ(cluster::DecodeAliases(decoded->spec_aliases).value(), built.index.aliases);
+  EXPECT_TRUE(decoded->spec_closed);
   EXPECT_EQ(decoded->observed_generation, 3);
   EXPECT_EQ(decoded->next_allocation_id, built.next_allocation_id);
   ASSERT_TRUE(decoded->applied.has_value());
@@ -284,6 +299,52 @@ TEST(IndexObject, NewObjectHasNoAppliedIndex) {
   EXPECT_EQ(decoded->spec_mappings, mappings);
   EXPECT_EQ(decoded->next_allocation_id, 1);
   EXPECT_EQ(decoded->resource_version, 0);
+  EXPECT_FALSE(object["spec"].contains("aliases")) << "none: left out";
+  EXPECT_EQ(decoded->spec_aliases, cluster::Json::object());
+  EXPECT_FALSE(decoded->spec_closed);
+}
+
+TEST(IndexObject, NewObjectCarriesTheCreateCommandsAliases) {
+  cluster::AliasMetadata alias;
+  alias.filter = cluster::Json{{"term", {{"level", "error"}}}};
+  alias.is_write_index = false;
+  const cluster::Aliases aliases{{"errors", alias}, {"logs", {}}};
+  const cluster::Json object =
+      NewIndexObject("logs-1", "u-1", IndexSettings{}, cluster::Json::object(), aliases);
+  // The CRD's camelCase shape, unset fields left out.
+  EXPECT_EQ(object["spec"]["aliases"], cluster::Json::parse(R"({
+    "errors": {"filter": {"term": {"level": "error"}}, "isWriteIndex": false}, "logs": {}})"));
+  Result<IndexObject> decoded = DecodeIndexObject(object);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(cluster::DecodeAliases(decoded->spec_aliases).value(), aliases);
+}
+
+// A user's spec may hold aliases the codec refuses: the object still decodes (the operator
+// judges the spec and says what is wrong), with the aliases as written.
+TEST(IndexObject, MalformedSpecAliasesAreKeptForTheOperatorToJudge) {
+  const cluster::Json object = cluster::Json::parse(R"({
+    "apiVersion": "quidditch.io/v1", "kind": "QuidditchIndex",
+    "metadata": {"name": "logs", "uid": "k8s-uid", "resourceVersion": "9", "generation": 1},
+    "spec": {"shards": 1, "aliases": {"a": {"isWriteIndex": "yes"}, "b": 7}, "closed": true}
+  })");
+  Result<IndexObject> decoded = DecodeIndexObject(object);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->spec_aliases, object["spec"]["aliases"]);
+  EXPECT_TRUE(decoded->spec_closed);
+  EXPECT_FALSE(cluster::DecodeAliases(decoded->spec_aliases).ok());
+}
+
+// Statuses written before aliases and open/close existed: no aliases, open.
+TEST(IndexObject, AppliedSpecWithoutAliasesOrClosedIsOpenWithoutAliases) {
+  const Built built = BusyIndex("logs");
+  cluster::Json object = StoredIndexObject(built.index, built.next_allocation_id, {});
+  object["status"]["appliedSpec"].erase("aliases");
+  object["status"]["appliedSpec"].erase("closed");
+  Result<IndexObject> decoded = DecodeIndexObject(object);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_TRUE(decoded->applied.has_value());
+  EXPECT_TRUE(decoded->applied->aliases.empty());
+  EXPECT_FALSE(decoded->applied->closed);
 }
 
 TEST(IndexObject, MinimalUserSpecGetsTheCrdDefaults) {
@@ -356,6 +417,10 @@ TEST(IndexObject, CorruptStatusIsCorruption) {
       {"appliedSpec without shards", [](cluster::Json& s) { s["appliedSpec"].erase("shards"); }},
       {"appliedSpec with zero shards", [](cluster::Json& s) { s["appliedSpec"]["shards"] = 0; }},
       {"mistyped replicas", [](cluster::Json& s) { s["appliedSpec"]["replicas"] = "two"; }},
+      {"mistyped alias flag",
+       [](cluster::Json& s) { s["appliedSpec"]["aliases"]["logs-write"]["isWriteIndex"] = "yes"; }},
+      {"aliases not an object", [](cluster::Json& s) { s["appliedSpec"]["aliases"] = "logs"; }},
+      {"mistyped closed", [](cluster::Json& s) { s["appliedSpec"]["closed"] = "no"; }},
   };
   for (const auto& [what, corrupt] : cases) {
     Status status = DecodeCorrupted(corrupt);
