@@ -296,6 +296,7 @@ void IndicesService::Apply(const cluster::ClusterState& state) {
         continue;
       }
       if (!live_uuids.count(it->second->index_uuid())) it->second->MarkForDeletion();
+      retired_.push_back(it->second);
       closing.push_back(std::move(it->second));
       it = shards_.erase(it);
     }
@@ -466,6 +467,10 @@ void IndicesService::RemoveDeletedIndexDirs(const cluster::ClusterState& state) 
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [key, shard] : shards_) keep.insert(shard->index_uuid());
+    std::erase_if(retired_, [](const std::weak_ptr<IndexShard>& w) { return w.expired(); });
+    for (const std::weak_ptr<IndexShard>& w : retired_) {
+      if (std::shared_ptr<IndexShard> held = w.lock()) keep.insert(held->index_uuid());
+    }
   }
   std::error_code ec;
   fs::directory_iterator it(indices_dir_, ec);

@@ -162,10 +162,13 @@ class IndicesService {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<ShardKey, std::shared_ptr<IndexShard>> shards_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;                                   // GUARDED_BY(mu_)
-  bool state_changed_ = false;                              // GUARDED_BY(mu_)
-  int64_t applied_version_ = 0;                             // GUARDED_BY(mu_)
-  std::unique_ptr<controlplane::Watch> watch_;              // GUARDED_BY(mu_)
+  // Shards taken out of shards_ that a call may still hold (a scroll, a search under way):
+  // their directories are not removed under them; the last holder removes a deleted one.
+  std::vector<std::weak_ptr<IndexShard>> retired_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                           // GUARDED_BY(mu_)
+  bool state_changed_ = false;                      // GUARDED_BY(mu_)
+  int64_t applied_version_ = 0;                     // GUARDED_BY(mu_)
+  std::unique_ptr<controlplane::Watch> watch_;      // GUARDED_BY(mu_)
 
   // Applier thread only.
   std::map<std::pair<std::string, int32_t>, Failure> failures_;  // (uuid, shard) -> failures

@@ -239,6 +239,27 @@ TEST(IndicesService, ClosingAnIndexClosesItsShardsAndOpeningReopensThemWithTheir
   EXPECT_TRUE(got->found) << "the unrefreshed write came back from the translog";
 }
 
+TEST(IndicesService, ADeletedShardStillHeldKeepsItsDataUntilReleased) {
+  SingleNode node;
+  ASSERT_TRUE(node.status().ok());
+  cluster::Index index = CreateIndex(node, "logs", 1);
+  ASSERT_TRUE(node.WaitForIndexStarted("logs").ok());
+  const std::filesystem::path dir = std::filesystem::path(node.data_dir()) / "indices" / index.uuid;
+  Result<std::shared_ptr<IndexShard>> held = node.indices()->Shard(ShardKey{"logs", 0});
+  ASSERT_TRUE(held.ok());
+
+  ASSERT_TRUE(node.control_plane()->DeleteIndex(Ctx(), "logs").ok());
+  ASSERT_TRUE(node.WaitForApplied());
+  // Another pass of the applier (any state change) must not remove it either.
+  CreateIndex(node, "other", 1);
+  ASSERT_TRUE(node.WaitForIndexStarted("other").ok());
+  EXPECT_TRUE(std::filesystem::is_directory(dir)) << "a holder still reads it";
+  EXPECT_TRUE((*held)->engine().Get("1", true).ok());
+
+  held->reset();  // the last holder: the shard's data goes with it
+  EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
 TEST(IndicesService, OrphanDirectoriesAreRemovedAtStart) {
   SingleNode node;
   ASSERT_TRUE(node.status().ok());
