@@ -1,5 +1,6 @@
 #include "coordination/rest_api.h"
 
+#include "coordination/rest_alias.h"
 #include "coordination/rest_bulk.h"
 #include "coordination/rest_cat.h"
 #include "coordination/rest_cluster.h"
@@ -16,6 +17,7 @@ Status RegisterRestApi(const RestContext& context, Router* router) {
   QD_RETURN_IF_ERROR(RegisterCatHandlers(context, router));
   QD_RETURN_IF_ERROR(RegisterStatsHandlers(context, router));
   QD_RETURN_IF_ERROR(RegisterIndexHandlers(context, router));
+  QD_RETURN_IF_ERROR(RegisterAliasHandlers(context, router));
   QD_RETURN_IF_ERROR(RegisterDocumentHandlers(context, router));
   QD_RETURN_IF_ERROR(RegisterBulkHandlers(context, router));
   QD_RETURN_IF_ERROR(RegisterSearchHandlers(context, router));

@@ -273,6 +273,23 @@ Result<std::vector<WriteOutcome>> ExecuteWrites(const RestContext& context,
     if (names.empty() || names.back() != write.index) names.push_back(write.index);
   }
   QD_ASSIGN_OR_RETURN(cluster::StatePtr state, ReadClusterState(context, names));
+  // A write through an alias goes to the alias's write index (and answers with that index's
+  // name, as OpenSearch does); require_alias insists that the name is an alias.
+  for (DocWrite& write : *writes) {
+    if (!write.error.ok()) continue;
+    Result<std::string> target = WriteIndexName(*state, write.index);
+    if (!target.ok()) {
+      write.error = target.status();
+      continue;
+    }
+    if (write.require_alias && *target == write.index) {
+      write.error = Status::NotFound("index_not_found_exception: no such index [" + write.index +
+                                     "] and [require_alias] request flag is [true] and [" +
+                                     write.index + "] is not an alias");
+      continue;
+    }
+    write.index = std::move(target).value();
+  }
 
   // Every index named, once: found, created, or failed.
   std::map<std::string, Target, std::less<>> targets;
@@ -281,12 +298,16 @@ Result<std::vector<WriteOutcome>> ExecuteWrites(const RestContext& context,
   // until its timeout).
   std::vector<std::string> created;
   for (const DocWrite& write : *writes) {
-    if (!write.error.ok() || write.require_alias || targets.contains(write.index)) continue;
+    if (!write.error.ok() || targets.contains(write.index)) continue;
     Target& target = targets[write.index];
     auto it = state->indices.find(write.index);
     if (it != state->indices.end()) {
+      // A closed index takes no writes; its shards are closed.
+      target.error = CheckOpen(*it->second);
       target.index = it->second;
-      if (!ActiveShardsReached(*it->second, 1)) created.push_back(write.index);
+      if (target.error.ok() && !ActiveShardsReached(*it->second, 1)) {
+        created.push_back(write.index);
+      }
       continue;
     }
     Status valid = ValidateIndexName(write.index);
@@ -317,13 +338,6 @@ Result<std::vector<WriteOutcome>> ExecuteWrites(const RestContext& context,
     WriteOutcome& outcome = outcomes[pos];
     if (!write.error.ok()) {
       outcome.status = write.error;
-      continue;
-    }
-    if (write.require_alias) {
-      // There are no aliases yet, so a write that requires one always fails as in OpenSearch.
-      outcome.status = Status::NotFound("index_not_found_exception: no such index [" + write.index +
-                                        "] and [require_alias] request flag is " + "[true] and [" +
-                                        write.index + "] is not an alias");
       continue;
     }
     const Target& target = targets.find(write.index)->second;

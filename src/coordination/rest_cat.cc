@@ -391,7 +391,11 @@ CatColumn Col(std::string name, std::string aliases, std::string description, bo
 // the request's expand_wildcards / ignore_unavailable / allow_no_indices.
 Result<std::vector<std::string>> CatIndices(const ClusterState& state, const HttpRequest& request,
                                             const PathParams& params) {
-  QD_ASSIGN_OR_RETURN(IndicesOptions options, IndicesOptionsOf(request, IndicesOptions{}));
+  // The _cat APIs list closed indices too (strictExpand); their shards are not asked.
+  IndicesOptions defaults;
+  defaults.expand_closed = true;
+  defaults.forbid_closed = false;
+  QD_ASSIGN_OR_RETURN(IndicesOptions options, IndicesOptionsOf(request, defaults));
   auto it = params.find("index");
   return ResolveIndices(state, it == params.end() ? std::string_view("_all") : it->second, options);
 }
@@ -582,7 +586,7 @@ HttpResponse CatIndicesHandler(const RestContext& context, const HttpRequest& re
     std::snprintf(millis, sizeof(millis), ".%03dZ", static_cast<int>(index->created_at_ms % 1000));
     table.AddRow({
         CatValue::Text(std::string(cluster::HealthStatusName(status))),
-        CatValue::Text("open"),
+        CatValue::Text(index->closed ? "close" : "open"),
         CatValue::Text(name),
         CatValue::Text(index->uuid),
         CatValue::Number(index->settings.shards),
@@ -653,7 +657,7 @@ HttpResponse CatCount(const RestContext& context, const HttpRequest& request,
   if (!names.ok()) return ErrorResponse(names.status());
   int64_t count = 0;
   for (const ShardCopyStats& c : CollectShardStats(context, **state, *names)) {
-    if (!c.copy->primary) continue;
+    if (!c.copy->primary || c.index->closed) continue;  // a closed index counts nothing
     if (!c.stats) {
       // OpenSearch's count would fail its search on this shard; so do we, rather than
       // report a count that silently leaves the shard out.
@@ -673,7 +677,10 @@ HttpResponse CatCount(const RestContext& context, const HttpRequest& request,
   return table.Render(request);
 }
 
-HttpResponse CatAliases(const HttpRequest& request) {
+HttpResponse CatAliases(const RestContext& context, const HttpRequest& request,
+                        const PathParams& params) {
+  Result<StatePtr> state = ReadClusterState(context);
+  if (!state.ok()) return ErrorResponse(state.status());
   CatTable table({
       Col("alias", "a", "alias name"),
       Col("index", "i,idx", "index alias points to"),
@@ -682,6 +689,32 @@ HttpResponse CatAliases(const HttpRequest& request) {
       Col("routing.search", "rs,routingSearch", "search routing"),
       Col("is_write_index", "w,isWriteIndex", "write index"),
   });
+  // {name}: a comma list of alias names and patterns.
+  auto name = params.find("name");
+  const std::vector<std::string> patterns =
+      name == params.end() ? std::vector<std::string>{} : SplitComma(name->second);
+  auto wanted = [&](const std::string& alias) {
+    if (patterns.empty()) return true;
+    return std::any_of(patterns.begin(), patterns.end(),
+                       [&](const std::string& p) { return p == "_all" || GlobMatch(p, alias); });
+  };
+  auto text_or_dash = [](const std::string& text) {
+    return CatValue::Text(text.empty() ? "-" : text);
+  };
+  for (const auto& [index_name, index] : (*state)->indices) {
+    for (const auto& [alias, metadata] : index->aliases) {
+      if (!wanted(alias)) continue;
+      table.AddRow({
+          CatValue::Text(alias),
+          CatValue::Text(index_name),
+          CatValue::Text(metadata.filter.is_null() ? "-" : "*"),
+          text_or_dash(metadata.index_routing),
+          text_or_dash(metadata.search_routing),
+          CatValue::Text(metadata.is_write_index ? (*metadata.is_write_index ? "true" : "false")
+                                                 : "-"),
+      });
+    }
+  }
   return table.Render(request);
 }
 
@@ -892,7 +925,9 @@ Status RegisterCatHandlers(const RestContext& context, Router* router) {
   for (std::string_view path : {"/_cat/allocation", "/_cat/allocation/{node_id}"}) {
     QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, path, bind(&CatAllocation)));
   }
-  auto aliases = [](const HttpRequest& request, const PathParams&) { return CatAliases(request); };
+  auto aliases = [context](const HttpRequest& request, const PathParams& params) {
+    return CatAliases(context, request, params);
+  };
   QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cat/aliases", aliases));
   QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cat/aliases/{name}", aliases));
   auto templates = [](const HttpRequest& request, const PathParams&) {

@@ -347,10 +347,12 @@ OrderedJson IndexMetadataJson(const cluster::Index& index) {
     mappings["_doc"] = OrderedJson::parse(
         index.mappings.dump(-1, ' ', false, cluster::Json::error_handler_t::replace));
   }
-  return {{"state", "open"},
+  OrderedJson aliases = OrderedJson::array();
+  for (const auto& [alias, metadata] : index.aliases) aliases.push_back(alias);
+  return {{"state", index.closed ? "close" : "open"},
           {"settings", std::move(settings)},
           {"mappings", std::move(mappings)},
-          {"aliases", OrderedJson::array()}};
+          {"aliases", std::move(aliases)}};
 }
 
 OrderedJson RoutingJson(const cluster::Index& index) {

@@ -223,12 +223,22 @@ void AppendString(std::string_view s, std::string* out) { out->append(Dump(Order
 GetAnswer RunGet(const RestContext& context, const cluster::ClusterState& state,
                  const GetSpec& spec, bool realtime, bool refresh) {
   GetAnswer answer;
-  const cluster::Index* index = state.FindIndex(spec.index);
+  // Through an alias: its only index.
+  Result<std::string> name = ReadIndexName(state, spec.index);
+  if (!name.ok()) {
+    answer.status = name.status();
+    return answer;
+  }
+  const cluster::Index* index = state.FindIndex(*name);
   if (index == nullptr) {
     answer.status = IndexNotFoundError(spec.index);
     return answer;
   }
   answer.index_uuid = index->uuid;
+  if (Status open = CheckOpen(*index); !open.ok()) {
+    answer.status = open;
+    return answer;
+  }
   answer.shard =
       ShardForRouting(spec.routing.empty() ? spec.id : spec.routing, index->settings.shards);
   Result<data::ShardService*> service = ReadShardService(context, *index, answer.shard);
@@ -262,7 +272,7 @@ GetAnswer RunGet(const RestContext& context, const cluster::ClusterState& state,
   answer.found = got->found;
   std::string& out = answer.body;
   out.append("{\"_index\":");
-  AppendString(spec.index, &out);
+  AppendString(index->name, &out);
   out.append(",\"_id\":");
   AppendString(spec.id, &out);
   if (!got->found) {
@@ -296,6 +306,9 @@ GetAnswer RunGet(const RestContext& context, const cluster::ClusterState& state,
 HttpResponse GetErrorResponse(const GetSpec& spec, const GetAnswer& answer) {
   std::string type = ErrorTypeOf(answer.status).first;
   if (type == "index_not_found_exception") return ErrorResponse(answer.status, spec.index);
+  if (type == "index_closed_exception" || type == "illegal_argument_exception") {
+    return ErrorResponse(answer.status);
+  }
   return ErrorObjectResponse(
       DocumentErrorObject(answer.status, spec.index, answer.shard, answer.index_uuid),
       ErrorTypeOf(answer.status).second);
@@ -613,16 +626,19 @@ HttpResponse HandleByQuery(const RestContext& context, const HttpRequest& reques
 
   Result<cluster::StatePtr> state = ReadClusterState(context, SplitComma(PathParam(path, "index")));
   if (!state.ok()) return ErrorResponse(state.status());
-  Result<std::vector<std::string>> names =
-      ResolveIndices(**state, PathParam(path, "index"), *indices_options);
+  Result<std::vector<ResolvedIndex>> names =
+      ResolveIndicesWithFilters(**state, PathParam(path, "index"), *indices_options);
   if (!names.ok()) return ErrorResponse(names.status());
 
   size_t limit = max_docs < 0 ? SIZE_MAX : static_cast<size_t>(max_docs);
   std::vector<FoundDoc> found;
-  for (const std::string& name : *names) {
+  for (const ResolvedIndex& resolved : *names) {
+    const std::string& name = resolved.name;
     std::shared_ptr<const cluster::Index> index = (*state)->indices.at(name);
+    // Through a filtered alias, only the documents its filter matches.
+    const json index_query = ApplyAliasFilters(*query, resolved.filters);
     for (int32_t shard = 0; shard < index->settings.shards; ++shard) {
-      Status collected = CollectShard(context, index, shard, *query, update, limit, &found);
+      Status collected = CollectShard(context, index, shard, index_query, update, limit, &found);
       if (!collected.ok()) {
         auto [type, code] = ErrorTypeOf(collected);
         if (code >= 500 || type == "no_shard_available_action_exception") {
@@ -685,7 +701,8 @@ HttpResponse HandleByQuery(const RestContext& context, const HttpRequest& reques
     }
   }
   if (*refresh) {
-    for (const std::string& name : *names) {
+    for (const ResolvedIndex& resolved : *names) {
+      const std::string& name = resolved.name;
       const cluster::Index& index = *(*state)->indices.at(name);
       for (int32_t shard = 0; shard < index.settings.shards; ++shard) {
         Result<data::ShardService*> service = PrimaryShardService(context, index, shard);

@@ -22,6 +22,7 @@
 
 #include "cluster/types.h"
 #include "cluster/validation.h"
+#include "coordination/rest_alias.h"
 #include "data/analyze.h"
 #include "engine/analysis/analyzer.h"
 #include "engine/errors.h"
@@ -439,6 +440,12 @@ OrderedJson NestSettings(const std::map<std::string, json>& flat, bool flat_sett
 
 // --- index lookups -----------------------------------------------------------------------------
 
+// The APIs that work on closed indices: named ones are theirs; wildcards match open ones only
+// (strictExpandOpen), and for DELETE closed ones too.
+constexpr IndicesOptions kClosedAllowed{.expand_open = true, .forbid_closed = false};
+constexpr IndicesOptions kDeleteOptions{
+    .expand_open = true, .expand_closed = true, .forbid_closed = false};
+
 struct Resolved {
   cluster::StatePtr state;
   std::vector<const cluster::Index*> indices;
@@ -464,6 +471,8 @@ std::string PathIndex(const PathParams& params) {
 // The mapping the shards of `index` hold (dynamic fields included); the index metadata's
 // when no copy of shard 0 is reachable.
 json CurrentMapping(const RestContext& context, const cluster::Index& index) {
+  // A closed index's shards are closed: its metadata is all there is.
+  if (index.closed) return index.mappings;
   Result<data::ShardService*> service = ReadShardService(context, index, 0);
   if (service.ok()) {
     Result<json> mapping = (*service)->Mapping(data::ShardKey{index.name, 0});
@@ -533,6 +542,7 @@ HttpResponse CreateIndex(const RestContext& context, const HttpRequest& request,
 
   json settings_body = json::object();
   json mappings = json::object();
+  cluster::Aliases aliases;
   if (body->has_value()) {
     for (auto it = (*body)->begin(); it != (*body)->end(); ++it) {
       if (it.key() == "settings") {
@@ -544,9 +554,9 @@ HttpResponse CreateIndex(const RestContext& context, const HttpRequest& request,
               engine::MapperParsingError("Failed to parse mapping: mappings must be an object"));
         }
       } else if (it.key() == "aliases") {
-        if (!it.value().is_object() || !it.value().empty()) {
-          return Error(NotSupportedYet("aliases are"));
-        }
+        Result<cluster::Aliases> parsed = ParseAliasesObject(it.value());
+        if (!parsed.ok()) return Error(parsed.status());
+        aliases = std::move(parsed).value();
       } else {
         // RestCreateIndexAction.prepareMappings / CreateIndexRequest.source: any other
         // top-level key is rejected.
@@ -568,6 +578,7 @@ HttpResponse CreateIndex(const RestContext& context, const HttpRequest& request,
   if (change->codec) create.settings.codec = *change->codec;
   create.settings.other = change->other;
   create.mappings = mappings;
+  create.aliases = aliases;
 
   Result<int32_t> wait_for = ActiveShardsParam(request, create.settings.replicas);
   if (!wait_for.ok()) return Error(wait_for.status());
@@ -582,6 +593,14 @@ HttpResponse CreateIndex(const RestContext& context, const HttpRequest& request,
       return Error(engine::MapperParsingError(mapping.status().message()));
     }
     return Error(mapping.status());
+  }
+  for (const auto& [alias, metadata] : aliases) {
+    if (metadata.filter.is_null()) continue;
+    Status valid = ValidateAliasFilter(metadata.filter, mappings, change->other);
+    if (!valid.ok()) {
+      return Error(Illegal("failed to parse filter for alias [" + alias + "]" +
+                           std::string(engine::kCausedBy) + valid.message()));
+    }
   }
 
   Result<cluster::StatePtr> state = ReadClusterState(context);
@@ -610,7 +629,7 @@ HttpResponse CreateIndex(const RestContext& context, const HttpRequest& request,
                           "cluster event (create-index [" +
                           name + "]) within " + std::to_string(timeout->count()) + "ms"));
     }
-    return Error(created.status(), name);
+    return Error(AliasError(created.status()), name);
   }
   bool shards_acknowledged = *wait_for == 0;
   if (!shards_acknowledged) {
@@ -627,7 +646,7 @@ HttpResponse DeleteIndex(const RestContext& context, const HttpRequest& request,
                          const PathParams& params) {
   Result<milliseconds> timeout = Timeouts(request);
   if (!timeout.ok()) return Error(timeout.status());
-  Result<Resolved> resolved = Resolve(context, request, PathIndex(params), IndicesOptions{});
+  Result<Resolved> resolved = Resolve(context, request, PathIndex(params), kDeleteOptions);
   if (!resolved.ok()) return ErrorOf(resolved.status());
   for (const cluster::Index* index : resolved->indices) {
     Status s = context.control_plane->DeleteIndex(CallContext::WithTimeout(*timeout), index->name);
@@ -639,7 +658,7 @@ HttpResponse DeleteIndex(const RestContext& context, const HttpRequest& request,
 
 HttpResponse IndexExists(const RestContext& context, const HttpRequest& request,
                          const PathParams& params) {
-  Result<Resolved> resolved = Resolve(context, request, PathIndex(params), IndicesOptions{});
+  Result<Resolved> resolved = Resolve(context, request, PathIndex(params), kClosedAllowed);
   HttpResponse response;
   response.status = resolved.ok() ? 200 : (ErrorTypeOf(resolved.status()).second);
   response.content_type.clear();
@@ -652,12 +671,12 @@ HttpResponse GetIndex(const RestContext& context, const HttpRequest& request,
   if (!flat_settings.ok()) return Error(flat_settings.status());
   if (Result<bool> d = BoolParam(request, "include_defaults", false); !d.ok())
     return Error(d.status());
-  Result<Resolved> resolved = Resolve(context, request, PathIndex(params), IndicesOptions{});
+  Result<Resolved> resolved = Resolve(context, request, PathIndex(params), kClosedAllowed);
   if (!resolved.ok()) return ErrorOf(resolved.status());
   OrderedJson out = OrderedJson::object();
   for (const cluster::Index* index : resolved->indices) {
     out[index->name] =
-        OrderedJson{{"aliases", OrderedJson::object()},
+        OrderedJson{{"aliases", AliasesJson(index->aliases)},
                     {"mappings", MappingForOutput(CurrentMapping(context, *index))},
                     {"settings", NestSettings(RenderedSettings(*index), *flat_settings)}};
   }
@@ -668,7 +687,7 @@ HttpResponse GetIndex(const RestContext& context, const HttpRequest& request,
 
 HttpResponse GetMapping(const RestContext& context, const HttpRequest& request,
                         const PathParams& params) {
-  Result<Resolved> resolved = Resolve(context, request, PathIndex(params), IndicesOptions{});
+  Result<Resolved> resolved = Resolve(context, request, PathIndex(params), kClosedAllowed);
   if (!resolved.ok()) return ErrorOf(resolved.status());
   OrderedJson out = OrderedJson::object();
   for (const cluster::Index* index : resolved->indices) {
@@ -778,7 +797,7 @@ HttpResponse GetSettings(const RestContext& context, const HttpRequest& request,
   if (!flat_settings.ok()) return Error(flat_settings.status());
   if (Result<bool> d = BoolParam(request, "include_defaults", false); !d.ok())
     return Error(d.status());
-  Result<Resolved> resolved = Resolve(context, request, PathIndex(params), IndicesOptions{});
+  Result<Resolved> resolved = Resolve(context, request, PathIndex(params), kClosedAllowed);
   if (!resolved.ok()) return ErrorOf(resolved.status());
   std::vector<std::string> names;
   if (auto it = params.find("name"); it != params.end()) names = SplitComma(it->second);
@@ -824,7 +843,7 @@ HttpResponse PutSettings(const RestContext& context, const HttpRequest& request,
   if (!flat.ok()) return Error(flat.status());
   Result<SettingsChange> change = ReadSettings(*flat, /*creating=*/false);
   if (!change.ok()) return Error(change.status());
-  Result<Resolved> resolved = Resolve(context, request, PathIndex(params), IndicesOptions{});
+  Result<Resolved> resolved = Resolve(context, request, PathIndex(params), kClosedAllowed);
   if (!resolved.ok()) return ErrorOf(resolved.status());
 
   if (!change->static_keys.empty() && !resolved->indices.empty()) {
@@ -1084,37 +1103,6 @@ HttpResponse FieldCaps(const RestContext& context, const HttpRequest& request,
 
 // --- aliases, templates, open/close ------------------------------------------------------------
 
-HttpResponse GetAliases(const RestContext& context, const HttpRequest& request,
-                        const PathParams& params) {
-  auto name = params.find("name");
-  Result<Resolved> resolved = Resolve(context, request, PathIndex(params), IndicesOptions{});
-  if (!resolved.ok()) return ErrorOf(resolved.status());
-  if (name != params.end()) {
-    // There are no aliases, so a named one is missing (RestGetAliasesAction's 404 body).
-    std::vector<std::string> names = SplitComma(name->second);
-    std::string list;
-    for (const std::string& n : names) list += (list.empty() ? "" : ",") + n;
-    const bool all = names.size() == 1 && (names[0] == "_all" || names[0] == "*");
-    if (!all) {
-      return JsonResponse(404,
-                          OrderedJson{{"error", "alias [" + list + "] missing"}, {"status", 404}});
-    }
-  }
-  OrderedJson out = OrderedJson::object();
-  for (const cluster::Index* index : resolved->indices) {
-    out[index->name] = OrderedJson{{"aliases", OrderedJson::object()}};
-  }
-  return JsonResponse(200, out);
-}
-
-HttpResponse AliasExists(const RestContext& context, const HttpRequest& request,
-                         const PathParams& params) {
-  HttpResponse response = GetAliases(context, request, params);
-  response.body.clear();
-  response.content_type.clear();
-  return response;
-}
-
 HttpResponse NotSupported(std::string_view what) { return Error(NotSupportedYet(what)); }
 
 HttpResponse GetIndexTemplates(const PathParams& params, bool composable) {
@@ -1134,14 +1122,6 @@ HttpResponse GetIndexTemplates(const PathParams& params, bool composable) {
 HttpResponse DeleteIndexTemplate(const PathParams& params) {
   return Error(Status::NotFound("index_template_missing_exception: index_template [" +
                                 params.at("name") + "] missing"));
-}
-
-HttpResponse OpenIndex(const RestContext& context, const HttpRequest& request,
-                       const PathParams& params) {
-  Result<Resolved> resolved = Resolve(context, request, PathIndex(params), IndicesOptions{});
-  if (!resolved.ok()) return ErrorOf(resolved.status());
-  // Every index is open (closing is not supported): opening is already done.
-  return JsonResponse(200, OrderedJson{{"acknowledged", true}, {"shards_acknowledged", true}});
 }
 
 }  // namespace
@@ -1174,14 +1154,8 @@ Status RegisterIndexHandlers(const RestContext& context, Router* router) {
   const RestHandler flush = [context](const HttpRequest& r, const PathParams& p) {
     return Broadcast(context, r, p, &data::ShardService::Flush);
   };
-  const RestHandler alias_write = [](const HttpRequest&, const PathParams&) {
-    return NotSupported("aliases are");
-  };
   const RestHandler template_write = [](const HttpRequest&, const PathParams&) {
     return NotSupported("index templates are");
-  };
-  const RestHandler close = [](const HttpRequest&, const PathParams&) {
-    return NotSupported("closing an index is");
   };
   const RestHandler composable_get = [](const HttpRequest&, const PathParams& p) {
     return GetIndexTemplates(p, true);
@@ -1225,17 +1199,6 @@ Status RegisterIndexHandlers(const RestContext& context, Router* router) {
       {{M::kGet, M::kPost}, "/{index}/_analyze", bind(Analyze)},
       {{M::kGet, M::kPost}, "/_field_caps", bind(FieldCaps)},
       {{M::kGet, M::kPost}, "/{index}/_field_caps", bind(FieldCaps)},
-      {{M::kGet}, "/_alias", bind(GetAliases)},
-      {{M::kGet}, "/_aliases", bind(GetAliases)},
-      {{M::kGet}, "/_alias/{name}", bind(GetAliases)},
-      {{M::kHead}, "/_alias/{name}", bind(AliasExists)},
-      {{M::kGet}, "/{index}/_alias", bind(GetAliases)},
-      {{M::kGet}, "/{index}/_aliases", bind(GetAliases)},
-      {{M::kGet}, "/{index}/_alias/{name}", bind(GetAliases)},
-      {{M::kHead}, "/{index}/_alias/{name}", bind(AliasExists)},
-      {{M::kPost}, "/_aliases", alias_write},
-      {{M::kPut, M::kPost, M::kDelete}, "/{index}/_alias/{name}", alias_write},
-      {{M::kPut, M::kPost, M::kDelete}, "/{index}/_aliases/{name}", alias_write},
       {{M::kGet}, "/_index_template", composable_get},
       {{M::kGet}, "/_index_template/{name}", composable_get},
       {{M::kPut, M::kPost}, "/_index_template/{name}", template_write},
@@ -1245,8 +1208,6 @@ Status RegisterIndexHandlers(const RestContext& context, Router* router) {
       {{M::kHead}, "/_template/{name}", template_exists},
       {{M::kPut, M::kPost}, "/_template/{name}", template_write},
       {{M::kDelete}, "/_template/{name}", template_delete},
-      {{M::kPost}, "/{index}/_open", bind(OpenIndex)},
-      {{M::kPost}, "/{index}/_close", close},
   };
   for (const Route& route : routes) {
     for (HttpMethod method : route.methods) {

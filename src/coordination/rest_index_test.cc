@@ -167,8 +167,11 @@ TEST_F(RestIndexTest, InvalidNamesAndSettingsCreateNothing) {
                         "tokenizer":"no_such_tokenizer"}}}}})",
                      400)["error"]["type"],
             "illegal_argument_exception");
-  EXPECT_EQ(CallJson(HttpMethod::kPut, "/x", R"({"aliases":{"y":{}}})", 400)["error"]["reason"],
-            "aliases are not supported yet");
+  EXPECT_EQ(CallJson(HttpMethod::kPut, "/x", R"({"aliases":{"_y":{}}})", 400)["error"]["type"],
+            "invalid_alias_name_exception");
+  EXPECT_EQ(CallJson(HttpMethod::kPut, "/x", R"({"aliases":{"y":{"filter":{"nope":{}}}}})",
+                     400)["error"]["type"],
+            "illegal_argument_exception");
   EXPECT_EQ(CallJson(HttpMethod::kPut, "/x", "{bad json", 400)["error"]["type"],
             "x_content_parse_exception");
   EXPECT_FALSE(Exists("x"));
@@ -318,16 +321,8 @@ TEST_F(RestIndexTest, FieldCaps) {
             "action_request_validation_exception");
 }
 
-TEST_F(RestIndexTest, AliasesTemplatesOpenClose) {
-  CallJson(HttpMethod::kPut, "/a", R"({"settings":{"number_of_replicas":0}})", 200);
-  EXPECT_EQ(CallJson(HttpMethod::kGet, "/_alias", "", 200), json::parse(R"({"a":{"aliases":{}}})"));
-  EXPECT_EQ(CallJson(HttpMethod::kGet, "/a/_alias", "", 200),
-            json::parse(R"({"a":{"aliases":{}}})"));
-  EXPECT_EQ(CallJson(HttpMethod::kGet, "/_alias/x", "", 404),
-            json::parse(R"({"error":"alias [x] missing","status":404})"));
-  EXPECT_EQ(Call(HttpMethod::kHead, "/_alias/x").status, 404);
-  EXPECT_EQ(CallJson(HttpMethod::kPost, "/_aliases", R"({"actions":[]})", 400)["error"]["reason"],
-            "aliases are not supported yet");
+// Aliases and open/close are tested in rest_alias_test.cc.
+TEST_F(RestIndexTest, Templates) {
   EXPECT_EQ(CallJson(HttpMethod::kGet, "/_index_template", "", 200),
             json::parse(R"({"index_templates":[]})"));
   EXPECT_EQ(CallJson(HttpMethod::kGet, "/_index_template/t", "", 404)["error"]["type"],
@@ -336,10 +331,6 @@ TEST_F(RestIndexTest, AliasesTemplatesOpenClose) {
   EXPECT_EQ(CallJson(HttpMethod::kPut, "/_template/t", R"({"index_patterns":["x*"]})",
                      400)["error"]["reason"],
             "index templates are not supported yet");
-  EXPECT_EQ(CallJson(HttpMethod::kPost, "/a/_open", "", 200),
-            json::parse(R"({"acknowledged":true,"shards_acknowledged":true})"));
-  EXPECT_EQ(CallJson(HttpMethod::kPost, "/a/_close", "", 400)["error"]["reason"],
-            "closing an index is not supported yet");
 }
 
 }  // namespace

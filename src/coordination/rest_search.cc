@@ -239,6 +239,8 @@ struct ShardTarget {
   data::ShardService* service = nullptr;  // null: `unavailable` says why
   Status unavailable;
   std::string reader_id;  // scroll / PIT reader
+  // The filters of the aliases the index was searched through (ApplyAliasFilters).
+  std::vector<json> alias_filters;
   uint64_t skip = 0;
   int64_t max_result_window = kDefaultMaxResultWindow;
 };
@@ -413,6 +415,11 @@ SearchRun QueryThenFetch(const std::vector<ShardTarget>& targets, const SearchPl
     }
     data::QueryPhaseRequest request;
     request.body = plan.body;
+    if (!t.alias_filters.empty()) {
+      auto query = request.body.find("query");
+      request.body["query"] =
+          ApplyAliasFilters(query == request.body.end() ? json() : *query, t.alias_filters);
+    }
     if (plan.continuation) {
       request.body.erase("aggs");
       request.body.erase("aggregations");
@@ -985,21 +992,26 @@ class SearchService {
     QD_ASSIGN_OR_RETURN(IndicesOptions options, IndicesOptionsOf(request, IndicesOptions{}));
     QD_ASSIGN_OR_RETURN(cluster::StatePtr state,
                         ReadClusterState(context_, SplitComma(expression.value_or(""))));
-    QD_ASSIGN_OR_RETURN(std::vector<std::string> names,
-                        ResolveIndices(*state, expression.value_or(""), options));
+    QD_ASSIGN_OR_RETURN(std::vector<ResolvedIndex> resolved,
+                        ResolveIndicesWithFilters(*state, expression.value_or(""), options));
     std::vector<ShardTarget> targets;
-    for (const std::string& name : names) {
-      const cluster::Index* index = state->FindIndex(name);
-      if (index == nullptr) return IndexNotFoundError(name);
+    for (const ResolvedIndex& one : resolved) {
+      const cluster::Index* index = state->FindIndex(one.name);
+      if (index == nullptr) return IndexNotFoundError(one.name);
       const int32_t shards = static_cast<int32_t>(index->routing.shards.size());
+      std::vector<int32_t> chosen;
       if (routing) {
-        std::set<int32_t> chosen;
+        std::set<int32_t> unique;
         for (const std::string& value : SplitComma(*routing)) {
-          chosen.insert(ShardForRouting(value, shards));
+          unique.insert(ShardForRouting(value, shards));
         }
-        for (int32_t s : chosen) targets.push_back(MakeTarget(context_, *index, s));
+        chosen.assign(unique.begin(), unique.end());
       } else {
-        for (int32_t s = 0; s < shards; ++s) targets.push_back(MakeTarget(context_, *index, s));
+        for (int32_t s = 0; s < shards; ++s) chosen.push_back(s);
+      }
+      for (int32_t s : chosen) {
+        targets.push_back(MakeTarget(context_, *index, s));
+        targets.back().alias_filters = one.filters;
       }
     }
     return targets;

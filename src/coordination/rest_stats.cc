@@ -643,7 +643,8 @@ std::vector<ShardCopyStats> CollectShardStats(const RestContext& context,
     for (const cluster::ShardRouting& shard : index->routing.shards) {
       for (const cluster::ShardCopy& copy : shard.copies) {
         ShardCopyStats entry{index, shard.shard_id, &copy, std::nullopt};
-        const bool active = cluster::IsActive(copy.state);
+        // A closed index's shards are closed on the data nodes: they are not asked.
+        const bool active = cluster::IsActive(copy.state) && !index->closed;
         data::ShardService* service =
             active && context.shard_service ? context.shard_service(copy.node_id) : nullptr;
         if (service != nullptr) {

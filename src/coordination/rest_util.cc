@@ -11,6 +11,7 @@
 #include <bit>
 #include <charconv>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <set>
 #include <thread>
@@ -42,6 +43,9 @@ constexpr KnownType kKnownTypes[] = {
     {"strict_dynamic_mapping_exception", 400},
     {"illegal_argument_exception", 400},
     {"invalid_index_name_exception", 400},
+    {"invalid_alias_name_exception", 400},
+    {"index_closed_exception", 400},
+    {"aliases_not_found_exception", 404},
     {"invalid_type_name_exception", 400},
     {"action_request_validation_exception", 400},
     {"resource_already_exists_exception", 400},
@@ -308,6 +312,19 @@ OrderedJson ErrorObject(const Status& status, std::string_view index, std::strin
       reason.ends_with(']')) {
     index = reason.substr(kNoSuchIndex.size(), reason.size() - kNoSuchIndex.size() - 1);
   }
+  // IndexClosedError: "closed [index][uuid]" is OpenSearch's reason "closed" plus both fields.
+  std::string closed_index, closed_uuid;
+  if (type == "index_closed_exception" && text.starts_with("closed [") && text.ends_with(']')) {
+    const std::string_view inner = text.substr(8, text.size() - 9);
+    const size_t split = inner.rfind("][");
+    if (split != std::string_view::npos) {
+      closed_index = inner.substr(0, split);
+      closed_uuid = inner.substr(split + 2);
+      object["reason"] = "closed";
+      if (index.empty()) index = closed_index;
+      if (index_uuid.empty()) index_uuid = closed_uuid;
+    }
+  }
   if (!index.empty()) {
     object["index"] = std::string(index);
     if (type == "index_not_found_exception") {
@@ -493,30 +510,86 @@ Result<IndicesOptions> IndicesOptionsOf(const HttpRequest& request, IndicesOptio
                       BoolParam(request, "allow_no_indices", defaults.allow_no_indices));
   if (request.HasParam("expand_wildcards")) {
     bool open = false;
+    bool closed = false;
     for (const std::string& value : SplitComma(request.Param("expand_wildcards"))) {
-      if (value == "open" || value == "all") {
+      if (value == "open") {
         open = true;
-      } else if (value == "closed" || value == "hidden" || value == "none") {
-        // No index is closed or hidden yet, so these add nothing.
+      } else if (value == "closed") {
+        closed = true;
+      } else if (value == "all") {
+        open = closed = true;
+      } else if (value == "hidden" || value == "none") {
+        // No index is hidden, so these add nothing.
       } else {
         return Status::InvalidArgument(
             "illegal_argument_exception: No valid expand wildcard value [" + value + "]");
       }
     }
+    options.expand_closed = closed;
     options.expand_open = open;
   }
   return options;
 }
 
-Result<std::vector<std::string>> ResolveIndices(const cluster::ClusterState& state,
-                                                std::string_view expression,
-                                                const IndicesOptions& options) {
+namespace {
+
+// The indices of alias `alias` (sorted), each with its metadata.
+std::vector<std::pair<const cluster::Index*, const cluster::AliasMetadata*>> AliasIndices(
+    const cluster::ClusterState& state, std::string_view alias) {
+  std::vector<std::pair<const cluster::Index*, const cluster::AliasMetadata*>> out;
+  for (const auto& [name, index] : state.indices) {
+    auto it = index->aliases.find(std::string(alias));
+    if (it != index->aliases.end()) out.emplace_back(index.get(), &it->second);
+  }
+  return out;
+}
+
+// What an expression reached an index through, while resolving.
+struct Reached {
+  bool unfiltered = false;  // named directly, by a wildcard, or through an unfiltered alias
+  std::vector<nlohmann::json> filters;
+};
+
+}  // namespace
+
+Status IndexClosedError(std::string_view index, std::string_view index_uuid) {
+  return Status::InvalidArgument("index_closed_exception: closed [" + std::string(index) + "][" +
+                                 std::string(index_uuid) + "]");
+}
+
+Status CheckOpen(const cluster::Index& index) {
+  return index.closed ? IndexClosedError(index.name, index.uuid) : Status::OK();
+}
+
+Result<std::vector<ResolvedIndex>> ResolveIndicesWithFilters(const cluster::ClusterState& state,
+                                                             std::string_view expression,
+                                                             const IndicesOptions& options) {
   std::vector<std::string> parts = SplitComma(expression);
-  std::set<std::string> result;
+  std::map<std::string, Reached> result;
+  // Wildcards yield the indices whose state expand_wildcards asks for.
+  auto expands = [&](const cluster::Index& index) {
+    if (index.closed) return options.expand_closed && !options.forbid_closed;
+    return options.expand_open;
+  };
+  // A concrete name (or alias) reaching a closed index: OpenSearch's failClosed.
+  auto add_named = [&](const cluster::Index& index, const nlohmann::json* filter) -> Status {
+    if (index.closed && options.forbid_closed) {
+      if (options.ignore_unavailable) return Status::OK();
+      return CheckOpen(index);
+    }
+    Reached& reached = result[index.name];
+    if (filter == nullptr || filter->is_null()) {
+      reached.unfiltered = true;
+    } else if (std::find(reached.filters.begin(), reached.filters.end(), *filter) ==
+               reached.filters.end()) {
+      reached.filters.push_back(*filter);
+    }
+    return Status::OK();
+  };
   const bool all = parts.empty() || (parts.size() == 1 && (parts[0] == "_all" || parts[0] == "*"));
   if (all) {
-    if (options.expand_open) {
-      for (const auto& [name, index] : state.indices) result.insert(name);
+    for (const auto& [name, index] : state.indices) {
+      if (expands(*index)) result[name].unfiltered = true;
     }
   } else {
     // IndexNameExpressionResolver.WildcardExpressionResolver: "-x" excludes only once a
@@ -538,29 +611,112 @@ Result<std::vector<std::string>> ResolveIndices(const cluster::ClusterState& sta
       const bool wildcard = expr.find('*') != std::string_view::npos;
       if (wildcard) wildcard_seen = true;
       if (exclude) {
+        // An exclusion removes matching indices and the indices of matching aliases.
         for (auto it = result.begin(); it != result.end();) {
-          it = GlobMatch(expr, *it) ? result.erase(it) : std::next(it);
+          const cluster::Index* index = state.FindIndex(it->first);
+          bool match = GlobMatch(expr, it->first);
+          if (!match && index != nullptr) {
+            for (const auto& [alias, metadata] : index->aliases)
+              match = match || GlobMatch(expr, alias);
+          }
+          it = match ? result.erase(it) : std::next(it);
         }
         continue;
       }
       if (!wildcard) {
-        if (state.FindIndex(expr) != nullptr) {
-          result.emplace(expr);
-        } else if (!options.ignore_unavailable) {
-          return IndexNotFoundError(expr);
+        if (const cluster::Index* index = state.FindIndex(expr)) {
+          QD_RETURN_IF_ERROR(add_named(*index, nullptr));
+          continue;
+        }
+        auto indices = AliasIndices(state, expr);
+        if (indices.empty()) {
+          if (!options.ignore_unavailable) return IndexNotFoundError(expr);
+          continue;
+        }
+        for (const auto& [index, metadata] : indices) {
+          QD_RETURN_IF_ERROR(add_named(*index, &metadata->filter));
         }
         continue;
       }
-      if (!options.expand_open) continue;
       for (const auto& [name, index] : state.indices) {
-        if (GlobMatch(expr, name)) result.insert(name);
+        if (!expands(*index)) continue;
+        if (GlobMatch(expr, name)) result[name].unfiltered = true;
+        for (const auto& [alias, metadata] : index->aliases) {
+          if (!GlobMatch(expr, alias)) continue;
+          Reached& reached = result[name];
+          if (metadata.filter.is_null()) {
+            reached.unfiltered = true;
+          } else if (std::find(reached.filters.begin(), reached.filters.end(), metadata.filter) ==
+                     reached.filters.end()) {
+            reached.filters.push_back(metadata.filter);
+          }
+        }
       }
     }
   }
   if (result.empty() && !options.allow_no_indices) {
     return IndexNotFoundError(parts.empty() ? std::string("_all") : std::string(expression));
   }
-  return std::vector<std::string>(result.begin(), result.end());
+  std::vector<ResolvedIndex> out;
+  out.reserve(result.size());
+  for (auto& [name, reached] : result) {
+    ResolvedIndex resolved{name, {}};
+    if (!reached.unfiltered) resolved.filters = std::move(reached.filters);
+    out.push_back(std::move(resolved));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> ResolveIndices(const cluster::ClusterState& state,
+                                                std::string_view expression,
+                                                const IndicesOptions& options) {
+  QD_ASSIGN_OR_RETURN(std::vector<ResolvedIndex> resolved,
+                      ResolveIndicesWithFilters(state, expression, options));
+  std::vector<std::string> names;
+  names.reserve(resolved.size());
+  for (ResolvedIndex& index : resolved) names.push_back(std::move(index.name));
+  return names;
+}
+
+nlohmann::json ApplyAliasFilters(const nlohmann::json& query,
+                                 const std::vector<nlohmann::json>& filters) {
+  if (filters.empty()) return query;
+  nlohmann::json filter =
+      filters.size() == 1 ? filters[0] : nlohmann::json{{"bool", {{"should", filters}}}};
+  nlohmann::json must =
+      query.is_null() ? nlohmann::json{{"match_all", nlohmann::json::object()}} : query;
+  return nlohmann::json{{"bool", {{"must", std::move(must)}, {"filter", std::move(filter)}}}};
+}
+
+Result<std::string> WriteIndexName(const cluster::ClusterState& state, std::string_view name) {
+  if (state.FindIndex(name) != nullptr) return std::string(name);
+  auto indices = AliasIndices(state, name);
+  if (indices.empty()) return std::string(name);
+  for (const auto& [index, metadata] : indices) {
+    if (metadata->is_write_index.value_or(false)) return index->name;
+  }
+  // MetadataIndexAbstraction.Alias: a single index is the write index unless disabled.
+  if (indices.size() == 1 && indices[0].second->is_write_index.value_or(true)) {
+    return indices[0].first->name;
+  }
+  return Status::InvalidArgument(
+      "illegal_argument_exception: no write index is defined for alias [" + std::string(name) +
+      "]. The write index may be explicitly disabled using is_write_index=false or the alias "
+      "points to multiple indices without one being designated as a write index");
+}
+
+Result<std::string> ReadIndexName(const cluster::ClusterState& state, std::string_view name) {
+  if (state.FindIndex(name) != nullptr) return std::string(name);
+  auto indices = AliasIndices(state, name);
+  if (indices.empty()) return std::string(name);
+  if (indices.size() == 1) return indices[0].first->name;
+  std::string names;
+  for (const auto& [index, metadata] : indices) {
+    names += (names.empty() ? "" : ", ") + index->name;
+  }
+  return Status::InvalidArgument("illegal_argument_exception: alias [" + std::string(name) +
+                                 "] has more than one index associated with it [" + names +
+                                 "], can't execute a single index op");
 }
 
 int32_t RoutingHash(std::string_view routing) {

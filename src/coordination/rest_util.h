@@ -108,21 +108,63 @@ using ::quidditch::GlobMatch;  // common/glob.h
 // --- indices -----------------------------------------------------------------------------------
 
 struct IndicesOptions {
-  bool ignore_unavailable = false;  // skip missing concrete names instead of failing
+  bool ignore_unavailable = false;  // skip missing (and forbidden closed) names instead of failing
   bool allow_no_indices = true;     // a wildcard (or _all) matching nothing is not an error
-  bool expand_open = true;          // expand_wildcards=open (the only state there is now)
+  bool expand_open = true;          // expand_wildcards open: wildcards match open indices
+  bool expand_closed = false;       // expand_wildcards closed: wildcards match closed indices
+  // OpenSearch's forbidClosedIndices: a closed index named (directly or through an alias) is
+  // index_closed_exception, or skipped with ignore_unavailable; wildcards never yield it. The
+  // APIs that work on closed indices (GET /{index}, settings, _close/_open, delete, _cat,
+  // health) turn it off.
+  bool forbid_closed = true;
 };
 // The options a request's ignore_unavailable, allow_no_indices and expand_wildcards say.
 Result<IndicesOptions> IndicesOptionsOf(const HttpRequest& request, IndicesOptions defaults);
 
-// The concrete index names an expression names, sorted and without duplicates: a comma list of
-// names and '*' patterns; "_all", "*" or empty for every index; a "-pattern" after a wildcard
-// entry removes matches (before any wildcard it is an ordinary name, as in OpenSearch). A missing
-// concrete name is index_not_found_exception unless options.ignore_unavailable; nothing matched at
-// all is index_not_found_exception when !options.allow_no_indices.
+// One concrete index an expression resolves to, with the alias filters searches of it apply.
+struct ResolvedIndex {
+  std::string name;
+  // The filters of the filtered aliases the index was reached through; a document matches when
+  // any of them does. Empty when no filter applies: the index was named directly, matched by a
+  // wildcard itself, or reached through an alias without a filter (OpenSearch's
+  // IndicesService.buildAliasFilter).
+  std::vector<nlohmann::json> filters;
+};
+
+// The concrete indices an expression names, sorted by name and without duplicates: a comma
+// list of index names, alias names and '*' patterns (a pattern matches index and alias names;
+// an alias stands for all its indices); "_all", "*" or empty for every index; a "-pattern"
+// after a wildcard entry removes matching indices (before any wildcard it is an ordinary name,
+// as in OpenSearch). A missing concrete name is index_not_found_exception unless
+// options.ignore_unavailable; nothing matched at all is index_not_found_exception when
+// !options.allow_no_indices; closed indices follow options (IndexClosedError).
+Result<std::vector<ResolvedIndex>> ResolveIndicesWithFilters(const cluster::ClusterState& state,
+                                                             std::string_view expression,
+                                                             const IndicesOptions& options);
+// The names of ResolveIndicesWithFilters, for the APIs that apply no alias filter.
 Result<std::vector<std::string>> ResolveIndices(const cluster::ClusterState& state,
                                                 std::string_view expression,
                                                 const IndicesOptions& options);
+
+// A query that matches what `query` matches within the alias `filters` (any of them): `query`
+// itself when there are none. `query` null means match_all.
+nlohmann::json ApplyAliasFilters(const nlohmann::json& query,
+                                 const std::vector<nlohmann::json>& filters);
+
+// The index a single-document request or bulk item naming `name` works on: `name` itself when
+// it is no alias (an index, or one that does not exist yet), else the alias's write index (its
+// is_write_index index, else its only index). An alias with no write index is
+// illegal_argument_exception as OpenSearch words it.
+Result<std::string> WriteIndexName(const cluster::ClusterState& state, std::string_view name);
+// The index a GET by id of `name` reads: `name` itself, or the only index of alias `name`
+// (several: illegal_argument_exception as OpenSearch's RestGetAction answers).
+Result<std::string> ReadIndexName(const cluster::ClusterState& state, std::string_view name);
+
+// OpenSearch's IndexClosedException for `index`: 400 index_closed_exception "closed" with the
+// index and index_uuid fields (ErrorObject reads them back from the message).
+Status IndexClosedError(std::string_view index, std::string_view index_uuid);
+// IndexClosedError when `index` is closed, OK otherwise.
+Status CheckOpen(const cluster::Index& index);
 
 // The shard of a document: OpenSearch's Murmur3HashFunction over the UTF-16 code units of the
 // routing value (the _id when no routing is given), then OperationRouting's
