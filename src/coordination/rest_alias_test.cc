@@ -160,6 +160,21 @@ TEST_F(RestAliasTest, SearchesThroughFilteredAliases) {
     EXPECT_EQ(hit["_source"]["color"], "red") << hit;
     EXPECT_TRUE(hit["_index"] == "a" || hit["_index"] == "b") << hit;
   }
+  // Later scroll pages and PIT searches keep the filter.
+  json page = CallJson(HttpMethod::kPost, "/reds/_search?scroll=1m",
+                       R"({"size":2,"sort":[{"n":"asc"}]})", 200);
+  int64_t seen = static_cast<int64_t>(page["hits"]["hits"].size());
+  while (!page["hits"]["hits"].empty()) {
+    for (const json& hit : page["hits"]["hits"]) EXPECT_EQ(hit["_source"]["color"], "red") << hit;
+    page = CallJson(HttpMethod::kPost, "/_search/scroll",
+                    json{{"scroll", "1m"}, {"scroll_id", page["_scroll_id"]}}.dump(), 200);
+    seen += static_cast<int64_t>(page["hits"]["hits"].size());
+  }
+  EXPECT_EQ(seen, 6);
+  json pit = CallJson(HttpMethod::kPost, "/reds/_search/point_in_time?keep_alive=1m", "", 200);
+  json in_pit = CallJson(HttpMethod::kPost, "/_search",
+                         json{{"pit", {{"id", pit["pit_id"]}}}, {"size", 0}}.dump(), 200);
+  EXPECT_EQ(in_pit["hits"]["total"]["value"], 6);
   // _delete_by_query through the alias deletes only what the filter matches.
   json deleted = CallJson(HttpMethod::kPost, "/big/_delete_by_query?refresh=true",
                           R"({"query":{"match_all":{}}})", 200);

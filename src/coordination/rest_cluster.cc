@@ -249,8 +249,11 @@ HttpResponse HandleHealth(const rest::RestContext& context, const HttpRequest& r
       rest::TimeParam(request, "timeout", kDefaultHealthTimeout);
   if (!timeout.ok()) return rest::ErrorResponse(timeout.status());
   // ClusterHealthRequest's default options are lenient: missing names are skipped.
+  // Closed indices have health too (lenientExpandHidden: open and closed).
   rest::IndicesOptions lenient;
   lenient.ignore_unavailable = true;
+  lenient.expand_closed = true;
+  lenient.forbid_closed = false;
   Result<rest::IndicesOptions> options = rest::IndicesOptionsOf(request, lenient);
   if (!options.ok()) return rest::ErrorResponse(options.status());
   std::string expression;
@@ -273,7 +276,9 @@ HttpResponse HandleHealth(const rest::RestContext& context, const HttpRequest& r
       for (const std::string& name : *names) view.indices[name] = state->indices.at(name);
       // As TransportClusterHealthAction: the named indices existing (strictly resolved) is
       // one more condition to wait for, and while one is missing the status is red.
-      missing_index = !rest::ResolveIndices(*state, expression, rest::IndicesOptions{}).ok();
+      rest::IndicesOptions strict;
+      strict.forbid_closed = false;
+      missing_index = !rest::ResolveIndices(*state, expression, strict).ok();
     }
     ClusterHealth health = cluster::ComputeHealth(view);
     if (missing_index) health.status = HealthStatus::kRed;

@@ -288,6 +288,7 @@ ShardTarget ReaderTarget(const RestContext& context, const ReaderRef& reader) {
   target.node = reader.node;
   target.reader_id = reader.reader_id;
   target.skip = reader.position;
+  target.alias_filters = reader.alias_filters;
   target.service = context.shard_service ? context.shard_service(reader.node) : nullptr;
   if (target.service == nullptr) {
     target.unavailable = Status::NotFound(fmt::format(
@@ -896,7 +897,8 @@ class SearchService {
         open.keep_alive = **keep_alive;
         Result<data::QueryPhaseResult> result = t.service->ExecuteQuery(t.key, open);
         if (result.ok()) {
-          pit.readers.push_back(ReaderRef{t.node, t.key.index, t.key.shard, result->reader_id, 0});
+          pit.readers.push_back(
+              ReaderRef{t.node, t.key.index, t.key.shard, result->reader_id, 0, t.alias_filters});
           continue;
         }
         status = result.status();
@@ -1152,7 +1154,7 @@ class SearchService {
       for (size_t i = 0; i < targets.size(); ++i) {
         if (run.readers[i].empty()) continue;
         id.readers.push_back(ReaderRef{targets[i].node, targets[i].key.index, targets[i].key.shard,
-                                       run.readers[i], run.consumed[i]});
+                                       run.readers[i], run.consumed[i], targets[i].alias_filters});
       }
       id.context = RememberScroll(id);
       out["_scroll_id"] = EncodeScrollId(id);

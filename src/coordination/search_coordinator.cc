@@ -103,7 +103,10 @@ constexpr char kUrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
 json ReadersToJson(const std::vector<ReaderRef>& readers) {
   json out = json::array();
   for (const ReaderRef& r : readers) {
-    out.push_back(json::array({r.node, r.index, r.shard, r.reader_id, r.position}));
+    json entry = json::array({r.node, r.index, r.shard, r.reader_id, r.position});
+    // Only readers of filtered aliases carry a sixth element, so ids stay short otherwise.
+    if (!r.alias_filters.empty()) entry.push_back(r.alias_filters);
+    out.push_back(std::move(entry));
   }
   return out;
 }
@@ -111,13 +114,15 @@ json ReadersToJson(const std::vector<ReaderRef>& readers) {
 bool ReadersFromJson(const json& in, std::vector<ReaderRef>* readers) {
   if (!in.is_array()) return false;
   for (const json& r : in) {
-    if (!r.is_array() || r.size() != 5 || !r[0].is_string() || !r[1].is_string() ||
-        !r[2].is_number_integer() || !r[3].is_string() || !r[4].is_number_unsigned()) {
+    if (!r.is_array() || r.size() < 5 || r.size() > 6 || !r[0].is_string() || !r[1].is_string() ||
+        !r[2].is_number_integer() || !r[3].is_string() || !r[4].is_number_unsigned() ||
+        (r.size() == 6 && !r[5].is_array())) {
       return false;
     }
-    readers->push_back(ReaderRef{r[0].get<std::string>(), r[1].get<std::string>(),
-                                 r[2].get<int32_t>(), r[3].get<std::string>(),
-                                 r[4].get<uint64_t>()});
+    ReaderRef ref{r[0].get<std::string>(), r[1].get<std::string>(), r[2].get<int32_t>(),
+                  r[3].get<std::string>(), r[4].get<uint64_t>(),    {}};
+    if (r.size() == 6) ref.alias_filters = r[5].get<std::vector<json>>();
+    readers->push_back(std::move(ref));
   }
   return true;
 }

@@ -120,6 +120,9 @@ struct ReaderRef {
   int32_t shard = 0;
   std::string reader_id;
   uint64_t position = 0;  // scroll: hits of this shard already returned
+  // The filters of the aliases the shard's index was searched through (ApplyAliasFilters in
+  // rest_util.h): every later page or PIT search applies them again.
+  std::vector<nlohmann::json> alias_filters;
   friend bool operator==(const ReaderRef&, const ReaderRef&) = default;
 };
 
