@@ -790,7 +790,6 @@ def test_field_caps(client, docs_index):
     assert r["fields"]["price"]["long"]["searchable"] is True
 
 
-@not_implemented("alias writes (_aliases, PUT /{index}/_alias/{name})")
 def test_aliases(client, index):
     create(client, index)
     load(client, index, {"1": {"tag": "a"}, "2": {"tag": "b"}})
@@ -802,8 +801,45 @@ def test_aliases(client, index):
     assert client.count(index=index + "-a")["count"] == 1
     assert set(client.indices.get_alias(index=index)[index]["aliases"]) == {
         index + "-all", index + "-a"}
+    assert client.indices.get_alias(name=index + "-a")[index]["aliases"][index + "-a"] == {
+        "filter": {"term": {"tag": "a"}}, "is_write_index": True}
     client.index(index=index + "-a", id="3", body={"tag": "c"}, refresh=True)
     assert client.get(index=index, id="3")["found"] is True
+    assert client.indices.exists_alias(name=index + "-a") is True
+    assert client.indices.exists_alias(name=index + "-nope") is False
+    assert client.indices.delete_alias(index=index, name=index + "-all") == {"acknowledged": True}
+    assert client.indices.exists_alias(name=index + "-all") is False
+    with pytest.raises(NotFoundError) as e:
+        client.indices.delete_alias(index=index, name=index + "-all")
+    assert e.value.error == "aliases_not_found_exception"
+
+
+def test_search_and_bulk_through_aliases(client, index):
+    other = index + "-2"
+    create(client, index, shards=2)
+    create(client, other)
+    client.indices.update_aliases(body={"actions": [
+        {"add": {"index": index, "alias": index + "-w", "is_write_index": True}},
+        {"add": {"index": other, "alias": index + "-w"}},
+        {"add": {"indices": [index, other], "alias": index + "-red",
+                 "filter": {"term": {"color": "red"}}}}]})
+    actions = [{"_index": index + "-w", "_id": str(i), "_source": {
+        "color": "red" if i % 2 == 0 else "blue", "n": i}} for i in range(10)]
+    ok, errors = helpers.bulk(client, actions, refresh=True)
+    assert (ok, errors) == (10, [])
+    assert client.count(index=index)["count"] == 10
+    assert client.count(index=other)["count"] == 0
+    r = client.search(index=index + "-red", body={"query": {"range": {"n": {"gte": 4}}},
+                                                   "size": 10})
+    assert total(r) == 3
+    assert {h["_source"]["color"] for h in r["hits"]["hits"]} == {"red"}
+    assert {h["_index"] for h in r["hits"]["hits"]} == {index}
+    # helpers.scan (scroll) keeps the filter on every page.
+    scanned = list(helpers.scan(client, index=index + "-red", size=2))
+    assert len(scanned) == 5
+    with pytest.raises(RequestError) as e:
+        client.get(index=index + "-w", id="1")
+    assert e.value.error == "illegal_argument_exception"
 
 
 @not_implemented("index templates (_index_template)")
@@ -818,15 +854,21 @@ def test_index_template(client, index):
     assert got["mappings"]["properties"]["k"] == {"type": "keyword"}
 
 
-@not_implemented("_close")
 def test_close_and_open(client, index):
     create(client, index)
-    assert client.indices.close(index=index)["acknowledged"] is True
+    load(client, index, {"1": {"a": 1}})
+    assert client.indices.close(index=index) == {
+        "acknowledged": True, "shards_acknowledged": True, "indices": {index: {"closed": True}}}
     with pytest.raises(RequestError) as e:
         client.search(index=index)
     assert e.value.error == "index_closed_exception"
-    assert client.indices.open(index=index)["acknowledged"] is True
-    assert client.count(index=index)["count"] == 0
+    with pytest.raises(RequestError) as e:
+        client.index(index=index, id="2", body={"a": 2})
+    assert e.value.error == "index_closed_exception"
+    assert client.cluster.state(metric="metadata")["metadata"]["indices"][index]["state"] == "close"
+    assert index in client.indices.get(index=index)
+    assert client.indices.open(index=index) == {"acknowledged": True, "shards_acknowledged": True}
+    assert client.count(index=index)["count"] == 1
 
 
 def test_flush(client, index):
