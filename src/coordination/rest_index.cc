@@ -945,11 +945,15 @@ HttpResponse Analyze(const RestContext& context, const HttpRequest& request,
   } else {
     Result<cluster::StatePtr> state = ReadClusterState(context, {index_name});
     if (!state.ok()) return Error(state.status());
-    const cluster::Index* index = (*state)->FindIndex(index_name);
+    // An alias of one index analyzes with that index (AnalyzeAction is a single-index op).
+    Result<std::string> concrete = ReadIndexName(**state, index_name);
+    if (!concrete.ok()) return Error(concrete.status());
+    const cluster::Index* index = (*state)->FindIndex(*concrete);
     if (index == nullptr) return IndexNotFound(index_name);
+    if (Status open = CheckOpen(*index); !open.ok()) return Error(open);
     Result<data::ShardService*> service = ReadShardService(context, *index, 0);
     if (!service.ok()) return Error(service.status());
-    result = (*service)->Analyze(data::ShardKey{index_name, 0}, analyze);
+    result = (*service)->Analyze(data::ShardKey{index->name, 0}, analyze);
   }
   if (!result.ok()) return Error(result.status());
   return JsonResponse(200, OrderedJson(*result));

@@ -1,10 +1,10 @@
 // The index APIs: create, delete, exists and get an index; its mappings and settings; refresh,
-// flush, _analyze and _field_caps; and the answers for aliases, templates and open/close,
-// which the cluster state does not hold yet.
+// flush, _analyze and _field_caps; and the answers for templates, which the cluster state does
+// not hold yet. Aliases and _close/_open are rest_alias.h's.
 //
 // Routes (OpenSearch 2.19 paths, parameters and bodies):
-//   PUT /{index}                         create (settings, mappings; aliases only when empty)
-//   DELETE /{index}                      delete (comma list, wildcards, _all)
+//   PUT /{index}                         create (settings, mappings, aliases)
+//   DELETE /{index}                      delete (comma list, wildcards, _all; closed ones too)
 //   HEAD /{index}, GET /{index}          exists, get ({aliases, mappings, settings})
 //   GET /_mapping, /{index}/_mapping     mappings as the shards hold them (dynamic fields too)
 //   GET /_mapping/field/{fields}, /{index}/_mapping/field/{fields}   leaf field definitions
@@ -14,10 +14,11 @@
 //   GET|POST /_refresh, /{index}/_refresh, /_flush, /{index}/_flush
 //   GET|POST /_analyze, /{index}/_analyze
 //   GET|POST /_field_caps, /{index}/_field_caps
-//   GET /_alias, /_aliases, /{index}/_alias, /_alias/{name}, /{index}/_alias/{name} (there are
-//   no aliases: empty answers and 404 for a named alias); alias writes: 400 not supported
 //   GET /_index_template[/{name}], /_template[/{name}] (none exist); template writes: 400
-//   POST /{index}/_open (every index is open: acknowledged); POST /{index}/_close: 400
+//
+// GET /{index}, _mapping, _settings and DELETE work on closed indices (a closed index's mapping
+// comes from its metadata: its shards are closed); the others answer index_closed_exception for
+// a closed index named explicitly.
 //
 // A new index is validated completely before ControlPlane.CreateIndex is called: its name,
 // every setting (unknown ones are rejected as OpenSearch rejects them), its analysis (by

@@ -333,6 +333,21 @@ OrderedJson ErrorObject(const Status& status, std::string_view index, std::strin
     }
     object["index_uuid"] = std::string(index_uuid.empty() ? "_na_" : index_uuid);
   }
+  // AliasesNotFoundException names its aliases as resources, as OpenSearch renders them.
+  constexpr std::string_view kAliases = "aliases [";
+  if (type == "aliases_not_found_exception" && text.starts_with(kAliases) &&
+      text.ends_with("] missing")) {
+    const std::string_view names = text.substr(
+        kAliases.size(), text.size() - kAliases.size() - std::string_view("] missing").size());
+    object["resource.type"] = "aliases";
+    std::vector<std::string> list;
+    for (std::string_view rest = names; !rest.empty();) {
+      const size_t comma = rest.find(", ");
+      list.emplace_back(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 2);
+    }
+    object["resource.id"] = list.size() == 1 ? OrderedJson(list[0]) : OrderedJson(list);
+  }
   if (caused_by) object["caused_by"] = std::move(*caused_by);
   return object;
 }

@@ -13,7 +13,9 @@
 // OpenSearch's status: index_not_found_exception 404, document_missing_exception 404,
 // version_conflict_engine_exception 409, parsing_exception / x_content_parse_exception /
 // mapper_parsing_exception / illegal_argument_exception / invalid_index_name_exception /
-// action_request_validation_exception / resource_already_exists_exception 400,
+// invalid_alias_name_exception / index_closed_exception (with its index fields, see
+// IndexClosedError) / action_request_validation_exception / resource_already_exists_exception
+// 400, aliases_not_found_exception 404,
 // search_phase_execution_exception 400 (or the status of its cause).
 //
 // Thread safety: everything here is thread-safe.
