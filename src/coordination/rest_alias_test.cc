@@ -218,6 +218,30 @@ TEST_F(RestAliasTest, DocumentsThroughAliases) {
   EXPECT_EQ(items[1]["index"]["error"]["type"], "index_not_found_exception");
 }
 
+TEST_F(RestAliasTest, AliasRouting) {
+  TwoIndices();
+  CallJson(HttpMethod::kPost, "/_aliases", R"({"actions":[
+      {"add":{"index":"a","alias":"r1","routing":"1"}},
+      {"add":{"index":"a","alias":"s1","search_routing":"1"}}]})",
+           200);
+  // Writes and gets through the alias use its index_routing.
+  CallJson(HttpMethod::kPut, "/r1/_doc/x?refresh=true", R"({"n":7})", 201);
+  EXPECT_EQ(CallJson(HttpMethod::kGet, "/a/_doc/x?routing=1", "", 200)["found"], true);
+  json got = CallJson(HttpMethod::kGet, "/r1/_doc/x", "", 200);
+  EXPECT_EQ(got["_routing"], "1");
+  EXPECT_EQ(
+      CallJson(HttpMethod::kPut, "/r1/_doc/y?routing=2", R"({"n":7})", 400)["error"]["reason"],
+      "Alias [r1] has index routing associated with it [1], and was provided with routing "
+      "value [2], rejecting operation");
+  // Searches through the alias go to the shard of its search_routing only; a request routing
+  // must agree with it.
+  EXPECT_EQ(Count("/s1/_count"), Count("/a/_count?routing=1"));
+  EXPECT_EQ(CallJson(HttpMethod::kGet, "/s1/_count", "", 200)["_shards"]["total"], 1);
+  EXPECT_EQ(CallJson(HttpMethod::kGet, "/s1/_count?routing=zzz", "", 200)["_shards"]["total"], 0);
+  // Named directly too: every shard.
+  EXPECT_EQ(Count("/s1,a/_count"), 6);
+}
+
 TEST_F(RestAliasTest, CloseAndOpen) {
   TwoIndices();
   EXPECT_EQ(CallJson(HttpMethod::kPost, "/a/_close", "", 200), json::parse(R"({

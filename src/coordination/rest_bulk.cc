@@ -277,18 +277,21 @@ Result<std::vector<WriteOutcome>> ExecuteWrites(const RestContext& context,
   // name, as OpenSearch does); require_alias insists that the name is an alias.
   for (DocWrite& write : *writes) {
     if (!write.error.ok()) continue;
-    Result<std::string> target = WriteIndexName(*state, write.index);
+    std::string& routing = write.item.kind == BulkItem::Kind::kUpdate ? write.item.update.routing
+                                                                      : write.item.params.routing;
+    Result<DocTarget> target = WriteTarget(*state, write.index, routing);
     if (!target.ok()) {
       write.error = target.status();
       continue;
     }
-    if (write.require_alias && *target == write.index) {
+    if (write.require_alias && target->index == write.index) {
       write.error = Status::NotFound("index_not_found_exception: no such index [" + write.index +
                                      "] and [require_alias] request flag is [true] and [" +
                                      write.index + "] is not an alias");
       continue;
     }
-    write.index = std::move(target).value();
+    write.index = std::move(target->index);
+    routing = std::move(target->routing);  // an alias's index_routing
   }
 
   // Every index named, once: found, created, or failed.

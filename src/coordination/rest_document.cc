@@ -224,12 +224,13 @@ GetAnswer RunGet(const RestContext& context, const cluster::ClusterState& state,
                  const GetSpec& spec, bool realtime, bool refresh) {
   GetAnswer answer;
   // Through an alias: its only index.
-  Result<std::string> name = ReadIndexName(state, spec.index);
-  if (!name.ok()) {
-    answer.status = name.status();
+  Result<DocTarget> target = ReadTarget(state, spec.index, spec.routing);
+  if (!target.ok()) {
+    answer.status = target.status();
     return answer;
   }
-  const cluster::Index* index = state.FindIndex(*name);
+  const std::string& routing = target->routing;  // an alias's index_routing
+  const cluster::Index* index = state.FindIndex(target->index);
   if (index == nullptr) {
     answer.status = IndexNotFoundError(spec.index);
     return answer;
@@ -239,8 +240,7 @@ GetAnswer RunGet(const RestContext& context, const cluster::ClusterState& state,
     answer.status = open;
     return answer;
   }
-  answer.shard =
-      ShardForRouting(spec.routing.empty() ? spec.id : spec.routing, index->settings.shards);
+  answer.shard = ShardForRouting(routing.empty() ? spec.id : routing, index->settings.shards);
   Result<data::ShardService*> service = ReadShardService(context, *index, answer.shard);
   if (!service.ok()) {
     answer.status = service.status();
@@ -282,9 +282,9 @@ GetAnswer RunGet(const RestContext& context, const cluster::ClusterState& state,
   out.append(",\"_version\":").append(std::to_string(got->version));
   out.append(",\"_seq_no\":").append(std::to_string(got->seq_no));
   out.append(",\"_primary_term\":").append(std::to_string(got->primary_term));
-  if (!spec.routing.empty()) {
+  if (!routing.empty()) {
     out.append(",\"_routing\":");
-    AppendString(spec.routing, &out);
+    AppendString(routing, &out);
   }
   out.append(",\"found\":true");
   bool fetch = spec.source ? spec.source->fetch() : !spec.stored_fields_only;

@@ -946,9 +946,9 @@ HttpResponse Analyze(const RestContext& context, const HttpRequest& request,
     Result<cluster::StatePtr> state = ReadClusterState(context, {index_name});
     if (!state.ok()) return Error(state.status());
     // An alias of one index analyzes with that index (AnalyzeAction is a single-index op).
-    Result<std::string> concrete = ReadIndexName(**state, index_name);
+    Result<DocTarget> concrete = ReadTarget(**state, index_name, "");
     if (!concrete.ok()) return Error(concrete.status());
-    const cluster::Index* index = (*state)->FindIndex(*concrete);
+    const cluster::Index* index = (*state)->FindIndex(concrete->index);
     if (index == nullptr) return IndexNotFound(index_name);
     if (Status open = CheckOpen(*index); !open.ok()) return Error(open);
     Result<data::ShardService*> service = ReadShardService(context, *index, 0);

@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <memory>
@@ -662,7 +664,9 @@ class SearchService {
     body["track_total_hits"] = true;
     std::optional<std::string> index;
     if (auto it = path.find("index"); it != path.end()) index = it->second;
-    Result<std::vector<ShardTarget>> targets = ResolveTargets(request, index, {});
+    std::optional<std::string> routing;
+    if (request.HasParam("routing")) routing = std::string(request.Param("routing"));
+    Result<std::vector<ShardTarget>> targets = ResolveTargets(request, index, routing);
     if (!targets.ok()) return ErrorResponse(targets.status());
 
     SearchPlan plan;
@@ -1001,12 +1005,28 @@ class SearchService {
       const cluster::Index* index = state->FindIndex(one.name);
       if (index == nullptr) return IndexNotFoundError(one.name);
       const int32_t shards = static_cast<int32_t>(index->routing.shards.size());
-      std::vector<int32_t> chosen;
+      // The routing values: the request's, those of the aliases the index was reached through
+      // (search_routing), or, with both, the ones in both (OpenSearch's resolveSearchRouting).
+      std::optional<std::set<std::string>> values;
       if (routing) {
-        std::set<int32_t> unique;
-        for (const std::string& value : SplitComma(*routing)) {
-          unique.insert(ShardForRouting(value, shards));
+        std::vector<std::string> given = SplitComma(*routing);
+        values.emplace(given.begin(), given.end());
+      }
+      if (!one.search_routing.empty()) {
+        std::set<std::string> alias(one.search_routing.begin(), one.search_routing.end());
+        if (values) {
+          std::set<std::string> both;
+          std::set_intersection(values->begin(), values->end(), alias.begin(), alias.end(),
+                                std::inserter(both, both.begin()));
+          values = std::move(both);
+        } else {
+          values = std::move(alias);
         }
+      }
+      std::vector<int32_t> chosen;
+      if (values) {
+        std::set<int32_t> unique;
+        for (const std::string& value : *values) unique.insert(ShardForRouting(value, shards));
         chosen.assign(unique.begin(), unique.end());
       } else {
         for (int32_t s = 0; s < shards; ++s) chosen.push_back(s);

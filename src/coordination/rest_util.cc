@@ -563,6 +563,22 @@ std::vector<std::pair<const cluster::Index*, const cluster::AliasMetadata*>> Ali
 struct Reached {
   bool unfiltered = false;  // named directly, by a wildcard, or through an unfiltered alias
   std::vector<nlohmann::json> filters;
+  bool unrouted = false;  // the same, for aliases without search_routing
+  std::set<std::string> routing;
+
+  void Direct() { unfiltered = unrouted = true; }
+  void Through(const cluster::AliasMetadata& alias) {
+    if (alias.filter.is_null()) {
+      unfiltered = true;
+    } else if (std::find(filters.begin(), filters.end(), alias.filter) == filters.end()) {
+      filters.push_back(alias.filter);
+    }
+    if (alias.search_routing.empty()) {
+      unrouted = true;
+    } else {
+      for (const std::string& value : SplitComma(alias.search_routing)) routing.insert(value);
+    }
+  }
 };
 
 }  // namespace
@@ -587,24 +603,24 @@ Result<std::vector<ResolvedIndex>> ResolveIndicesWithFilters(const cluster::Clus
     return options.expand_open;
   };
   // A concrete name (or alias) reaching a closed index: OpenSearch's failClosed.
-  auto add_named = [&](const cluster::Index& index, const nlohmann::json* filter) -> Status {
+  // `alias` null: the index named itself.
+  auto add_named = [&](const cluster::Index& index, const cluster::AliasMetadata* alias) -> Status {
     if (index.closed && options.forbid_closed) {
       if (options.ignore_unavailable) return Status::OK();
       return CheckOpen(index);
     }
     Reached& reached = result[index.name];
-    if (filter == nullptr || filter->is_null()) {
-      reached.unfiltered = true;
-    } else if (std::find(reached.filters.begin(), reached.filters.end(), *filter) ==
-               reached.filters.end()) {
-      reached.filters.push_back(*filter);
+    if (alias == nullptr) {
+      reached.Direct();
+    } else {
+      reached.Through(*alias);
     }
     return Status::OK();
   };
   const bool all = parts.empty() || (parts.size() == 1 && (parts[0] == "_all" || parts[0] == "*"));
   if (all) {
     for (const auto& [name, index] : state.indices) {
-      if (expands(*index)) result[name].unfiltered = true;
+      if (expands(*index)) result[name].Direct();
     }
   } else {
     // IndexNameExpressionResolver.WildcardExpressionResolver: "-x" excludes only once a
@@ -649,22 +665,15 @@ Result<std::vector<ResolvedIndex>> ResolveIndicesWithFilters(const cluster::Clus
           continue;
         }
         for (const auto& [index, metadata] : indices) {
-          QD_RETURN_IF_ERROR(add_named(*index, &metadata->filter));
+          QD_RETURN_IF_ERROR(add_named(*index, metadata));
         }
         continue;
       }
       for (const auto& [name, index] : state.indices) {
         if (!expands(*index)) continue;
-        if (GlobMatch(expr, name)) result[name].unfiltered = true;
+        if (GlobMatch(expr, name)) result[name].Direct();
         for (const auto& [alias, metadata] : index->aliases) {
-          if (!GlobMatch(expr, alias)) continue;
-          Reached& reached = result[name];
-          if (metadata.filter.is_null()) {
-            reached.unfiltered = true;
-          } else if (std::find(reached.filters.begin(), reached.filters.end(), metadata.filter) ==
-                     reached.filters.end()) {
-            reached.filters.push_back(metadata.filter);
-          }
+          if (GlobMatch(expr, alias)) result[name].Through(metadata);
         }
       }
     }
@@ -675,8 +684,10 @@ Result<std::vector<ResolvedIndex>> ResolveIndicesWithFilters(const cluster::Clus
   std::vector<ResolvedIndex> out;
   out.reserve(result.size());
   for (auto& [name, reached] : result) {
-    ResolvedIndex resolved{name, {}};
+    ResolvedIndex resolved{name, {}, {}};
     if (!reached.unfiltered) resolved.filters = std::move(reached.filters);
+    if (!reached.unrouted)
+      resolved.search_routing.assign(reached.routing.begin(), reached.routing.end());
     out.push_back(std::move(resolved));
   }
   return out;
@@ -703,35 +714,71 @@ nlohmann::json ApplyAliasFilters(const nlohmann::json& query,
   return nlohmann::json{{"bool", {{"must", std::move(must)}, {"filter", std::move(filter)}}}};
 }
 
-Result<std::string> WriteIndexName(const cluster::ClusterState& state, std::string_view name) {
-  if (state.FindIndex(name) != nullptr) return std::string(name);
-  auto indices = AliasIndices(state, name);
-  if (indices.empty()) return std::string(name);
-  for (const auto& [index, metadata] : indices) {
-    if (metadata->is_write_index.value_or(false)) return index->name;
+namespace {
+
+// The routing of a document request through `alias`: the alias's index_routing when the request
+// gives none; a different one is refused (IndexNameExpressionResolver.resolveIndexRouting).
+Result<std::string> AliasRouting(std::string_view alias, const cluster::AliasMetadata& metadata,
+                                 std::string_view routing) {
+  if (metadata.index_routing.empty()) return std::string(routing);
+  if (metadata.index_routing.find(',') != std::string::npos) {
+    return Status::InvalidArgument(
+        "illegal_argument_exception: index/alias [" + std::string(alias) +
+        "] provided with routing value [" + metadata.index_routing +
+        "] that resolved to several routing values, rejecting operation");
   }
-  // MetadataIndexAbstraction.Alias: a single index is the write index unless disabled.
-  if (indices.size() == 1 && indices[0].second->is_write_index.value_or(true)) {
-    return indices[0].first->name;
+  if (!routing.empty() && routing != metadata.index_routing) {
+    return Status::InvalidArgument("illegal_argument_exception: Alias [" + std::string(alias) +
+                                   "] has index routing associated with it [" +
+                                   metadata.index_routing +
+                                   "], and was provided with routing value [" +
+                                   std::string(routing) + "], rejecting operation");
   }
-  return Status::InvalidArgument(
-      "illegal_argument_exception: no write index is defined for alias [" + std::string(name) +
-      "]. The write index may be explicitly disabled using is_write_index=false or the alias "
-      "points to multiple indices without one being designated as a write index");
+  return metadata.index_routing;
 }
 
-Result<std::string> ReadIndexName(const cluster::ClusterState& state, std::string_view name) {
-  if (state.FindIndex(name) != nullptr) return std::string(name);
+}  // namespace
+
+Result<DocTarget> WriteTarget(const cluster::ClusterState& state, std::string_view name,
+                              std::string_view routing) {
+  if (state.FindIndex(name) != nullptr) return DocTarget{std::string(name), std::string(routing)};
   auto indices = AliasIndices(state, name);
-  if (indices.empty()) return std::string(name);
-  if (indices.size() == 1) return indices[0].first->name;
-  std::string names;
-  for (const auto& [index, metadata] : indices) {
-    names += (names.empty() ? "" : ", ") + index->name;
+  if (indices.empty()) return DocTarget{std::string(name), std::string(routing)};
+  const std::pair<const cluster::Index*, const cluster::AliasMetadata*>* chosen = nullptr;
+  for (const auto& entry : indices) {
+    if (entry.second->is_write_index.value_or(false)) chosen = &entry;
   }
-  return Status::InvalidArgument("illegal_argument_exception: alias [" + std::string(name) +
-                                 "] has more than one index associated with it [" + names +
-                                 "], can't execute a single index op");
+  // MetadataIndexAbstraction.Alias: a single index is the write index unless disabled.
+  if (chosen == nullptr && indices.size() == 1 &&
+      indices[0].second->is_write_index.value_or(true)) {
+    chosen = &indices[0];
+  }
+  if (chosen == nullptr) {
+    return Status::InvalidArgument(
+        "illegal_argument_exception: no write index is defined for alias [" + std::string(name) +
+        "]. The write index may be explicitly disabled using is_write_index=false or the alias "
+        "points to multiple indices without one being designated as a write index");
+  }
+  QD_ASSIGN_OR_RETURN(std::string resolved, AliasRouting(name, *chosen->second, routing));
+  return DocTarget{chosen->first->name, std::move(resolved)};
+}
+
+Result<DocTarget> ReadTarget(const cluster::ClusterState& state, std::string_view name,
+                             std::string_view routing) {
+  if (state.FindIndex(name) != nullptr) return DocTarget{std::string(name), std::string(routing)};
+  auto indices = AliasIndices(state, name);
+  if (indices.empty()) return DocTarget{std::string(name), std::string(routing)};
+  if (indices.size() > 1) {
+    std::string names;
+    for (const auto& [index, metadata] : indices) {
+      names += (names.empty() ? "" : ", ") + index->name;
+    }
+    return Status::InvalidArgument("illegal_argument_exception: alias [" + std::string(name) +
+                                   "] has more than one index associated with it [" + names +
+                                   "], can't execute a single index op");
+  }
+  QD_ASSIGN_OR_RETURN(std::string resolved, AliasRouting(name, *indices[0].second, routing));
+  return DocTarget{indices[0].first->name, std::move(resolved)};
 }
 
 int32_t RoutingHash(std::string_view routing) {

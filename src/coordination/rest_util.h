@@ -131,6 +131,10 @@ struct ResolvedIndex {
   // wildcard itself, or reached through an alias without a filter (OpenSearch's
   // IndicesService.buildAliasFilter).
   std::vector<nlohmann::json> filters;
+  // The search_routing values of the aliases it was reached through (searches go to their
+  // shards only); empty when any way it was reached has none (OpenSearch's
+  // resolveSearchRouting).
+  std::vector<std::string> search_routing;
 };
 
 // The concrete indices an expression names, sorted by name and without duplicates: a comma
@@ -153,14 +157,22 @@ Result<std::vector<std::string>> ResolveIndices(const cluster::ClusterState& sta
 nlohmann::json ApplyAliasFilters(const nlohmann::json& query,
                                  const std::vector<nlohmann::json>& filters);
 
-// The index a single-document request or bulk item naming `name` works on: `name` itself when
-// it is no alias (an index, or one that does not exist yet), else the alias's write index (its
-// is_write_index index, else its only index). An alias with no write index is
-// illegal_argument_exception as OpenSearch words it.
-Result<std::string> WriteIndexName(const cluster::ClusterState& state, std::string_view name);
-// The index a GET by id of `name` reads: `name` itself, or the only index of alias `name`
-// (several: illegal_argument_exception as OpenSearch's RestGetAction answers).
-Result<std::string> ReadIndexName(const cluster::ClusterState& state, std::string_view name);
+// The index a single-document request or bulk item naming `name` works on, and its routing.
+struct DocTarget {
+  std::string index;
+  // The request's routing, or the alias's index_routing when the request gives none.
+  std::string routing;
+};
+// For a write: `name` itself when it is no alias (an index, or one that does not exist yet),
+// else the alias's write index (its is_write_index index, else its only index). An alias with no
+// write index is illegal_argument_exception as OpenSearch words it; so is a `routing` other
+// than the alias's index_routing.
+Result<DocTarget> WriteTarget(const cluster::ClusterState& state, std::string_view name,
+                              std::string_view routing);
+// For a GET by id: `name` itself, or the only index of alias `name` (several:
+// illegal_argument_exception as OpenSearch's single-index operations answer).
+Result<DocTarget> ReadTarget(const cluster::ClusterState& state, std::string_view name,
+                             std::string_view routing);
 
 // OpenSearch's IndexClosedException for `index`: 400 index_closed_exception "closed" with the
 // index and index_uuid fields (ErrorObject reads them back from the message).
