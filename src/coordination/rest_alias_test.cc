@@ -92,6 +92,12 @@ TEST_F(RestAliasTest, AddGetRemove) {
   EXPECT_EQ(Count("/solo/_count"), 2);
   CallJson(HttpMethod::kDelete, "/*/_alias/re*", "", 200);
   EXPECT_EQ(Call(HttpMethod::kHead, "/_alias/reds").status, 404);
+  // DELETE /{index} does not delete through an alias.
+  EXPECT_EQ(CallJson(HttpMethod::kDelete, "/both", "", 400)["error"]["reason"],
+            "The provided expression [both] matches an alias, specify the corresponding concrete "
+            "indices instead.");
+  CallJson(HttpMethod::kDelete, "/bo*", "", 200);  // wildcards match index names only
+  EXPECT_EQ(Call(HttpMethod::kHead, "/a").status, 200);
   json missing = CallJson(HttpMethod::kDelete, "/a/_alias/nope", "", 404);
   EXPECT_EQ(missing["error"]["type"], "aliases_not_found_exception");
   EXPECT_EQ(missing["error"]["reason"], "aliases [nope] missing");

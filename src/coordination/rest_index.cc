@@ -444,7 +444,7 @@ OrderedJson NestSettings(const std::map<std::string, json>& flat, bool flat_sett
 // (strictExpandOpen), and for DELETE closed ones too.
 constexpr IndicesOptions kClosedAllowed{.expand_open = true, .forbid_closed = false};
 constexpr IndicesOptions kDeleteOptions{
-    .expand_open = true, .expand_closed = true, .forbid_closed = false};
+    .expand_open = true, .expand_closed = true, .forbid_closed = false, .ignore_aliases = true};
 
 struct Resolved {
   cluster::StatePtr state;

@@ -660,6 +660,12 @@ Result<std::vector<ResolvedIndex>> ResolveIndicesWithFilters(const cluster::Clus
           continue;
         }
         auto indices = AliasIndices(state, expr);
+        if (!indices.empty() && options.ignore_aliases) {
+          return Status::InvalidArgument("illegal_argument_exception: The provided expression [" +
+                                         std::string(expr) +
+                                         "] matches an alias, specify the corresponding concrete "
+                                         "indices instead.");
+        }
         if (indices.empty()) {
           if (!options.ignore_unavailable) return IndexNotFoundError(expr);
           continue;
@@ -672,6 +678,7 @@ Result<std::vector<ResolvedIndex>> ResolveIndicesWithFilters(const cluster::Clus
       for (const auto& [name, index] : state.indices) {
         if (!expands(*index)) continue;
         if (GlobMatch(expr, name)) result[name].Direct();
+        if (options.ignore_aliases) continue;
         for (const auto& [alias, metadata] : index->aliases) {
           if (GlobMatch(expr, alias)) result[name].Through(metadata);
         }

@@ -119,6 +119,9 @@ struct IndicesOptions {
   // APIs that work on closed indices (GET /{index}, settings, _close/_open, delete, _cat,
   // health) turn it off.
   bool forbid_closed = true;
+  // OpenSearch's ignoreAliases (DELETE /{index}): wildcards match index names only, and an alias
+  // named is illegal_argument_exception "The provided expression [x] matches an alias, ...".
+  bool ignore_aliases = false;
 };
 // The options a request's ignore_unavailable, allow_no_indices and expand_wildcards say.
 Result<IndicesOptions> IndicesOptionsOf(const HttpRequest& request, IndicesOptions defaults);
