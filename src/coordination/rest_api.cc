@@ -8,6 +8,7 @@
 #include "coordination/rest_index.h"
 #include "coordination/rest_search.h"
 #include "coordination/rest_stats.h"
+#include "coordination/rest_template.h"
 
 namespace quidditch::rest {
 
@@ -18,6 +19,10 @@ Status RegisterRestApi(const RestContext& context, Router* router) {
   QD_RETURN_IF_ERROR(RegisterStatsHandlers(context, router));
   QD_RETURN_IF_ERROR(RegisterIndexHandlers(context, router));
   QD_RETURN_IF_ERROR(RegisterAliasHandlers(context, router));
+  QD_RETURN_IF_ERROR(RegisterTemplateHandlers(
+      context,
+      [](const nlohmann::json& body) { return ParseCreateIndexBody("template", body).status(); },
+      router));
   QD_RETURN_IF_ERROR(RegisterDocumentHandlers(context, router));
   QD_RETURN_IF_ERROR(RegisterBulkHandlers(context, router));
   QD_RETURN_IF_ERROR(RegisterSearchHandlers(context, router));

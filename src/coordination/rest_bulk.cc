@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "coordination/rest_index.h"
+#include "coordination/rest_template.h"
 #include "engine/errors.h"
 
 namespace quidditch::rest {
@@ -140,11 +141,13 @@ struct Target {
   Status error;
 };
 
-// Creates `name` with default settings and a dynamic mapping, as OpenSearch's auto-create
-// does; another request creating it at the same time is fine.
+// Creates `name` as OpenSearch's auto-create does: with the matching index templates, else
+// default settings and a dynamic mapping; another request creating it at the same time is fine.
 Status AutoCreateIndex(const RestContext& context, const std::string& name) {
-  controlplane::CreateIndexRequest request;
-  request.name = name;
+  QD_ASSIGN_OR_RETURN(cluster::StatePtr state, ReadClusterState(context));
+  QD_ASSIGN_OR_RETURN(
+      controlplane::CreateIndexRequest request,
+      ParseCreateIndexBody(name, ApplyIndexTemplates(*state, name, nlohmann::json())));
   Result<cluster::Index> created = context.control_plane->CreateIndex(
       controlplane::CallContext::WithTimeout(context.control_plane_timeout), request);
   if (!created.ok() && !created.status().IsAlreadyExists()) return created.status();

@@ -23,6 +23,7 @@
 #include "cluster/types.h"
 #include "cluster/validation.h"
 #include "coordination/rest_alias.h"
+#include "coordination/rest_template.h"
 #include "data/analyze.h"
 #include "engine/analysis/analyzer.h"
 #include "engine/errors.h"
@@ -531,44 +532,41 @@ Result<int32_t> ActiveShardsParam(const HttpRequest& request, int32_t replicas) 
 
 // --- handlers: create, delete, exists, get -----------------------------------------------------
 
-HttpResponse CreateIndex(const RestContext& context, const HttpRequest& request,
-                         const PathParams& params) {
-  const std::string name = PathIndex(params);
-  if (Status s = ValidateIndexName(name); !s.ok()) return Error(s, name);
-  Result<std::optional<json>> body = ParseJsonBody(request);
-  if (!body.ok()) return Error(body.status());
-  Result<milliseconds> timeout = Timeouts(request);
-  if (!timeout.ok()) return Error(timeout.status());
+}  // namespace
 
+Result<controlplane::CreateIndexRequest> ParseCreateIndexBody(const std::string& name,
+                                                              const json& body) {
+  if (!body.is_null() && !body.is_object()) {
+    return Status::InvalidArgument("parsing_exception: the create index body must be an object");
+  }
   json settings_body = json::object();
   json mappings = json::object();
   cluster::Aliases aliases;
-  if (body->has_value()) {
-    for (auto it = (*body)->begin(); it != (*body)->end(); ++it) {
+  if (body.is_object()) {
+    for (auto it = body.begin(); it != body.end(); ++it) {
       if (it.key() == "settings") {
         settings_body = it.value();
       } else if (it.key() == "mappings") {
         mappings = UnwrapType(it.value());
         if (!mappings.is_object()) {
-          return Error(
-              engine::MapperParsingError("Failed to parse mapping: mappings must be an object"));
+          return engine::MapperParsingError("Failed to parse mapping: mappings must be an object");
         }
       } else if (it.key() == "aliases") {
         Result<cluster::Aliases> parsed = ParseAliasesObject(it.value());
-        if (!parsed.ok()) return Error(parsed.status());
+        if (!parsed.ok()) return parsed.status();
         aliases = std::move(parsed).value();
       } else {
         // RestCreateIndexAction.prepareMappings / CreateIndexRequest.source: any other
         // top-level key is rejected.
-        return Error(Status::InvalidArgument("parsing_exception: unknown key [" + it.key() +
-                                             "] for create index"));
+        return Status::InvalidArgument("parsing_exception: unknown key [" + it.key() +
+                                       "] for create index");
       }
     }
   }
   Result<std::map<std::string, json>> flat = FlatRequestSettings(settings_body);
-  if (!flat.ok()) return Error(flat.status());
+  if (!flat.ok()) return flat.status();
   Result<SettingsChange> change = ReadSettings(*flat, /*creating=*/true);
-  if (!change.ok()) return Error(change.status());
+  if (!change.ok()) return change.status();
 
   controlplane::CreateIndexRequest create;
   create.name = name;
@@ -580,31 +578,50 @@ HttpResponse CreateIndex(const RestContext& context, const HttpRequest& request,
   create.mappings = mappings;
   create.aliases = aliases;
 
-  Result<int32_t> wait_for = ActiveShardsParam(request, create.settings.replicas);
-  if (!wait_for.ok()) return Error(wait_for.status());
-
   // Analysis and mappings are built by the engine here, so that what the shards would reject
   // fails the request before anything exists.
   Result<std::shared_ptr<const engine::AnalysisRegistry>> registry = RegistryOf(change->other);
-  if (!registry.ok()) return Error(registry.status());
+  if (!registry.ok()) return registry.status();
   Result<engine::Mapping> mapping = engine::Mapping::FromJson(mappings, **registry);
   if (!mapping.ok()) {
     if (engine::SplitEngineError(mapping.status()).first.empty()) {
-      return Error(engine::MapperParsingError(mapping.status().message()));
+      return engine::MapperParsingError(mapping.status().message());
     }
-    return Error(mapping.status());
+    return mapping.status();
   }
   for (const auto& [alias, metadata] : aliases) {
     if (metadata.filter.is_null()) continue;
     Status valid = ValidateAliasFilter(metadata.filter, mappings, change->other);
     if (!valid.ok()) {
-      return Error(Illegal("failed to parse filter for alias [" + alias + "]" +
-                           std::string(engine::kCausedBy) + valid.message()));
+      return Illegal("failed to parse filter for alias [" + alias + "]" +
+                     std::string(engine::kCausedBy) + valid.message());
     }
   }
 
+  return create;
+}
+
+namespace {
+
+HttpResponse CreateIndex(const RestContext& context, const HttpRequest& request,
+                         const PathParams& params) {
+  const std::string name = PathIndex(params);
+  if (Status s = ValidateIndexName(name); !s.ok()) return Error(s, name);
+  Result<std::optional<json>> body = ParseJsonBody(request);
+  if (!body.ok()) return Error(body.status());
+  Result<milliseconds> timeout = Timeouts(request);
+  if (!timeout.ok()) return Error(timeout.status());
+
   Result<cluster::StatePtr> state = ReadClusterState(context);
   if (!state.ok()) return Error(state.status());
+  // The matching index templates go under the request's own settings, mappings and aliases.
+  Result<controlplane::CreateIndexRequest> parsed =
+      ParseCreateIndexBody(name, ApplyIndexTemplates(**state, name, body->value_or(json())));
+  if (!parsed.ok()) return Error(parsed.status());
+  const controlplane::CreateIndexRequest& create = *parsed;
+  Result<int32_t> wait_for = ActiveShardsParam(request, create.settings.replicas);
+  if (!wait_for.ok()) return Error(wait_for.status());
+
   if (const cluster::Index* existing = (*state)->FindIndex(name)) {
     return Error(Status::AlreadyExists("resource_already_exists_exception: index [" + name + "/" +
                                        existing->uuid + "] already exists"),
@@ -1105,29 +1122,6 @@ HttpResponse FieldCaps(const RestContext& context, const HttpRequest& request,
                       OrderedJson{{"indices", std::move(indices)}, {"fields", std::move(fields)}});
 }
 
-// --- aliases, templates, open/close ------------------------------------------------------------
-
-HttpResponse NotSupported(std::string_view what) { return Error(NotSupportedYet(what)); }
-
-HttpResponse GetIndexTemplates(const PathParams& params, bool composable) {
-  auto name = params.find("name");
-  if (name == params.end()) {
-    return JsonResponse(200, composable ? OrderedJson{{"index_templates", OrderedJson::array()}}
-                                        : OrderedJson::object());
-  }
-  if (composable) {
-    return Error(Status::NotFound("resource_not_found_exception: index template matching [" +
-                                  name->second + "] not found"));
-  }
-  // GET _template/{name} of a missing template: 404 with an empty object.
-  return JsonResponse(404, OrderedJson::object());
-}
-
-HttpResponse DeleteIndexTemplate(const PathParams& params) {
-  return Error(Status::NotFound("index_template_missing_exception: index_template [" +
-                                params.at("name") + "] missing"));
-}
-
 }  // namespace
 
 Status ValidateIndexName(std::string_view name) {
@@ -1158,24 +1152,6 @@ Status RegisterIndexHandlers(const RestContext& context, Router* router) {
   const RestHandler flush = [context](const HttpRequest& r, const PathParams& p) {
     return Broadcast(context, r, p, &data::ShardService::Flush);
   };
-  const RestHandler template_write = [](const HttpRequest&, const PathParams&) {
-    return NotSupported("index templates are");
-  };
-  const RestHandler composable_get = [](const HttpRequest&, const PathParams& p) {
-    return GetIndexTemplates(p, true);
-  };
-  const RestHandler legacy_get = [](const HttpRequest&, const PathParams& p) {
-    return GetIndexTemplates(p, false);
-  };
-  const RestHandler template_delete = [](const HttpRequest&, const PathParams& p) {
-    return DeleteIndexTemplate(p);
-  };
-  const RestHandler template_exists = [](const HttpRequest&, const PathParams& p) {
-    HttpResponse r = GetIndexTemplates(p, false);
-    r.body.clear();
-    r.content_type.clear();
-    return r;
-  };
   const Route routes[] = {
       {{M::kPut}, "/{index}", bind(CreateIndex)},
       {{M::kDelete}, "/{index}", bind(DeleteIndex)},
@@ -1203,15 +1179,6 @@ Status RegisterIndexHandlers(const RestContext& context, Router* router) {
       {{M::kGet, M::kPost}, "/{index}/_analyze", bind(Analyze)},
       {{M::kGet, M::kPost}, "/_field_caps", bind(FieldCaps)},
       {{M::kGet, M::kPost}, "/{index}/_field_caps", bind(FieldCaps)},
-      {{M::kGet}, "/_index_template", composable_get},
-      {{M::kGet}, "/_index_template/{name}", composable_get},
-      {{M::kPut, M::kPost}, "/_index_template/{name}", template_write},
-      {{M::kDelete}, "/_index_template/{name}", template_delete},
-      {{M::kGet}, "/_template", legacy_get},
-      {{M::kGet}, "/_template/{name}", legacy_get},
-      {{M::kHead}, "/_template/{name}", template_exists},
-      {{M::kPut, M::kPost}, "/_template/{name}", template_write},
-      {{M::kDelete}, "/_template/{name}", template_delete},
   };
   for (const Route& route : routes) {
     for (HttpMethod method : route.methods) {

@@ -1,6 +1,6 @@
 // The index APIs: create, delete, exists and get an index; its mappings and settings; refresh,
-// flush, _analyze and _field_caps; and the answers for templates, which the cluster state does
-// not hold yet. Aliases and _close/_open are rest_alias.h's.
+// flush, _analyze and _field_caps. Aliases and _close/_open are rest_alias.h's, index templates
+// rest_template.h's (a new index gets the matching templates' settings, mappings and aliases).
 //
 // Routes (OpenSearch 2.19 paths, parameters and bodies):
 //   PUT /{index}                         create (settings, mappings, aliases)
@@ -14,7 +14,6 @@
 //   GET|POST /_refresh, /{index}/_refresh, /_flush, /{index}/_flush
 //   GET|POST /_analyze, /{index}/_analyze
 //   GET|POST /_field_caps, /{index}/_field_caps
-//   GET /_index_template[/{name}], /_template[/{name}] (none exist); template writes: 400
 //
 // GET /{index}, _mapping, _settings and DELETE work on closed indices (a closed index's mapping
 // comes from its metadata: its shards are closed); the others answer index_closed_exception for
@@ -28,6 +27,8 @@
 // Thread safety: the handlers are thread-safe; they keep no state between requests.
 #pragma once
 
+#include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 #include "common/status.h"
@@ -39,6 +40,12 @@ namespace quidditch::rest {
 // OpenSearch's index-name rules (MetadataCreateIndexService.validateIndexName): OK, or
 // invalid_index_name_exception (InvalidArgument) "Invalid index name [name], <why>".
 Status ValidateIndexName(std::string_view name);
+
+// The index a create-index body ({settings, mappings, aliases}; null for none) asks for,
+// validated completely (every setting, the analysis, the mappings, alias filters) as PUT
+// /{index} does, or the error PUT /{index} answers. Creates nothing.
+Result<controlplane::CreateIndexRequest> ParseCreateIndexBody(const std::string& name,
+                                                              const nlohmann::json& body);
 
 // Registers every route listed above on `router`. REQUIRES: context.control_plane set.
 Status RegisterIndexHandlers(const RestContext& context, Router* router);

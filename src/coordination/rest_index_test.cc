@@ -322,16 +322,5 @@ TEST_F(RestIndexTest, FieldCaps) {
 }
 
 // Aliases and open/close are tested in rest_alias_test.cc.
-TEST_F(RestIndexTest, Templates) {
-  EXPECT_EQ(CallJson(HttpMethod::kGet, "/_index_template", "", 200),
-            json::parse(R"({"index_templates":[]})"));
-  EXPECT_EQ(CallJson(HttpMethod::kGet, "/_index_template/t", "", 404)["error"]["type"],
-            "resource_not_found_exception");
-  EXPECT_EQ(CallJson(HttpMethod::kGet, "/_template", "", 200), json::object());
-  EXPECT_EQ(CallJson(HttpMethod::kPut, "/_template/t", R"({"index_patterns":["x*"]})",
-                     400)["error"]["reason"],
-            "index templates are not supported yet");
-}
-
 }  // namespace
 }  // namespace quidditch::rest

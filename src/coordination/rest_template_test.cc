@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "coordination/rest_api.h"
 #include "coordination/testing/rest_fixtures.h"
 #include "engine/errors.h"
 
@@ -180,6 +181,68 @@ TEST_F(RestTemplateTest, LegacyTemplatesPutGetDelete) {
   EXPECT_EQ(unknown["error"]["reason"], "unknown key [foo] in the template");
   CallJson(HttpMethod::kDelete, "/_template/old", "", 200);
   EXPECT_EQ(CallJson(HttpMethod::kGet, "/_template", "", 200), json::object());
+}
+
+// The whole REST API: templates reach index creation, explicit and automatic, and are validated
+// as index creation validates.
+class RestTemplateApiTest : public fixtures::SingleNodeRestTest {
+ protected:
+  void SetUp() override {
+    SingleNodeRestTest::SetUp();
+    ASSERT_TRUE(RegisterRestApi(context_, &router_).ok());
+  }
+  json CallJson(HttpMethod method, std::string_view target, std::string body, int want_status) {
+    HttpResponse response = Call(method, target, std::move(body));
+    EXPECT_EQ(response.status, want_status) << target << ": " << response.body;
+    if (response.body.empty()) return json();
+    return json::parse(response.body);
+  }
+};
+
+TEST_F(RestTemplateApiTest, NewIndicesGetTheMatchingTemplate) {
+  CallJson(HttpMethod::kPut, "/_index_template/logs", R"({"index_patterns": ["logs-*"],
+      "template": {"settings": {"number_of_shards": 2, "number_of_replicas": 0},
+                   "mappings": {"properties": {"k": {"type": "keyword"}}},
+                   "aliases": {"all-logs": {}}}})",
+           200);
+  CallJson(HttpMethod::kPut, "/_template/legacy", R"({"index_patterns": ["*"], "order": 5,
+      "settings": {"number_of_shards": 3}})",
+           200);
+
+  // Explicit creation: the request's own settings win over the template's.
+  CallJson(HttpMethod::kPut, "/logs-1", R"({"settings": {"number_of_replicas": 0}})", 200);
+  Result<cluster::Index> one = node_.control_plane()->GetIndex(fixtures::Ctx(), "logs-1");
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(one->settings.shards, 2) << "the composable template, not the legacy one";
+  EXPECT_EQ(one->mappings["properties"]["k"]["type"], "keyword");
+  EXPECT_EQ(one->aliases.count("all-logs"), 1u);
+
+  // Auto-creation by a write.
+  CallJson(HttpMethod::kPut, "/logs-2/_doc/1?refresh=true", R"({"k": "v"})", 201);
+  Result<cluster::Index> two = node_.control_plane()->GetIndex(fixtures::Ctx(), "logs-2");
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_EQ(two->settings.shards, 2);
+  EXPECT_EQ(CallJson(HttpMethod::kGet, "/all-logs/_count", "", 200)["count"], 1);
+
+  // No composable match: the legacy template applies.
+  CallJson(HttpMethod::kPost, "/_bulk", "{\"index\":{\"_index\":\"other\",\"_id\":\"1\"}}\n{}\n",
+           200);
+  Result<cluster::Index> other = node_.control_plane()->GetIndex(fixtures::Ctx(), "other");
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ(other->settings.shards, 3);
+}
+
+TEST_F(RestTemplateApiTest, ATemplateIsValidatedAsIndexCreationWouldBe) {
+  json bad = CallJson(HttpMethod::kPut, "/_index_template/t", R"({"index_patterns": ["t*"],
+      "template": {"mappings": {"properties": {"f": {"type": "nope"}}}}})",
+                      400);
+  EXPECT_EQ(bad["error"]["type"], "mapper_parsing_exception") << bad.dump();
+  json setting =
+      CallJson(HttpMethod::kPut, "/_template/t",
+               R"({"index_patterns": ["t*"], "settings": {"number_of_shards": 0}})", 400);
+  EXPECT_EQ(setting["error"]["type"], "illegal_argument_exception") << setting.dump();
+  EXPECT_EQ(CallJson(HttpMethod::kGet, "/_index_template", "", 200),
+            json::parse(R"({"index_templates": []})"));
 }
 
 }  // namespace
