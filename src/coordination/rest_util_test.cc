@@ -282,6 +282,83 @@ TEST(RestUtilTest, ResolveIndices) {
   EXPECT_FALSE(ResolveIndices(StateWith({}), "_all", strict).ok());
 }
 
+// "logs-1" (filtered alias "errors", alias "logs" as write index), "logs-2" (unfiltered alias
+// "logs", filtered "errors" with search routing), "old" closed.
+cluster::ClusterState AliasedState() {
+  cluster::ClusterState state = StateWith({"logs-1", "logs-2", "old"});
+  auto with = [&](const std::string& name, auto edit) {
+    auto index = std::make_shared<cluster::Index>(*state.indices[name]);
+    edit(*index);
+    state.indices[name] = index;
+  };
+  const nlohmann::json error_filter = {{"term", {{"level", "error"}}}};
+  with("logs-1", [&](cluster::Index& i) {
+    i.aliases["errors"].filter = error_filter;
+    i.aliases["logs"].is_write_index = true;
+  });
+  with("logs-2", [&](cluster::Index& i) {
+    i.aliases["logs"] = {};
+    i.aliases["errors"].filter = error_filter;
+    i.aliases["errors"].search_routing = "a,b";
+  });
+  with("old", [](cluster::Index& i) { i.closed = true; });
+  return state;
+}
+
+TEST(RestUtilTest, ResolveAliasesFiltersAndClosedIndices) {
+  const cluster::ClusterState state = AliasedState();
+  using Names = std::vector<std::string>;
+  const IndicesOptions options;
+  EXPECT_EQ(*ResolveIndices(state, "logs", options), (Names{"logs-1", "logs-2"}));
+  EXPECT_EQ(*ResolveIndices(state, "err*", options), (Names{"logs-1", "logs-2"}));
+  EXPECT_EQ(*ResolveIndices(state, "*", options), (Names{"logs-1", "logs-2"}));  // "old" closed
+
+  Result<std::vector<ResolvedIndex>> errors = ResolveIndicesWithFilters(state, "errors", options);
+  ASSERT_TRUE(errors.ok());
+  ASSERT_EQ(errors->size(), 2u);
+  EXPECT_EQ((*errors)[0].filters.size(), 1u);
+  EXPECT_TRUE((*errors)[0].search_routing.empty());
+  EXPECT_EQ((*errors)[1].search_routing, (Names{"a", "b"}));
+  // logs-2 also through an unfiltered alias, logs-1 named itself: no filter, no routing.
+  Result<std::vector<ResolvedIndex>> mixed =
+      ResolveIndicesWithFilters(state, "errors,logs-1,logs", options);
+  ASSERT_TRUE(mixed.ok());
+  for (const ResolvedIndex& index : *mixed) {
+    EXPECT_TRUE(index.filters.empty()) << index.name;
+    EXPECT_TRUE(index.search_routing.empty()) << index.name;
+  }
+  EXPECT_EQ(ApplyAliasFilters(nlohmann::json(), {{{"term", {{"a", 1}}}}, {{"term", {{"b", 2}}}}}),
+            nlohmann::json::parse(R"({"bool":{"must":{"match_all":{}},
+                "filter":{"bool":{"should":[{"term":{"a":1}},{"term":{"b":2}}]}}}})"));
+
+  // Closed: named is index_closed_exception (its fields in the error), skipped with
+  // ignore_unavailable, listed where closed indices are allowed.
+  Result<Names> closed = ResolveIndices(state, "old", options);
+  ASSERT_FALSE(closed.ok());
+  OrderedJson error = ErrorObject(closed.status());
+  EXPECT_EQ(error["type"], "index_closed_exception");
+  EXPECT_EQ(error["reason"], "closed");
+  EXPECT_EQ(error["index"], "old");
+  IndicesOptions lenient;
+  lenient.ignore_unavailable = true;
+  EXPECT_EQ(*ResolveIndices(state, "old,logs-1", lenient), (Names{"logs-1"}));
+  IndicesOptions all;
+  all.expand_closed = true;
+  all.forbid_closed = false;
+  EXPECT_EQ(*ResolveIndices(state, "*", all), (Names{"logs-1", "logs-2", "old"}));
+  IndicesOptions deleting = all;
+  deleting.ignore_aliases = true;
+  EXPECT_EQ(*ResolveIndices(state, "err*,o*", deleting), (Names{"old"}));
+  EXPECT_FALSE(ResolveIndices(state, "logs", deleting).ok());
+
+  // Document targets.
+  EXPECT_EQ(WriteTarget(state, "logs", "")->index, "logs-1");
+  EXPECT_EQ(WriteTarget(state, "new-index", "r")->routing, "r");
+  EXPECT_FALSE(WriteTarget(state, "errors", "").ok());  // two indices, no write index
+  EXPECT_FALSE(ReadTarget(state, "logs", "").ok());
+  EXPECT_EQ(ReadTarget(state, "logs-2", "")->index, "logs-2");
+}
+
 TEST(RestUtilTest, IndicesOptionsFromRequest) {
   Result<IndicesOptions> options =
       IndicesOptionsOf(WithParams({{"ignore_unavailable", "true"}, {"allow_no_indices", "false"}}),
