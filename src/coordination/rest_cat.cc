@@ -718,7 +718,10 @@ HttpResponse CatAliases(const RestContext& context, const HttpRequest& request,
   return table.Render(request);
 }
 
-HttpResponse CatTemplates(const HttpRequest& request) {
+HttpResponse CatTemplates(const RestContext& context, const HttpRequest& request,
+                          const PathParams& params) {
+  Result<StatePtr> state = ReadClusterState(context);
+  if (!state.ok()) return ErrorResponse(state.status());
   CatTable table({
       Col("name", "n", "template name"),
       Col("index_patterns", "t", "template index patterns"),
@@ -726,6 +729,32 @@ HttpResponse CatTemplates(const HttpRequest& request) {
       Col("version", "v", "version"),
       Col("composed_of", "c", "component templates comprising index template"),
   });
+  auto name = params.find("name");
+  auto wanted = [&](const std::string& template_name) {
+    return name == params.end() || GlobMatch(name->second, template_name);
+  };
+  // OpenSearch's row: "[a*, b*]", the order (legacy) or priority (composable), and "[]" as the
+  // component templates of a composable one.
+  auto add = [&](const std::string& template_name, const nlohmann::json& body, bool composable) {
+    std::string patterns;
+    for (const nlohmann::json& p : body.value("index_patterns", nlohmann::json::array())) {
+      patterns += (patterns.empty() ? "" : ", ") + (p.is_string() ? p.get<std::string>() : "");
+    }
+    const nlohmann::json version = body.value("version", nlohmann::json());
+    table.AddRow({
+        CatValue::Text(template_name),
+        CatValue::Text("[" + patterns + "]"),
+        CatValue::Text(std::to_string(body.value(composable ? "priority" : "order", int64_t{0}))),
+        CatValue::Text(version.is_number() ? version.dump() : ""),
+        CatValue::Text(composable ? "[]" : ""),
+    });
+  };
+  for (const auto& [n, body] : (*state)->legacy_templates) {
+    if (wanted(n)) add(n, body, false);
+  }
+  for (const auto& [n, body] : (*state)->index_templates) {
+    if (wanted(n)) add(n, body, true);
+  }
   return table.Render(request);
 }
 
@@ -930,8 +959,8 @@ Status RegisterCatHandlers(const RestContext& context, Router* router) {
   };
   QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cat/aliases", aliases));
   QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cat/aliases/{name}", aliases));
-  auto templates = [](const HttpRequest& request, const PathParams&) {
-    return CatTemplates(request);
+  auto templates = [context](const HttpRequest& request, const PathParams& params) {
+    return CatTemplates(context, request, params);
   };
   QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cat/templates", templates));
   return router->Register(HttpMethod::kGet, "/_cat/templates/{name}", templates);

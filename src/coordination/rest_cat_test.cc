@@ -343,6 +343,24 @@ TEST_F(CatEndpointsTest, EmptyAliasesAndTemplates) {
   EXPECT_EQ(Body("/_cat/templates/x*?format=json"), json::array());
 }
 
+TEST_F(CatEndpointsTest, Templates) {
+  using cluster::TemplateKind;
+  ASSERT_TRUE(cp_.PutTemplate(fixtures::Ctx(), TemplateKind::kComposable, "logs",
+                              json::parse(R"({"index_patterns":["logs-*","l-*"],"priority":7})"),
+                              false)
+                  .ok());
+  ASSERT_TRUE(cp_.PutTemplate(fixtures::Ctx(), TemplateKind::kLegacy, "old",
+                              json::parse(R"({"index_patterns":["old*"],"order":2,"version":3})"),
+                              false)
+                  .ok());
+  EXPECT_EQ(Body("/_cat/templates?format=json&s=name"), json::parse(R"([
+      {"name": "logs", "index_patterns": "[logs-*, l-*]", "order": "7", "version": "",
+       "composed_of": "[]"},
+      {"name": "old", "index_patterns": "[old*]", "order": "2", "version": "3",
+       "composed_of": ""}])"));
+  EXPECT_EQ(Body("/_cat/templates/o*?format=json&h=name"), json::parse(R"([{"name": "old"}])"));
+}
+
 // A control plane whose state reads fail, as when no master can be reached.
 class FailingControlPlane : public DirectControlPlane {
  public:
