@@ -842,7 +842,6 @@ def test_search_and_bulk_through_aliases(client, index):
     assert e.value.error == "illegal_argument_exception"
 
 
-@not_implemented("index templates (_index_template)")
 def test_index_template(client, index):
     client.indices.put_index_template(name=index, body={
         "index_patterns": [index + "-*"], "template": {
