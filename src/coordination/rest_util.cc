@@ -642,15 +642,10 @@ Result<std::vector<ResolvedIndex>> ResolveIndicesWithFilters(const cluster::Clus
       const bool wildcard = expr.find('*') != std::string_view::npos;
       if (wildcard) wildcard_seen = true;
       if (exclude) {
-        // An exclusion removes matching indices and the indices of matching aliases.
+        // An exclusion removes the indices whose own name matches (OpenSearch removes names
+        // from the expanded list, where an index matched by a wildcard stands for itself).
         for (auto it = result.begin(); it != result.end();) {
-          const cluster::Index* index = state.FindIndex(it->first);
-          bool match = GlobMatch(expr, it->first);
-          if (!match && index != nullptr) {
-            for (const auto& [alias, metadata] : index->aliases)
-              match = match || GlobMatch(expr, alias);
-          }
-          it = match ? result.erase(it) : std::next(it);
+          it = GlobMatch(expr, it->first) ? result.erase(it) : std::next(it);
         }
         continue;
       }
