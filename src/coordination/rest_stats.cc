@@ -41,6 +41,19 @@ void PutMillis(OrderedJson* object, std::string_view name, int64_t millis, bool 
 // Sums of the engine stats of several copies.
 struct StatsSum {
   engine::EngineStats sum;
+  data::ShardSearchStats search;
+  void Add(const ShardCopyStats& copy) {
+    const data::ShardSearchStats& q = copy.search;
+    search.open_contexts += q.open_contexts;
+    search.query_total += q.query_total;
+    search.query_time_in_millis += q.query_time_in_millis;
+    search.query_current += q.query_current;
+    search.fetch_total += q.fetch_total;
+    search.fetch_time_in_millis += q.fetch_time_in_millis;
+    search.fetch_current += q.fetch_current;
+    search.scroll_total += q.scroll_total;
+    if (copy.stats) Add(*copy.stats);
+  }
   void Add(const engine::EngineStats& s) {
     sum.docs_count += s.docs_count;
     sum.docs_deleted += s.docs_deleted;
@@ -64,8 +77,8 @@ struct StatsSum {
 
 // The stats object for `metrics` (request names) in OpenSearch's key order. Counters the
 // engine does not keep are 0 (see the header comment).
-OrderedJson StatsJson(const engine::EngineStats& s, const std::set<std::string_view>& metrics,
-                      bool human) {
+OrderedJson StatsJson(const StatsSum& sums, const std::set<std::string_view>& metrics, bool human) {
+  const engine::EngineStats& s = sums.sum;
   OrderedJson out = OrderedJson::object();
   auto want = [&](std::string_view m) { return metrics.count(m) != 0; };
   if (want("docs")) out["docs"] = {{"count", s.docs_count}, {"deleted", s.docs_deleted}};
@@ -99,13 +112,14 @@ OrderedJson StatsJson(const engine::EngineStats& s, const std::set<std::string_v
     out["get"] = std::move(get);
   }
   if (want("search")) {
-    OrderedJson search = {{"open_contexts", 0}, {"query_total", 0}};
-    PutMillis(&search, "query_time", 0, human);
-    search["query_current"] = 0;
-    search["fetch_total"] = 0;
-    PutMillis(&search, "fetch_time", 0, human);
-    search["fetch_current"] = 0;
-    search["scroll_total"] = 0;
+    const data::ShardSearchStats& q = sums.search;
+    OrderedJson search = {{"open_contexts", q.open_contexts}, {"query_total", q.query_total}};
+    PutMillis(&search, "query_time", q.query_time_in_millis, human);
+    search["query_current"] = q.query_current;
+    search["fetch_total"] = q.fetch_total;
+    PutMillis(&search, "fetch_time", q.fetch_time_in_millis, human);
+    search["fetch_current"] = q.fetch_current;
+    search["scroll_total"] = q.scroll_total;
     PutMillis(&search, "scroll_time", 0, human);
     search["scroll_current"] = 0;
     search["point_in_time_total"] = 0;
@@ -262,11 +276,11 @@ HttpResponse IndicesStats(const RestContext& context, const HttpRequest& request
     }
     ++successful;
     auto& [primaries, all] = per_index[c.index->name];
-    all.Add(*c.stats);
-    all_total.Add(*c.stats);
+    all.Add(c);
+    all_total.Add(c);
     if (c.copy->primary) {
-      primaries.Add(*c.stats);
-      all_primaries.Add(*c.stats);
+      primaries.Add(c);
+      all_primaries.Add(c);
     }
   }
   OrderedJson indices = OrderedJson::object();
@@ -275,16 +289,16 @@ HttpResponse IndicesStats(const RestContext& context, const HttpRequest& request
     if (index == nullptr) continue;
     const auto& sums = per_index[name];
     indices[name] = {{"uuid", index->uuid},
-                     {"primaries", StatsJson(sums.first.sum, *metrics, *human)},
-                     {"total", StatsJson(sums.second.sum, *metrics, *human)}};
+                     {"primaries", StatsJson(sums.first, *metrics, *human)},
+                     {"total", StatsJson(sums.second, *metrics, *human)}};
   }
   // As TransportBroadcastByNodeAction: every copy is in total; unassigned ones are neither
   // successful nor failed.
   OrderedJson out = {
       {"_shards", {{"total", total}, {"successful", successful}, {"failed", failed}}},
       {"_all",
-       {{"primaries", StatsJson(all_primaries.sum, *metrics, *human)},
-        {"total", StatsJson(all_total.sum, *metrics, *human)}}},
+       {{"primaries", StatsJson(all_primaries, *metrics, *human)},
+        {"total", StatsJson(all_total, *metrics, *human)}}},
       {"indices", std::move(indices)}};
   return JsonResponse(200, out);
 }
@@ -363,7 +377,7 @@ HttpResponse NodesStats(const RestContext& context, const HttpRequest& request,
   std::map<std::string, StatsSum> by_node;
   if (metrics.count("indices")) {
     for (const ShardCopyStats& c : CollectShardStats(context, **state, all)) {
-      if (c.stats) by_node[c.copy->node_id].Add(*c.stats);
+      if (c.stats) by_node[c.copy->node_id].Add(c);
     }
   }
   std::set<std::string_view> index_metrics(IndexMetrics().begin(), IndexMetrics().end());
@@ -380,7 +394,7 @@ HttpResponse NodesStats(const RestContext& context, const HttpRequest& request,
                          {"roles", OpenSearchRoles(*node)},
                          {"attributes", OrderedJson::object()}};
     if (metrics.count("indices")) {
-      entry["indices"] = StatsJson(by_node[node->node_id].sum, index_metrics, *human);
+      entry["indices"] = StatsJson(by_node[node->node_id], index_metrics, *human);
     }
     const cluster::NodeResources& r = node->resources;
     if (metrics.count("fs") && r.disk_bytes > 0) {
@@ -651,7 +665,12 @@ std::vector<ShardCopyStats> CollectShardStats(const RestContext& context,
           Result<engine::EngineStats> stats = service->Stats(data::ShardKey{name, shard.shard_id});
           // An unreachable or failing copy is reported without stats (null cells, not
           // successful in _shards); the callers say so in their answers.
-          if (stats.ok()) entry.stats = *stats;
+          if (stats.ok()) {
+            entry.stats = *stats;
+            Result<data::ShardSearchStats> search =
+                service->SearchStats(data::ShardKey{name, shard.shard_id});
+            if (search.ok()) entry.search = *search;
+          }
         }
         out.push_back(entry);
       }

@@ -4,9 +4,10 @@
 //   GET /_stats[/{metric}], GET /{index}/_stats[/{metric}]
 //       {"_shards":{total,successful,failed},"_all":{"primaries":{...},"total":{...}},
 //        "indices":{name:{"uuid","primaries":{...},"total":{...}}}} summed over the started
-//       copies (ShardService::Stats). Metrics: docs, store, indexing, get, search, refresh,
-//       flush, merges, translog, segments (and _all). The engine keeps no search, merge-time or
-//       throttling counters: search's query/fetch counters are 0 and times are 0; merges
+//       copies (ShardService::Stats, ::SearchStats). Metrics: docs, store, indexing, get,
+//       search, refresh, flush, merges, translog, segments (and _all). search has the query,
+//       fetch and scroll counts and times and open_contexts; scroll times, point-in-time and
+//       suggest counters are 0. There are no merge-time or throttling counters: merges
 //       reports merge_total as total. `human` adds the human-readable twins of sizes and times
 //       as OpenSearch does ("size": "1.2kb" before "size_in_bytes"). An unknown metric is 400
 //       illegal_argument_exception as OpenSearch words it. level=shards is not supported (the
@@ -57,6 +58,7 @@ struct ShardCopyStats {
   int32_t shard = 0;
   const cluster::ShardCopy* copy = nullptr;
   std::optional<engine::EngineStats> stats;  // nullopt: not started, or not reachable
+  data::ShardSearchStats search;             // zero when `stats` is nullopt
 };
 
 // The copies of every shard of `indices` (names in `state`), in index, shard, copy order.

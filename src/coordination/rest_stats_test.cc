@@ -74,6 +74,20 @@ TEST_F(StatsTest, IndexStatsSumShards) {
   EXPECT_EQ(Body("/nope*/_stats")["indices"], json::object());
 }
 
+TEST_F(StatsTest, SearchCountersSumTheShardServicesCounters) {
+  CreateIndex("logs", 2);
+  IndexDocs("logs", 2, 4);
+  data::QueryPhaseRequest query;
+  query.size = 10;
+  for (int shard = 0; shard < 2; ++shard) {
+    ASSERT_TRUE(node_.shard_service()->ExecuteQuery(data::ShardKey{"logs", shard}, query).ok());
+  }
+  const json search = Body("/logs/_stats/search")["_all"]["primaries"]["search"];
+  EXPECT_EQ(search["query_total"], 2) << search.dump();
+  EXPECT_EQ(search["open_contexts"], 2) << "each reader waits for its fetch phase";
+  EXPECT_EQ(search["query_current"], 0);
+}
+
 TEST_F(StatsTest, HumanAddsReadableTwins) {
   CreateIndex("logs", 1);
   IndexDocs("logs", 1, 3);
