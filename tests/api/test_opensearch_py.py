@@ -771,7 +771,6 @@ def test_index_stats(client, index):
     assert s["_all"]["primaries"]["docs"]["count"] == 6
 
 
-@not_implemented("search counters in _stats (query_total, fetch_total are always 0)")
 def test_index_stats_search_counters(client, index):
     create(client, index, shards=2)
     load(client, index, {"1": {"n": 1}})
