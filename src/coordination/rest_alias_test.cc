@@ -22,13 +22,6 @@ class RestAliasTest : public fixtures::SingleNodeRestTest {
     ASSERT_TRUE(RegisterRestApi(context_, &router_).ok());
   }
 
-  json CallJson(HttpMethod method, std::string_view target, std::string body, int want_status) {
-    HttpResponse response = Call(method, target, std::move(body));
-    EXPECT_EQ(response.status, want_status) << target << ": " << response.body;
-    if (response.body.empty()) return json();
-    return json::parse(response.body);
-  }
-
   // Two indices of docs {"n": 0..4} with a keyword "color": even docs red, odd blue.
   void TwoIndices() {
     for (const std::string name : {"a", "b"}) {

@@ -20,13 +20,6 @@ class RestIndexTest : public fixtures::SingleNodeRestTest {
     ASSERT_TRUE(RegisterIndexHandlers(context_, &router_).ok());
   }
 
-  json CallJson(HttpMethod method, std::string_view target, std::string body, int want_status) {
-    HttpResponse response = Call(method, target, std::move(body));
-    EXPECT_EQ(response.status, want_status) << target << ": " << response.body;
-    if (response.body.empty()) return json();
-    return json::parse(response.body);
-  }
-
   bool Exists(const std::string& name) {
     return node_.control_plane()->GetIndex(controlplane::CallContext{}, name).ok();
   }

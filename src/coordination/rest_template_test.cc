@@ -87,13 +87,6 @@ class RestTemplateTest : public fixtures::SingleNodeRestTest {
     };
     ASSERT_TRUE(RegisterTemplateHandlers(context_, validate, &router_).ok());
   }
-
-  json CallJson(HttpMethod method, std::string_view target, std::string body, int want_status) {
-    HttpResponse response = Call(method, target, std::move(body));
-    EXPECT_EQ(response.status, want_status) << target << ": " << response.body;
-    if (response.body.empty()) return json();
-    return json::parse(response.body);
-  }
 };
 
 TEST_F(RestTemplateTest, ComposableTemplatesPutGetDelete) {
@@ -190,12 +183,6 @@ class RestTemplateApiTest : public fixtures::SingleNodeRestTest {
   void SetUp() override {
     SingleNodeRestTest::SetUp();
     ASSERT_TRUE(RegisterRestApi(context_, &router_).ok());
-  }
-  json CallJson(HttpMethod method, std::string_view target, std::string body, int want_status) {
-    HttpResponse response = Call(method, target, std::move(body));
-    EXPECT_EQ(response.status, want_status) << target << ": " << response.body;
-    if (response.body.empty()) return json();
-    return json::parse(response.body);
   }
 };
 

@@ -116,6 +116,14 @@ class SingleNodeRestTest : public ::testing::Test {
                     std::string_view content_type = "application/json") {
     return router_.Dispatch(TestRequest(method, target, std::move(body), content_type));
   }
+  // The parsed body of a call (null when empty), checking its status.
+  nlohmann::json CallJson(HttpMethod method, std::string_view target, std::string body,
+                          int expected_status) {
+    HttpResponse response = Call(method, target, std::move(body));
+    EXPECT_EQ(response.status, expected_status) << target << ": " << response.body;
+    if (response.body.empty()) return nlohmann::json();
+    return nlohmann::json::parse(response.body);
+  }
   // The body of a GET, checking its status.
   nlohmann::json Body(std::string_view target, int expected_status = 200) {
     HttpResponse response = Call(HttpMethod::kGet, target);
