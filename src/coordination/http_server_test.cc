@@ -371,7 +371,9 @@ TEST_F(HttpServerTest, BodyLargerThanLimitIs413) {
     TestClient client(server_->port());
     std::string body(64, 'y');
     ASSERT_TRUE(
-        client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Length: 64\r\n\r\n" + body));
+        client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                    "application/json\r\nContent-Length: 64\r\n\r\n" +
+                    body));
     auto response = client.Read();
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 200);
@@ -380,7 +382,8 @@ TEST_F(HttpServerTest, BodyLargerThanLimitIs413) {
   {  // Chunked bodies count too.
     TestClient client(server_->port());
     ASSERT_TRUE(
-        client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                    "application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                     "28\r\n" +
                     std::string(40, 'a') + "\r\n28\r\n" + std::string(40, 'b') + "\r\n0\r\n\r\n"));
     auto response = client.Read();
@@ -390,7 +393,8 @@ TEST_F(HttpServerTest, BodyLargerThanLimitIs413) {
   {  // With Expect: 100-continue the server refuses before the body is sent.
     TestClient client(server_->port());
     ASSERT_TRUE(
-        client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n"
+        client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                    "application/json\r\nContent-Length: 1000000\r\n"
                     "Expect: 100-continue\r\n\r\n"));
     auto response = client.Read();
     ASSERT_TRUE(response);
@@ -398,12 +402,35 @@ TEST_F(HttpServerTest, BodyLargerThanLimitIs413) {
   }
 }
 
+TEST_F(HttpServerTest, ARoutedBodyWithoutAJsonContentTypeIs406) {
+  StartServer();
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"));
+  auto missing = client.Read();
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 406);
+  EXPECT_EQ(nlohmann::json::parse(missing->body),
+            nlohmann::json::parse(R"({"error":"Content-Type header is missing","status":406})"));
+  ASSERT_TRUE(
+      client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                  "Content-Length: 2\r\n\r\n{}"));
+  auto text = client.Read();
+  ASSERT_TRUE(text);
+  EXPECT_EQ(text->status, 406);
+  // No body, no check; an unknown route keeps its own answer.
+  ASSERT_TRUE(client.Send(Get("/_echo")));
+  auto get = client.Read();
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 200);
+}
+
 TEST_F(HttpServerTest, ChunkedBodyAndExpectContinueAreAccepted) {
   StartServer();
   {
     TestClient client(server_->port());
     ASSERT_TRUE(
-        client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                    "application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                     "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
     auto response = client.Read();
     ASSERT_TRUE(response);
@@ -412,9 +439,9 @@ TEST_F(HttpServerTest, ChunkedBodyAndExpectContinueAreAccepted) {
   }
   {
     TestClient client(server_->port());
-    ASSERT_TRUE(
-        client.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
-                    "Expect: 100-continue\r\n\r\n"));
+    ASSERT_TRUE(client.Send(
+        "POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+        "Expect: 100-continue\r\n\r\n"));
     auto interim = client.Read();
     ASSERT_TRUE(interim);
     EXPECT_EQ(interim->status, 100);
@@ -556,7 +583,9 @@ TEST_F(HttpServerTest, StopWithOpenConnectionsIsPrompt) {
   TestClient idle(server_->port());
   TestClient partial(server_->port());
   TestClient kept(server_->port());
-  ASSERT_TRUE(partial.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc"));
+  ASSERT_TRUE(
+      partial.Send("POST /_echo HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                   "application/json\r\nContent-Length: 100\r\n\r\nabc"));
   ASSERT_TRUE(kept.Send(Get("/")));
   ASSERT_TRUE(kept.Read());
   std::this_thread::sleep_for(50ms);  // let the server start reading everywhere
@@ -611,9 +640,10 @@ TEST_F(HttpServerTest, ServesConcurrentClients) {
   EXPECT_EQ(ok.load(), 100);
 }
 
-// A POST to /_echo with `headers` and `body`, Content-Length framed.
+// A JSON POST to `target` with `headers` and `body`, Content-Length framed.
 std::string Post(std::string_view target, std::string_view headers, std::string_view body) {
-  return "POST " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n" + std::string(headers) +
+  return "POST " + std::string(target) +
+         " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + std::string(headers) +
          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
 }
 
@@ -645,10 +675,8 @@ TEST_F(HttpServerTest, CompressedRequestBodiesAreDecoded) {
     std::string wire = Compress(body, lower == "x-gzip"      ? "gzip"
                                       : lower == "x-deflate" ? "deflate"
                                                              : lower);
-    ASSERT_TRUE(client.Send(Post(
-        "/_echo",
-        "Content-Encoding: " + std::string(coding) + "\r\n" + "Content-Type: application/json\r\n",
-        wire)));
+    ASSERT_TRUE(
+        client.Send(Post("/_echo", "Content-Encoding: " + std::string(coding) + "\r\n", wire)));
     EXPECT_EQ(EchoedBody(client.Read()), body) << coding;
   }
   // Raw deflate is accepted under "deflate" too, as Netty's ZLIB_OR_NONE does.

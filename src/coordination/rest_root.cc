@@ -347,7 +347,11 @@ HttpResponse Router::Route(const HttpRequest& request) const {
     };
     PathParams params;
     Walk(*root_, request.path_segments, 0, &params, visit);
-    if (found != nullptr) return (*found)(request, found_params);
+    if (found != nullptr) {
+      // As OpenSearch's RestController: a routed request with a body must say it is JSON.
+      if (std::optional<HttpResponse> refused = CheckRequestContentType(request)) return *refused;
+      return (*found)(request, found_params);
+    }
   }
 
   // The fallbacks of OpenSearch's RestController.

@@ -5,6 +5,8 @@
 // OpenSearch 2.x's RestController:
 //   - the first matching route that has a handler for the method answers; among routes that
 //     match, exact segments win over parameters, segment by segment from the left;
+//   - a matched request with a body whose Content-Type is not JSON gets
+//     CheckRequestContentType's 406 (or 400) before its handler runs;
 //   - a path that matches some route but not for this method: 405 with
 //     {"error":"Incorrect HTTP method for uri [/] and method [DELETE], allowed: [GET, HEAD]",
 //      "status":405} and "Allow: GET,HEAD" (OPTIONS instead gets 200 with that Allow header);
