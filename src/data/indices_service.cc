@@ -14,12 +14,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The engine settings of an index: refresh_interval from the typed settings plus everything
-// the control plane keeps in `other` (nested, without the "index." prefix).
+// The engine settings of an index: refresh_interval and codec from the typed settings plus
+// everything the control plane keeps in `other` (nested, without the "index." prefix).
 nlohmann::json EngineSettings(const cluster::Index& index) {
   nlohmann::json settings =
       index.settings.other.is_object() ? index.settings.other : nlohmann::json::object();
   settings["refresh_interval"] = index.settings.refresh_interval;
+  settings["codec"] = index.settings.codec;
   return settings;
 }
 

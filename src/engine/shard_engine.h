@@ -54,7 +54,9 @@ struct EngineOptions {
   // translog.durability ("request" default | "async"), translog.sync_interval ("5s"),
   // translog.flush_threshold_size ("512mb": the background refresher flushes when the
   // translog since the last commit outgrows it),
-  // analysis (the analysis object of the index). Everything else is ignored.
+  // analysis (the analysis object of the index), codec ("default": stored fields in LZ4 |
+  // "best_compression": zstd; static: it applies to segments written from then on).
+  // Everything else is ignored.
   nlohmann::json settings = nlohmann::json::object();
   // The `mappings` object of index creation (or the index's current mapping): the mapping
   // of a new shard; for a shard with a commit point it is merged into the committed mapping

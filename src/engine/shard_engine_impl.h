@@ -79,6 +79,8 @@ struct ShardEngine::Impl {
   std::string segments_dir;
   std::string livedocs_dir;
   std::shared_ptr<const AnalysisRegistry> analysis;
+  // index.codec (static): how new and merged segments compress stored fields.
+  StoredFieldsCodec stored_codec = StoredFieldsCodec::kLz4;
   // The dynamic settings, OpenSearch's defaults until set (UpdateSettings changes them while
   // writers and the background threads read them).
   static constexpr int64_t kDefaultRefreshIntervalMs = 1000;

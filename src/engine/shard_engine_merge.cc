@@ -79,7 +79,7 @@ Result<bool> ShardEngine::Impl::MergeOnce() {
   Result<std::shared_ptr<const SegmentReader>> reader = Status::Internal("unset");
   if (live_docs > 0) {
     Status s = CreateDirs(dir);
-    if (s.ok()) s = MergeSegments(sources, dir, name);
+    if (s.ok()) s = MergeSegments(sources, dir, name, stored_codec);
     reader =
         s.ok() ? SegmentReader::Open(dir, name) : Result<std::shared_ptr<const SegmentReader>>(s);
   }

@@ -216,6 +216,16 @@ Result<std::unique_ptr<ShardEngine>> ShardEngine::Open(const EngineOptions& opti
     return IllegalArgument(analysis.status().message());
   }
   m.analysis = *analysis;
+  if (auto it = settings.find("codec"); it != settings.end()) {
+    const std::string codec = it->second.is_string() ? it->second.get<std::string>() : "";
+    if (codec == "best_compression") {
+      m.stored_codec = StoredFieldsCodec::kZstd;
+    } else if (codec != "default") {
+      return IllegalArgument(
+          "unknown value for [index.codec] must be one of [default, best_compression] but was: " +
+          (it->second.is_string() ? codec : it->second.dump()));
+    }
+  }
 
   QD_RETURN_IF_ERROR(CreateDirs(m.segments_dir));
   QD_RETURN_IF_ERROR(CreateDirs(m.livedocs_dir));
@@ -351,7 +361,7 @@ Status ShardEngine::Impl::RefreshLocked() {
       std::string name = "_" + std::to_string(next_segment++);
       std::string dir = segments_dir + "/" + name;
       QD_RETURN_IF_ERROR(CreateDirs(dir));
-      QD_RETURN_IF_ERROR(builder->Write(dir, name).WithPrefix("refresh"));
+      QD_RETURN_IF_ERROR(builder->Write(dir, name, stored_codec).WithPrefix("refresh"));
       Result<std::shared_ptr<const SegmentReader>> reader = SegmentReader::Open(dir, name);
       if (!reader.ok()) return reader.status().WithPrefix("refresh");
       auto seg = std::make_shared<SegmentState>();

@@ -4,8 +4,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
+#include "engine/index/segment_file.h"
+#include "engine/index/segment_format.h"
 #include "engine/testing/engine_test_util.h"
 
 namespace quidditch::engine {
@@ -333,6 +336,51 @@ TEST(ShardEngineTest, BadSettingsAreIllegalArguments) {
   EXPECT_TRUE(ShardEngine::Open(o).status().IsInvalidArgument());
   o.settings = {{"index.translog.flush_threshold_size", "12 parsecs"}};
   EXPECT_TRUE(ShardEngine::Open(o).status().IsInvalidArgument());
+  o.settings = {{"index.codec", "lz4"}};
+  Status codec = ShardEngine::Open(o).status();
+  EXPECT_TRUE(codec.IsInvalidArgument());
+  EXPECT_NE(codec.message().find("unknown value for [index.codec]"), std::string::npos) << codec;
+}
+
+// The stored-fields codec of every segment in the engine's directory, by segment name.
+std::map<std::string, StoredFieldsCodec> SegmentCodecs(const std::string& dir) {
+  std::map<std::string, StoredFieldsCodec> codecs;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.path().extension() != ".si") continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    std::string bytes(std::istreambuf_iterator<char>(in), {});
+    EXPECT_GT(bytes.size(), index_internal::kFooterSize);
+    codecs[e.path().stem().string()] =
+        index_internal::DecodeSegmentMeta(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                          bytes.size() - index_internal::kFooterSize)
+            .stored_codec;
+  }
+  return codecs;
+}
+
+// index.codec picks the stored-fields compression of the segments written from then on;
+// segments written in the other codec stay readable.
+TEST(ShardEngineTest, IndexCodecChoosesTheStoredFieldsCompression) {
+  TempDir dir("codec");
+  EngineOptions o = TestOptions(dir.path());
+  o.settings["index"]["codec"] = "best_compression";
+  {
+    auto e = OpenOrDie(o);
+    for (int i = 0; i < 20; ++i) IndexOk(*e, std::to_string(i), Doc(i));
+    ASSERT_TRUE(e->Flush().ok());
+  }
+  EXPECT_EQ(SegmentCodecs(dir.path()),
+            (std::map<std::string, StoredFieldsCodec>{{"_0", StoredFieldsCodec::kZstd}}));
+  o.settings["index"]["codec"] = "default";
+  auto e = OpenOrDie(o);
+  for (int i = 20; i < 30; ++i) IndexOk(*e, std::to_string(i), Doc(i));
+  ASSERT_TRUE(e->Refresh().ok());
+  EXPECT_EQ(SegmentCodecs(dir.path()),
+            (std::map<std::string, StoredFieldsCodec>{{"_0", StoredFieldsCodec::kZstd},
+                                                      {"_1", StoredFieldsCodec::kLz4}}));
+  auto docs = AllLiveDocs(*e->AcquireSnapshot());
+  ASSERT_EQ(docs.size(), 30u);
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(docs.at(std::to_string(i)).source, Doc(i));
 }
 
 TEST(ShardEngineTest, FlushAndReopen) {

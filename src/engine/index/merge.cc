@@ -195,7 +195,7 @@ class MergingSource final : public index_internal::SegmentSource {
 }  // namespace
 
 Status MergeSegments(const std::vector<engine::MergeSource>& sources, const std::string& dir,
-                     const std::string& name) {
+                     const std::string& name, StoredFieldsCodec codec) {
   for (const engine::MergeSource& s : sources) {
     if (s.reader == nullptr) return Status::InvalidArgument("merge source without a reader");
     if (s.live != nullptr && s.live->max_doc() != s.reader->max_doc()) {
@@ -205,7 +205,7 @@ Status MergeSegments(const std::vector<engine::MergeSource>& sources, const std:
   }
   MergingSource source(sources);
   if (source.max_doc() == 0) return Status::InvalidArgument("merge without live documents");
-  return index_internal::WriteSegment(&source, dir, name);
+  return index_internal::WriteSegment(&source, dir, name, codec);
 }
 
 }  // namespace quidditch::engine

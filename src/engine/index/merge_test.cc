@@ -21,10 +21,11 @@ std::string ReadFile(const std::string& path) {
 
 std::shared_ptr<const SegmentReader> Build(const std::vector<ParsedDocument>& docs,
                                            const std::vector<DocMeta>& metas,
-                                           const std::string& dir, const std::string& name) {
+                                           const std::string& dir, const std::string& name,
+                                           StoredFieldsCodec codec = StoredFieldsCodec::kLz4) {
   SegmentBuilder builder;
   for (size_t i = 0; i < docs.size(); ++i) builder.AddDocument(docs[i], metas[i]);
-  Status s = builder.Write(dir, name);
+  Status s = builder.Write(dir, name, codec);
   EXPECT_TRUE(s.ok()) << s;
   auto r = SegmentReader::Open(dir, name);
   EXPECT_TRUE(r.ok()) << r.status();
@@ -99,6 +100,40 @@ INSTANTIATE_TEST_SUITE_P(Cases, MergeTest,
                                            MergeCase{{1000, 700}, 10}, MergeCase{{200, 300}, 1},
                                            MergeCase{{1, 1, 1, 1}, 0},
                                            MergeCase{{50, 60, 70, 80, 90}, 2}));
+
+// Segments of either stored-fields codec merge into the codec asked for (an index's segments
+// written before LZ4 was the default are zstd): the result is the segment built directly.
+TEST(MergeSegmentsTest, RecompressesStoredFieldsInTheTargetCodec) {
+  DocGenerator gen(9);
+  std::vector<ParsedDocument> docs;
+  std::vector<DocMeta> metas;
+  for (int i = 0; i < 700; ++i) {
+    docs.push_back(gen.Next());
+    metas.push_back(gen.Meta());
+  }
+  const std::vector<ParsedDocument> first(docs.begin(), docs.begin() + 300);
+  const std::vector<ParsedDocument> second(docs.begin() + 300, docs.end());
+  const std::vector<DocMeta> first_metas(metas.begin(), metas.begin() + 300);
+  const std::vector<DocMeta> second_metas(metas.begin() + 300, metas.end());
+  for (StoredFieldsCodec target : {StoredFieldsCodec::kLz4, StoredFieldsCodec::kZstd}) {
+    TempDir dir;
+    auto a = Build(first, first_metas, dir.path(), "a", StoredFieldsCodec::kZstd);
+    auto b = Build(second, second_metas, dir.path(), "b", StoredFieldsCodec::kLz4);
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    ASSERT_TRUE(MergeSegments({{a, nullptr}, {b, nullptr}}, dir.path(), "m", target).ok());
+    auto direct = Build(docs, metas, dir.path(), "direct", target);
+    ASSERT_NE(direct, nullptr);
+    for (std::string ext : {"si", "fdt"}) {
+      EXPECT_EQ(ReadFile(dir.path() + "/m." + ext), ReadFile(dir.path() + "/direct." + ext)) << ext;
+    }
+    auto merged = SegmentReader::Open(dir.path(), "m");
+    ASSERT_TRUE(merged.ok()) << merged.status();
+    std::string id, source;
+    ASSERT_TRUE((*merged)->Document(650, &id, &source).ok());
+    EXPECT_EQ(source, docs[650].source);
+  }
+}
 
 TEST(MergeSegmentsTest, RejectsNoLiveDocsAndMismatchedLiveDocs) {
   DocGenerator gen(3);

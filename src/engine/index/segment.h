@@ -171,6 +171,12 @@ class SegmentReader {
   virtual DocMeta Meta(uint32_t doc) const = 0;
 };
 
+// How a segment compresses its stored fields, chosen by `index.codec` as in Lucene: LZ4 for
+// `default` (Lucene's BEST_SPEED), so that fetching a hit's _source costs microseconds, and
+// zstd for `best_compression`. The values are the on-disk tags; segments written before the
+// tag existed are zstd.
+enum class StoredFieldsCodec : uint8_t { kZstd = 0, kLz4 = 1 };
+
 // The indexing buffer: an in-memory inverted index of documents not yet written.
 class SegmentBuilder {
  public:
@@ -187,7 +193,8 @@ class SegmentBuilder {
 
   // Writes the buffered documents as segment `name` in `dir` and fsyncs its files (not the
   // directory: the commit does that). REQUIRES: num_docs() > 0.
-  Status Write(const std::string& dir, const std::string& name) const;
+  Status Write(const std::string& dir, const std::string& name,
+               StoredFieldsCodec codec = StoredFieldsCodec::kLz4) const;
 
  private:
   struct Impl;
@@ -233,7 +240,8 @@ struct MergeSource {
 // Writes the live documents of `sources`, in order, as segment `name` in `dir` (fsynced).
 // Doc ids are renumbered densely; every field, term, posting, norm, doc value and stored field
 // of a live doc is carried over unchanged. REQUIRES: at least one live doc.
+// Stored fields are recompressed with `codec`.
 Status MergeSegments(const std::vector<MergeSource>& sources, const std::string& dir,
-                     const std::string& name);
+                     const std::string& name, StoredFieldsCodec codec = StoredFieldsCodec::kLz4);
 
 }  // namespace quidditch::engine

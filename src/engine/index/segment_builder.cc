@@ -339,10 +339,11 @@ class BuilderSource : public index_internal::SegmentSource {
 
 }  // namespace
 
-Status SegmentBuilder::Write(const std::string& dir, const std::string& name) const {
+Status SegmentBuilder::Write(const std::string& dir, const std::string& name,
+                             StoredFieldsCodec codec) const {
   if (num_docs() == 0) return Status::InvalidArgument("cannot write an empty segment");
   BuilderSource source(impl_->fields, impl_->stored, impl_->stored_at, impl_->metas);
-  return index_internal::WriteSegment(&source, dir, name);
+  return index_internal::WriteSegment(&source, dir, name, codec);
 }
 
 }  // namespace quidditch::engine

@@ -31,9 +31,11 @@ void EncodeSegmentMeta(const SegmentMeta& meta, std::string* out) {
   PutVarint(out, meta.meta_offset);
   PutVarint(out, meta.stored_index_offset);
   PutVarint(out, meta.stored_blocks);
+  out->push_back(static_cast<char>(meta.stored_codec));
 }
 
-SegmentMeta DecodeSegmentMeta(const uint8_t* p, size_t /*size*/) {
+SegmentMeta DecodeSegmentMeta(const uint8_t* p, size_t size) {
+  const uint8_t* const end = p + size;
   SegmentMeta meta;
   meta.max_doc = GetVarint32(&p);
   uint64_t n = GetVarint(&p);
@@ -61,6 +63,7 @@ SegmentMeta DecodeSegmentMeta(const uint8_t* p, size_t /*size*/) {
   meta.meta_offset = GetVarint(&p);
   meta.stored_index_offset = GetVarint(&p);
   meta.stored_blocks = GetVarint32(&p);
+  if (p < end) meta.stored_codec = static_cast<StoredFieldsCodec>(*p++);
   return meta;
 }
 

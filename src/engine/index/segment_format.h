@@ -66,10 +66,12 @@ struct SegmentMeta {
   uint64_t meta_offset = 0;          // in .dv: i64 seq_no[max_doc], primary_term[], version[]
   uint64_t stored_index_offset = 0;  // in .fdt: u32 first_doc[n], u64 block_offset[n]
   uint32_t stored_blocks = 0;
+  // Absent (zstd) in segments written before LZ4 became the default; see StoredFieldsCodec.
+  StoredFieldsCodec stored_codec = StoredFieldsCodec::kZstd;
 };
 
 void EncodeSegmentMeta(const SegmentMeta& meta, std::string* out);
-// REQUIRES: `data` passed its checksum (it is trusted).
+// REQUIRES: `data` passed its checksum (it is trusted); `size` excludes the footer.
 SegmentMeta DecodeSegmentMeta(const uint8_t* data, size_t size);
 
 inline std::string SegmentFilePath(const std::string& dir, const std::string& name,

@@ -1,5 +1,6 @@
 // SegmentReader: a segment's files mapped read-only, with the term-dictionary block index and
 // the per-field views built at Open. Everything else is decoded from the mappings on demand.
+#include <lz4.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -517,11 +518,13 @@ class PostingsIteratorImpl final : public PostingsIterator {
 
 std::atomic<uint64_t> next_reader_id{1};
 
-// The last decompressed stored-fields block of this thread.
+// The last decompressed stored-fields block of this thread. An LZ4 block may be decompressed
+// only up to the last doc asked for (`data` is the block's first `decoded` bytes).
 struct StoredBlockCache {
   uint64_t reader_id = 0;
   uint32_t block = 0;
   std::string data;
+  size_t decoded = 0;
   // Reused: ZSTD_decompress would allocate and initialize a context per call.
   std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx{nullptr, ZSTD_freeDCtx};
 };
@@ -554,6 +557,10 @@ class SegmentReaderImpl final : public SegmentReader {
     QD_RETURN_IF_ERROR(open(kDocValuesExt, &dv_));
     QD_RETURN_IF_ERROR(open(kStoredExt, &fdt_));
     meta_ = DecodeSegmentMeta(si_->data(), si_->size());
+    if (meta_.stored_codec != StoredFieldsCodec::kZstd &&
+        meta_.stored_codec != StoredFieldsCodec::kLz4) {
+      return Status::Corruption("unknown stored-fields codec in " + si_->path());
+    }
     const uint32_t max_doc = meta_.max_doc;
     infos_.reserve(meta_.fields.size());
     for (size_t i = 0; i < meta_.fields.size(); ++i) {
@@ -662,32 +669,71 @@ class SegmentReaderImpl final : public SegmentReader {
         hi = mid;
       }
     }
+    const uint32_t block_first = GetFixed32(index + 4 * lo);
+    const uint8_t* p =
+        fdt_->data() + GetFixed64(index + 4 * uint64_t{meta_.stored_blocks} + 8 * uint64_t{lo});
+    const uint64_t raw = GetVarint(&p);
+    const uint64_t compressed = GetVarint(&p);
+    // Where `doc` starts and ends in the raw bytes, when the block records it (LZ4).
+    uint64_t start = 0, needed = raw;
+    if (meta_.stored_codec == StoredFieldsCodec::kLz4) {
+      for (uint32_t d = block_first; d <= doc; ++d) {
+        start = d == block_first ? 0 : needed;
+        needed = GetVarint(&p);
+      }
+      for (uint32_t d = doc + 1, end = BlockEnd(lo); d < end; ++d) GetVarint(&p);
+    }
     StoredBlockCache& cache = stored_cache;
-    if (cache.reader_id != id_ || cache.block != lo) {
+    if (cache.reader_id != id_ || cache.block != lo || cache.decoded < needed) {
       cache.reader_id = 0;
-      const uint8_t* p =
-          fdt_->data() + GetFixed64(index + 4 * uint64_t{meta_.stored_blocks} + 8 * uint64_t{lo});
-      uint64_t raw = GetVarint(&p);
-      uint64_t compressed = GetVarint(&p);
-      cache.data.resize(raw);
-      if (cache.dctx == nullptr) {
-        cache.dctx.reset(ZSTD_createDCtx());
-        if (cache.dctx == nullptr) return Status::Internal("cannot create a zstd context");
-      }
-      size_t n = ZSTD_decompressDCtx(cache.dctx.get(), cache.data.data(), raw, p, compressed);
-      if (ZSTD_isError(n) || n != raw) {
-        return Status::Corruption("cannot decompress stored fields block in " + fdt_->path());
-      }
+      QD_RETURN_IF_ERROR(Decompress(p, compressed, raw, needed, &cache));
       cache.reader_id = id_;
       cache.block = lo;
     }
-    const uint8_t* p = reinterpret_cast<const uint8_t*>(cache.data.data());
-    for (uint32_t d = GetFixed32(index + 4 * lo); d < doc; ++d) {
-      GetLengthPrefixed(&p);
-      GetLengthPrefixed(&p);
+    p = reinterpret_cast<const uint8_t*>(cache.data.data());
+    if (meta_.stored_codec == StoredFieldsCodec::kLz4) {
+      p += start;
+    } else {
+      for (uint32_t d = block_first; d < doc; ++d) {
+        GetLengthPrefixed(&p);
+        GetLengthPrefixed(&p);
+      }
     }
     id->assign(GetLengthPrefixed(&p));
     source->assign(GetLengthPrefixed(&p));
+    return Status::OK();
+  }
+
+  // One past the last doc of stored-fields block `block`.
+  uint32_t BlockEnd(uint32_t block) const {
+    if (block + 1 == meta_.stored_blocks) return meta_.max_doc;
+    return GetFixed32(fdt_->data() + meta_.stored_index_offset + 4 * (block + 1));
+  }
+
+  // Decompresses at least the first `needed` of the block's `raw` bytes (all of them for zstd)
+  // from the `compressed` bytes at `p` into `cache`.
+  Status Decompress(const uint8_t* p, uint64_t compressed, uint64_t raw, uint64_t needed,
+                    StoredBlockCache* cache) const {
+    cache->data.resize(raw);
+    if (meta_.stored_codec == StoredFieldsCodec::kLz4) {
+      int n = LZ4_decompress_safe_partial(reinterpret_cast<const char*>(p), cache->data.data(),
+                                          static_cast<int>(compressed), static_cast<int>(needed),
+                                          static_cast<int>(raw));
+      if (n < 0 || static_cast<uint64_t>(n) < needed) {
+        return Status::Corruption("cannot decompress stored fields block in " + fdt_->path());
+      }
+      cache->decoded = static_cast<size_t>(n);
+      return Status::OK();
+    }
+    if (cache->dctx == nullptr) {
+      cache->dctx.reset(ZSTD_createDCtx());
+      if (cache->dctx == nullptr) return Status::Internal("cannot create a zstd context");
+    }
+    size_t n = ZSTD_decompressDCtx(cache->dctx.get(), cache->data.data(), raw, p, compressed);
+    if (ZSTD_isError(n) || n != raw) {
+      return Status::Corruption("cannot decompress stored fields block in " + fdt_->path());
+    }
+    cache->decoded = raw;
     return Status::OK();
   }
 

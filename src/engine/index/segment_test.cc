@@ -6,6 +6,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
+#include <random>
 #include <thread>
 
 #include "engine/index/segment_format.h"
@@ -20,14 +22,15 @@ using testing_internal::DocGenerator;
 using testing_internal::RefIndex;
 using testing_internal::TempDir;
 
-std::shared_ptr<const SegmentReader> BuildAndOpen(const RefIndex& ref, const std::string& dir,
-                                                  const std::string& name) {
+std::shared_ptr<const SegmentReader> BuildAndOpen(
+    const RefIndex& ref, const std::string& dir, const std::string& name,
+    StoredFieldsCodec codec = StoredFieldsCodec::kLz4) {
   SegmentBuilder builder;
   for (size_t i = 0; i < ref.docs.size(); ++i) {
     EXPECT_EQ(builder.AddDocument(ref.docs[i], ref.metas[i]), i);
   }
   EXPECT_EQ(builder.num_docs(), ref.docs.size());
-  Status s = builder.Write(dir, name);
+  Status s = builder.Write(dir, name, codec);
   EXPECT_TRUE(s.ok()) << s;
   auto reader = SegmentReader::Open(dir, name);
   EXPECT_TRUE(reader.ok()) << reader.status();
@@ -44,14 +47,66 @@ TEST_P(RandomSegmentTest, RoundTripMatchesReference) {
     ParsedDocument d = gen.Next();
     ref.Add(d, gen.Meta());
   }
-  TempDir dir;
-  auto reader = BuildAndOpen(ref, dir.path(), "_0");
-  ASSERT_NE(reader, nullptr);
-  EXPECT_EQ(reader->name(), "_0");
-  uint64_t total = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir.path())) total += e.file_size();
-  EXPECT_EQ(reader->size_in_bytes(), total);
-  CheckAgainstReference(*reader, ref, num_docs);
+  for (StoredFieldsCodec codec : {StoredFieldsCodec::kLz4, StoredFieldsCodec::kZstd}) {
+    SCOPED_TRACE(codec == StoredFieldsCodec::kLz4 ? "lz4" : "zstd");
+    TempDir dir;
+    auto reader = BuildAndOpen(ref, dir.path(), "_0", codec);
+    ASSERT_NE(reader, nullptr);
+    EXPECT_EQ(reader->name(), "_0");
+    uint64_t total = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path())) total += e.file_size();
+    EXPECT_EQ(reader->size_in_bytes(), total);
+    CheckAgainstReference(*reader, ref, num_docs);
+  }
+}
+
+// Stored documents from empty to several blocks long, read in an order that jumps back and
+// forth inside blocks (an LZ4 block is decompressed only up to the doc asked for) and across
+// them, in both codecs.
+TEST(SegmentTest, StoredFieldsOfAnySizeInAnyOrder) {
+  std::mt19937 rng(17);
+  RefIndex ref;
+  for (uint32_t i = 0; i < 600; ++i) {
+    ParsedDocument d;
+    d.id = "id" + std::to_string(i);
+    const size_t size = i % 97 == 5 ? 40000 + rng() % 20000 : rng() % (i % 3 ? 300 : 3000);
+    for (size_t k = 0; k < size; ++k) d.source.push_back(static_cast<char>('a' + rng() % 4));
+    ref.Add(d, DocMeta{});
+  }
+  std::vector<uint32_t> order(ref.docs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), rng);
+  for (StoredFieldsCodec codec : {StoredFieldsCodec::kLz4, StoredFieldsCodec::kZstd}) {
+    TempDir dir;
+    auto reader = BuildAndOpen(ref, dir.path(), "seg", codec);
+    ASSERT_NE(reader, nullptr);
+    std::string id, source;
+    for (uint32_t d : order) {
+      ASSERT_TRUE(reader->Document(d, &id, &source).ok()) << d;
+      ASSERT_EQ(id, ref.docs[d].id);
+      ASSERT_EQ(source, ref.docs[d].source) << d;
+    }
+  }
+}
+
+// A segment-info record written before the stored-fields codec was recorded ends at
+// stored_blocks; it decodes as zstd, the only codec of that time.
+TEST(SegmentTest, SegmentInfoWithoutCodecIsZstd) {
+  index_internal::SegmentMeta meta;
+  meta.max_doc = 3;
+  meta.stored_blocks = 1;
+  meta.stored_codec = StoredFieldsCodec::kLz4;
+  std::string bytes;
+  index_internal::EncodeSegmentMeta(meta, &bytes);
+  auto decode = [](const std::string& b) {
+    return index_internal::DecodeSegmentMeta(reinterpret_cast<const uint8_t*>(b.data()), b.size());
+  };
+  EXPECT_EQ(decode(bytes).stored_codec, StoredFieldsCodec::kLz4);
+  bytes.pop_back();
+  index_internal::SegmentMeta old = decode(bytes);
+  EXPECT_EQ(old.stored_codec, StoredFieldsCodec::kZstd);
+  EXPECT_EQ(old.max_doc, 3u);
+  EXPECT_EQ(old.stored_blocks, 1u);
 }
 
 // Block boundaries (127/128/129 docs and multiples) and larger segments.

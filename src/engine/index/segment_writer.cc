@@ -1,5 +1,6 @@
 #include "engine/index/segment_writer.h"
 
+#include <lz4.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -278,28 +279,55 @@ void AppendU32Array(SegmentFileWriter* f, const std::vector<uint32_t>& v) {
   f->Append(std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * 4));
 }
 
-Status WriteStoredFields(SegmentSource* source, SegmentFileWriter* fdt, SegmentMeta* meta) {
+// One stored-fields block: varint raw size, varint compressed size, [LZ4 only: varint end
+// offset of each doc in the raw bytes, so that a reader decompresses only up to the doc it
+// wants], then the compressed bytes of the docs' length-prefixed id and source.
+Status WriteStoredFields(SegmentSource* source, SegmentFileWriter* fdt, StoredFieldsCodec codec,
+                         SegmentMeta* meta) {
   std::vector<uint32_t> first_docs;
   std::vector<uint64_t> offsets;
   std::string raw;
+  std::vector<uint32_t> doc_ends;  // in `raw`
   std::string compressed;
   uint32_t block_first = 0;
   std::string id, src;
-  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
-  if (cctx == nullptr) return Status::Internal("cannot create a zstd compression context");
-  auto flush = [&]() -> Status {
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(nullptr, ZSTD_freeCCtx);
+  if (codec == StoredFieldsCodec::kZstd) {
+    cctx.reset(ZSTD_createCCtx());
+    if (cctx == nullptr) return Status::Internal("cannot create a zstd compression context");
+  }
+  auto compress = [&]() -> Result<size_t> {
+    if (codec == StoredFieldsCodec::kLz4) {
+      if (raw.size() > LZ4_MAX_INPUT_SIZE) {
+        return Status::InvalidArgument("a stored-fields block of " + std::to_string(raw.size()) +
+                                       " bytes is too large for LZ4");
+      }
+      compressed.resize(LZ4_compressBound(static_cast<int>(raw.size())));
+      int n = LZ4_compress_default(raw.data(), compressed.data(), static_cast<int>(raw.size()),
+                                   static_cast<int>(compressed.size()));
+      if (n <= 0) return Status::Internal("LZ4 compression failed");
+      return static_cast<size_t>(n);
+    }
     compressed.resize(ZSTD_compressBound(raw.size()));
     size_t n = ZSTD_compressCCtx(cctx.get(), compressed.data(), compressed.size(), raw.data(),
                                  raw.size(), 3);
     if (ZSTD_isError(n)) {
       return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
     }
+    return n;
+  };
+  auto flush = [&]() -> Status {
+    QD_ASSIGN_OR_RETURN(size_t n, compress());
     first_docs.push_back(block_first);
     offsets.push_back(fdt->offset());
     PutVarint(fdt->buffer(), raw.size());
     PutVarint(fdt->buffer(), n);
+    if (codec == StoredFieldsCodec::kLz4) {
+      for (uint32_t e : doc_ends) PutVarint(fdt->buffer(), e);
+    }
     fdt->Append(std::string_view(compressed.data(), n));
     raw.clear();
+    doc_ends.clear();
     return fdt->MaybeFlush();
   };
   const uint32_t max_doc = source->max_doc();
@@ -308,11 +336,13 @@ Status WriteStoredFields(SegmentSource* source, SegmentFileWriter* fdt, SegmentM
     QD_RETURN_IF_ERROR(source->Document(doc, &id, &src));
     PutLengthPrefixed(&raw, id);
     PutLengthPrefixed(&raw, src);
+    doc_ends.push_back(static_cast<uint32_t>(raw.size()));
     if (raw.size() >= kStoredBlockSize || doc + 1 - block_first >= kStoredBlockDocs) {
       QD_RETURN_IF_ERROR(flush());
     }
   }
   if (!raw.empty()) QD_RETURN_IF_ERROR(flush());
+  meta->stored_codec = codec;
   meta->stored_index_offset = fdt->offset();
   meta->stored_blocks = static_cast<uint32_t>(first_docs.size());
   AppendU32Array(fdt, first_docs);
@@ -324,7 +354,8 @@ Status WriteStoredFields(SegmentSource* source, SegmentFileWriter* fdt, SegmentM
 
 namespace {
 
-Status WriteFiles(SegmentSource* source, const std::string& dir, const std::string& name) {
+Status WriteFiles(SegmentSource* source, const std::string& dir, const std::string& name,
+                  StoredFieldsCodec codec) {
   Files files;
   QD_RETURN_IF_ERROR(OpenFiles(dir, name, &files));
   const uint32_t max_doc = source->max_doc();
@@ -450,7 +481,7 @@ Status WriteFiles(SegmentSource* source, const std::string& dir, const std::stri
     PutPackedInts(version.data(), max_doc, dv->buffer());
   }
 
-  QD_RETURN_IF_ERROR(WriteStoredFields(source, files.fdt.get(), &meta));
+  QD_RETURN_IF_ERROR(WriteStoredFields(source, files.fdt.get(), codec, &meta));
 
   EncodeSegmentMeta(meta, files.si->buffer());
   // The segment-info file last: a segment whose .si is complete has all its other files.
@@ -465,8 +496,9 @@ Status WriteFiles(SegmentSource* source, const std::string& dir, const std::stri
 
 }  // namespace
 
-Status WriteSegment(SegmentSource* source, const std::string& dir, const std::string& name) {
-  Status s = WriteFiles(source, dir, name);
+Status WriteSegment(SegmentSource* source, const std::string& dir, const std::string& name,
+                    StoredFieldsCodec codec) {
+  Status s = WriteFiles(source, dir, name, codec);
   if (!s.ok()) {
     // Leave no partial segment behind. Best effort: the write already failed, and a file that
     // cannot be removed is not referenced by any commit (the engine cleans such files at open).

@@ -58,6 +58,7 @@ class SegmentSource {
 
 // Writes `source` as segment `name` in `dir` and fsyncs its files. REQUIRES: max_doc() > 0.
 // On failure the files written so far are removed (best effort).
-Status WriteSegment(SegmentSource* source, const std::string& dir, const std::string& name);
+Status WriteSegment(SegmentSource* source, const std::string& dir, const std::string& name,
+                    StoredFieldsCodec codec);
 
 }  // namespace quidditch::engine::index_internal
