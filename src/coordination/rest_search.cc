@@ -555,10 +555,7 @@ SearchRun QueryThenFetch(const std::vector<ShardTarget>& targets, const SearchPl
       hit["_primary_term"] = doc.primary_term;
     }
     hit["_score"] = FloatJson(shard_hit.score);
-    if (doc.source) {
-      OrderedJson source = OrderedJson::parse(*doc.source, nullptr, /*allow_exceptions=*/false);
-      hit["_source"] = source.is_discarded() ? OrderedJson(*doc.source) : std::move(source);
-    }
+    if (doc.source) hit["_source"] = RawJson(*doc.source);
     if (!doc.fields.is_null()) hit["fields"] = ToOrdered(doc.fields);
     if (!doc.highlight.is_null()) hit["highlight"] = ToOrdered(doc.highlight);
     if (plan.has_sort) {

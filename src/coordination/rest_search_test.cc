@@ -116,6 +116,30 @@ TEST_F(RestSearchTest, ResponseShape) {
       << response.body;
 }
 
+// A hit's _source is the document as it was indexed, spacing, key order and number spelling
+// included, as OpenSearch returns it; with ?pretty and filter_path it is still JSON.
+TEST_F(RestSearchTest, SourceGoesOutAsIndexed) {
+  CreateIndex("logs", 1);
+  const std::string source = R"({ "title" : "quick\tfox",  "n": 1.50, "a": [ 1,2 ] })";
+  engine::BulkItem item;
+  item.kind = engine::BulkItem::Kind::kIndex;
+  item.id = "1";
+  item.source = source;
+  auto result =
+      node_.shard_service()->Bulk(data::ShardKey{"logs", 0}, {item}, data::RefreshPolicy::kRefresh);
+  ASSERT_TRUE(result.ok()) << result.status();
+  HttpResponse response = Send(HttpMethod::kGet, "/logs/_search");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_NE(response.body.find(R"("_score":1.0,"_source":)" + source + "}]}}"), std::string::npos)
+      << response.body;
+  json pretty = Call(HttpMethod::kGet, "/logs/_search?pretty");
+  EXPECT_EQ(pretty["hits"]["hits"][0]["_source"], json::parse(source));
+  json filtered = Call(HttpMethod::kGet, "/logs/_search?filter_path=hits.hits._source.a");
+  EXPECT_EQ(filtered, json::parse(R"({"hits":{"hits":[{"_source":{"a":[1,2]}}]}})"));
+  json msearch = Call(HttpMethod::kPost, "/_msearch", "{\"index\":\"logs\"}\n{}\n");
+  EXPECT_EQ(msearch["responses"][0]["hits"]["hits"][0]["_source"], json::parse(source));
+}
+
 TEST_F(RestSearchTest, MultiShardIndexAnswersAsOneShard) {
   CreateIndex("one", 1);
   CreateIndex("many", 3);

@@ -267,8 +267,61 @@ Result<cluster::StatePtr> WaitForActiveShards(const RestContext& context,
 
 // --- responses ---------------------------------------------------------------------------------
 
-std::string Dump(const OrderedJson& json) {
+namespace {
+
+bool ContainsRawJson(const OrderedJson& json) {
+  if (json.is_binary()) return true;
+  if (!json.is_structured()) return false;
+  for (const OrderedJson& child : json) {
+    if (ContainsRawJson(child)) return true;
+  }
+  return false;
+}
+
+std::string DumpTree(const OrderedJson& json) {
   return json.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+}
+
+// Dump of a tree holding RawJson values: the branches down to them by hand, everything else
+// by nlohmann.
+void DumpWithRaw(const OrderedJson& json, std::string* out) {
+  if (json.is_binary()) {
+    out->append(json.get_binary().begin(), json.get_binary().end());
+  } else if (!ContainsRawJson(json)) {
+    out->append(DumpTree(json));
+  } else if (json.is_object()) {
+    out->push_back('{');
+    bool first = true;
+    for (const auto& [key, value] : json.items()) {
+      if (!first) out->push_back(',');
+      first = false;
+      out->append(DumpTree(OrderedJson(key))).push_back(':');
+      DumpWithRaw(value, out);
+    }
+    out->push_back('}');
+  } else {
+    out->push_back('[');
+    bool first = true;
+    for (const OrderedJson& value : json) {
+      if (!first) out->push_back(',');
+      first = false;
+      DumpWithRaw(value, out);
+    }
+    out->push_back(']');
+  }
+}
+
+}  // namespace
+
+std::string Dump(const OrderedJson& json) {
+  if (!ContainsRawJson(json)) return DumpTree(json);
+  std::string out;
+  DumpWithRaw(json, &out);
+  return out;
+}
+
+OrderedJson RawJson(std::string_view text) {
+  return OrderedJson::binary(OrderedJson::binary_t::container_type(text.begin(), text.end()));
 }
 
 HttpResponse JsonResponse(int status, const OrderedJson& json) {

@@ -19,6 +19,19 @@ HttpRequest WithParams(std::initializer_list<std::pair<std::string, std::string>
 
 nlohmann::json BodyOf(const HttpResponse& response) { return nlohmann::json::parse(response.body); }
 
+// RawJson values are spliced verbatim, at any depth; everything around them is written as
+// Dump writes it (keys escaped, invalid UTF-8 replaced).
+TEST(RestUtilTest, DumpSplicesRawJson) {
+  OrderedJson doc = {{"a\"b", 1},
+                     {"list", OrderedJson::array({RawJson(R"({ "x" : 1 })"), 2})},
+                     {"bad", std::string("\xff")},
+                     {"nested", {{"raw", RawJson("[1, 2]")}}}};
+  EXPECT_EQ(Dump(doc), std::string(R"({"a\"b":1,"list":[{ "x" : 1 },2],"bad":")") + "\xEF\xBF\xBD" +
+                           R"(","nested":{"raw":[1, 2]}})");
+  EXPECT_EQ(Dump(OrderedJson{{"a", 1}}), R"({"a":1})");
+  EXPECT_EQ(Dump(RawJson("true")), "true");
+}
+
 TEST(RestUtilTest, RoutingHashMatchesOpenSearchKnownValues) {
   // Murmur3HashFunctionTests.testKnownValues (the same in Elasticsearch and OpenSearch): the
   // hash of the UTF-16LE bytes of each string.
