@@ -74,19 +74,6 @@ HttpResponse ErrorOf(const Status& status) {
   return Error(status);
 }
 
-// The value of a setting as OpenSearch prints it: a string (lists stay lists of strings).
-json SettingString(const json& value) {
-  if (value.is_string()) return value;
-  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
-  if (value.is_array()) {
-    json out = json::array();
-    for (const json& v : value) out.push_back(SettingString(v));
-    return out;
-  }
-  if (value.is_null()) return nullptr;
-  return value.dump();
-}
-
 std::string ValueText(const json& value) {
   json s = SettingString(value);
   return s.is_string() ? s.get<std::string>() : s.dump();
@@ -102,24 +89,6 @@ void Flatten(const json& j, const std::string& prefix, std::map<std::string, jso
       (*out)[key] = it.value();
     }
   }
-}
-
-// The flat settings of a request body's `settings`, every key with the "index." prefix
-// (Settings.normalizePrefix).
-Result<std::map<std::string, json>> FlatRequestSettings(const json& settings) {
-  if (!settings.is_object()) {
-    return Status::InvalidArgument(
-        "parsing_exception: Failed to parse object: expecting token of type [START_OBJECT] but "
-        "found [" +
-        std::string(settings.is_array() ? "START_ARRAY" : "VALUE") + "]");
-  }
-  std::map<std::string, json> flat;
-  Flatten(settings, "", &flat);
-  std::map<std::string, json> normalized;
-  for (auto& [key, value] : flat) {
-    normalized[key.starts_with("index.") ? key : "index." + key] = std::move(value);
-  }
-  return normalized;
 }
 
 // Sets `value` at dotted `path` of the object `root`, creating objects on the way.
@@ -414,31 +383,6 @@ std::map<std::string, json> RenderedSettings(const cluster::Index& index) {
   return flat;
 }
 
-OrderedJson NestSettings(const std::map<std::string, json>& flat, bool flat_settings) {
-  OrderedJson out = OrderedJson::object();
-  for (const auto& [key, value] : flat) {
-    if (flat_settings) {
-      out[key] = OrderedJson(value);
-      continue;
-    }
-    OrderedJson* node = &out;
-    std::string_view path = key;
-    while (true) {
-      size_t dot = path.find('.');
-      std::string part(path.substr(0, dot));
-      if (dot == std::string_view::npos) {
-        (*node)[part] = OrderedJson(value);
-        break;
-      }
-      OrderedJson& child = (*node)[part];
-      if (!child.is_object()) child = OrderedJson::object();
-      node = &child;
-      path.remove_prefix(dot + 1);
-    }
-  }
-  return out;
-}
-
 // --- index lookups -----------------------------------------------------------------------------
 
 // The APIs that work on closed indices: named ones are theirs; wildcards match open ones only
@@ -492,15 +436,6 @@ OrderedJson MappingForOutput(const json& mapping) {
   return OrderedJson(mapping);
 }
 
-// A mapping body, unwrapped from a single "_doc" type name as OpenSearch accepts it.
-json UnwrapType(const json& mappings) {
-  if (mappings.is_object() && mappings.size() == 1 && mappings.contains("_doc") &&
-      mappings["_doc"].is_object()) {
-    return mappings["_doc"];
-  }
-  return mappings;
-}
-
 // Validates the common time parameters of index APIs (timeout, master_timeout,
 // cluster_manager_timeout) and returns `timeout`.
 Result<milliseconds> Timeouts(const HttpRequest& request) {
@@ -530,9 +465,76 @@ Result<int32_t> ActiveShardsParam(const HttpRequest& request, int32_t replicas) 
   return static_cast<int32_t>(*n);
 }
 
-// --- handlers: create, delete, exists, get -----------------------------------------------------
-
 }  // namespace
+
+// --- settings and mappings in OpenSearch's shapes (rest_index.h) ------------------------------
+
+// The value of a setting as OpenSearch prints it: a string (lists stay lists of strings).
+json SettingString(const json& value) {
+  if (value.is_string()) return value;
+  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+  if (value.is_array()) {
+    json out = json::array();
+    for (const json& v : value) out.push_back(SettingString(v));
+    return out;
+  }
+  if (value.is_null()) return nullptr;
+  return value.dump();
+}
+
+// The flat settings of a request body's `settings`, every key with the "index." prefix
+// (Settings.normalizePrefix).
+Result<std::map<std::string, json>> FlatRequestSettings(const json& settings) {
+  if (!settings.is_object()) {
+    return Status::InvalidArgument(
+        "parsing_exception: Failed to parse object: expecting token of type [START_OBJECT] but "
+        "found [" +
+        std::string(settings.is_array() ? "START_ARRAY" : "VALUE") + "]");
+  }
+  std::map<std::string, json> flat;
+  Flatten(settings, "", &flat);
+  std::map<std::string, json> normalized;
+  for (auto& [key, value] : flat) {
+    normalized[key.starts_with("index.") ? key : "index." + key] = std::move(value);
+  }
+  return normalized;
+}
+
+OrderedJson NestSettings(const std::map<std::string, json>& flat, bool flat_settings) {
+  OrderedJson out = OrderedJson::object();
+  for (const auto& [key, value] : flat) {
+    if (flat_settings) {
+      out[key] = OrderedJson(value);
+      continue;
+    }
+    OrderedJson* node = &out;
+    std::string_view path = key;
+    while (true) {
+      size_t dot = path.find('.');
+      std::string part(path.substr(0, dot));
+      if (dot == std::string_view::npos) {
+        (*node)[part] = OrderedJson(value);
+        break;
+      }
+      OrderedJson& child = (*node)[part];
+      if (!child.is_object()) child = OrderedJson::object();
+      node = &child;
+      path.remove_prefix(dot + 1);
+    }
+  }
+  return out;
+}
+
+// A mapping body, unwrapped from a single "_doc" type name as OpenSearch accepts it.
+json UnwrapType(const json& mappings) {
+  if (mappings.is_object() && mappings.size() == 1 && mappings.contains("_doc") &&
+      mappings["_doc"].is_object()) {
+    return mappings["_doc"];
+  }
+  return mappings;
+}
+
+// --- handlers: create, delete, exists, get -----------------------------------------------------
 
 Result<controlplane::CreateIndexRequest> ParseCreateIndexBody(const std::string& name,
                                                               const json& body) {

@@ -27,6 +27,7 @@
 // Thread safety: the handlers are thread-safe; they keep no state between requests.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -46,6 +47,18 @@ Status ValidateIndexName(std::string_view name);
 // /{index} does, or the error PUT /{index} answers. Creates nothing.
 Result<controlplane::CreateIndexRequest> ParseCreateIndexBody(const std::string& name,
                                                               const nlohmann::json& body);
+
+// --- settings and mappings in OpenSearch's shapes (shared with index templates) ---------------
+
+// The settings of a request body (nested or flat, with or without "index."), flat, every key
+// "index."-prefixed (Settings.normalizePrefix); parsing_exception when not an object.
+Result<std::map<std::string, nlohmann::json>> FlatRequestSettings(const nlohmann::json& settings);
+// The value of a setting as OpenSearch prints it: a string (lists stay lists of strings).
+nlohmann::json SettingString(const nlohmann::json& value);
+// Flat settings nested at their dots, or left flat with `flat_settings`, as GET prints them.
+OrderedJson NestSettings(const std::map<std::string, nlohmann::json>& flat, bool flat_settings);
+// A mapping body, unwrapped from a single "_doc" type name as OpenSearch accepts it.
+nlohmann::json UnwrapType(const nlohmann::json& mappings);
 
 // Registers every route listed above on `router`. REQUIRES: context.control_plane set.
 Status RegisterIndexHandlers(const RestContext& context, Router* router);

@@ -167,6 +167,12 @@ TEST_F(RestIndexTest, InvalidNamesAndSettingsCreateNothing) {
             "illegal_argument_exception");
   EXPECT_EQ(CallJson(HttpMethod::kPut, "/x", "{bad json", 400)["error"]["type"],
             "x_content_parse_exception");
+  for (const char* body : {"[1]", "\"settings\"", "7"}) {
+    EXPECT_EQ(CallJson(HttpMethod::kPut, "/x", body, 400)["error"]["type"], "parsing_exception")
+        << body;
+  }
+  EXPECT_EQ(CallJson(HttpMethod::kPut, "/x", R"({"settings": [1]})", 400)["error"]["type"],
+            "parsing_exception");
   EXPECT_FALSE(Exists("x"));
 }
 

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "coordination/rest_index.h"
 #include "engine/errors.h"
 
 namespace quidditch::rest {
@@ -16,8 +17,6 @@ namespace {
 using json = nlohmann::json;
 using cluster::TemplateKind;
 using controlplane::CallContext;
-
-constexpr std::string_view kIndexPrefix = "index.";
 
 Status ParseError(const std::string& reason) {
   return Status::InvalidArgument("x_content_parse_exception: " + reason);
@@ -29,54 +28,6 @@ Status ValidationFailed(const std::string& reason) {
 }
 
 // --- settings, mappings --------------------------------------------------------------------
-
-// Flattens settings in any of OpenSearch's shapes (flat or nested, with or without "index.")
-// into "index."-prefixed dotted keys with string values, as Settings.normalizePrefix does.
-void FlattenSettings(const json& j, const std::string& prefix, std::map<std::string, json>* out) {
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
-    if (it->is_object()) {
-      FlattenSettings(*it, key, out);
-      continue;
-    }
-    if (key.rfind(kIndexPrefix, 0) != 0) key = std::string(kIndexPrefix) + key;
-    if (it->is_string() || it->is_null()) {
-      (*out)[key] = *it;
-    } else if (it->is_array()) {
-      json strings = json::array();
-      for (const json& v : *it) strings.push_back(v.is_string() ? v : json(v.dump()));
-      (*out)[key] = std::move(strings);
-    } else {
-      (*out)[key] = it->dump();
-    }
-  }
-}
-
-// Flat settings nested by their dots, as GET prints a template's settings.
-json NestSettings(const std::map<std::string, json>& flat) {
-  json out = json::object();
-  for (const auto& [key, value] : flat) {
-    json::json_pointer pointer;
-    size_t start = 0;
-    while (true) {
-      size_t dot = key.find('.', start);
-      pointer /= key.substr(start, dot - start);
-      if (dot == std::string::npos) break;
-      start = dot + 1;
-    }
-    out[pointer] = value;
-  }
-  return out;
-}
-
-// A mapping body without the "_doc" type level OpenSearch still accepts.
-json Untyped(const json& mappings) {
-  if (mappings.is_object() && mappings.size() == 1 && mappings.contains("_doc") &&
-      mappings["_doc"].is_object()) {
-    return mappings["_doc"];
-  }
-  return mappings;
-}
 
 // `over` merged into `base`: objects key by key, anything else replaced.
 void MergeInto(json& base, const json& over) {
@@ -121,10 +72,11 @@ Result<IndexParts> ReadParts(const json& settings, const json& mappings, const j
   IndexParts parts;
   if (!settings.is_null()) {
     if (!settings.is_object()) return ParseError("settings must be an object");
-    FlattenSettings(settings, "", &parts.settings);
+    QD_ASSIGN_OR_RETURN(parts.settings, FlatRequestSettings(settings));
+    for (auto& [key, value] : parts.settings) value = SettingString(value);
   }
   if (!mappings.is_null()) {
-    parts.mappings = Untyped(mappings);
+    parts.mappings = UnwrapType(mappings);
     if (!parts.mappings.is_object()) return ParseError("mappings must be an object");
   }
   if (!aliases.is_null()) {
@@ -235,7 +187,7 @@ Result<json> ReadComposable(const std::string& name, const json& body, IndexPart
   if (!out.contains("index_patterns")) return ValidationFailed("index patterns are missing");
   QD_ASSIGN_OR_RETURN(*parts, ReadParts(settings, mappings, aliases));
   json tmpl = json::object();
-  if (!parts->settings.empty()) tmpl["settings"] = NestSettings(parts->settings);
+  if (!parts->settings.empty()) tmpl["settings"] = json(NestSettings(parts->settings, false));
   if (!mappings.is_null()) tmpl["mappings"] = parts->mappings;
   if (!aliases.is_null()) tmpl["aliases"] = parts->aliases;
   if (body.contains("template")) out["template"] = std::move(tmpl);
@@ -265,7 +217,7 @@ Result<json> ReadLegacy(const json& body, IndexParts* parts) {
   }
   if (!out.contains("index_patterns")) return ValidationFailed("index patterns are missing");
   QD_ASSIGN_OR_RETURN(*parts, ReadParts(settings, mappings, aliases));
-  out["settings"] = NestSettings(parts->settings);
+  out["settings"] = json(NestSettings(parts->settings, false));
   out["mappings"] = parts->mappings;
   out["aliases"] = parts->aliases;
   return out;
@@ -455,11 +407,16 @@ json ApplyIndexTemplates(const cluster::ClusterState& state, std::string_view in
     });
   }
   if (parts.empty() || !(body.is_object() || body.is_null())) return body;
-  std::map<std::string, json> settings;
+  std::map<std::string, json> settings;  // flat, "index."-prefixed
+  auto add_settings = [&settings](const json& more) {
+    Result<std::map<std::string, json>> flat = FlatRequestSettings(more);
+    if (!flat.ok()) return;  // not an object: left for index creation to refuse
+    for (const auto& [key, value] : *flat) settings[key] = SettingString(value);
+  };
   json mappings = json::object();
   json aliases = json::object();
   for (const json* part : parts) {
-    FlattenSettings(part->value("settings", json::object()), "", &settings);
+    add_settings(part->value("settings", json::object()));
     MergeInto(mappings, part->value("mappings", json::object()));
     const json part_aliases = part->value("aliases", json::object());
     for (const auto& [alias, value] : part_aliases.items()) aliases[alias] = value;
@@ -467,12 +424,12 @@ json ApplyIndexTemplates(const cluster::ClusterState& state, std::string_view in
   json out = body.is_object() ? body : json::object();
   // The request's own parts win; malformed ones are left for index creation to refuse.
   if (const json own = out.value("settings", json::object()); own.is_object()) {
-    FlattenSettings(own, "", &settings);
+    add_settings(own);
     json flat = json::object();
     for (const auto& [key, value] : settings) flat[key] = value;
     out["settings"] = std::move(flat);
   }
-  if (const json own = Untyped(out.value("mappings", json::object())); own.is_object()) {
+  if (const json own = UnwrapType(out.value("mappings", json::object())); own.is_object()) {
     MergeInto(mappings, own);
     out["mappings"] = std::move(mappings);
   }
