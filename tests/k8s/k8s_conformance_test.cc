@@ -25,8 +25,6 @@ class K8sHarness : public ConformanceHarness {
     stop_operator.join();
   }
   controlplane::ControlPlane* cp() override { return cp_.get(); }
-  // No QuidditchTemplate resource yet: K8sControlPlane refuses template commands.
-  bool StoresTemplates() const override { return false; }
 
  private:
   std::unique_ptr<op::Operator> operator_;

@@ -71,7 +71,8 @@ TEST(KubeEnv, CrdsAreEstablishedWithTheirShortNames) {
   const std::map<std::string, std::string> short_names = {
       {"quidditchindices.quidditch.io", "qidx"},
       {"quidditchclusters.quidditch.io", "qcluster"},
-      {"quidditchnodes.quidditch.io", "qnode"}};
+      {"quidditchnodes.quidditch.io", "qnode"},
+      {"quidditchindextemplates.quidditch.io", "qitmpl"}};
   for (const auto& [name, short_name] : short_names) {
     Result<Json> crd = env->admin().Get(crds, "", name);
     ASSERT_TRUE(crd.ok()) << name << ": " << crd.status();
@@ -110,6 +111,13 @@ TEST(KubeEnv, RbacIsEnforcedForServiceAccountTokens) {
   Result<ListResult> indices = node->List(kIndices, *ns);
   ASSERT_TRUE(indices.ok()) << indices.status();
   EXPECT_EQ(indices->items.size(), 1u);
+  // Index templates (PUT _index_template through a node): yes, every write.
+  const ResourceType templates{"quidditch.io", "v1", "quidditchindextemplates", true};
+  const Json tmpl = Json::parse(R"({"apiVersion": "quidditch.io/v1",
+    "kind": "QuidditchIndexTemplate", "metadata": {"name": "composable-logs"},
+    "spec": {"templateName": "logs", "kind": "composable", "body": {"index_patterns": ["l*"]}}})");
+  ASSERT_TRUE(node->Create(templates, *ns, tmpl).ok());
+  EXPECT_TRUE(node->List(templates, *ns).ok());
   // Pods anywhere, leases: no.
   Status pods = node->List(PodsResource(), "").status();
   EXPECT_TRUE(pods.IsPermissionDenied()) << pods;
@@ -125,6 +133,13 @@ TEST(KubeEnv, RbacIsEnforcedForServiceAccountTokens) {
   EXPECT_TRUE(op_lease.ok()) << op_lease;
   EXPECT_TRUE(op->List(PodsResource(), *ns).ok());
   EXPECT_TRUE(op->List(PodsResource(), "").status().IsPermissionDenied());
+  // Templates: it reads them (its control plane caches the whole state) and writes none.
+  Result<ListResult> op_templates = op->List(templates, *ns);
+  ASSERT_TRUE(op_templates.ok()) << op_templates.status();
+  EXPECT_EQ(op_templates->items.size(), 1u);
+  Status op_delete = op->Delete(templates, *ns, "composable-logs").status();
+  EXPECT_TRUE(op_delete.IsPermissionDenied()) << op_delete;
+  EXPECT_TRUE(node->Delete(templates, *ns, "composable-logs").ok());
 
   // A token the API server did not sign is rejected.
   KubeConfig forged = *node_config;

@@ -39,13 +39,47 @@ struct K8sControlPlane::Cache {
   std::map<std::string, IndexObject> indices;                            // by object name
   std::map<std::string, std::shared_ptr<const cluster::Index>> applied;  // by object name
   std::map<std::string, NodeObjectView> nodes;                           // by object name
-  Tombstones index_tombstones, node_tombstones;
+  std::map<std::string, TemplateObject> templates;                       // by object name
+  Tombstones index_tombstones, node_tombstones, template_tombstones;
   // The newest version the node watch (or a node list) has delivered: write-through answers do
   // not count, as they say nothing about other nodes.
   int64_t node_stream_version = 0;
   // The newest list of each resource (the informer's or a linearizable read's).
-  int64_t index_list_mark = 0, node_list_mark = 0;
+  int64_t index_list_mark = 0, node_list_mark = 0, template_list_mark = 0;
   OnChange on_change;
+
+  Tombstones& TombstonesOf(Kind kind) {
+    return kind == Kind::kIndex  ? index_tombstones
+           : kind == Kind::kNode ? node_tombstones
+                                 : template_tombstones;
+  }
+  int64_t& ListMarkOf(Kind kind) {
+    return kind == Kind::kIndex  ? index_list_mark
+           : kind == Kind::kNode ? node_list_mark
+                                 : template_list_mark;
+  }
+  // The cached version of an object, or nullopt when it is not cached.
+  std::optional<int64_t> VersionOf(Kind kind, const std::string& name) const {
+    auto find = [&](const auto& map) -> std::optional<int64_t> {
+      auto it = map.find(name);
+      if (it == map.end()) return std::nullopt;
+      return it->second.resource_version;
+    };
+    return kind == Kind::kIndex  ? find(indices)
+           : kind == Kind::kNode ? find(nodes)
+                                 : find(templates);
+  }
+  // The cached objects of a kind: name and version.
+  std::vector<std::pair<std::string, int64_t>> Versions(Kind kind) const {
+    std::vector<std::pair<std::string, int64_t>> out;
+    auto collect = [&](const auto& map) {
+      for (const auto& [name, o] : map) out.emplace_back(name, o.resource_version);
+    };
+    if (kind == Kind::kIndex) collect(indices);
+    if (kind == Kind::kNode) collect(nodes);
+    if (kind == Kind::kTemplate) collect(templates);
+    return out;
+  }
 };
 
 Result<quidditch::k8s::KubeConfig> KubeConfigFor(const K8sConfig& config) {
@@ -63,23 +97,27 @@ K8sControlPlane::~K8sControlPlane() { (void)Stop(); }
 
 Status K8sControlPlane::Start() {
   QD_ASSIGN_OR_RETURN(client_, KubeClient::Create(kube_));
-  auto handler = [this](bool is_index) {
+  auto handler = [this](Kind kind) {
     quidditch::k8s::Informer::Handler h;
-    h.upsert = [this, is_index](const Json& o) { Upsert(is_index, o, /*from_stream=*/true); };
-    h.remove = [this, is_index](const Json& o) { Remove(is_index, o, /*from_stream=*/true); };
-    h.replace = [this, is_index](const std::vector<Json>& items, int64_t rv) {
-      Replace(is_index, items, rv);
+    h.upsert = [this, kind](const Json& o) { Upsert(kind, o, /*from_stream=*/true); };
+    h.remove = [this, kind](const Json& o) { Remove(kind, o, /*from_stream=*/true); };
+    h.replace = [this, kind](const std::vector<Json>& items, int64_t rv) {
+      Replace(kind, items, rv);
     };
     return h;
   };
   index_informer_ = std::make_unique<quidditch::k8s::Informer>(client_.get(), IndicesResource(),
-                                                               ns_, "", handler(true));
+                                                               ns_, "", handler(Kind::kIndex));
   node_informer_ = std::make_unique<quidditch::k8s::Informer>(client_.get(), NodesResource(), ns_,
-                                                              "", handler(false));
+                                                              "", handler(Kind::kNode));
+  template_informer_ = std::make_unique<quidditch::k8s::Informer>(
+      client_.get(), TemplatesResource(), ns_, "", handler(Kind::kTemplate));
   index_informer_->Start();
   node_informer_->Start();
+  template_informer_->Start();
   const auto deadline = Clock::now() + std::chrono::seconds(30);
-  if (!index_informer_->WaitForSync(deadline) || !node_informer_->WaitForSync(deadline)) {
+  if (!index_informer_->WaitForSync(deadline) || !node_informer_->WaitForSync(deadline) ||
+      !template_informer_->WaitForSync(deadline)) {
     (void)Stop();
     return Status::Unavailable(fmt::format(
         "cannot list the Quidditch resources in namespace {} at {} within 30 s: is the API "
@@ -94,11 +132,12 @@ Status K8sControlPlane::Start() {
 
 Status K8sControlPlane::Stop() {
   if (stopped_.exchange(true)) return Status::OK();
-  for (auto* informer : {index_informer_.get(), node_informer_.get()}) {
+  for (auto* informer : {index_informer_.get(), node_informer_.get(), template_informer_.get()}) {
     if (informer != nullptr) informer->RequestStop();
   }
-  if (index_informer_) index_informer_->Stop();
-  if (node_informer_) node_informer_->Stop();
+  for (auto* informer : {index_informer_.get(), node_informer_.get(), template_informer_.get()}) {
+    if (informer != nullptr) informer->Stop();
+  }
   store().Close();
   { std::lock_guard<std::mutex> lock(cache_->mu); }
   cache_->changed.notify_all();
@@ -107,7 +146,8 @@ Status K8sControlPlane::Stop() {
 
 bool K8sControlPlane::IsHealthy() const {
   return started_ && !stopped_ && index_informer_->synced() && node_informer_->synced() &&
-         index_informer_->connected() && node_informer_->connected();
+         template_informer_->synced() && index_informer_->connected() &&
+         node_informer_->connected() && template_informer_->connected();
 }
 
 // --- the cache ---------------------------------------------------------------------------------
@@ -131,121 +171,121 @@ std::vector<NodeObjectView> K8sControlPlane::NodeObjects() const {
   return out;
 }
 
-void K8sControlPlane::UpsertIndex(const Json& object) { Upsert(true, object, false); }
-void K8sControlPlane::UpsertNode(const Json& object) { Upsert(false, object, false); }
+void K8sControlPlane::UpsertIndex(const Json& object) { Upsert(Kind::kIndex, object, false); }
+void K8sControlPlane::UpsertNode(const Json& object) { Upsert(Kind::kNode, object, false); }
 
-void K8sControlPlane::Upsert(bool is_index, const Json& object, bool from_stream) {
+void K8sControlPlane::Upsert(Kind kind, const Json& object, bool from_stream) {
   {
     std::lock_guard<std::mutex> lock(cache_->mu);
-    if (from_stream && !is_index) {
+    if (from_stream && kind == Kind::kNode) {
       cache_->node_stream_version =
           std::max(cache_->node_stream_version, quidditch::k8s::ResourceVersionOf(object));
     }
-    if (!UpsertLocked(is_index, object)) return;
+    if (!UpsertLocked(kind, object)) return;
     PublishLocked(quidditch::k8s::ResourceVersionOf(object));
   }
-  Notify(is_index, object.value("metadata", Json::object()).value("name", ""));
+  Notify(kind, object.value("metadata", Json::object()).value("name", ""));
 }
 
-bool K8sControlPlane::UpsertLocked(bool is_index, const Json& object) {
+bool K8sControlPlane::UpsertLocked(Kind kind, const Json& object) {
   const int64_t rv = quidditch::k8s::ResourceVersionOf(object);
   const std::string name = object.value("metadata", Json::object()).value("name", "");
-  Tombstones& tombstones = is_index ? cache_->index_tombstones : cache_->node_tombstones;
+  Tombstones& tombstones = cache_->TombstonesOf(kind);
   if (auto t = tombstones.find(name); t != tombstones.end()) {
     if (rv <= t->second) return false;
     tombstones.erase(t);
   }
-  const bool cached = is_index ? cache_->indices.count(name) > 0 : cache_->nodes.count(name) > 0;
-  if (!cached && rv <= (is_index ? cache_->index_list_mark : cache_->node_list_mark)) {
+  const std::optional<int64_t> cached = cache_->VersionOf(kind, name);
+  if (!cached && rv <= cache_->ListMarkOf(kind)) {
     return false;  // a lagging event of an object a newer list no longer held
   }
-  if (is_index) {
+  if (cached && *cached >= rv) return false;
+  if (kind == Kind::kIndex) {
     Result<IndexObject> decoded = DecodeIndexObject(object);
     if (!decoded.ok()) {
       spdlog::error("ignoring QuidditchIndex {} in {}: {}", name, ns_, decoded.status().ToString());
       return false;
     }
-    auto it = cache_->indices.find(name);
-    if (it != cache_->indices.end() && it->second.resource_version >= rv) return false;
     if (decoded->applied) {
       cache_->applied[name] = std::make_shared<const cluster::Index>(*decoded->applied);
     } else {
       cache_->applied.erase(name);
     }
     cache_->indices[name] = std::move(decoded).value();
-  } else {
+  } else if (kind == Kind::kNode) {
     Result<NodeObjectView> decoded = DecodeNodeObject(object);
     if (!decoded.ok()) {
       spdlog::error("ignoring QuidditchNode {} in {}: {}", name, ns_, decoded.status().ToString());
       return false;
     }
-    auto it = cache_->nodes.find(name);
-    if (it != cache_->nodes.end() && it->second.resource_version >= rv) return false;
     cache_->nodes[name] = std::move(decoded).value();
-  }
-  return true;
-}
-
-bool K8sControlPlane::RemoveLocked(bool is_index, const std::string& name, int64_t rv) {
-  Tombstones& tombstones = is_index ? cache_->index_tombstones : cache_->node_tombstones;
-  tombstones[name] = std::max(tombstones[name], rv);
-  if (is_index) {
-    auto it = cache_->indices.find(name);
-    if (it == cache_->indices.end() || it->second.resource_version > rv) return false;
-    cache_->indices.erase(it);
-    cache_->applied.erase(name);
   } else {
-    auto it = cache_->nodes.find(name);
-    if (it == cache_->nodes.end() || it->second.resource_version > rv) return false;
-    cache_->nodes.erase(it);
+    Result<TemplateObject> decoded = DecodeTemplateObject(object);
+    if (!decoded.ok()) {
+      spdlog::error("ignoring QuidditchIndexTemplate {} in {}: {}", name, ns_,
+                    decoded.status().ToString());
+      // An object edited into one that holds no template (say, another templateName under the
+      // old object name): the template it held is gone, not frozen at its last valid version.
+      return cached.has_value() && RemoveLocked(kind, name, rv);
+    }
+    cache_->templates[name] = std::move(decoded).value();
   }
   return true;
 }
 
-void K8sControlPlane::Remove(bool is_index, const Json& object, bool from_stream) {
+bool K8sControlPlane::RemoveLocked(Kind kind, const std::string& name, int64_t rv) {
+  Tombstones& tombstones = cache_->TombstonesOf(kind);
+  tombstones[name] = std::max(tombstones[name], rv);
+  const std::optional<int64_t> cached = cache_->VersionOf(kind, name);
+  if (!cached || *cached > rv) return false;
+  if (kind == Kind::kIndex) {
+    cache_->indices.erase(name);
+    cache_->applied.erase(name);
+  } else if (kind == Kind::kNode) {
+    cache_->nodes.erase(name);
+  } else {
+    cache_->templates.erase(name);
+  }
+  return true;
+}
+
+void K8sControlPlane::Remove(Kind kind, const Json& object, bool from_stream) {
   const int64_t rv = quidditch::k8s::ResourceVersionOf(object);
   const std::string name = object.value("metadata", Json::object()).value("name", "");
   {
     std::lock_guard<std::mutex> lock(cache_->mu);
-    if (from_stream && !is_index) {
+    if (from_stream && kind == Kind::kNode) {
       cache_->node_stream_version = std::max(cache_->node_stream_version, rv);
     }
-    if (!RemoveLocked(is_index, name, rv)) return;
+    if (!RemoveLocked(kind, name, rv)) return;
     PublishLocked(rv);
   }
-  Notify(is_index, name);
+  Notify(kind, name);
 }
 
-void K8sControlPlane::Replace(bool is_index, const std::vector<Json>& items, int64_t list_rv) {
+void K8sControlPlane::Replace(Kind kind, const std::vector<Json>& items, int64_t list_rv) {
   {
     std::lock_guard<std::mutex> lock(cache_->mu);
     std::set<std::string> listed;
     for (const Json& item : items) {
       listed.insert(item.value("metadata", Json::object()).value("name", ""));
-      UpsertLocked(is_index, item);
+      UpsertLocked(kind, item);
     }
-    std::vector<std::pair<std::string, int64_t>> gone;
-    if (is_index) {
-      for (const auto& [name, o] : cache_->indices) {
-        if (!listed.count(name) && o.resource_version <= list_rv) gone.emplace_back(name, list_rv);
-      }
-    } else {
-      for (const auto& [name, o] : cache_->nodes) {
-        if (!listed.count(name) && o.resource_version <= list_rv) gone.emplace_back(name, list_rv);
-      }
+    for (const auto& [name, rv] : cache_->Versions(kind)) {
+      if (!listed.count(name) && rv <= list_rv) RemoveLocked(kind, name, list_rv);
     }
-    for (const auto& [name, rv] : gone) RemoveLocked(is_index, name, rv);
-    if (!is_index) cache_->node_stream_version = std::max(cache_->node_stream_version, list_rv);
+    if (kind == Kind::kNode) {
+      cache_->node_stream_version = std::max(cache_->node_stream_version, list_rv);
+    }
     // The list is authoritative up to its version: an object it did not hold and the cache does
     // not hold either can only come back with a newer version (see UpsertLocked), so older
     // tombstones are no longer needed.
-    int64_t& mark = is_index ? cache_->index_list_mark : cache_->node_list_mark;
+    int64_t& mark = cache_->ListMarkOf(kind);
     mark = std::max(mark, list_rv);
-    Tombstones& tombstones = is_index ? cache_->index_tombstones : cache_->node_tombstones;
-    std::erase_if(tombstones, [&](const auto& t) { return t.second <= list_rv; });
+    std::erase_if(cache_->TombstonesOf(kind), [&](const auto& t) { return t.second <= list_rv; });
     PublishLocked(list_rv);
   }
-  Notify(is_index, "");
+  Notify(kind, "");
 }
 
 void K8sControlPlane::PublishLocked(int64_t resource_version) {
@@ -256,6 +296,11 @@ void K8sControlPlane::PublishLocked(int64_t resource_version) {
     next->next_allocation_id = std::max(next->next_allocation_id, object.next_allocation_id);
     auto applied = cache_->applied.find(name);
     if (applied != cache_->applied.end()) next->indices[applied->second->name] = applied->second;
+  }
+  for (const auto& [name, object] : cache_->templates) {
+    (object.kind == cluster::TemplateKind::kComposable ? next->index_templates
+                                                       : next->legacy_templates)
+        .emplace(object.template_name, object.body);
   }
   const cluster::StatePtr current = store().Current();
   next->version = current->version;
@@ -279,13 +324,15 @@ void K8sControlPlane::PublishLocked(int64_t resource_version) {
   store().Publish(std::move(published), {}, std::move(events));
 }
 
-void K8sControlPlane::Notify(bool is_index, const std::string& object_name) {
+void K8sControlPlane::Notify(Kind kind, const std::string& object_name) {
+  // Templates concern no reconcile of the operator's: nobody is told.
+  if (kind == Kind::kTemplate) return;
   OnChange on_change;
   {
     std::lock_guard<std::mutex> lock(cache_->mu);
     on_change = cache_->on_change;
   }
-  if (on_change) on_change(is_index, object_name);
+  if (on_change) on_change(kind == Kind::kIndex, object_name);
 }
 
 // --- writes ------------------------------------------------------------------------------------
@@ -310,17 +357,13 @@ Result<int64_t> K8sControlPlane::ProposeFor(const CallContext& ctx,
            IsSpecCommand<cluster::UpdateIndexSettingsCmd>(c) ||
            IsSpecCommand<cluster::PutMappingCmd>(c) ||
            IsSpecCommand<cluster::UpdateAliasesCmd>(c) ||
-           IsSpecCommand<cluster::SetIndexClosedCmd>(c);
+           IsSpecCommand<cluster::SetIndexClosedCmd>(c) ||
+           IsSpecCommand<cluster::PutTemplateCmd>(c) ||
+           IsSpecCommand<cluster::DeleteTemplateCmd>(c);
   });
-  // Templates have no custom resource yet: refused rather than dropped by WriteChanges.
-  if (std::any_of(commands.begin(), commands.end(), [](const Command& c) {
-        return IsSpecCommand<cluster::PutTemplateCmd>(c) ||
-               IsSpecCommand<cluster::DeleteTemplateCmd>(c);
-      })) {
-    return Status::InvalidArgument("index templates are not stored in Kubernetes mode yet");
-  }
   if (spec_command && commands.size() != 1) {
-    return Status::InvalidArgument("index commands are proposed one at a time in Kubernetes mode");
+    return Status::InvalidArgument(
+        "index and template commands are proposed one at a time in Kubernetes mode");
   }
   while (true) {
     // The state and the objects it was built from, taken together: every write below is
@@ -344,6 +387,10 @@ Result<int64_t> K8sControlPlane::ProposeFor(const CallContext& ctx,
         s = PatchIndexSpec(ctx, before, close->name, Json{{"closed", close->closed}});
       } else if (std::holds_alternative<cluster::UpdateAliasesCmd>(c.op)) {
         s = PatchAliases(ctx, before, *applied.state);
+      } else if (const auto* put = std::get_if<cluster::PutTemplateCmd>(&c.op)) {
+        s = PutTemplateObject(ctx, before, *put);
+      } else if (const auto* del = std::get_if<cluster::DeleteTemplateCmd>(&c.op)) {
+        s = DeleteTemplateObject(ctx, before, *del);
       } else if (const auto* put = std::get_if<cluster::PutMappingCmd>(&c.op)) {
         s = PatchIndexSpec(ctx, before, put->name,
                            Json{{"mappings", applied.state->FindIndex(put->name)->mappings}});
@@ -382,6 +429,7 @@ K8sControlPlane::Snapshot K8sControlPlane::TakeSnapshot() const {
   for (const auto& [name, object] : cache_->indices) {
     if (object.applied && !object.deleting) snap.indices[object.index_name] = object;
   }
+  snap.templates = cache_->templates;
   return snap;
 }
 
@@ -409,7 +457,7 @@ Status K8sControlPlane::WriteChanges(const CallContext& ctx, const Snapshot& bef
       // The answer may be the object as it was or a Status; the watch's DELETED event, later,
       // carries the deletion's version. Either removes it; the other is then ignored.
       const std::string& object_name = have->second.object_name;
-      Remove(false,
+      Remove(Kind::kNode,
              Json{{"metadata",
                    {{"name", object_name},
                     {"resourceVersion",
@@ -624,6 +672,77 @@ Status K8sControlPlane::PatchAliases(const CallContext& ctx, const Snapshot& bef
   return Status::OK();
 }
 
+Status K8sControlPlane::PutTemplateObject(const CallContext& ctx, const Snapshot& before,
+                                          const cluster::PutTemplateCmd& cmd) {
+  const std::string object_name = TemplateObjectName(cmd.kind, cmd.name);
+  auto have = before.templates.find(object_name);
+  Result<Json> written = Status::OK();
+  if (have == before.templates.end()) {
+    written = client_->Create(TemplatesResource(), ns_,
+                              NewTemplateObject(cmd.kind, cmd.name, cmd.body), ctx.deadline);
+    if (written.status().IsAlreadyExists()) {
+      // Another writer created it after the snapshot. Into the cache with it, so that the next
+      // decision (and the caller's next read) sees it.
+      Result<Json> existing = client_->Get(TemplatesResource(), ns_, object_name, ctx.deadline);
+      if (existing.ok()) Upsert(Kind::kTemplate, *existing, /*from_stream=*/false);
+      if (cmd.create) {
+        return Status::AlreadyExists(fmt::format("index template [{}] already exists", cmd.name));
+      }
+      return Status::Conflict(written.status().message());  // replace what is there now
+    }
+  } else {
+    // A PUT of the whole object with the stored metadata (its resourceVersion the precondition,
+    // labels and annotations kept): the body is replaced as given. A merge patch would merge
+    // nested objects of the old body into the new one, and could not carry a null.
+    Json metadata = have->second.metadata;
+    metadata.erase("managedFields");
+    Json object{
+        {"apiVersion", kApiVersion},
+        {"kind", "QuidditchIndexTemplate"},
+        {"metadata", std::move(metadata)},
+        {"spec",
+         {{"templateName", cmd.name}, {"kind", TemplateKindName(cmd.kind)}, {"body", cmd.body}}}};
+    written = client_->Update(TemplatesResource(), ns_, object, ctx.deadline);
+    // Deleted meanwhile: decide again (a replace then creates it).
+    if (written.status().IsNotFound()) return Status::Conflict(written.status().message());
+  }
+  if (!written.ok()) return written.status();
+  Upsert(Kind::kTemplate, *written, /*from_stream=*/false);
+  return Status::OK();
+}
+
+Status K8sControlPlane::DeleteTemplateObject(const CallContext& ctx, const Snapshot& before,
+                                             const cluster::DeleteTemplateCmd& cmd) {
+  const std::string object_name = TemplateObjectName(cmd.kind, cmd.name);
+  auto have = before.templates.find(object_name);
+  // Apply found the template in the snapshot's state, which is built from these objects.
+  if (have == before.templates.end()) return Status::Conflict("template object not cached yet");
+  // Conditional on the version the decision saw: a template replaced meanwhile is decided again.
+  Result<Json> deleted =
+      client_->Delete(TemplatesResource(), ns_, object_name,
+                      std::to_string(have->second.resource_version), ctx.deadline);
+  if (deleted.status().IsNotFound()) {
+    // Another writer deleted it first: for this call it is missing, as in every other mode.
+    Remove(Kind::kTemplate,
+           Json{{"metadata",
+                 {{"name", object_name},
+                  {"resourceVersion", std::to_string(have->second.resource_version)}}}},
+           /*from_stream=*/false);
+    return Status::NotFound(fmt::format("index_template [{}] missing", cmd.name));
+  }
+  if (!deleted.ok()) return deleted.status();
+  // The answer is the object's last state or a Status; the watch's DELETED event, later,
+  // carries the deletion's version. Either removes it; the other is then ignored.
+  Remove(Kind::kTemplate,
+         Json{{"metadata",
+               {{"name", object_name},
+                {"resourceVersion",
+                 std::to_string(std::max(have->second.resource_version,
+                                         quidditch::k8s::ResourceVersionOf(*deleted)))}}}},
+         /*from_stream=*/false);
+  return Status::OK();
+}
+
 Status K8sControlPlane::AwaitAccepted(const CallContext& ctx, const std::string& object_name,
                                       int64_t generation) {
   std::unique_lock<std::mutex> lock(cache_->mu);
@@ -714,11 +833,13 @@ Status K8sControlPlane::ReleaseIndex(const IndexObject& object, KubeClient::Dead
 }
 
 Status K8sControlPlane::SyncForRead(const CallContext& ctx) {
-  for (bool is_index : {true, false}) {
-    QD_ASSIGN_OR_RETURN(
-        quidditch::k8s::ListResult list,
-        client_->List(is_index ? IndicesResource() : NodesResource(), ns_, {}, ctx.deadline));
-    Replace(is_index, list.items,
+  for (Kind kind : {Kind::kIndex, Kind::kNode, Kind::kTemplate}) {
+    const quidditch::k8s::ResourceType& type = kind == Kind::kIndex  ? IndicesResource()
+                                               : kind == Kind::kNode ? NodesResource()
+                                                                     : TemplatesResource();
+    QD_ASSIGN_OR_RETURN(quidditch::k8s::ListResult list,
+                        client_->List(type, ns_, {}, ctx.deadline));
+    Replace(kind, list.items,
             quidditch::k8s::ResourceVersionOf(
                 Json{{"metadata", {{"resourceVersion", list.resource_version}}}}));
   }

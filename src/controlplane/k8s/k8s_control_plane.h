@@ -2,7 +2,7 @@
 // resources (controlplane/k8s/objects.h) in one namespace; every node keeps an informer cache of
 // them and rebuilds its ClusterState from it.
 //
-// Reads: from the cache, no network call (linearizable reads first list both resources, a
+// Reads: from the cache, no network call (linearizable reads first list the three resources, a
 // consistent read, and fold in anything newer than the cache).
 //
 // Writes: a command is applied to the cached state with the same Apply() as Raft mode (so it
@@ -18,6 +18,9 @@
 //     each waiting as above: all of it is checked first, but it is not atomic across objects.
 //   - DeleteIndex deletes the object and waits until the operator, having released the index's
 //     shards, removed the finalizer and the object is gone.
+//   - PutTemplate creates or replaces (PUT of the whole object, conditional on its version) a
+//     QuidditchIndexTemplate, DeleteTemplate deletes it (conditional the same way); nothing
+//     waits for the operator, which does not judge templates.
 //   - Shard allocation and shard-state changes write the index's status subresource; node
 //     registration, heartbeats and removal write QuidditchNode objects. A node's copies fail
 //     (in every node's view, in the same change) as soon as the node is DOWN, gone or without
@@ -64,10 +67,11 @@ class K8sControlPlane : public StateBackedControlPlane {
   explicit K8sControlPlane(K8sControlPlaneOptions options);
   ~K8sControlPlane() override;
 
-  // Connects, starts the informers and waits (up to 30 s) until both have listed.
+  // Connects, starts the informers (indices, nodes, templates) and waits (up to 30 s) until
+  // each has listed.
   Status Start() override;
   Status Stop() override;
-  // Started, not stopped, both caches synced and both watches connected to the API server.
+  // Started, not stopped, every cache synced and every watch connected to the API server.
   bool IsHealthy() const override;
 
   // --- for the operator (same process) ---------------------------------------------------------
@@ -78,8 +82,9 @@ class K8sControlPlane : public StateBackedControlPlane {
   // Every cached QuidditchIndex / QuidditchNode.
   std::vector<IndexObject> IndexObjects() const;
   std::vector<NodeObjectView> NodeObjects() const;
-  // Called (on an informer or writer thread, without locks held) after every change to the
-  // cache: which kind of object changed and its name, or an empty name after a (re)list.
+  // Called (on an informer or writer thread, without locks held) after every change of an index
+  // or node in the cache: which kind of object changed and its name, or an empty name after a
+  // (re)list. Template changes are not reported.
   using OnChange = std::function<void(bool is_index, const std::string& object_name)>;
   void SetOnChange(OnChange on_change);
   // Writes an index's status (precondition: the object's resourceVersion) and folds the answer
@@ -102,12 +107,15 @@ class K8sControlPlane : public StateBackedControlPlane {
   Status SyncForRead(const CallContext& ctx) override;
 
  private:
+  // The resources the cache holds.
+  enum class Kind { kIndex, kNode, kTemplate };
   struct Cache;
   // The state and the objects it was built from, at one instant.
   struct Snapshot {
     cluster::StatePtr state;
-    std::map<std::string, NodeObjectView> nodes;  // by node id
-    std::map<std::string, IndexObject> indices;   // by index name: accepted, not deleting
+    std::map<std::string, NodeObjectView> nodes;      // by node id
+    std::map<std::string, IndexObject> indices;       // by index name: accepted, not deleting
+    std::map<std::string, TemplateObject> templates;  // by object name
   };
   Snapshot TakeSnapshot() const;
   // Spec-level commands: one object write, then the operator's answer.
@@ -124,6 +132,12 @@ class K8sControlPlane : public StateBackedControlPlane {
   Status PatchAliases(const CallContext& ctx, const Snapshot& before,
                       const cluster::ClusterState& desired);
   Status DeleteIndexObject(const CallContext& ctx, const Snapshot& before, const std::string& name);
+  // Template commands, already applied to `before`: one object written (see the .cc for the
+  // errors of a writer that was overtaken).
+  Status PutTemplateObject(const CallContext& ctx, const Snapshot& before,
+                           const cluster::PutTemplateCmd& cmd);
+  Status DeleteTemplateObject(const CallContext& ctx, const Snapshot& before,
+                              const cluster::DeleteTemplateCmd& cmd);
   // Waits until the operator has judged `generation` of the index object `object_name`.
   Status AwaitAccepted(const CallContext& ctx, const std::string& object_name, int64_t generation);
   // Routing and node commands: writes the objects whose content differs between `before` and
@@ -143,13 +157,13 @@ class K8sControlPlane : public StateBackedControlPlane {
   void UpsertIndex(const Json& object);
   void UpsertNode(const Json& object);
   // `from_stream`: delivered by the watch (not a write's answer).
-  void Upsert(bool is_index, const Json& object, bool from_stream);
-  void Remove(bool is_index, const Json& object, bool from_stream);
-  void Replace(bool is_index, const std::vector<Json>& items, int64_t list_version);
-  bool UpsertLocked(bool is_index, const Json& object);
-  bool RemoveLocked(bool is_index, const std::string& object_name, int64_t version);
+  void Upsert(Kind kind, const Json& object, bool from_stream);
+  void Remove(Kind kind, const Json& object, bool from_stream);
+  void Replace(Kind kind, const std::vector<Json>& items, int64_t list_version);
+  bool UpsertLocked(Kind kind, const Json& object);
+  bool RemoveLocked(Kind kind, const std::string& object_name, int64_t version);
   void PublishLocked(int64_t resource_version);
-  void Notify(bool is_index, const std::string& object_name);
+  void Notify(Kind kind, const std::string& object_name);
 
   const std::string ns_;
   const quidditch::k8s::KubeConfig kube_;
@@ -157,6 +171,7 @@ class K8sControlPlane : public StateBackedControlPlane {
   std::unique_ptr<Cache> cache_;
   std::unique_ptr<quidditch::k8s::Informer> index_informer_;
   std::unique_ptr<quidditch::k8s::Informer> node_informer_;
+  std::unique_ptr<quidditch::k8s::Informer> template_informer_;
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};
 };

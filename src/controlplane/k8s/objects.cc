@@ -29,6 +29,11 @@ const quidditch::k8s::ResourceType& ClustersResource() {
   static const quidditch::k8s::ResourceType type{"quidditch.io", "v1", "quidditchclusters", true};
   return type;
 }
+const quidditch::k8s::ResourceType& TemplatesResource() {
+  static const quidditch::k8s::ResourceType type{"quidditch.io", "v1", "quidditchindextemplates",
+                                                 true};
+  return type;
+}
 
 namespace {
 
@@ -417,6 +422,53 @@ Result<NodeObjectView> DecodeNodeObject(const Json& object) {
   node.resources.memory_bytes = GetOr<int64_t>(resources, "memoryBytes", 0);
   node.resources.disk_bytes = GetOr<int64_t>(resources, "diskBytes", 0);
   node.resources.disk_available = GetOr<int64_t>(resources, "diskAvailable", 0);
+  return out;
+}
+
+// --- QuidditchIndexTemplate -------------------------------------------------------------------
+
+std::string_view TemplateKindName(cluster::TemplateKind kind) {
+  return kind == cluster::TemplateKind::kComposable ? "composable" : "legacy";
+}
+
+std::string TemplateObjectName(cluster::TemplateKind kind, std::string_view name) {
+  return ObjectNameFor(fmt::format("{}-{}", TemplateKindName(kind), name));
+}
+
+Json NewTemplateObject(cluster::TemplateKind kind, std::string_view name, const Json& body) {
+  return Json{{"apiVersion", kApiVersion},
+              {"kind", "QuidditchIndexTemplate"},
+              {"metadata", {{"name", TemplateObjectName(kind, name)}}},
+              {"spec", {{"templateName", name}, {"kind", TemplateKindName(kind)}, {"body", body}}}};
+}
+
+Result<TemplateObject> DecodeTemplateObject(const Json& object) {
+  TemplateObject out;
+  QD_ASSIGN_OR_RETURN(const Json* metadata, Field(object, "metadata", "QuidditchIndexTemplate"));
+  out.metadata = *metadata;
+  QD_ASSIGN_OR_RETURN(out.object_name, Get<std::string>(*metadata, "name", "metadata"));
+  out.resource_version = quidditch::k8s::ResourceVersionOf(object);
+  const std::string where = "QuidditchIndexTemplate " + out.object_name;
+  QD_ASSIGN_OR_RETURN(const Json* spec, Field(object, "spec", where));
+  QD_ASSIGN_OR_RETURN(out.template_name, Get<std::string>(*spec, "templateName", where + ".spec"));
+  QD_ASSIGN_OR_RETURN(std::string kind, Get<std::string>(*spec, "kind", where + ".spec"));
+  if (kind == TemplateKindName(cluster::TemplateKind::kComposable)) {
+    out.kind = cluster::TemplateKind::kComposable;
+  } else if (kind == TemplateKindName(cluster::TemplateKind::kLegacy)) {
+    out.kind = cluster::TemplateKind::kLegacy;
+  } else {
+    return Status::Corruption(where + ".spec.kind: unknown " + kind);
+  }
+  QD_ASSIGN_OR_RETURN(const Json* body, Field(*spec, "body", where + ".spec"));
+  if (!body->is_object()) return Status::Corruption(where + ".spec.body is not an object");
+  out.body = *body;
+  // Objects are found by the name derived from kind and template name: an object under another
+  // name would be a second holder of the template (and a write would never find it).
+  const std::string expected = TemplateObjectName(out.kind, out.template_name);
+  if (out.object_name != expected) {
+    return Status::Corruption(fmt::format("{}: a {} template named [{}] must be the object {}",
+                                          where, kind, out.template_name, expected));
+  }
   return out;
 }
 

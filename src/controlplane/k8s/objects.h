@@ -9,10 +9,13 @@
 //                   state once the operator has accepted its spec: until then it has no status.
 //   QuidditchNode   one registered node: spec (roles, addresses) and status (state, last seen,
 //                   resources), written together in one update.
+//   QuidditchIndexTemplate  one index template: spec (templateName, kind, body); no status (the
+//                   cluster core only stores templates, nothing judges them).
 //
 // Object names: an index or node name that is a valid Kubernetes object name (RFC 1123
 // subdomain) is used as is; any other name (with '_', capitals, ...) gets a derived object name
-// and is kept in spec.indexName / spec.nodeId.
+// and is kept in spec.indexName / spec.nodeId. A template's object name is derived the same way
+// from "<kind>-<name>" (TemplateObjectName), so the two kinds never share an object.
 //
 // Pure: JSON in, values out. Decoding is strict about what Quidditch itself writes (Corruption
 // naming the field) and applies the CRD defaults for what a user may leave out of a spec.
@@ -23,6 +26,7 @@
 #include <string_view>
 
 #include "cluster/cluster_state.h"
+#include "cluster/commands.h"
 #include "cluster/types.h"
 #include "common/status.h"
 #include "k8s/kube_client.h"
@@ -42,6 +46,7 @@ inline constexpr std::string_view kAllocatedCondition = "Allocated";
 const quidditch::k8s::ResourceType& IndicesResource();
 const quidditch::k8s::ResourceType& NodesResource();
 const quidditch::k8s::ResourceType& ClustersResource();
+const quidditch::k8s::ResourceType& TemplatesResource();
 
 // The object name for an index or node name (see above).
 std::string ObjectNameFor(std::string_view name);
@@ -111,5 +116,32 @@ struct NodeObjectView {
 };
 
 Result<NodeObjectView> DecodeNodeObject(const Json& object);
+
+// --- QuidditchIndexTemplate -------------------------------------------------------------------
+
+// "composable" / "legacy": spec.kind, and the object name's prefix.
+std::string_view TemplateKindName(cluster::TemplateKind kind);
+// The object name of template `name` of `kind`: ObjectNameFor("<kind>-<name>").
+std::string TemplateObjectName(cluster::TemplateKind kind, std::string_view name);
+
+// A new QuidditchIndexTemplate holding `body` as given.
+Json NewTemplateObject(cluster::TemplateKind kind, std::string_view name, const Json& body);
+
+// What a QuidditchIndexTemplate says.
+struct TemplateObject {
+  std::string object_name;
+  int64_t resource_version = 0;
+  // metadata as stored (labels, annotations, resourceVersion, ...): a replace writes it back, so
+  // whatever else someone keeps on the object stays.
+  Json metadata = Json::object();
+  cluster::TemplateKind kind = cluster::TemplateKind::kComposable;
+  std::string template_name;
+  Json body = Json::object();
+};
+
+// Strict: spec.templateName, spec.kind and an object spec.body are required, and the object
+// name must be TemplateObjectName(kind, templateName) (Corruption otherwise) — so one template
+// is never held by two objects.
+Result<TemplateObject> DecodeTemplateObject(const Json& object);
 
 }  // namespace quidditch::controlplane::k8s

@@ -1,5 +1,5 @@
-// Tests of the custom-resource mapping: object names, times, QuidditchIndex and QuidditchNode
-// objects to cluster values and back, and status conditions.
+// Tests of the custom-resource mapping: object names, times, QuidditchIndex, QuidditchNode and
+// QuidditchIndexTemplate objects to cluster values and back, and status conditions.
 #include "controlplane/k8s/objects.h"
 
 #include <gtest/gtest.h>
@@ -557,6 +557,77 @@ TEST(NodeObject, CorruptObjectsAreCorruption) {
     cluster::Json object = good;
     corrupt(object);
     Result<NodeObjectView> decoded = DecodeNodeObject(object);
+    ASSERT_FALSE(decoded.ok()) << what;
+    EXPECT_TRUE(decoded.status().IsCorruption()) << what << ": " << decoded.status();
+  }
+}
+
+// --- QuidditchIndexTemplate ---------------------------------------------------------------------
+
+TEST(TemplateObject, NamesCarryTheKindAndAreDerivedLikeIndexNames) {
+  using cluster::TemplateKind;
+  EXPECT_EQ(TemplateObjectName(TemplateKind::kComposable, "logs"), "composable-logs");
+  EXPECT_EQ(TemplateObjectName(TemplateKind::kLegacy, "logs"), "legacy-logs");
+  EXPECT_EQ(TemplateObjectName(TemplateKind::kLegacy, "My_Logs"), ObjectNameFor("legacy-My_Logs"));
+  // Names OpenSearch allows and Kubernetes does not, and one so long that the prefix makes it
+  // too long: valid, distinct object names, never shared between the kinds.
+  std::set<std::string> seen;
+  for (const std::string& name :
+       {std::string("logs"), std::string("My_Logs"), std::string("my-logs"), std::string("*"),
+        std::string(250, 'a'), std::string("a.b")}) {
+    for (TemplateKind kind : {TemplateKind::kComposable, TemplateKind::kLegacy}) {
+      const std::string object = TemplateObjectName(kind, name);
+      EXPECT_TRUE(IsDns1123Subdomain(object)) << object;
+      EXPECT_TRUE(object.starts_with(std::string(TemplateKindName(kind)) + "-")) << object;
+      EXPECT_TRUE(seen.insert(object).second) << "shared: " << object;
+    }
+  }
+}
+
+TEST(TemplateObject, RoundTripsBothKinds) {
+  const cluster::Json body = cluster::Json::parse(R"({"index_patterns": ["logs-*"], "order": 3,
+    "settings": {"index": {"number_of_shards": "2"}}, "aliases": {"all": {}}, "x": null})");
+  for (cluster::TemplateKind kind :
+       {cluster::TemplateKind::kComposable, cluster::TemplateKind::kLegacy}) {
+    cluster::Json object = NewTemplateObject(kind, "Logs_1", body);
+    EXPECT_EQ(object["kind"], "QuidditchIndexTemplate");
+    EXPECT_EQ(object["spec"]["kind"], TemplateKindName(kind));
+    EXPECT_EQ(object["spec"]["templateName"], "Logs_1");
+    EXPECT_EQ(object["spec"]["body"], body);
+    object["metadata"]["resourceVersion"] = "812";
+    object["metadata"]["labels"] = {{"team", "search"}};
+    Result<TemplateObject> decoded = DecodeTemplateObject(object);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(decoded->object_name, TemplateObjectName(kind, "Logs_1"));
+    EXPECT_EQ(decoded->resource_version, 812);
+    EXPECT_EQ(decoded->kind, kind);
+    EXPECT_EQ(decoded->template_name, "Logs_1");
+    EXPECT_EQ(decoded->body, body);
+    EXPECT_EQ(decoded->metadata["labels"], object["metadata"]["labels"]) << "kept for a replace";
+  }
+}
+
+TEST(TemplateObject, MalformedOrMisnamedObjectsAreCorruption) {
+  const cluster::Json good = NewTemplateObject(cluster::TemplateKind::kComposable, "logs",
+                                               cluster::Json{{"index_patterns", {"l*"}}});
+  ASSERT_TRUE(DecodeTemplateObject(good).ok());
+  using Corrupt = std::function<void(cluster::Json&)>;
+  const std::vector<std::pair<std::string, Corrupt>> cases = {
+      {"missing spec", [](cluster::Json& o) { o.erase("spec"); }},
+      {"missing templateName", [](cluster::Json& o) { o["spec"].erase("templateName"); }},
+      {"unknown kind", [](cluster::Json& o) { o["spec"]["kind"] = "component"; }},
+      {"missing body", [](cluster::Json& o) { o["spec"].erase("body"); }},
+      {"body not an object", [](cluster::Json& o) { o["spec"]["body"] = "logs-*"; }},
+      {"missing name", [](cluster::Json& o) { o["metadata"].erase("name"); }},
+      // A second object for one template would be a second holder of it.
+      {"another object name", [](cluster::Json& o) { o["metadata"]["name"] = "my-template"; }},
+      {"the other kind's name", [](cluster::Json& o) { o["spec"]["kind"] = "legacy"; }},
+      {"another template's name", [](cluster::Json& o) { o["spec"]["templateName"] = "Logs"; }},
+  };
+  for (const auto& [what, corrupt] : cases) {
+    cluster::Json object = good;
+    corrupt(object);
+    Result<TemplateObject> decoded = DecodeTemplateObject(object);
     ASSERT_FALSE(decoded.ok()) << what;
     EXPECT_TRUE(decoded.status().IsCorruption()) << what << ": " << decoded.status();
   }
