@@ -716,7 +716,6 @@ TEST_P(ControlPlaneConformance, CloseAndOpenAnIndex) {
 }
 
 TEST_P(ControlPlaneConformance, IndexTemplatesAreStoredReplacedAndDeleted) {
-  if (!harness().StoresTemplates()) GTEST_SKIP() << "this implementation stores no templates yet";
   using cluster::TemplateKind;
   const Json v1 = Json::parse(R"({"index_patterns": ["logs-*"], "priority": 1})");
   const Json v2 = Json::parse(R"({"index_patterns": ["logs-*"], "priority": 2})");

@@ -50,10 +50,6 @@ class ConformanceHarness {
   // false, the suite checks that copies stay UNASSIGNED until AllocateShard() and that every
   // AllocateShard() it makes succeeds; when true, that copies get assigned without it.
   virtual bool AllocatesAutomatically() const { return true; }
-
-  // False when the implementation does not store index templates yet (Kubernetes mode): the
-  // template tests are then skipped, and say so.
-  virtual bool StoresTemplates() const { return true; }
 };
 
 // One implementation (or configuration of one) to run the suite against.
