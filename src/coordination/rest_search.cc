@@ -373,6 +373,7 @@ struct SearchPlan {
   bool total_as_int = false;
   bool allow_partial = true;
   int64_t now_millis = 0;
+  std::optional<std::chrono::milliseconds> timeout;  // per shard query phase
   // Scroll / PIT: readers kept for this long after the phases (zero: a plain search).
   std::chrono::milliseconds keep_alive{0};
   bool scroll = false;                 // check the window as a scroll batch
@@ -432,6 +433,7 @@ SearchRun QueryThenFetch(const std::vector<ShardTarget>& targets, const SearchPl
     request.reader_id = t.reader_id;
     request.keep_alive = plan.keep_alive;
     request.skip = t.skip;
+    request.timeout = plan.timeout;
     Result<data::QueryPhaseResult> result = t.service->ExecuteQuery(t.key, request);
     if (!result.ok()) {
       fail(result.status());
@@ -476,8 +478,10 @@ SearchRun QueryThenFetch(const std::vector<ShardTarget>& targets, const SearchPl
   std::vector<float> max_scores;
   std::vector<std::string> partial_aggs;
   bool terminated_early = false;
+  bool timed_out = false;
   for (size_t i = 0; i < targets.size(); ++i) {
     if (!results[i]) continue;
+    timed_out = timed_out || results[i]->timed_out;
     shard_hits[i] = &results[i]->hits;
     totals.push_back(TotalHits{results[i]->total_hits, results[i]->total_is_lower_bound});
     max_scores.push_back(results[i]->max_score);
@@ -583,7 +587,7 @@ SearchRun QueryThenFetch(const std::vector<ShardTarget>& targets, const SearchPl
   OrderedJson body = OrderedJson::object();
   body["took"] =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
-  body["timed_out"] = false;
+  body["timed_out"] = timed_out;
   if (plan.body.contains("terminate_after") && plan.body["terminate_after"] != 0) {
     body["terminated_early"] = terminated_early;
   }
@@ -1048,7 +1052,7 @@ class SearchService {
       if (!it->is_string()) {
         return engine::QueryParsingError("[timeout] must be a time value string");
       }
-      QD_RETURN_IF_ERROR(ParseTimeValue(it->get<std::string>(), "timeout").status());
+      QD_ASSIGN_OR_RETURN(plan.timeout, ParseTimeValue(it->get<std::string>(), "timeout"));
     }
     QD_ASSIGN_OR_RETURN(bool as_int, BoolParam(request, "rest_total_hits_as_int", false));
     plan.total_as_int = as_int;

@@ -140,6 +140,33 @@ TEST_F(RestSearchTest, SourceGoesOutAsIndexed) {
   EXPECT_EQ(msearch["responses"][0]["hits"]["hits"][0]["_source"], json::parse(source));
 }
 
+// `timeout`: a shard past it stops collecting and answers what it has, and the response says
+// timed_out. A shard checks the clock every engine::kDeadlineCheckInterval docs, so with 0ms it
+// stops at its first check.
+TEST_F(RestSearchTest, TimeoutAnswersPartialResults) {
+  CreateIndex("logs", 1);
+  std::vector<engine::BulkItem> items(3 * engine::kDeadlineCheckInterval);
+  for (size_t i = 0; i < items.size(); ++i) {
+    items[i].kind = engine::BulkItem::Kind::kIndex;
+    items[i].id = std::to_string(i);
+    items[i].source = R"({"n": 1})";
+  }
+  auto result =
+      node_.shard_service()->Bulk(data::ShardKey{"logs", 0}, items, data::RefreshPolicy::kRefresh);
+  ASSERT_TRUE(result.ok()) << result.status();
+  json whole = Search("/logs/_search", {{"track_total_hits", true}, {"timeout", "1m"}});
+  EXPECT_EQ(whole["timed_out"], false);
+  EXPECT_EQ(whole["hits"]["total"]["value"], items.size());
+  json partial = Search("/logs/_search", {{"track_total_hits", true}, {"timeout", "0ms"}});
+  EXPECT_EQ(partial["timed_out"], true);
+  EXPECT_LT(partial["hits"]["total"]["value"].get<uint64_t>(), items.size());
+  EXPECT_EQ(partial["hits"]["hits"].size(), 10u);
+  json by_param = Call(HttpMethod::kGet, "/logs/_search?timeout=0ms&track_total_hits=true");
+  EXPECT_EQ(by_param["timed_out"], true);
+  EXPECT_EQ(Search("/logs/_search", {{"timeout", "soon"}}, 400)["error"]["type"],
+            "illegal_argument_exception");
+}
+
 TEST_F(RestSearchTest, MultiShardIndexAnswersAsOneShard) {
   CreateIndex("one", 1);
   CreateIndex("many", 3);

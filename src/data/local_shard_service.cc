@@ -200,6 +200,11 @@ Result<QueryPhaseResult> LocalShardService::ExecuteQuery(const ShardKey& key,
   const engine::EngineSnapshot& snap = *reader->snapshot;
   engine::SearchContext ctx{&snap.leaves, &snap.mapping, &reader->index_shard->engine().analysis(),
                             request.now_millis};
+  engine::SearchDeadline deadline;
+  if (request.timeout) {
+    deadline.at = std::chrono::steady_clock::now() + *request.timeout;
+    ctx.deadline = &deadline;
+  }
   const json& body = request.body;
 
   const json match_all = {{"match_all", json::object()}};
@@ -295,6 +300,7 @@ Result<QueryPhaseResult> LocalShardService::ExecuteQuery(const ShardKey& key,
     QD_ASSIGN_OR_RETURN(top, engine::Search(search, ctx));
   }
 
+  result.timed_out = deadline.expired;
   result.total_hits = top.total_hits;
   result.total_is_lower_bound = top.total_is_lower_bound;
   result.max_score = top.max_score;

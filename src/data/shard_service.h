@@ -69,6 +69,9 @@ struct QueryPhaseRequest {
   // Skip this many of the shard's top hits first (scroll pages continue where they left off).
   // Hits are still counted in total_hits.
   size_t skip = 0;
+  // The search `timeout`: past it (counted from the start of this phase), the shard stops
+  // collecting and answers with what it has, timed_out set. nullopt: no timeout.
+  std::optional<std::chrono::milliseconds> timeout;
 };
 
 // One top hit of a shard: where it is in the reader's snapshot, and what it sorted by.
@@ -90,6 +93,7 @@ struct QueryPhaseResult {
   // engine::EncodePartial of the aggregations, when the body has aggs.
   std::optional<std::string> aggregations;
   bool terminated_early = false;  // terminate_after was reached
+  bool timed_out = false;         // the timeout passed: the results are partial
 };
 
 // --- fetch phase -------------------------------------------------------------------------------

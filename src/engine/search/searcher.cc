@@ -286,6 +286,7 @@ Status ForEachMatch(const Query& query, const SearchContext& ctx, MatchCollector
   if (ctx.leaves == nullptr) return IllegalArgument("search context without leaves");
   bool scores = collector->needs_scores();
   QD_ASSIGN_OR_RETURN(std::unique_ptr<Weight> weight, query.CreateWeight(ctx, scores, 1.0f));
+  uint64_t collected = 0;
   for (size_t i = 0; i < ctx.leaves->size(); ++i) {
     const Leaf& leaf = (*ctx.leaves)[i];
     collector->SetLeaf(i, leaf);
@@ -295,6 +296,9 @@ Status ForEachMatch(const Query& query, const SearchContext& ctx, MatchCollector
     for (uint32_t doc = scorer->NextDoc(); doc != kNoMoreDocs; doc = scorer->NextDoc()) {
       if (live != nullptr && !live->IsLive(doc)) continue;
       collector->Collect(doc, scores ? scorer->Score() : 0.0f);
+      if (++collected % kDeadlineCheckInterval == 0 && ctx.deadline && ctx.deadline->Check()) {
+        return Status::OK();
+      }
     }
   }
   return Status::OK();
@@ -354,6 +358,7 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
   heap.reserve(std::min<size_t>(k, 4096));
   std::vector<KeyValue> keys(specs.size());
   uint64_t counted = 0;
+  uint64_t visited = 0;  // for the deadline checks
   bool pruned = false;
   float min_competitive = 0;
   float max_score = -std::numeric_limits<float>::infinity();
@@ -384,6 +389,7 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
     if (pruned && min_competitive > 0) scorer->SetMinCompetitiveScore(min_competitive);
     const LiveDocs* live = leaf.live.get();
     for (uint32_t doc = scorer->NextDoc(); doc != kNoMoreDocs; doc = scorer->NextDoc()) {
+      if (++visited % kDeadlineCheckInterval == 0 && ctx.deadline && ctx.deadline->Check()) break;
       if (live != nullptr && !live->IsLive(doc)) continue;
       float score = needs_scores ? scorer->Score() : 0.0f;
       if (req.min_score && score < *req.min_score) continue;
@@ -469,6 +475,7 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
       }
     }
     if (k == 0 && req.collector == nullptr && counted > threshold) break;
+    if (ctx.deadline && ctx.deadline->expired) break;
   }
 
   TopDocs out;

@@ -16,6 +16,7 @@
 // score constant (as OpenSearch's default constant_score rewrite).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -35,13 +36,30 @@
 
 namespace quidditch::engine {
 
+// OpenSearch's search `timeout`: collection stops once `at` has passed, and the results are
+// what was collected until then. Search and ForEachMatch look at the clock every
+// kDeadlineCheckInterval documents they visit, so a search overruns its deadline by at most
+// that much work.
+struct SearchDeadline {
+  std::chrono::steady_clock::time_point at;
+  bool expired = false;  // set by the search that stopped early
+
+  // True (and remembered) once the deadline has passed.
+  bool Check() {
+    if (!expired && std::chrono::steady_clock::now() >= at) expired = true;
+    return expired;
+  }
+};
+inline constexpr uint64_t kDeadlineCheckInterval = 4096;
+
 // What a query runs against. All pointers are borrowed and must outlive every call that gets
 // the context. `leaves` is one point-in-time snapshot of the shard, in doc_base order.
 struct SearchContext {
   const std::vector<Leaf>* leaves = nullptr;
   const Mapping* mapping = nullptr;
   const AnalysisRegistry* analysis = nullptr;
-  int64_t now_millis = 0;  // "now" of date math, fixed for one request
+  int64_t now_millis = 0;              // "now" of date math, fixed for one request
+  SearchDeadline* deadline = nullptr;  // null: no timeout
 };
 
 class Weight;  // engine/search/query.h: a query bound to the statistics of one snapshot

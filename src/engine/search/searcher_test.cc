@@ -449,6 +449,48 @@ TEST(SearcherTest, DeletedDocsAndTotals) {
   EXPECT_EQ(counter.seen, (std::vector<std::pair<size_t, uint32_t>>{{0, 2}, {1, 0}}));
 }
 
+// A deadline that has passed stops Search and ForEachMatch at their next clock check, with
+// what they had collected; one in the future changes nothing.
+TEST(SearcherTest, DeadlineStopsCollectionWithPartialResults) {
+  TestIndex index(Mappings());
+  for (int leaf = 0; leaf < 2; ++leaf) {
+    std::vector<json> docs;
+    for (int i = 0; i < 5000; ++i) docs.push_back({{"_id_", std::to_string(leaf * 5000 + i)}});
+    index.AddLeaf(docs);
+  }
+  auto all = index.Parse(json::parse(R"({"match_all": {}})"));
+  SearchRequest req;
+  req.query = all.get();
+  req.track_total_hits = kTrackTotalHitsExact;
+  SearchContext ctx = index.ctx();
+  SearchDeadline later{std::chrono::steady_clock::now() + std::chrono::hours(1)};
+  ctx.deadline = &later;
+  auto top = Search(req, ctx);
+  ASSERT_TRUE(top.ok()) << top.status();
+  EXPECT_EQ(top->total_hits, 10000u);
+  EXPECT_FALSE(later.expired);
+
+  SearchDeadline past{std::chrono::steady_clock::now()};
+  ctx.deadline = &past;
+  top = Search(req, ctx);
+  ASSERT_TRUE(top.ok()) << top.status();
+  EXPECT_TRUE(past.expired);
+  EXPECT_EQ(top->total_hits, kDeadlineCheckInterval - 1);  // the docs before the first check
+  EXPECT_EQ(top->hits.size(), 10u);
+
+  struct Counter : MatchCollector {
+    uint64_t n = 0;
+    void SetLeaf(size_t, const Leaf&) override {}
+    void Collect(uint32_t, float) override { ++n; }
+    bool needs_scores() const override { return false; }
+  } counter;
+  SearchDeadline past_too{std::chrono::steady_clock::now()};
+  ctx.deadline = &past_too;
+  ASSERT_TRUE(ForEachMatch(*all, ctx, &counter).ok());
+  EXPECT_TRUE(past_too.expired);
+  EXPECT_EQ(counter.n, kDeadlineCheckInterval);
+}
+
 TEST(SearcherTest, CountsWithoutHits) {
   auto index = SmallIndex();
   auto count = [&](const char* dsl) -> uint64_t {
