@@ -306,18 +306,12 @@ HttpResponse HandleNodes(const rest::RestContext& context, const PathParams& par
   HttpResponse error;
   StatePtr state = ReadState(context, &error);
   if (state == nullptr) return error;
-  std::vector<std::string> filter;
-  if (auto it = params.find("node_id"); it != params.end()) filter = SplitComma(it->second);
-  auto wanted = [&](const std::string& id) {
-    if (filter.empty()) return true;
-    for (const std::string& f : filter) {
-      if (f == "_all" || GlobMatch(f, id)) return true;
-    }
-    return false;
-  };
+  auto spec = params.find("node_id");
   OrderedJson nodes = OrderedJson::object();
-  for (const auto& [id, node] : state->nodes) {
-    if (!IsLiveNode(node) || !wanted(id)) continue;
+  for (const NodeInfo* n :
+       rest::ResolveNodes(*state, spec == params.end() ? "" : spec->second, identity.node_name)) {
+    const NodeInfo& node = *n;
+    const std::string& id = node.node_id;
     std::string http = HostPort(node.address, node.http_port);
     nodes[id] = {{"name", id},
                  {"transport_address", HostPort(node.address, node.grpc_port)},
@@ -472,6 +466,49 @@ const cluster::NodeInfo* ClusterManagerNode(const cluster::ClusterState& state) 
     if (IsLiveNode(node) && node.roles.master) return &node;
   }
   return nullptr;
+}
+
+std::vector<const cluster::NodeInfo*> ResolveNodes(const cluster::ClusterState& state,
+                                                   std::string_view spec,
+                                                   std::string_view local_node_id) {
+  std::set<std::string> ids;  // the nodes named so far
+  const std::vector<std::string> parts = SplitComma(spec);
+  auto live = [&](auto&& pick) {
+    for (const auto& [id, node] : state.nodes) {
+      if (IsLiveNode(node) && pick(node)) ids.insert(id);
+    }
+  };
+  if (parts.empty()) live([](const cluster::NodeInfo&) { return true; });
+  for (const std::string& part : parts) {
+    const size_t colon = part.find(':');
+    if (part == "_all") {
+      live([](const cluster::NodeInfo&) { return true; });
+    } else if (part == "_local") {
+      live([&](const cluster::NodeInfo& node) { return node.node_id == local_node_id; });
+    } else if (part == "_master" || part == "_cluster_manager") {
+      if (const cluster::NodeInfo* master = ClusterManagerNode(state)) ids.insert(master->node_id);
+    } else if (colon != std::string::npos) {
+      const std::string role = part.substr(0, colon);
+      const std::string value = part.substr(colon + 1);
+      auto has_role = [&](const cluster::NodeInfo& node) {
+        return role == "data"
+                   ? node.roles.data
+                   : (role == "master" || role == "cluster_manager") && node.roles.master;
+      };
+      if (value == "true") {
+        live(has_role);
+      } else if (value == "false") {
+        std::erase_if(ids, [&](const std::string& id) { return has_role(state.nodes.at(id)); });
+      }
+    } else {
+      live([&](const cluster::NodeInfo& node) {
+        return GlobMatch(part, node.node_id) || GlobMatch(part, node.address);
+      });
+    }
+  }
+  std::vector<const cluster::NodeInfo*> out;
+  for (const std::string& id : ids) out.push_back(&state.nodes.at(id));
+  return out;
 }
 
 std::vector<std::string> OpenSearchRoles(const cluster::NodeInfo& node) {

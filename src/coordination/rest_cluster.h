@@ -50,6 +50,15 @@ bool IsLiveNode(const cluster::NodeInfo& node);
 // The node reported as cluster manager: the first (by id) live node with the master role, or
 // nullptr.
 const cluster::NodeInfo* ClusterManagerNode(const cluster::ClusterState& state);
+// The live nodes, in id order, that a node specification names, as OpenSearch's
+// DiscoveryNodes.resolveNodes reads one: an empty specification or `_all` names every node;
+// otherwise each comma-separated part adds `_local` (the node `local_node_id`), `_master` /
+// `_cluster_manager` (ClusterManagerNode), or the nodes whose id or address matches it (`*`
+// globs), and a role filter `master|cluster_manager|data:true|false` adds (true) or removes
+// (false) the nodes with that role, in order.
+std::vector<const cluster::NodeInfo*> ResolveNodes(const cluster::ClusterState& state,
+                                                   std::string_view spec,
+                                                   std::string_view local_node_id);
 // OpenSearch's role names of `node` ("cluster_manager", "data"), sorted as OpenSearch sorts
 // them.
 std::vector<std::string> OpenSearchRoles(const cluster::NodeInfo& node);

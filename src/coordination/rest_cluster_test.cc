@@ -262,6 +262,30 @@ TEST_F(RestClusterTest, NodesInfoShape) {
   EXPECT_EQ(body["nodes"].size(), 3u);
 }
 
+// Node specifications as OpenSearch resolves them (n1: cluster manager + data, n2: data, n3:
+// coordinating only; this node is n1).
+TEST_F(RestClusterTest, NodeSpecifications) {
+  BuildGreenAndYellow();
+  auto names = [&](const std::string& spec) {
+    const json nodes = Body("/_nodes/" + spec)["nodes"];
+    std::vector<std::string> out;
+    for (const auto& [id, node] : nodes.items()) out.push_back(id);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(names("_local"), V{"n1"});
+  EXPECT_EQ(names("_master"), V{"n1"});
+  EXPECT_EQ(names("_cluster_manager"), V{"n1"});
+  EXPECT_EQ(names("data:true"), (V{"n1", "n2"}));
+  EXPECT_EQ(names("_all,data:false"), V{"n3"});
+  EXPECT_EQ(names("_all,master:false,data:false"), V{"n3"});
+  EXPECT_EQ(names("cluster_manager:true,n3"), (V{"n1", "n3"}));
+  EXPECT_EQ(names("n*"), (V{"n1", "n2", "n3"}));
+  const std::string n2_address = Body("/_nodes/n2")["nodes"]["n2"]["ip"];
+  EXPECT_EQ(names(n2_address), V{"n2"});
+  EXPECT_EQ(names("nope"), V{});
+}
+
 TEST_F(RestClusterTest, ClusterStateShape) {
   BuildGreenAndYellow();
   cluster::StatePtr state = *cp_.GetClusterState(Ctx());

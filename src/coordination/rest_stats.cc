@@ -305,21 +305,12 @@ HttpResponse IndicesStats(const RestContext& context, const HttpRequest& request
 
 // --- nodes ---------------------------------------------------------------------------------------
 
-// The live nodes a {node_id} parameter names (comma list, '*' globs, "_all"); all without it.
-std::vector<const cluster::NodeInfo*> SelectNodes(const ClusterState& state,
+// The live nodes the {node_id} path parameter names (ResolveNodes); all without it.
+std::vector<const cluster::NodeInfo*> SelectNodes(const RestContext& context,
+                                                  const ClusterState& state,
                                                   const PathParams& params) {
-  std::vector<std::string> filter;
-  if (auto it = params.find("node_id"); it != params.end()) filter = SplitComma(it->second);
-  std::vector<const cluster::NodeInfo*> out;
-  for (const auto& [id, node] : state.nodes) {
-    if (!IsLiveNode(node)) continue;
-    bool wanted = filter.empty();
-    for (const std::string& f : filter) {
-      if (f == "_all" || f == "_local" || GlobMatch(f, id)) wanted = true;
-    }
-    if (wanted) out.push_back(&node);
-  }
-  return out;
+  auto spec = params.find("node_id");
+  return ResolveNodes(state, spec == params.end() ? "" : spec->second, context.identity.node_name);
 }
 
 HttpResponse NodesStats(const RestContext& context, const HttpRequest& request,
@@ -385,7 +376,7 @@ HttpResponse NodesStats(const RestContext& context, const HttpRequest& request,
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
   OrderedJson nodes = OrderedJson::object();
-  for (const cluster::NodeInfo* node : SelectNodes(**state, params)) {
+  for (const cluster::NodeInfo* node : SelectNodes(context, **state, params)) {
     OrderedJson entry = {{"timestamp", now},
                          {"name", node->node_id},
                          {"transport_address", HostPort(node->address, node->grpc_port)},
@@ -420,7 +411,7 @@ HttpResponse NodesHttp(const RestContext& context, const HttpRequest& request,
   Result<StatePtr> state = ReadClusterState(context);
   if (!state.ok()) return ErrorResponse(state.status());
   OrderedJson nodes = OrderedJson::object();
-  for (const cluster::NodeInfo* node : SelectNodes(**state, params)) {
+  for (const cluster::NodeInfo* node : SelectNodes(context, **state, params)) {
     const std::string http = HostPort(node->address, node->http_port);
     OrderedJson http_info = {{"bound_address", {http}}, {"publish_address", http}};
     // http.max_content_length's default, which the server enforces (100mb).
