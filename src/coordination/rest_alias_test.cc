@@ -241,6 +241,33 @@ TEST_F(RestAliasTest, AliasRouting) {
   EXPECT_EQ(Count("/s1,a/_count"), 6);
 }
 
+// Hidden indices (index.hidden) and hidden aliases (is_hidden) are left out of wildcards and
+// _all unless expand_wildcards includes hidden, except a '.' pattern for '.' names; named
+// directly, they answer as any other.
+TEST_F(RestAliasTest, HiddenIndicesAndAliases) {
+  TwoIndices();
+  for (const std::string name : {"c", ".secret"}) {
+    CallJson(HttpMethod::kPut, "/" + name, R"({"settings":{"index.hidden":true}})", 200);
+    CallJson(HttpMethod::kPut, "/" + name + "/_doc/1?refresh=true", R"({"n":1})", 201);
+  }
+  CallJson(HttpMethod::kPost, "/_aliases",
+           R"({"actions":[{"add":{"index":"a","alias":"h","is_hidden":true}}]})", 200);
+  EXPECT_EQ(Count("/_count"), 10);
+  EXPECT_EQ(Count("/*/_count"), 10);
+  EXPECT_EQ(Count("/*/_count?expand_wildcards=open,hidden"), 12);
+  EXPECT_EQ(Count("/*/_count?expand_wildcards=all"), 12);
+  EXPECT_EQ(Count("/c/_count"), 1);
+  EXPECT_EQ(Count("/.s*/_count"), 1);
+  EXPECT_EQ(Count("/h/_count"), 5);
+  EXPECT_EQ(Count("/h*/_count"), 0);
+  EXPECT_EQ(Count("/h*/_count?expand_wildcards=open,hidden"), 5);
+  EXPECT_EQ(CallJson(HttpMethod::kPut, "/c/_settings", R"({"index.hidden":"maybe"})",
+                     400)["error"]["reason"],
+            "Failed to parse value [maybe] as only [true] or [false] are allowed.");
+  CallJson(HttpMethod::kPut, "/c/_settings", R"({"index.hidden":false})", 200);
+  EXPECT_EQ(Count("/*/_count"), 11);
+}
+
 TEST_F(RestAliasTest, CloseAndOpen) {
   TwoIndices();
   EXPECT_EQ(CallJson(HttpMethod::kPost, "/a/_close", "", 200), json::parse(R"({

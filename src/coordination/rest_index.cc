@@ -120,6 +120,7 @@ enum class Kind {
   kBytes,       // byte size
   kDurability,  // request | async
   kString,      // any string (or list of strings)
+  kBool,        // true | false, stored as a string
   kAnalysis,    // analysis.*: validated as a whole by the engine's AnalysisRegistry
 };
 
@@ -157,6 +158,7 @@ constexpr SettingDef kSettings[] = {
     {"translog.flush_threshold_size", Kind::kBytes, true},
     {"query.default_field", Kind::kString, true},
     {"auto_expand_replicas", Kind::kString, true},
+    {"hidden", Kind::kBool, true},
 };
 
 // Settings OpenSearch sets itself.
@@ -336,6 +338,15 @@ Result<SettingsChange> ReadSettings(const std::map<std::string, json>& flat, boo
       case Kind::kString:
         SetPath(&change.other, key, reset ? json(nullptr) : SettingString(value));
         break;
+      case Kind::kBool: {
+        const json text = reset ? json(nullptr) : SettingString(value);
+        if (!reset && text != "true" && text != "false") {
+          return Illegal("Failed to parse value [" + ValueText(value) +
+                         "] as only [true] or [false] are allowed.");
+        }
+        SetPath(&change.other, key, text);
+        break;
+      }
       case Kind::kAnalysis:
         // Kept as given (numbers stay numbers): the analysis factories read typed values.
         SetPath(&change.other, key, value);

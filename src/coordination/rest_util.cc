@@ -579,15 +579,17 @@ Result<IndicesOptions> IndicesOptionsOf(const HttpRequest& request, IndicesOptio
   if (request.HasParam("expand_wildcards")) {
     bool open = false;
     bool closed = false;
+    bool hidden = false;
     for (const std::string& value : SplitComma(request.Param("expand_wildcards"))) {
       if (value == "open") {
         open = true;
       } else if (value == "closed") {
         closed = true;
       } else if (value == "all") {
-        open = closed = true;
-      } else if (value == "hidden" || value == "none") {
-        // No index is hidden, so these add nothing.
+        open = closed = hidden = true;
+      } else if (value == "hidden") {
+        hidden = true;
+      } else if (value == "none") {
       } else {
         return Status::InvalidArgument(
             "illegal_argument_exception: No valid expand wildcard value [" + value + "]");
@@ -595,6 +597,7 @@ Result<IndicesOptions> IndicesOptionsOf(const HttpRequest& request, IndicesOptio
     }
     options.expand_closed = closed;
     options.expand_open = open;
+    options.expand_hidden = hidden;
   }
   return options;
 }
@@ -636,6 +639,13 @@ struct Reached {
 
 }  // namespace
 
+bool IsHiddenIndex(const cluster::Index& index) {
+  const nlohmann::json& other = index.settings.other;
+  if (!other.is_object()) return false;
+  auto it = other.find("hidden");
+  return it != other.end() && (*it == "true" || *it == true);
+}
+
 Status IndexClosedError(std::string_view index, std::string_view index_uuid) {
   return Status::InvalidArgument("index_closed_exception: closed [" + std::string(index) + "][" +
                                  std::string(index_uuid) + "]");
@@ -650,10 +660,14 @@ Result<std::vector<ResolvedIndex>> ResolveIndicesWithFilters(const cluster::Clus
                                                              const IndicesOptions& options) {
   std::vector<std::string> parts = SplitComma(expression);
   std::map<std::string, Reached> result;
-  // Wildcards yield the indices whose state expand_wildcards asks for.
+  // Wildcards yield the indices whose state expand_wildcards asks for, and hidden indices and
+  // aliases only when it asks for them or both pattern and name start with '.'.
   auto expands = [&](const cluster::Index& index) {
     if (index.closed) return options.expand_closed && !options.forbid_closed;
     return options.expand_open;
+  };
+  auto visible = [&](bool hidden, std::string_view pattern, std::string_view name) {
+    return !hidden || options.expand_hidden || (pattern.starts_with('.') && name.starts_with('.'));
   };
   // A concrete name (or alias) reaching a closed index: OpenSearch's failClosed.
   // `alias` null: the index named itself.
@@ -673,7 +687,7 @@ Result<std::vector<ResolvedIndex>> ResolveIndicesWithFilters(const cluster::Clus
   const bool all = parts.empty() || (parts.size() == 1 && (parts[0] == "_all" || parts[0] == "*"));
   if (all) {
     for (const auto& [name, index] : state.indices) {
-      if (expands(*index)) result[name].Direct();
+      if (expands(*index) && visible(IsHiddenIndex(*index), "*", name)) result[name].Direct();
     }
   } else {
     // IndexNameExpressionResolver.WildcardExpressionResolver: "-x" excludes only once a
@@ -725,10 +739,14 @@ Result<std::vector<ResolvedIndex>> ResolveIndicesWithFilters(const cluster::Clus
       }
       for (const auto& [name, index] : state.indices) {
         if (!expands(*index)) continue;
-        if (GlobMatch(expr, name)) result[name].Direct();
+        if (GlobMatch(expr, name) && visible(IsHiddenIndex(*index), expr, name)) {
+          result[name].Direct();
+        }
         if (options.ignore_aliases) continue;
         for (const auto& [alias, metadata] : index->aliases) {
-          if (GlobMatch(expr, alias)) result[name].Through(metadata);
+          if (GlobMatch(expr, alias) && visible(metadata.is_hidden.value_or(false), expr, alias)) {
+            result[name].Through(metadata);
+          }
         }
       }
     }

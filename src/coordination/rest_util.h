@@ -121,6 +121,10 @@ struct IndicesOptions {
   bool allow_no_indices = true;     // a wildcard (or _all) matching nothing is not an error
   bool expand_open = true;          // expand_wildcards open: wildcards match open indices
   bool expand_closed = false;       // expand_wildcards closed: wildcards match closed indices
+  // expand_wildcards hidden: wildcards (and _all) also match hidden indices (index.hidden) and
+  // hidden aliases (is_hidden). Without it, only a wildcard starting with '.' matches the hidden
+  // ones whose names start with '.', as OpenSearch's WildcardExpressionResolver.
+  bool expand_hidden = false;
   // OpenSearch's forbidClosedIndices: a closed index named (directly or through an alias) is
   // index_closed_exception, or skipped with ignore_unavailable; wildcards never yield it. The
   // APIs that work on closed indices (GET /{index}, settings, _close/_open, delete, _cat,
@@ -187,6 +191,8 @@ Result<DocTarget> ReadTarget(const cluster::ClusterState& state, std::string_vie
 // OpenSearch's IndexClosedException for `index`: 400 index_closed_exception "closed" with the
 // index and index_uuid fields (ErrorObject reads them back from the message).
 Status IndexClosedError(std::string_view index, std::string_view index_uuid);
+// index.hidden: wildcards skip the index unless expand_wildcards includes hidden.
+bool IsHiddenIndex(const cluster::Index& index);
 // IndexClosedError when `index` is closed, OK otherwise.
 Status CheckOpen(const cluster::Index& index);
 

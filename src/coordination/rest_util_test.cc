@@ -382,6 +382,10 @@ TEST(RestUtilTest, IndicesOptionsFromRequest) {
   EXPECT_TRUE(options->expand_open);
   EXPECT_FALSE(IndicesOptionsOf(WithParams({{"expand_wildcards", "none"}}), {})->expand_open);
   EXPECT_TRUE(IndicesOptionsOf(WithParams({{"expand_wildcards", "open,hidden"}}), {})->expand_open);
+  EXPECT_TRUE(
+      IndicesOptionsOf(WithParams({{"expand_wildcards", "open,hidden"}}), {})->expand_hidden);
+  EXPECT_TRUE(IndicesOptionsOf(WithParams({{"expand_wildcards", "all"}}), {})->expand_hidden);
+  EXPECT_FALSE(IndicesOptionsOf(WithParams({{"expand_wildcards", "open"}}), {})->expand_hidden);
   Result<IndicesOptions> bad = IndicesOptionsOf(WithParams({{"expand_wildcards", "bogus"}}), {});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(),
