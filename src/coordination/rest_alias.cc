@@ -314,8 +314,10 @@ HttpResponse GetAliases(const RestContext& context, const HttpRequest& request,
     response.content_type.clear();
     return response;
   };
+  // GetAliasesRequest: strictExpandHidden (open, closed and hidden indices).
   IndicesOptions defaults;
-  defaults.expand_closed = true;  // GetAliasesRequest: strictExpand (open and closed)
+  defaults.expand_closed = true;
+  defaults.expand_hidden = true;
   defaults.forbid_closed = false;
   Result<IndicesOptions> options = IndicesOptionsOf(request, defaults);
   if (!options.ok()) return fail(options.status());

@@ -261,6 +261,11 @@ TEST_F(RestAliasTest, HiddenIndicesAndAliases) {
   EXPECT_EQ(Count("/h/_count"), 5);
   EXPECT_EQ(Count("/h*/_count"), 0);
   EXPECT_EQ(Count("/h*/_count?expand_wildcards=open,hidden"), 5);
+  // GET _alias and _cluster/health see hidden indices by default (strict/lenientExpandHidden).
+  json aliases = CallJson(HttpMethod::kGet, "/_alias", "", 200);
+  EXPECT_TRUE(aliases.contains("c") && aliases.contains(".secret")) << aliases;
+  json health = CallJson(HttpMethod::kGet, "/_cluster/health?level=indices", "", 200);
+  EXPECT_TRUE(health["indices"].contains("c")) << health;
   EXPECT_EQ(CallJson(HttpMethod::kPut, "/c/_settings", R"({"index.hidden":"maybe"})",
                      400)["error"]["reason"],
             "Failed to parse value [maybe] as only [true] or [false] are allowed.");

@@ -249,10 +249,11 @@ HttpResponse HandleHealth(const rest::RestContext& context, const HttpRequest& r
       rest::TimeParam(request, "timeout", kDefaultHealthTimeout);
   if (!timeout.ok()) return rest::ErrorResponse(timeout.status());
   // ClusterHealthRequest's default options are lenient: missing names are skipped.
-  // Closed indices have health too (lenientExpandHidden: open and closed).
+  // Closed and hidden indices have health too (lenientExpandHidden).
   rest::IndicesOptions lenient;
   lenient.ignore_unavailable = true;
   lenient.expand_closed = true;
+  lenient.expand_hidden = true;
   lenient.forbid_closed = false;
   Result<rest::IndicesOptions> options = rest::IndicesOptionsOf(request, lenient);
   if (!options.ok()) return rest::ErrorResponse(options.status());
