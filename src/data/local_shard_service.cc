@@ -54,35 +54,25 @@ Result<uint64_t> TrackTotalHits(const json& body) {
   return engine::QueryParsingError("[track_total_hits] must be a boolean or an integer");
 }
 
-// Passes the first `limit` matches (in doc order) to `inner` and remembers where it stopped:
-// terminate_after.
+// Passes the first `limit` matches (in doc order) to `inner`: the aggregations' side of
+// terminate_after when a post_filter makes them run apart from the hits.
 class LimitCollector : public engine::MatchCollector {
  public:
   LimitCollector(uint64_t limit, engine::MatchCollector* inner) : limit_(limit), inner_(inner) {}
   void SetLeaf(size_t leaf_index, const engine::Leaf& leaf) override {
-    doc_base_ = leaf.doc_base;
-    if (inner_ && count_ < limit_) inner_->SetLeaf(leaf_index, leaf);
+    if (count_ < limit_) inner_->SetLeaf(leaf_index, leaf);
   }
   void Collect(uint32_t doc, float score) override {
-    ++seen_;
     if (count_ >= limit_) return;
     ++count_;
-    last_doc_ = doc_base_ + doc;
-    if (inner_) inner_->Collect(doc, score);
+    inner_->Collect(doc, score);
   }
-  bool needs_scores() const override { return inner_ && inner_->needs_scores(); }
-
-  uint64_t seen() const { return seen_; }
-  uint64_t count() const { return count_; }
-  uint32_t last_doc() const { return last_doc_; }  // global doc id of the last one passed
+  bool needs_scores() const override { return inner_->needs_scores(); }
 
  private:
   const uint64_t limit_;
   engine::MatchCollector* const inner_;
-  uint32_t doc_base_ = 0;
-  uint64_t seen_ = 0;
   uint64_t count_ = 0;
-  uint32_t last_doc_ = 0;
 };
 
 // The leaf holding snapshot-wide doc `doc`, or nullptr.
@@ -254,52 +244,25 @@ Result<QueryPhaseResult> LocalShardService::ExecuteQuery(const ShardKey& key,
     terminate_after = t->get<uint64_t>();
   }
 
+  // terminate_after: the hits are the best of the first matches in doc order, counted exactly,
+  // and the aggregations see only those matches, as in OpenSearch.
+  search.terminate_after = terminate_after;
+  if (terminate_after > 0) search.track_total_hits = engine::kTrackTotalHitsExact;
   QueryPhaseResult result;
   engine::TopDocs top;
-  if (terminate_after > 0) {
-    // OpenSearch stops collecting after the first `terminate_after` matches in doc order: the
-    // hits are the best of those, and the aggregations see only those.
-    if (aggs) {
-      LimitCollector limited(terminate_after, aggs.get());
-      QD_RETURN_IF_ERROR(engine::ForEachMatch(*query, ctx, &limited));
-    }
-    LimitCollector counter(terminate_after, nullptr);
-    QD_RETURN_IF_ERROR(engine::ForEachMatch(hits_q, ctx, &counter));
-    if (counter.seen() <= terminate_after) {
-      QD_ASSIGN_OR_RETURN(top, engine::Search(search, ctx));
-    } else {
-      result.terminated_early = true;
-      // Every hit in sort order, then only those among the first matches.
-      engine::SearchRequest all = search;
-      all.from = 0;
-      all.size = counter.seen();
-      all.track_total_hits = engine::kTrackTotalHitsExact;
-      QD_ASSIGN_OR_RETURN(engine::TopDocs every, engine::Search(all, ctx));
-      top.total_hits = counter.count();
-      top.total_is_lower_bound = false;
-      top.max_score = std::numeric_limits<float>::quiet_NaN();
-      size_t skipped = 0;
-      for (engine::Hit& hit : every.hits) {
-        const uint32_t global = snap.leaves[hit.leaf].doc_base + hit.doc;
-        if (global > counter.last_doc()) continue;
-        if (!std::isnan(hit.score) && (std::isnan(top.max_score) || hit.score > top.max_score)) {
-          top.max_score = hit.score;
-        }
-        if (skipped < request.skip) {
-          ++skipped;
-          continue;
-        }
-        if (top.hits.size() < request.size) top.hits.push_back(std::move(hit));
-      }
-    }
-  } else if (aggs && hits_query) {
-    QD_RETURN_IF_ERROR(engine::ForEachMatch(*query, ctx, aggs.get()));
+  if (aggs && hits_query) {
+    // The aggregations see the query's matches, the hits those of the post_filter too.
+    LimitCollector limited(terminate_after, aggs.get());
+    engine::MatchCollector* collector = aggs.get();
+    if (terminate_after > 0) collector = &limited;
+    QD_RETURN_IF_ERROR(engine::ForEachMatch(*query, ctx, collector));
     QD_ASSIGN_OR_RETURN(top, engine::Search(search, ctx));
   } else {
     search.collector = aggs.get();
     QD_ASSIGN_OR_RETURN(top, engine::Search(search, ctx));
   }
 
+  result.terminated_early = top.terminated_early;
   result.timed_out = deadline.expired;
   result.total_hits = top.total_hits;
   result.total_is_lower_bound = top.total_is_lower_bound;

@@ -204,6 +204,29 @@ TEST_F(LocalShardServiceTest, TerminateAfter) {
   ASSERT_TRUE(result.ok());
   EXPECT_FALSE(result->terminated_early);
   EXPECT_EQ(result->total_hits, 3u);
+  // The aggregations see the same first matches (fable, novel of fable, novel, novel); with a
+  // post_filter, the query's first matches, while the hits are the filtered query's.
+  auto genres = [&](const json& body) {
+    QueryPhaseRequest a;
+    a.body = body;
+    auto r = service()->ExecuteQuery(ShardKey{"books", 0}, a);
+    EXPECT_TRUE(r.ok() && r->aggregations.has_value());
+    auto partial = engine::DecodePartial(*r->aggregations);
+    EXPECT_TRUE(partial.ok());
+    auto reduced = engine::ReduceAggregations({*partial});
+    EXPECT_TRUE(reduced.ok());
+    std::map<std::string, int64_t> counts;
+    for (const json& b : (*reduced)["genres"]["buckets"]) counts[b["key"]] = b["doc_count"];
+    return std::make_pair(counts, r->total_hits);
+  };
+  const json terms = {{"genres", {{"terms", {{"field", "genre"}}}}}};
+  auto [counts, total] = genres({{"terminate_after", 2}, {"aggs", terms}});
+  EXPECT_EQ(counts, (std::map<std::string, int64_t>{{"fable", 1}, {"novel", 1}}));
+  EXPECT_EQ(total, 2u);
+  std::tie(counts, total) = genres(
+      {{"terminate_after", 2}, {"aggs", terms}, {"post_filter", {{"term", {{"genre", "novel"}}}}}});
+  EXPECT_EQ(counts, (std::map<std::string, int64_t>{{"fable", 1}, {"novel", 1}}));
+  EXPECT_EQ(total, 2u);  // the two novels: the first two matches of the filtered query
 }
 
 TEST_F(LocalShardServiceTest, FetchHighlightAndDocValueFields) {

@@ -349,7 +349,8 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
   // Dynamic pruning (block-max / MaxScore) is allowed when only the top hits by score are
   // needed and the total no longer has to be exact.
   const bool can_prune = by_score_only && req.collector == nullptr && !req.min_score &&
-                         after.empty() && threshold != kTrackTotalHitsExact;
+                         after.empty() && threshold != kTrackTotalHitsExact &&
+                         req.terminate_after == 0;
 
   FieldComparator cmp(&specs);
   // Max-heap by "worse": the top is the worst entry kept.
@@ -359,6 +360,7 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
   std::vector<KeyValue> keys(specs.size());
   uint64_t counted = 0;
   uint64_t visited = 0;  // for the deadline checks
+  bool terminated_early = false;
   bool pruned = false;
   float min_competitive = 0;
   float max_score = -std::numeric_limits<float>::infinity();
@@ -366,7 +368,7 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
   for (size_t li = 0; li < leaves.size(); ++li) {
     const Leaf& leaf = leaves[li];
     if (req.collector != nullptr) req.collector->SetLeaf(li, leaf);
-    if (k == 0 && req.collector == nullptr && !req.min_score) {
+    if (k == 0 && req.collector == nullptr && !req.min_score && req.terminate_after == 0) {
       // Counting only: leaves whose count is known need no iteration.
       std::optional<uint64_t> count = weight->Count(li);
       if (count) {
@@ -393,6 +395,10 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
       if (live != nullptr && !live->IsLive(doc)) continue;
       float score = needs_scores ? scorer->Score() : 0.0f;
       if (req.min_score && score < *req.min_score) continue;
+      if (req.terminate_after > 0 && counted == req.terminate_after) {
+        terminated_early = true;
+        break;
+      }
       ++counted;
       if (req.collector != nullptr) {
         req.collector->Collect(doc, req.collector->needs_scores() ? score : 0.0f);
@@ -475,10 +481,11 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
       }
     }
     if (k == 0 && req.collector == nullptr && counted > threshold) break;
-    if (ctx.deadline && ctx.deadline->expired) break;
+    if (terminated_early || (ctx.deadline && ctx.deadline->expired)) break;
   }
 
   TopDocs out;
+  out.terminated_early = terminated_early;
   if (counted > threshold) {
     out.total_hits = threshold;
     out.total_is_lower_bound = true;

@@ -138,6 +138,10 @@ struct SearchRequest {
   std::optional<float> min_score;
   // Also receives every match (disables pruning). Borrowed; may be null.
   MatchCollector* collector = nullptr;
+  // OpenSearch's terminate_after: > 0 stops the search after this many matches in doc order
+  // (disables pruning); the hits are the best of those, the collector sees only those, and
+  // TopDocs::terminated_early says whether more matches were left.
+  uint64_t terminate_after = 0;
 };
 
 struct Hit {
@@ -153,6 +157,7 @@ struct TopDocs {
   bool total_is_lower_bound = false;  // OpenSearch "relation": "gte"
   float max_score = 0;                // NaN when there are no hits or scores were not computed
   std::vector<Hit> hits;              // hits [from, from + size) in order
+  bool terminated_early = false;      // stopped at terminate_after with matches left
 };
 
 // Runs `req` over ctx.leaves.

@@ -491,6 +491,38 @@ TEST(SearcherTest, DeadlineStopsCollectionWithPartialResults) {
   EXPECT_EQ(counter.n, kDeadlineCheckInterval);
 }
 
+// terminate_after: the first matches in doc order (across leaves), counted exactly; the hits
+// are the best of those and a collector sees only those.
+TEST(SearcherTest, TerminateAfterStopsAtTheFirstMatches) {
+  auto index = SmallIndex();
+  auto q = index->Parse(json::parse(R"({"match": {"title": "fox dog quick"}})"));
+  struct Counter : MatchCollector {
+    uint64_t n = 0;
+    void SetLeaf(size_t, const Leaf&) override {}
+    void Collect(uint32_t, float) override { ++n; }
+    bool needs_scores() const override { return false; }
+  } counter;
+  SearchRequest req;
+  req.query = q.get();
+  req.terminate_after = 3;
+  req.collector = &counter;
+  auto top = Search(req, index->ctx());
+  ASSERT_TRUE(top.ok()) << top.status();
+  EXPECT_TRUE(top->terminated_early);
+  EXPECT_EQ(top->total_hits, 3u);
+  EXPECT_EQ(counter.n, 3u);
+  std::vector<std::string> ids;
+  for (const Hit& h : top->hits) ids.push_back(index->IdOf(h.leaf, h.doc));
+  EXPECT_THAT(ids, UnorderedElementsAre("a", "b", "c"));  // the first three docs all match
+
+  req.terminate_after = 6;  // every doc matches: nothing left over
+  req.collector = nullptr;
+  top = Search(req, index->ctx());
+  ASSERT_TRUE(top.ok()) << top.status();
+  EXPECT_FALSE(top->terminated_early);
+  EXPECT_EQ(top->total_hits, 6u);
+}
+
 TEST(SearcherTest, CountsWithoutHits) {
   auto index = SmallIndex();
   auto count = [&](const char* dsl) -> uint64_t {
