@@ -442,7 +442,8 @@ TEST_P(ControlPlaneConformance, CreateIndexRejectsInvalidSettingsAndMappings) {
   };
   for (const auto& [what, request] : invalid) {
     ExpectRejected(
-        cp(), StatusCode::kInvalidArgument, [&] { return cp().CreateIndex(Ctx(), request); }, what);
+        cp(), StatusCode::kInvalidArgument,
+        [&, &request = request] { return cp().CreateIndex(Ctx(), request); }, what);
   }
   CP_EXPECT_OK(cp().CreateIndex(Ctx(), with([](auto& r) {
                                   r.name = "most-replicas";
@@ -559,7 +560,7 @@ TEST_P(ControlPlaneConformance, UpdateIndexSettingsRejectsInvalidChangesAsAWhole
   for (const auto& [what, u] : invalid) {
     ExpectRejected(
         cp(), StatusCode::kInvalidArgument,
-        [&] { return cp().UpdateIndexSettings(Ctx(), "logs", u); }, what);
+        [&, &u = u] { return cp().UpdateIndexSettings(Ctx(), "logs", u); }, what);
   }
   ExpectRejected(
       cp(), StatusCode::kNotFound,
@@ -923,7 +924,8 @@ TEST_P(ControlPlaneConformance, RegisterNodeRejectsInvalidNodes) {
   };
   for (const auto& [what, node] : invalid) {
     ExpectRejected(
-        cp(), StatusCode::kInvalidArgument, [&] { return cp().RegisterNode(Ctx(), node); }, what);
+        cp(), StatusCode::kInvalidArgument,
+        [&, &node = node] { return cp().RegisterNode(Ctx(), node); }, what);
   }
 }
 
