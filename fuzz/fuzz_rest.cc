@@ -119,11 +119,13 @@ HttpServerOptions Options() {
   return options;
 }
 
-// Requests that wait for a condition (wait_for_status=..., refresh=wait_for) would wait for
-// their full timeout when the condition never comes, which libFuzzer reports as a hang
-// though OpenSearch waits too. Keep the waiting code path but make the wait short.
+// Requests that wait for a condition (wait_for_status=..., refresh=wait_for, and
+// _cluster/health on an index, which waits for the index to exist) would wait for their full
+// timeout when the condition never comes, which libFuzzer reports as a hang though OpenSearch
+// waits too. Keep the waiting code path but make the wait short.
 void BoundWaits(HttpRequest* request) {
-  bool waits = false;
+  const std::vector<std::string>& segments = request->path_segments;
+  bool waits = segments.size() >= 2 && segments[0] == "_cluster" && segments[1] == "health";
   for (const auto& [name, value] : request->params) {
     if (name.rfind("wait_for", 0) == 0) waits = true;
   }
