@@ -449,6 +449,14 @@ TEST(SearcherTest, DeletedDocsAndTotals) {
   EXPECT_EQ(counter.seen, (std::vector<std::pair<size_t, uint32_t>>{{0, 2}, {1, 0}}));
 }
 
+// Counts the matches it is given.
+struct MatchCounter : MatchCollector {
+  uint64_t n = 0;
+  void SetLeaf(size_t, const Leaf&) override {}
+  void Collect(uint32_t, float) override { ++n; }
+  bool needs_scores() const override { return false; }
+};
+
 // A deadline that has passed stops Search and ForEachMatch at their next clock check, with
 // what they had collected; one in the future changes nothing.
 TEST(SearcherTest, DeadlineStopsCollectionWithPartialResults) {
@@ -478,12 +486,7 @@ TEST(SearcherTest, DeadlineStopsCollectionWithPartialResults) {
   EXPECT_EQ(top->total_hits, kDeadlineCheckInterval - 1);  // the docs before the first check
   EXPECT_EQ(top->hits.size(), 10u);
 
-  struct Counter : MatchCollector {
-    uint64_t n = 0;
-    void SetLeaf(size_t, const Leaf&) override {}
-    void Collect(uint32_t, float) override { ++n; }
-    bool needs_scores() const override { return false; }
-  } counter;
+  MatchCounter counter;
   SearchDeadline past_too{std::chrono::steady_clock::now()};
   ctx.deadline = &past_too;
   ASSERT_TRUE(ForEachMatch(*all, ctx, &counter).ok());
@@ -496,12 +499,7 @@ TEST(SearcherTest, DeadlineStopsCollectionWithPartialResults) {
 TEST(SearcherTest, TerminateAfterStopsAtTheFirstMatches) {
   auto index = SmallIndex();
   auto q = index->Parse(json::parse(R"({"match": {"title": "fox dog quick"}})"));
-  struct Counter : MatchCollector {
-    uint64_t n = 0;
-    void SetLeaf(size_t, const Leaf&) override {}
-    void Collect(uint32_t, float) override { ++n; }
-    bool needs_scores() const override { return false; }
-  } counter;
+  MatchCounter counter;
   SearchRequest req;
   req.query = q.get();
   req.terminate_after = 3;
