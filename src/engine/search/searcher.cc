@@ -286,7 +286,7 @@ Status ForEachMatch(const Query& query, const SearchContext& ctx, MatchCollector
   if (ctx.leaves == nullptr) return IllegalArgument("search context without leaves");
   bool scores = collector->needs_scores();
   QD_ASSIGN_OR_RETURN(std::unique_ptr<Weight> weight, query.CreateWeight(ctx, scores, 1.0f));
-  uint64_t collected = 0;
+  uint64_t collected = 0;  // counted only with a deadline
   for (size_t i = 0; i < ctx.leaves->size(); ++i) {
     const Leaf& leaf = (*ctx.leaves)[i];
     collector->SetLeaf(i, leaf);
@@ -296,7 +296,7 @@ Status ForEachMatch(const Query& query, const SearchContext& ctx, MatchCollector
     for (uint32_t doc = scorer->NextDoc(); doc != kNoMoreDocs; doc = scorer->NextDoc()) {
       if (live != nullptr && !live->IsLive(doc)) continue;
       collector->Collect(doc, scores ? scorer->Score() : 0.0f);
-      if (++collected % kDeadlineCheckInterval == 0 && ctx.deadline && ctx.deadline->Check()) {
+      if (ctx.deadline && ++collected % kDeadlineCheckInterval == 0 && ctx.deadline->Check()) {
         return Status::OK();
       }
     }
@@ -359,7 +359,7 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
   heap.reserve(std::min<size_t>(k, 4096));
   std::vector<KeyValue> keys(specs.size());
   uint64_t counted = 0;
-  uint64_t visited = 0;  // for the deadline checks
+  uint64_t visited = 0;  // docs visited, counted only with a deadline
   bool terminated_early = false;
   bool pruned = false;
   float min_competitive = 0;
@@ -391,7 +391,7 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
     if (pruned && min_competitive > 0) scorer->SetMinCompetitiveScore(min_competitive);
     const LiveDocs* live = leaf.live.get();
     for (uint32_t doc = scorer->NextDoc(); doc != kNoMoreDocs; doc = scorer->NextDoc()) {
-      if (++visited % kDeadlineCheckInterval == 0 && ctx.deadline && ctx.deadline->Check()) break;
+      if (ctx.deadline && ++visited % kDeadlineCheckInterval == 0 && ctx.deadline->Check()) break;
       if (live != nullptr && !live->IsLive(doc)) continue;
       float score = needs_scores ? scorer->Score() : 0.0f;
       if (req.min_score && score < *req.min_score) continue;
