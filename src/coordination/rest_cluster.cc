@@ -307,10 +307,8 @@ HttpResponse HandleNodes(const rest::RestContext& context, const PathParams& par
   HttpResponse error;
   StatePtr state = ReadState(context, &error);
   if (state == nullptr) return error;
-  auto spec = params.find("node_id");
   OrderedJson nodes = OrderedJson::object();
-  for (const NodeInfo* n :
-       rest::ResolveNodes(*state, spec == params.end() ? "" : spec->second, identity.node_name)) {
+  for (const NodeInfo* n : rest::SelectNodes(context, *state, params)) {
     const NodeInfo& node = *n;
     const std::string& id = node.node_id;
     std::string http = HostPort(node.address, node.http_port);
@@ -510,6 +508,13 @@ std::vector<const cluster::NodeInfo*> ResolveNodes(const cluster::ClusterState& 
   std::vector<const cluster::NodeInfo*> out;
   for (const std::string& id : ids) out.push_back(&state.nodes.at(id));
   return out;
+}
+
+std::vector<const cluster::NodeInfo*> SelectNodes(const RestContext& context,
+                                                  const cluster::ClusterState& state,
+                                                  const PathParams& params) {
+  auto spec = params.find("node_id");
+  return ResolveNodes(state, spec == params.end() ? "" : spec->second, context.identity.node_name);
 }
 
 std::vector<std::string> OpenSearchRoles(const cluster::NodeInfo& node) {

@@ -34,6 +34,7 @@
 #include "common/status.h"
 #include "controlplane/control_plane.h"
 #include "coordination/rest_root.h"
+#include "coordination/rest_util.h"
 
 namespace quidditch {
 
@@ -59,6 +60,11 @@ const cluster::NodeInfo* ClusterManagerNode(const cluster::ClusterState& state);
 std::vector<const cluster::NodeInfo*> ResolveNodes(const cluster::ClusterState& state,
                                                    std::string_view spec,
                                                    std::string_view local_node_id);
+// ResolveNodes of the {node_id} path parameter (every node without it), `_local` being the
+// node answering.
+std::vector<const cluster::NodeInfo*> SelectNodes(const RestContext& context,
+                                                  const cluster::ClusterState& state,
+                                                  const PathParams& params);
 // OpenSearch's role names of `node` ("cluster_manager", "data"), sorted as OpenSearch sorts
 // them.
 std::vector<std::string> OpenSearchRoles(const cluster::NodeInfo& node);

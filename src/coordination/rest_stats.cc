@@ -305,14 +305,6 @@ HttpResponse IndicesStats(const RestContext& context, const HttpRequest& request
 
 // --- nodes ---------------------------------------------------------------------------------------
 
-// The live nodes the {node_id} path parameter names (ResolveNodes); all without it.
-std::vector<const cluster::NodeInfo*> SelectNodes(const RestContext& context,
-                                                  const ClusterState& state,
-                                                  const PathParams& params) {
-  auto spec = params.find("node_id");
-  return ResolveNodes(state, spec == params.end() ? "" : spec->second, context.identity.node_name);
-}
-
 HttpResponse NodesStats(const RestContext& context, const HttpRequest& request,
                         const PathParams& params) {
   static const std::set<std::string, std::less<>> kKnown = {"_all",
