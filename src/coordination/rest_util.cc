@@ -643,7 +643,7 @@ bool IsHiddenIndex(const cluster::Index& index) {
   const nlohmann::json& other = index.settings.other;
   if (!other.is_object()) return false;
   auto it = other.find("hidden");
-  return it != other.end() && (*it == "true" || *it == true);
+  return it != other.end() && *it == "true";  // settings are stored as strings
 }
 
 Status IndexClosedError(std::string_view index, std::string_view index_uuid) {
