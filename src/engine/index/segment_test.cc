@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "engine/index/segment_file.h"
 #include "engine/index/segment_format.h"
 #include "engine/index/segment_test_util.h"
 #include "engine/index/small_float.h"
@@ -87,6 +88,34 @@ TEST(SegmentTest, StoredFieldsOfAnySizeInAnyOrder) {
       ASSERT_EQ(source, ref.docs[d].source) << d;
     }
   }
+}
+
+// A segment info naming a stored-fields codec this build does not know (a newer format) is
+// Corruption at open, not a misread of its documents.
+TEST(SegmentTest, UnknownStoredFieldsCodecIsCorruption) {
+  DocGenerator gen(13);
+  RefIndex ref;
+  for (int i = 0; i < 10; ++i) ref.Add(gen.Next(), gen.Meta());
+  TempDir dir;
+  ASSERT_NE(BuildAndOpen(ref, dir.path(), "seg"), nullptr);
+  const std::string si = index_internal::SegmentFilePath(dir.path(), "seg", "si");
+  std::string bytes;
+  {
+    std::ifstream in(si, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  bytes.resize(bytes.size() - index_internal::kFooterSize);
+  index_internal::SegmentMeta meta = index_internal::DecodeSegmentMeta(
+      reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  meta.stored_codec = static_cast<StoredFieldsCodec>(7);
+  auto writer = index_internal::SegmentFileWriter::Create(si);  // with a valid checksum
+  ASSERT_TRUE(writer.ok());
+  index_internal::EncodeSegmentMeta(meta, (*writer)->buffer());
+  ASSERT_TRUE((*writer)->Finish().ok());
+  auto reader = SegmentReader::Open(dir.path(), "seg");
+  ASSERT_FALSE(reader.ok());
+  EXPECT_TRUE(reader.status().IsCorruption()) << reader.status();
+  EXPECT_NE(reader.status().message().find("unknown stored-fields codec"), std::string::npos);
 }
 
 // A segment-info record written before the stored-fields codec was recorded ends at
