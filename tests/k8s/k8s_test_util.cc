@@ -6,6 +6,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <thread>
+
 namespace quidditch::k8s::testing {
 
 Result<op::OperatorOptions> TestOperatorOptions(KubeEnv& env, const std::string& ns,
@@ -68,6 +70,16 @@ pid_t SpawnQuidditch(const std::vector<std::string>& args, const std::string& lo
   }
   execv(argv[0], argv.data());
   _exit(127);
+}
+
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+             std::chrono::milliseconds poll) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(poll);
+  }
+  return done();
 }
 
 }  // namespace quidditch::k8s::testing

@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -23,6 +25,10 @@ Result<op::OperatorOptions> TestOperatorOptions(KubeEnv& env, const std::string&
 // A started K8sControlPlane as the node account `quidditch` of `ns`.
 Result<std::unique_ptr<controlplane::k8s::K8sControlPlane>> StartNodeControlPlane(
     KubeEnv& env, const std::string& ns);
+
+// Polls `done` until it holds or `timeout` passes; `done`'s last answer.
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+             std::chrono::milliseconds poll = std::chrono::milliseconds(50));
 
 // GET http://127.0.0.1:<port><path>: the status and body (status 0 when nothing answered).
 std::pair<long, std::string> HttpGet(int port, const std::string& path);

@@ -27,14 +27,9 @@ using namespace std::chrono_literals;
 
 CallContext Ctx() { return CallContext::WithTimeout(20s); }
 
-// Polls `done` every 50 ms until it holds or `timeout` passes.
+// k8s_test_util's WaitFor with this file's default of 30 s.
 bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout = 30s) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
+  return testing::WaitFor(done, timeout);
 }
 
 Status MakeReadyDataPod(KubeEnv& env, const std::string& ns, const std::string& name, int ip) {

@@ -23,13 +23,9 @@ using namespace std::chrono_literals;
 
 CallContext Ctx() { return CallContext::WithTimeout(20s); }
 
+// k8s_test_util's WaitFor with this file's default of 10 s, polling every 20 ms.
 bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return done();
+  return testing::WaitFor(done, timeout, 20ms);
 }
 
 class TemplatesTest : public ::testing::Test {
