@@ -225,6 +225,14 @@ class BitsetWeight final : public LeafWeight {
     return std::unique_ptr<Scorer>(std::make_unique<BitsetScorer>(std::move(bits), score_));
   }
   std::string Describe() const override { return description_; }
+  // The bitset's population when the leaf has no deletes. A failing build gives nullopt: the
+  // iterating path builds again and reports it.
+  std::optional<uint64_t> Count(size_t i) const override {
+    if (leaf(i).live != nullptr && leaf(i).live->num_deleted() > 0) return std::nullopt;
+    Result<std::shared_ptr<const DocBitset>> bits = builder_(leaf(i));
+    if (!bits.ok()) return std::nullopt;
+    return *bits == nullptr ? 0 : (*bits)->Count();
+  }
 
  private:
   Builder builder_;
@@ -308,8 +316,8 @@ class BooleanWeight final : public Weight {
   struct Parts {
     std::vector<std::unique_ptr<Weight>> must, should, must_not, filter;
   };
-  BooleanWeight(Parts parts, uint32_t msm, bool needs_scores)
-      : p_(std::move(parts)), msm_(msm), needs_scores_(needs_scores) {}
+  BooleanWeight(const std::vector<Leaf>* leaves, Parts parts, uint32_t msm, bool needs_scores)
+      : leaves_(leaves), p_(std::move(parts)), msm_(msm), needs_scores_(needs_scores) {}
 
   Result<std::unique_ptr<Scorer>> MakeScorer(size_t i) const override {
     std::vector<std::unique_ptr<Scorer>> required;
@@ -433,7 +441,75 @@ class BooleanWeight final : public Weight {
 
   std::string Describe() const override { return "bool"; }
 
+  // Counts a pure disjunction without scoring it (as Lucene's BooleanWeight.count does for
+  // two clauses): with both clause counts known, |A| + |B| - |A and B|, where the conjunction
+  // leapfrogs on the rarer clause; otherwise the union is gathered in a bitset when it is
+  // dense enough to beat merging the clauses doc by doc. An error making a scorer gives
+  // nullopt: the iterating path makes the same scorer and reports it.
+  std::optional<uint64_t> Count(size_t i) const override {
+    if (!p_.must.empty() || !p_.filter.empty() || !p_.must_not.empty() || msm_ > 1 ||
+        p_.should.size() < 2) {
+      return std::nullopt;
+    }
+    if (p_.should.size() == 2) {
+      std::optional<uint64_t> a = p_.should[0]->Count(i);
+      std::optional<uint64_t> b = a ? p_.should[1]->Count(i) : std::nullopt;
+      if (b) {
+        std::optional<uint64_t> both = CountBoth(i);
+        if (both) return *a + *b - *both;
+      }
+    }
+    return CountUnion(i);
+  }
+
  private:
+  // Live docs matching both should clauses.
+  std::optional<uint64_t> CountBoth(size_t i) const {
+    std::vector<std::unique_ptr<Scorer>> subs;
+    for (const auto& w : p_.should) {
+      Result<std::unique_ptr<Scorer>> s = w->MakeScorer(i);
+      if (!s.ok()) return std::nullopt;
+      if (*s == nullptr) return 0;
+      subs.push_back(std::move(*s));
+    }
+    ConjunctionScorer both(std::move(subs));
+    const LiveDocs* live = (*leaves_)[i].live.get();
+    uint64_t n = 0;
+    for (uint32_t d = both.NextDoc(); d != kNoMoreDocs; d = both.NextDoc()) {
+      n += live == nullptr || live->IsLive(d);
+    }
+    return n;
+  }
+
+  // Live docs matching any should clause, through a bitset of the leaf.
+  std::optional<uint64_t> CountUnion(size_t i) const {
+    const Leaf& leaf = (*leaves_)[i];
+    std::vector<std::unique_ptr<Scorer>> subs;
+    uint64_t cost = 0;
+    for (const auto& w : p_.should) {
+      Result<std::unique_ptr<Scorer>> s = w->MakeScorer(i);
+      if (!s.ok()) return std::nullopt;
+      if (*s == nullptr) continue;
+      cost += (*s)->cost();
+      subs.push_back(std::move(*s));
+    }
+    // Zeroing and scanning the bitset costs a few operations per 64 docs; a union with fewer
+    // postings than that merges cheaper.
+    const uint32_t max_doc = leaf.reader->max_doc();
+    if (cost * 64 < max_doc) return std::nullopt;
+    DocBitset bits(max_doc);
+    for (auto& s : subs) {
+      for (uint32_t d = s->NextDoc(); d != kNoMoreDocs; d = s->NextDoc()) bits.Set(d);
+    }
+    if (leaf.live == nullptr || leaf.live->num_deleted() == 0) return bits.Count();
+    uint64_t n = 0;
+    for (uint32_t d = bits.NextSetBit(0); d != kNoMoreDocs; d = bits.NextSetBit(d + 1)) {
+      n += leaf.live->IsLive(d);
+    }
+    return n;
+  }
+
+  const std::vector<Leaf>* leaves_;
   Parts p_;
   uint32_t msm_;
   bool needs_scores_;
@@ -487,7 +563,7 @@ Result<std::unique_ptr<Weight>> BooleanQuery::CreateWeight(const SearchContext& 
     msm = 0;
   }
   return std::unique_ptr<Weight>(
-      std::make_unique<BooleanWeight>(std::move(parts), msm, needs_scores));
+      std::make_unique<BooleanWeight>(ctx.leaves, std::move(parts), msm, needs_scores));
 }
 
 // ---- constant_score ----
@@ -508,6 +584,7 @@ class ConstantWeight final : public Weight {
     return Explanation{true, score_, "ConstantScore(" + inner_->Describe() + ")", {}};
   }
   std::string Describe() const override { return "ConstantScore(" + inner_->Describe() + ")"; }
+  std::optional<uint64_t> Count(size_t i) const override { return inner_->Count(i); }
 
  private:
   std::unique_ptr<Weight> inner_;
@@ -924,7 +1001,7 @@ Result<std::unique_ptr<Weight>> FuzzyQuery::CreateWeight(const SearchContext& ct
                                                         std::move(states[k]), std::move(sim), b));
   }
   return std::unique_ptr<Weight>(
-      std::make_unique<BooleanWeight>(std::move(parts), 1, needs_scores));
+      std::make_unique<BooleanWeight>(ctx.leaves, std::move(parts), 1, needs_scores));
 }
 
 }  // namespace quidditch::engine

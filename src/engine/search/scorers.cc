@@ -37,10 +37,36 @@ uint32_t DocBitset::NextSetBit(uint32_t from) const {
   }
 }
 
-uint64_t DocBitset::Count() const {
+namespace {
+
+uint64_t PopcountPortable(const std::vector<uint64_t>& words) {
   uint64_t n = 0;
-  for (uint64_t w : words_) n += std::popcount(w);
+  for (uint64_t w : words) n += std::popcount(w);
   return n;
+}
+
+#if defined(__x86_64__)
+// The build targets baseline x86-64, where std::popcount is a library call per word; this copy
+// is compiled for the POPCNT instruction and taken when the CPU has it.
+__attribute__((target("popcnt"))) uint64_t PopcountHardware(const std::vector<uint64_t>& words) {
+  uint64_t n = 0;
+  for (uint64_t w : words) n += std::popcount(w);
+  return n;
+}
+
+bool HasPopcnt() {
+  static const bool has = __builtin_cpu_supports("popcnt");
+  return has;
+}
+#endif
+
+}  // namespace
+
+uint64_t DocBitset::Count() const {
+#if defined(__x86_64__)
+  if (HasPopcnt()) return PopcountHardware(words_);
+#endif
+  return PopcountPortable(words_);
 }
 
 void DocBitset::AddAll(PostingsIterator* postings) {
@@ -348,7 +374,9 @@ float ReqOptScorer::MaxScore() const {
 BitsetScorer::BitsetScorer(std::shared_ptr<const DocBitset> bits, float score)
     : bits_(std::move(bits)), score_(score), cost_(bits_->Count()) {}
 
-uint32_t BitsetScorer::Advance(uint32_t target) { return doc_ = bits_->NextSetBit(target); }
+uint32_t BitsetScorer::Advance(uint32_t target) {
+  return doc_ = exhausted_ ? kNoMoreDocs : bits_->NextSetBit(target);
+}
 
 // ---- PhraseScorer ----
 

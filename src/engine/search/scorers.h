@@ -183,12 +183,15 @@ class BitsetScorer final : public Scorer {
   float Score() override { return score_; }
   uint64_t cost() const override { return cost_; }
   float MaxScore() const override { return score_; }
+  // Every doc scores score_: none is competitive past a higher minimum.
+  void SetMinCompetitiveScore(float min_score) override { exhausted_ |= min_score > score_; }
 
  private:
   std::shared_ptr<const DocBitset> bits_;
   float score_;
   uint64_t cost_;
   uint32_t doc_ = kUnpositioned;
+  bool exhausted_ = false;
 };
 
 // Every doc 0..max_doc-1, scoring `score`.
@@ -198,32 +201,45 @@ class AllScorer final : public Scorer {
   uint32_t doc() const override { return doc_; }
   uint32_t NextDoc() override { return Advance(doc_ == kUnpositioned ? 0 : doc_ + 1); }
   uint32_t Advance(uint32_t target) override {
-    return doc_ = target < max_doc_ ? target : kNoMoreDocs;
+    return doc_ = target < max_doc_ && !exhausted_ ? target : kNoMoreDocs;
   }
   float Score() override { return score_; }
   uint64_t cost() const override { return max_doc_; }
   float MaxScore() const override { return score_; }
+  // Every doc scores score_: none is competitive past a higher minimum.
+  void SetMinCompetitiveScore(float min_score) override { exhausted_ |= min_score > score_; }
 
  private:
   uint32_t max_doc_;
   float score_;
   uint32_t doc_ = kUnpositioned;
+  bool exhausted_ = false;
 };
 
 // The docs of `sub`, scoring `score` (constant_score, filters: score 0).
 class ConstantScorer final : public Scorer {
  public:
   ConstantScorer(std::unique_ptr<Scorer> sub, float score) : sub_(std::move(sub)), score_(score) {}
-  uint32_t doc() const override { return sub_->doc(); }
-  uint32_t NextDoc() override { return sub_->NextDoc(); }
-  uint32_t Advance(uint32_t target) override { return sub_->Advance(target); }
+  uint32_t doc() const override { return done_ ? kNoMoreDocs : sub_->doc(); }
+  uint32_t NextDoc() override { return Stop() ? kNoMoreDocs : sub_->NextDoc(); }
+  uint32_t Advance(uint32_t target) override {
+    return Stop() ? kNoMoreDocs : sub_->Advance(target);
+  }
   float Score() override { return score_; }
   uint64_t cost() const override { return sub_->cost(); }
   float MaxScore() const override { return score_; }
+  // Every doc scores score_: none is competitive past a higher minimum (Lucene's
+  // ConstantScoreScorer empties its iterator the same way).
+  void SetMinCompetitiveScore(float min_score) override { exhausted_ |= min_score > score_; }
 
  private:
+  // The next move ends the iteration once exhausted.
+  bool Stop() { return done_ = exhausted_; }
+
   std::unique_ptr<Scorer> sub_;
   float score_;
+  bool exhausted_ = false;  // no doc is competitive any more
+  bool done_ = false;       // moved past the last doc
 };
 
 // Docs whose positions hold the terms at the given relative offsets, within `slop` moves;

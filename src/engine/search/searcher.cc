@@ -408,6 +408,11 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
         if (req.collector == nullptr && counted > threshold) break;
         continue;
       }
+      // By score alone, docs come in index order: a later doc needs a strictly higher score
+      // than the worst one kept (ties keep the earlier doc).
+      if (by_score_only && after.empty() && heap.size() == k && !(score > heap.front().score)) {
+        continue;
+      }
       for (size_t i = 0; i < specs.size(); ++i) {
         KeyValue& kv = keys[i];
         kv.missing = false;

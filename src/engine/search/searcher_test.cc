@@ -8,6 +8,7 @@
 #include "engine/errors.h"
 #include "engine/index/small_float.h"
 #include "engine/search/bm25.h"
+#include "engine/search/scorers.h"
 #include "engine/search/search_test_util.h"
 
 namespace quidditch::engine {
@@ -562,6 +563,122 @@ TEST(SearcherTest, ParseErrors) {
   EXPECT_TRUE(q.status().message().starts_with("query_shard_exception: ")) << q.status();
   // Unmapped fields match nothing.
   EXPECT_TRUE(index->Ids(json::parse(R"({"match": {"nope": "x"}})")).empty());
+}
+
+// Disjunction counts (size 0, exact total) take shortcuts: |A| + |B| - |A and B| for two
+// clauses with known counts, a bitset union for more clauses, doc-by-doc merging for sparse
+// unions, and deletes filtered through the live docs. Every path must equal a brute-force
+// count over the generated docs.
+TEST(SearcherTest, DisjunctionCountsEqualBruteForce) {
+  TestIndex index(
+      json::parse(R"({"properties": {"body": {"type": "text"}, "n": {"type": "long"}}})"));
+  // Doc i of leaf l has global number g = 3000 * l + i.
+  auto has = [](uint32_t g, const std::string& t) {
+    if (t == "a") return g % 3 == 0;
+    if (t == "b") return g % 5 == 0;
+    if (t == "c") return g % 7 == 0;
+    if (t == "r1") return g % 700 == 0;
+    if (t == "r2") return g % 900 == 1;
+    return g % 1100 == 2;  // r3
+  };
+  const std::vector<std::string> words = {"a", "b", "c", "r1", "r2", "r3"};
+  for (uint32_t l = 0; l < 2; ++l) {
+    std::vector<json> docs;
+    for (uint32_t i = 0; i < 3000; ++i) {
+      const uint32_t g = 3000 * l + i;
+      std::string body = "x";
+      for (const std::string& w : words) {
+        if (has(g, w)) body += " " + w;
+      }
+      docs.push_back(json{{"body", body}, {"n", g}});
+    }
+    index.AddLeaf(docs);
+  }
+  std::vector<bool> deleted(6000, false);
+  struct Case {
+    std::vector<std::string> terms;
+    int64_t n_max;  // also matches docs with n <= n_max (a range clause); -1: none
+  };
+  const std::vector<Case> cases = {
+      {{"a", "b"}, -1},          // two known counts: inclusion-exclusion
+      {{"r1", "r2"}, -1},        // two rare terms
+      {{"a"}, 120},              // a term and a range (a bitset count)
+      {{"a", "b", "c"}, -1},     // three clauses: bitset union
+      {{"r1", "r2", "r3"}, -1},  // sparse: merged doc by doc
+      {{"a", "r1", "c", "b"}, -1},
+  };
+  auto check = [&](const char* phase) {
+    for (const Case& c : cases) {
+      json should = json::array();
+      for (const std::string& t : c.terms) should.push_back({{"term", {{"body", t}}}});
+      if (c.n_max >= 0) should.push_back({{"range", {{"n", {{"lte", c.n_max}}}}}});
+      const json dsl = {{"bool", {{"should", should}}}};
+      uint64_t want = 0;
+      for (uint32_t g = 0; g < 6000; ++g) {
+        if (deleted[g]) continue;
+        bool match = c.n_max >= 0 && g <= c.n_max;
+        for (const std::string& t : c.terms) match = match || has(g, t);
+        want += match;
+      }
+      auto q = index.Parse(dsl);
+      ASSERT_NE(q, nullptr);
+      SearchRequest req;
+      req.query = q.get();
+      req.size = 0;
+      req.track_total_hits = kTrackTotalHitsExact;
+      auto top = Search(req, index.ctx());
+      ASSERT_TRUE(top.ok()) << top.status();
+      EXPECT_EQ(top->total_hits, want) << phase << ": " << dsl.dump();
+      EXPECT_FALSE(top->total_is_lower_bound);
+    }
+  };
+  check("no deletes");
+  for (uint32_t g = 0; g < 6000; g += 11) {
+    deleted[g] = true;
+    index.Delete(g / 3000, g % 3000);
+  }
+  check("with deletes");
+}
+
+// Constant-score scorers stop once the top-k collector needs a higher score than theirs
+// (Lucene's ConstantScoreScorer does the same); a minimum at or below their score changes
+// nothing.
+TEST(SearcherTest, ConstantScorersStopBelowTheMinimumCompetitiveScore) {
+  auto bits = std::make_shared<DocBitset>(100);
+  for (uint32_t d : {3u, 40u, 41u, 99u}) bits->Set(d);
+  std::vector<std::unique_ptr<Scorer>> scorers;
+  scorers.push_back(std::make_unique<BitsetScorer>(bits, 2.0f));
+  scorers.push_back(std::make_unique<AllScorer>(100, 2.0f));
+  scorers.push_back(std::make_unique<ConstantScorer>(std::make_unique<AllScorer>(100, 5.0f), 2.0f));
+  for (auto& s : scorers) {
+    uint32_t first = s->NextDoc();
+    EXPECT_NE(first, kNoMoreDocs);
+    s->SetMinCompetitiveScore(2.0f);  // ties may still compete
+    uint32_t second = s->NextDoc();
+    EXPECT_GT(second, first);
+    EXPECT_NE(second, kNoMoreDocs);
+    s->SetMinCompetitiveScore(std::nextafter(2.0f, 3.0f));
+    EXPECT_EQ(s->NextDoc(), kNoMoreDocs);
+    EXPECT_EQ(s->doc(), kNoMoreDocs);
+    EXPECT_EQ(s->Advance(50), kNoMoreDocs);
+  }
+  // Through Search: a range query's top 10 with a lower-bounded total are its first 10 docs.
+  TestIndex index(json::parse(R"({"properties": {"n": {"type": "long"}}})"));
+  std::vector<json> docs;
+  for (int i = 0; i < 500; ++i) docs.push_back(json{{"n", i}});
+  index.AddLeaf(docs);
+  auto q = index.Parse(json::parse(R"({"range": {"n": {"gte": 100}}})"));
+  ASSERT_NE(q, nullptr);
+  SearchRequest req;
+  req.query = q.get();
+  req.size = 10;
+  req.track_total_hits = 50;
+  auto top = Search(req, index.ctx());
+  ASSERT_TRUE(top.ok()) << top.status();
+  ASSERT_EQ(top->hits.size(), 10u);
+  for (uint32_t i = 0; i < 10; ++i) EXPECT_EQ(top->hits[i].doc, 100 + i);
+  EXPECT_EQ(top->total_hits, 50u);
+  EXPECT_TRUE(top->total_is_lower_bound);
 }
 
 }  // namespace
