@@ -297,7 +297,6 @@ Result<json> ResultJson(const std::vector<Leaf>& leaves, const Q& q, const Outco
     json m = json::object();
     for (const json& b : o.agg["buckets"]) {
       uint64_t n = b["doc_count"].get<uint64_t>();
-      if (n == 0) continue;  // histogram gaps: the peers report no empty buckets
       m[b["key"].is_string() ? b["key"].get<std::string>()
                              : std::to_string(static_cast<int64_t>(b["key"].get<double>()))] = n;
     }
@@ -333,7 +332,12 @@ Status SearchAll(const std::string& dir, const std::string& queries, const std::
         if (j["agg"].contains("terms")) {
           q.aggs = {{"a", {{"terms", {{"field", "kw"}, {"size", 60000}}}}}};
         } else {
-          q.aggs = {{"a", {{"histogram", {{"field", "num"}, {"interval", j["agg"]["interval"]}}}}}};
+          // min_doc_count 1: the peers' histograms hold the non-empty buckets only, so this
+          // one skips OpenSearch's default gap filling (min_doc_count 0) to do the same work.
+          q.aggs = {
+              {"a",
+               {{"histogram",
+                 {{"field", "num"}, {"interval", j["agg"]["interval"]}, {"min_doc_count", 1}}}}}};
         }
       }
       qs.push_back(std::move(q));
