@@ -311,6 +311,14 @@ Result<nlohmann::json> ReduceAggregations(const std::vector<ShardAggregations>& 
 
 namespace quidditch::engine::aggs {
 
+json CopyWithout(const json& partial, std::string_view skip) {
+  json out = json::object();
+  for (const auto& [key, value] : partial.items()) {
+    if (key != skip) out[key] = value;
+  }
+  return out;
+}
+
 Result<json> MergeAggsObjects(const std::vector<const json*>& objects) {
   std::map<std::string, std::vector<const json*>> by_name;
   for (const json* o : objects) {

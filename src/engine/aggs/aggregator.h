@@ -123,6 +123,10 @@ bool AnyNeedsScores(const AggregatorList& subs);
 
 // --- Reduce ---------------------------------------------------------------------------------
 
+// A copy of `partial` without its member `skip`, for merges that rebuild that member (a deep
+// copy of the buckets only to overwrite them cost as much as the merge itself).
+json CopyWithout(const json& partial, std::string_view skip);
+
 // Merges partials of one aggregation (same type) from several shards into one partial.
 Result<json> MergePartials(const std::vector<const json*>& parts);
 // Merges {name: partial} objects.

@@ -2,10 +2,10 @@
 // recursively), then render OpenSearch's response shape. Follows OpenSearch's
 // InternalTerms / InternalHistogram / InternalDateHistogram / InternalRange / InternalFilters
 // reduce.
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <limits>
-#include <map>
 
 #include "engine/aggs/aggregator.h"
 #include "engine/aggs/terms_order.h"
@@ -33,20 +33,33 @@ struct KeyLess {
   }
 };
 
-// Merges buckets of all parts by "key": counts add up, sub-aggregations merge.
+// Merges buckets of all parts by "key", in key order: counts add up, sub-aggregations merge.
+// The buckets are sorted by reference (stable: the first part's key stands for its equals), so
+// no key is copied until the output.
 Result<json> MergeBucketsByKey(const std::vector<const json*>& parts) {
-  std::map<json, std::pair<uint64_t, std::vector<const json*>>, KeyLess> merged;
+  struct Ref {
+    const json* key;
+    const json* bucket;
+  };
+  std::vector<Ref> all;
   for (const json* p : parts) {
-    for (const json& b : p->at("buckets")) {
-      auto& slot = merged[b.at("key")];
-      slot.first += b.at("doc_count").get<uint64_t>();
-      slot.second.push_back(&b.at("aggs"));
-    }
+    for (const json& b : p->at("buckets")) all.push_back({&b.at("key"), &b});
   }
+  KeyLess less;
+  std::stable_sort(all.begin(), all.end(),
+                   [&](const Ref& a, const Ref& b) { return less(*a.key, *b.key); });
   json out = json::array();
-  for (auto& [key, slot] : merged) {
-    json b = {{"key", key}, {"doc_count", slot.first}};
-    QD_ASSIGN_OR_RETURN(b["aggs"], MergeAggsObjects(slot.second));
+  std::vector<const json*> aggs;
+  for (size_t i = 0; i < all.size();) {
+    const json& key = *all[i].key;
+    uint64_t count = 0;
+    aggs.clear();
+    for (; i < all.size() && !less(key, *all[i].key); ++i) {
+      count += all[i].bucket->at("doc_count").get<uint64_t>();
+      aggs.push_back(&all[i].bucket->at("aggs"));
+    }
+    json b = {{"key", key}, {"doc_count", count}};
+    QD_ASSIGN_OR_RETURN(b["aggs"], MergeAggsObjects(aggs));
     out.push_back(std::move(b));
   }
   return out;
@@ -70,7 +83,7 @@ Result<json> MergeBucketsByPosition(const std::vector<const json*>& parts) {
 }
 
 Result<json> MergeTerms(const std::vector<const json*>& parts) {
-  json out = *parts[0];
+  json out = CopyWithout(*parts[0], "buckets");
   QD_ASSIGN_OR_RETURN(TermsOrder order, TermsOrder::FromJson(out.at("order")));
   int64_t sum_error = 0;
   uint64_t other = 0;
@@ -144,7 +157,7 @@ Result<json> RenderTerms(const json& p) {
 }
 
 Result<json> MergeHistogram(const std::vector<const json*>& parts) {
-  json out = *parts[0];
+  json out = CopyWithout(*parts[0], "buckets");
   QD_ASSIGN_OR_RETURN(out["buckets"], MergeBucketsByKey(parts));
   return out;
 }
@@ -328,12 +341,12 @@ Result<json> MergeBuckets(const std::string& type, const std::vector<const json*
   if (type == "terms") return MergeTerms(parts);
   if (type == "histogram" || type == "date_histogram") return MergeHistogram(parts);
   if (type == "range" || type == "date_range" || type == "filters") {
-    json out = *parts[0];
+    json out = CopyWithout(*parts[0], "buckets");
     QD_ASSIGN_OR_RETURN(out["buckets"], MergeBucketsByPosition(parts));
     return out;
   }
   if (type == "missing" || type == "filter") {
-    json out = *parts[0];
+    json out = CopyWithout(*parts[0], "aggs");
     uint64_t count = 0;
     std::vector<const json*> aggs;
     for (const json* p : parts) {

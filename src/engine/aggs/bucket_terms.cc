@@ -270,28 +270,34 @@ class TermsAggregator : public Aggregator {
     indexed_ = true;
   }
 
+  // String keys are found through string_ids_, other keys through key_ids_.
   uint32_t TermIdForKey(const json& key) {
+    if (key.is_string()) return TermIdForString(key.get_ref<const std::string&>());
     auto it = key_ids_.find(key);
     if (it != key_ids_.end()) return it->second;
-    const uint32_t id = static_cast<uint32_t>(keys_.size());
-    keys_.push_back(key);
-    accepted_.push_back(ie_.Accepts(key) ? 1 : 0);
+    const uint32_t id = NewTerm(key);
     key_ids_.emplace(key, id);
     return id;
+  }
+
+  uint32_t TermIdForString(std::string_view term) {
+    auto it = string_ids_.find(term);
+    if (it != string_ids_.end()) return it->second;
+    const uint32_t id = NewTerm(json(std::string(term)));
+    string_ids_.emplace(std::string(term), id);
+    return id;
+  }
+
+  uint32_t NewTerm(json key) {
+    accepted_.push_back(ie_.Accepts(key) ? 1 : 0);
+    keys_.push_back(std::move(key));
+    return static_cast<uint32_t>(keys_.size() - 1);
   }
 
   uint32_t TermIdForOrd(uint32_t ord) {
     uint32_t& slot = leaf_terms_[ord];
     if (slot != kUnset) return slot;
-    std::string_view term = ords_->LookupOrd(ord);
-    uint32_t id;
-    auto it = string_ids_.find(term);
-    if (it != string_ids_.end()) {
-      id = it->second;
-    } else {
-      id = TermIdForKey(json(std::string(term)));
-      string_ids_.emplace(std::string(term), id);
-    }
+    const uint32_t id = TermIdForString(ords_->LookupOrd(ord));
     slot = accepted_[id] ? id : kRejected;
     return slot;
   }
@@ -319,9 +325,9 @@ class TermsAggregator : public Aggregator {
   const NumericDocValues* numeric_ = nullptr;
   std::vector<uint32_t> leaf_terms_;  // leaf ordinal -> term id (kUnset: not looked up yet)
 
-  std::vector<json> keys_;         // term id -> key
-  std::vector<uint8_t> accepted_;  // term id -> passes include/exclude
-  std::map<json, uint32_t> key_ids_;
+  std::vector<json> keys_;            // term id -> key
+  std::vector<uint8_t> accepted_;     // term id -> passes include/exclude
+  std::map<json, uint32_t> key_ids_;  // non-string keys
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> string_ids_;
   std::unordered_map<int64_t, uint32_t> raw_ids_;
 
