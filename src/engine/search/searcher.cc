@@ -364,6 +364,15 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
   bool pruned = false;
   float min_competitive = 0;
   float max_score = -std::numeric_limits<float>::infinity();
+  // Later docs need a strictly higher score than the worst kept one to enter.
+  auto raise_min_competitive = [&](Scorer* scorer) {
+    float m = std::nextafter(heap.front().score, std::numeric_limits<float>::infinity());
+    if (m > min_competitive) {
+      min_competitive = m;
+      pruned = true;
+      scorer->SetMinCompetitiveScore(m);
+    }
+  };
 
   for (size_t li = 0; li < leaves.size(); ++li) {
     const Leaf& leaf = leaves[li];
@@ -407,6 +416,12 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
       if (k == 0) {
         if (req.collector == nullptr && counted > threshold) break;
         continue;
+      }
+      // Once the total no longer has to count on, docs below the worst kept one may be
+      // skipped; raised here when the count crosses the threshold (a full heap of equal
+      // scores would otherwise never get there) and after every heap change below.
+      if (can_prune && heap.size() == k && counted == threshold + 1) {
+        raise_min_competitive(scorer.get());
       }
       // By score alone, docs come in index order: a later doc needs a strictly higher score
       // than the worst one kept (ties keep the earlier doc).
@@ -476,13 +491,7 @@ Result<TopDocs> Search(const SearchRequest& req, const SearchContext& ctx) {
         continue;
       }
       if (can_prune && heap.size() == k && counted > threshold) {
-        // Later docs need a strictly higher score than the worst kept one to enter.
-        float m = std::nextafter(heap.front().score, std::numeric_limits<float>::infinity());
-        if (m > min_competitive) {
-          min_competitive = m;
-          pruned = true;
-          scorer->SetMinCompetitiveScore(m);
-        }
+        raise_min_competitive(scorer.get());
       }
     }
     if (k == 0 && req.collector == nullptr && counted > threshold) break;

@@ -8,6 +8,7 @@
 #include "engine/errors.h"
 #include "engine/index/small_float.h"
 #include "engine/search/bm25.h"
+#include "engine/search/query.h"
 #include "engine/search/scorers.h"
 #include "engine/search/search_test_util.h"
 
@@ -640,6 +641,56 @@ TEST(SearcherTest, DisjunctionCountsEqualBruteForce) {
   check("with deletes");
 }
 
+// Every doc of a leaf with score 1, through a BitsetScorer; counts the docs handed out.
+class VisitCountingQuery final : public Query {
+ public:
+  explicit VisitCountingQuery(uint64_t* visits) : visits_(visits) {}
+  std::string ToString() const override { return "visit_counting"; }
+  Result<std::unique_ptr<Weight>> CreateWeight(const SearchContext& ctx, bool,
+                                               float) const override {
+    return std::unique_ptr<Weight>(std::make_unique<CountingWeight>(ctx.leaves, visits_));
+  }
+
+ private:
+  class CountingScorer final : public Scorer {
+   public:
+    CountingScorer(std::unique_ptr<Scorer> inner, uint64_t* visits)
+        : inner_(std::move(inner)), visits_(visits) {}
+    uint32_t doc() const override { return inner_->doc(); }
+    uint32_t NextDoc() override { return Count(inner_->NextDoc()); }
+    uint32_t Advance(uint32_t target) override { return Count(inner_->Advance(target)); }
+    float Score() override { return inner_->Score(); }
+    uint64_t cost() const override { return inner_->cost(); }
+    float MaxScore() const override { return inner_->MaxScore(); }
+    void SetMinCompetitiveScore(float m) override { inner_->SetMinCompetitiveScore(m); }
+
+   private:
+    uint32_t Count(uint32_t doc) {
+      *visits_ += doc != kNoMoreDocs;
+      return doc;
+    }
+    std::unique_ptr<Scorer> inner_;
+    uint64_t* visits_;
+  };
+  class CountingWeight final : public Weight {
+   public:
+    CountingWeight(const std::vector<Leaf>* leaves, uint64_t* visits)
+        : leaves_(leaves), visits_(visits) {}
+    Result<std::unique_ptr<Scorer>> MakeScorer(size_t i) const override {
+      auto bits = std::make_shared<DocBitset>((*leaves_)[i].reader->max_doc());
+      for (uint32_t d = 0; d < bits->max_doc(); ++d) bits->Set(d);
+      return std::unique_ptr<Scorer>(
+          std::make_unique<CountingScorer>(std::make_unique<BitsetScorer>(bits, 1.0f), visits_));
+    }
+    std::string Describe() const override { return "visit_counting"; }
+
+   private:
+    const std::vector<Leaf>* leaves_;
+    uint64_t* visits_;
+  };
+  uint64_t* visits_;
+};
+
 // Constant-score scorers stop once the top-k collector needs a higher score than theirs
 // (Lucene's ConstantScoreScorer does the same); a minimum at or below their score changes
 // nothing.
@@ -662,23 +713,33 @@ TEST(SearcherTest, ConstantScorersStopBelowTheMinimumCompetitiveScore) {
     EXPECT_EQ(s->doc(), kNoMoreDocs);
     EXPECT_EQ(s->Advance(50), kNoMoreDocs);
   }
-  // Through Search: a range query's top 10 with a lower-bounded total are its first 10 docs.
+  // Through Search: once the total passes track_total_hits, a heap full of equal scores
+  // raises the minimum, and the scorer hands out no further doc.
   TestIndex index(json::parse(R"({"properties": {"n": {"type": "long"}}})"));
   std::vector<json> docs;
   for (int i = 0; i < 500; ++i) docs.push_back(json{{"n", i}});
   index.AddLeaf(docs);
-  auto q = index.Parse(json::parse(R"({"range": {"n": {"gte": 100}}})"));
-  ASSERT_NE(q, nullptr);
+  uint64_t visits = 0;
+  VisitCountingQuery q(&visits);
   SearchRequest req;
-  req.query = q.get();
+  req.query = &q;
   req.size = 10;
   req.track_total_hits = 50;
   auto top = Search(req, index.ctx());
   ASSERT_TRUE(top.ok()) << top.status();
   ASSERT_EQ(top->hits.size(), 10u);
-  for (uint32_t i = 0; i < 10; ++i) EXPECT_EQ(top->hits[i].doc, 100 + i);
+  for (uint32_t i = 0; i < 10; ++i) EXPECT_EQ(top->hits[i].doc, i);
   EXPECT_EQ(top->total_hits, 50u);
   EXPECT_TRUE(top->total_is_lower_bound);
+  EXPECT_EQ(visits, 51u);  // the 51st doc crossed the threshold
+  // An exact total visits every doc, with the same hits.
+  visits = 0;
+  req.track_total_hits = kTrackTotalHitsExact;
+  top = Search(req, index.ctx());
+  ASSERT_TRUE(top.ok()) << top.status();
+  EXPECT_EQ(top->total_hits, 500u);
+  EXPECT_EQ(top->hits[9].doc, 9u);
+  EXPECT_EQ(visits, 500u);
 }
 
 }  // namespace
