@@ -289,7 +289,9 @@ class PostingsIteratorImpl final : public PostingsIterator {
     if (count_ == 0 || target > docs_[count_ - 1]) {
       // Skip whole blocks using the skip entries' last doc ids.
       uint32_t b = static_cast<uint32_t>(block_ + 1);
-      if (skip_ != nullptr) {
+      if (skip_ != nullptr && b < num_blocks_ && LastDoc(b) < target) {
+        // Leapfrogging mostly lands in the next block; search the rest only when it does not.
+        ++b;
         uint32_t hi = num_blocks_;
         while (b < hi) {
           uint32_t mid = b + (hi - b) / 2;
@@ -312,10 +314,14 @@ class PostingsIteratorImpl final : public PostingsIterator {
     return doc_;
   }
 
-  uint32_t freq() const override { return freqs_arr_[idx_]; }
+  uint32_t freq() const override {
+    if (freqs_packed_ != nullptr) DecodeFreqs();
+    return freqs_arr_[idx_];
+  }
 
   uint32_t NextPosition() override {
     // Positions of docs passed over without reading them are skipped only now, lazily.
+    if (freqs_packed_ != nullptr) DecodeFreqs();
     while (pos_doc_ < idx_) {
       pos_index_ += freqs_arr_[pos_doc_] - pos_consumed_;
       ++pos_doc_;
@@ -405,6 +411,7 @@ class PostingsIteratorImpl final : public PostingsIterator {
 
   void LoadBlock(uint32_t b) {
     if (df_ == 1) {  // a singleton: doc id and freq come from the term dictionary
+      freqs_packed_ = nullptr;
       docs_[0] = singleton_doc_;
       freqs_arr_[0] = static_cast<uint32_t>(total_positions_);
       block_ = 0;
@@ -429,12 +436,13 @@ class PostingsIteratorImpl final : public PostingsIterator {
         ++base;
       }
       if (freqs_) {
-        UnpackBlockPFor(p, freqs_arr_);
-        for (int i = 0; i < kBlockSize; ++i) ++freqs_arr_[i];
+        freqs_packed_ = p;  // decoded on the first freq() of the block: counting needs none
       } else {
+        freqs_packed_ = nullptr;
         std::fill_n(freqs_arr_, kBlockSize, 1);
       }
     } else {
+      freqs_packed_ = nullptr;
       for (uint32_t i = 0; i < n; ++i) {
         uint64_t v = GetVarint(&p);
         if (freqs_) {
@@ -465,6 +473,13 @@ class PostingsIteratorImpl final : public PostingsIterator {
         }
       }
     }
+  }
+
+  // The freqs of the current full block, stored as freq - 1.
+  void DecodeFreqs() const {
+    UnpackBlockPFor(freqs_packed_, freqs_arr_);
+    for (int i = 0; i < kBlockSize; ++i) ++freqs_arr_[i];
+    freqs_packed_ = nullptr;
   }
 
   // Decodes chunk `chunk` (> pos_chunk_) of the term's position stream into pos_buf_.
@@ -512,7 +527,8 @@ class PostingsIteratorImpl final : public PostingsIterator {
   uint32_t pos_last_ = 0;
 
   uint32_t docs_[kBlockSize];
-  uint32_t freqs_arr_[kBlockSize];
+  mutable uint32_t freqs_arr_[kBlockSize];
+  mutable const uint8_t* freqs_packed_ = nullptr;  // the block's freqs, not decoded yet
   uint32_t pos_buf_[kBlockSize];
 };
 
