@@ -220,6 +220,52 @@ TEST_F(PruningTest, ConjunctionsMatchExhaustiveTopK) {
   }
 }
 
+// Block-max MaxScore partitions the clauses per window of blocks. A clause too weak to matter
+// in one window ("a" in long docs) can be the strongest in a later one (short docs repeating
+// "a"), after the other clause's next doc: the search must look at every window in between.
+TEST(PruningWindowsTest, AClauseWeakEarlyAndStrongLaterIsNotSkipped) {
+  TestIndex index(json::parse(R"({"properties": {"body": {"type": "text"}}})"));
+  auto repeat = [](const std::string& word, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += word + " ";
+    return out;
+  };
+  std::vector<json> docs;
+  for (int d = 0; d < 3000; ++d) {
+    std::string body;
+    if (d < 10 || d == 2900) {
+      body = "b " + repeat("filler", 3000);  // the rare clause, in very long docs
+    } else if (d < 2000) {
+      body = "a " + repeat("filler", 150);
+    } else if (d >= 2500 && d <= 2600) {
+      body = repeat("a", 8);  // the frequent clause, strongest here
+    } else {
+      body = "other";
+    }
+    docs.push_back(json{{"body", body}});
+  }
+  index.AddLeaf(docs);
+  auto q = index.Parse(json::parse(R"({"match": {"body": "a b"}})"));
+  ASSERT_NE(q, nullptr);
+  auto search = [&](uint64_t track) {
+    SearchRequest req;
+    req.query = q.get();
+    req.size = 10;
+    req.track_total_hits = track;
+    auto top = Search(req, index.ctx());
+    EXPECT_TRUE(top.ok()) << top.status();
+    std::vector<uint32_t> docs;
+    if (top.ok()) {
+      for (const Hit& h : top->hits) docs.push_back(h.doc);
+    }
+    return docs;
+  };
+  const std::vector<uint32_t> exhaustive = search(kTrackTotalHitsExact);
+  ASSERT_EQ(exhaustive.size(), 10u);
+  EXPECT_EQ(exhaustive.front(), 2500u);  // the short docs win
+  EXPECT_EQ(search(0), exhaustive);
+}
+
 }  // namespace
 }  // namespace quidditch::engine
 

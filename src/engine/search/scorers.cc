@@ -146,13 +146,13 @@ uint32_t TermScorer::Advance(uint32_t target) {
   }
 }
 
-float TermScorer::BlockMaxScore(uint32_t target) {
-  if (sim_ == nullptr) return 0.0f;
+float TermScorer::BlockMaxScore(uint32_t target, uint32_t* block_end) {
   if (!have_bound_ || target > bound_end_) {
     bound_end_ = postings_->ShallowAdvance(target);
-    bound_ = Bound(postings_->BlockImpacts());
+    bound_ = sim_ == nullptr ? 0.0f : Bound(postings_->BlockImpacts());
     have_bound_ = true;
   }
+  if (block_end != nullptr) *block_end = bound_end_;
   return bound_;
 }
 
@@ -230,6 +230,7 @@ DisjunctionScorer::DisjunctionScorer(std::vector<std::unique_ptr<Scorer>> subs,
                    [&](uint32_t a, uint32_t b) { return max_scores_[a] < max_scores_[b]; });
   scores_.assign(subs_.size(), 0.0f);
   bounds_.assign(subs_.size(), 0.0f);
+  window_bounds_.assign(subs_.size(), 0.0f);
   matched_.assign(subs_.size(), 0);
   max_score_ = RoundUp(max_sum);
 }
@@ -238,25 +239,60 @@ void DisjunctionScorer::SetMinCompetitiveScore(float min_score) {
   // MaxScore pruning needs scores that add up and clauses that each suffice to match.
   if (mode_ != Mode::kSum || min_should_match_ > 1 || !needs_scores_) return;
   min_competitive_ = min_score;
+  windows_ = true;
+  window_valid_ = false;  // the next Advance partitions again against the new minimum
+}
+
+bool DisjunctionScorer::StartWindow(uint32_t target) {
+  const size_t n = subs_.size();
+  window_end_ = kNoMoreDocs;
+  for (size_t i = 0; i < n; ++i) {
+    if (terms_[i] == nullptr) {
+      window_bounds_[i] = max_scores_[i];
+      continue;
+    }
+    uint32_t end;
+    window_bounds_[i] = terms_[i]->BlockMaxScore(target, &end);
+    window_end_ = std::min(window_end_, end);
+  }
+  std::sort(order_.begin(), order_.end(),
+            [&](uint32_t a, uint32_t b) { return window_bounds_[a] < window_bounds_[b]; });
   double prefix = 0;
   size_t k = 0;
-  while (k < order_.size() &&
-         (prefix + max_scores_[order_[k]]) * (1 + kBoundSlack) < min_competitive_) {
-    prefix += max_scores_[order_[k]];
+  while (k < n && (prefix + window_bounds_[order_[k]]) * (1 + kBoundSlack) < min_competitive_) {
+    prefix += window_bounds_[order_[k]];
     ++k;
   }
   num_non_essential_ = k;
+  window_valid_ = true;
+  return k < n;
 }
 
 uint32_t DisjunctionScorer::Advance(uint32_t target) {
   const size_t n = subs_.size();
   while (true) {
+    if (windows_ && (!window_valid_ || target > window_end_)) {
+      if (!StartWindow(target)) {
+        // Not even every sub together reaches the minimum anywhere in the window.
+        if (window_end_ == kNoMoreDocs) return doc_ = kNoMoreDocs;
+        target = window_end_ + 1;
+        window_valid_ = false;
+        continue;
+      }
+    }
     uint32_t candidate = kNoMoreDocs;
     for (size_t k = num_non_essential_; k < n; ++k) {
       Scorer* s = subs_[order_[k]].get();
       uint32_t d = s->doc();
       if (d < target) d = s->Advance(target);
       candidate = std::min(candidate, d);
+    }
+    if (windows_ && candidate > window_end_) {
+      // No essential sub matches in the window. The next one may make other subs essential,
+      // so it starts right after this one, not at the candidate.
+      target = window_end_ + 1;
+      window_valid_ = false;
+      continue;
     }
     if (candidate == kNoMoreDocs) return doc_ = kNoMoreDocs;
     uint32_t count = 0;

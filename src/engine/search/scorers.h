@@ -54,8 +54,9 @@ class TermScorer final : public Scorer {
   // An upper bound of Score() over the docs of the block holding the first doc >= target
   // (0 past the end), from its impacts; cached per block. Moves only the shallow cursor.
   // REQUIRES: no min competitive score set (the shallow cursor is then unused otherwise);
-  // targets non-decreasing across calls.
-  float BlockMaxScore(uint32_t target);
+  // targets non-decreasing across calls. `block_end`, when given, receives the block's last
+  // doc (kNoMoreDocs past the end).
+  float BlockMaxScore(uint32_t target, uint32_t* block_end = nullptr);
 
  private:
   uint32_t SkipBlocks(uint32_t target);
@@ -102,8 +103,10 @@ class ConjunctionScorer final : public Scorer {
 };
 
 // Docs matching at least `min_should_match` (>= 1) sub-scorers. kSum: the sum of the matching
-// subs' scores, with MaxScore pruning (essential / non-essential clauses) once a min
-// competitive score is set; kMax: Lucene's dis_max, max + tie_breaker * sum of the others.
+// subs' scores, with block-max MaxScore pruning once a min competitive score is set: the subs
+// are split into essential and non-essential ones per window of docs, by their bounds over
+// the window (a term's block max, as Lucene's MaxScoreBulkScorer does); kMax: Lucene's
+// dis_max, max + tie_breaker * sum of the others.
 class DisjunctionScorer final : public Scorer {
  public:
   enum class Mode { kSum, kMax };
@@ -123,10 +126,20 @@ class DisjunctionScorer final : public Scorer {
   std::vector<float> max_scores_;
   std::vector<TermScorer*> terms_;  // per sub: the sub when a TermScorer (block bounds), or null
   std::vector<float> bounds_;       // per sub: its bound at the candidate (non-essential subs)
-  std::vector<uint32_t> order_;     // sub indices by max score ascending
-  size_t num_non_essential_ = 0;    // order_[0, num_non_essential_) are non-essential
-  std::vector<float> scores_;       // per sub, at doc_
-  std::vector<uint8_t> matched_;    // per sub, at doc_
+  // Returns whether some doc of the window starting at `target` may be competitive; sets
+  // window_end_, and order_ / num_non_essential_ by the subs' bounds over the window.
+  bool StartWindow(uint32_t target);
+
+  std::vector<uint32_t> order_;       // sub indices by bound ascending (leaf max, or window's)
+  size_t num_non_essential_ = 0;      // order_[0, num_non_essential_) are non-essential
+  std::vector<float> window_bounds_;  // per sub: its bound over the window
+  // Block-max MaxScore: the partition into essential and non-essential subs holds for docs up
+  // to window_end_ (the nearest end of a term's block); past it, a new window is started.
+  bool windows_ = false;
+  uint32_t window_end_ = 0;
+  bool window_valid_ = false;
+  std::vector<float> scores_;     // per sub, at doc_
+  std::vector<uint8_t> matched_;  // per sub, at doc_
   uint32_t min_should_match_;
   Mode mode_;
   float tie_breaker_;
