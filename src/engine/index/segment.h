@@ -158,9 +158,14 @@ class SegmentReader {
   virtual std::unique_ptr<PostingsIterator> Postings(const TermState& state,
                                                      bool positions) const = 0;
 
-  // Norm byte of `doc` in `field` (Lucene's SmallFloat.intToByte4 of the field length);
-  // 0 when the doc has no value or the field keeps no norms.
-  virtual uint8_t Norm(std::string_view field, uint32_t doc) const = 0;
+  // The norm bytes of `field`, one per doc (Lucene's SmallFloat.intToByte4 of the field
+  // length, 0 when the doc has no value); empty when the field keeps no norms. Valid as long
+  // as the reader: scorers look the column up once and index it per doc.
+  virtual std::span<const uint8_t> Norms(std::string_view field) const = 0;
+  uint8_t Norm(std::string_view field, uint32_t doc) const {
+    std::span<const uint8_t> norms = Norms(field);
+    return doc < norms.size() ? norms[doc] : 0;
+  }
   // Null when the field has no doc values of that type.
   virtual const NumericDocValues* Numeric(std::string_view field) const = 0;
   virtual const SortedSetDocValues* SortedSet(std::string_view field) const = 0;

@@ -546,15 +546,6 @@ struct StoredBlockCache {
 };
 thread_local StoredBlockCache stored_cache;
 
-// The norms column this thread looked up last: scorers call Norm(field, doc) once per scored
-// doc with the same field, and comparing the name is cheaper than hashing it.
-struct NormCache {
-  uint64_t reader_id = 0;
-  std::string field;
-  const uint8_t* norms = nullptr;
-};
-thread_local NormCache norm_cache;
-
 class SegmentReaderImpl final : public SegmentReader {
  public:
   SegmentReaderImpl(std::string name) : name_(std::move(name)) {}
@@ -646,16 +637,10 @@ class SegmentReaderImpl final : public SegmentReader {
                                                   positions && HasPositions(m.info.index_options));
   }
 
-  uint8_t Norm(std::string_view field, uint32_t doc) const override {
-    NormCache& cache = norm_cache;
-    if (cache.reader_id != id_ || cache.field != field) {
-      const FieldData* f = Find(field);
-      cache.reader_id = id_;
-      cache.field.assign(field);
-      cache.norms = f == nullptr ? nullptr : f->norms;
-    }
-    if (cache.norms == nullptr || doc >= meta_.max_doc) return 0;
-    return cache.norms[doc];
+  std::span<const uint8_t> Norms(std::string_view field) const override {
+    const FieldData* f = Find(field);
+    if (f == nullptr || f->norms == nullptr) return {};
+    return {f->norms, meta_.max_doc};
   }
   const NumericDocValues* Numeric(std::string_view field) const override {
     FieldData* f = Find(field);

@@ -76,10 +76,10 @@ void DocBitset::AddAll(PostingsIterator* postings) {
 // ---- TermScorer ----
 
 TermScorer::TermScorer(std::unique_ptr<PostingsIterator> postings, const SegmentReader* reader,
-                       std::string field, bool has_norms, const Bm25* sim, const TermState& state)
+                       std::string_view field, bool has_norms, const Bm25* sim,
+                       const TermState& state)
     : postings_(std::move(postings)),
-      reader_(reader),
-      field_(std::move(field)),
+      norms_(reader->Norms(field)),
       has_norms_(has_norms),
       sim_(sim),
       cost_(state.doc_freq) {
@@ -158,7 +158,7 @@ float TermScorer::BlockMaxScore(uint32_t target, uint32_t* block_end) {
 
 float TermScorer::Score() {
   if (sim_ == nullptr) return 0.0f;
-  uint8_t norm = has_norms_ ? reader_->Norm(field_, doc_) : uint8_t{1};
+  uint8_t norm = !has_norms_ ? uint8_t{1} : doc_ < norms_.size() ? norms_[doc_] : uint8_t{0};
   return sim_->Score(static_cast<float>(postings_->freq()), norm);
 }
 
@@ -417,12 +417,11 @@ uint32_t BitsetScorer::Advance(uint32_t target) {
 // ---- PhraseScorer ----
 
 PhraseScorer::PhraseScorer(std::vector<Slot> slots, uint32_t slop, const SegmentReader* reader,
-                           std::string field, bool has_norms, const Bm25* sim)
+                           std::string_view field, bool has_norms, const Bm25* sim)
     : slots_(std::move(slots)),
       positions_(slots_.size()),
       slop_(slop),
-      reader_(reader),
-      field_(std::move(field)),
+      norms_(reader->Norms(field)),
       has_norms_(has_norms),
       sim_(sim) {
   cost_ = std::numeric_limits<uint64_t>::max();
@@ -545,7 +544,7 @@ float PhraseScorer::PhraseFreq(uint32_t doc) {
 
 float PhraseScorer::Score() {
   if (sim_ == nullptr) return 0.0f;
-  uint8_t norm = has_norms_ ? reader_->Norm(field_, doc_) : uint8_t{1};
+  uint8_t norm = !has_norms_ ? uint8_t{1} : doc_ < norms_.size() ? norms_[doc_] : uint8_t{0};
   return sim_->Score(freq_, norm);
 }
 

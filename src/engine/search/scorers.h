@@ -39,7 +39,7 @@ class TermScorer final : public Scorer {
  public:
   // `sim` null: no scores (Score() returns 0). `reader` must outlive the scorer.
   TermScorer(std::unique_ptr<PostingsIterator> postings, const SegmentReader* reader,
-             std::string field, bool has_norms, const Bm25* sim, const TermState& state);
+             std::string_view field, bool has_norms, const Bm25* sim, const TermState& state);
   uint32_t doc() const override { return doc_; }
   uint32_t NextDoc() override;
   uint32_t Advance(uint32_t target) override;
@@ -63,8 +63,7 @@ class TermScorer final : public Scorer {
   float Bound(std::span<const Impact> impacts) const;
 
   std::unique_ptr<PostingsIterator> postings_;
-  const SegmentReader* reader_;
-  std::string field_;
+  std::span<const uint8_t> norms_;  // the field's norm column (empty: no norms)
   bool has_norms_;
   const Bm25* sim_;
   uint64_t cost_;
@@ -267,7 +266,7 @@ class PhraseScorer final : public Scorer {
     uint32_t offset = 0;
   };
   PhraseScorer(std::vector<Slot> slots, uint32_t slop, const SegmentReader* reader,
-               std::string field, bool has_norms, const Bm25* sim);
+               std::string_view field, bool has_norms, const Bm25* sim);
   uint32_t doc() const override { return doc_; }
   uint32_t NextDoc() override { return Advance(doc_ == kUnpositioned ? 0 : doc_ + 1); }
   uint32_t Advance(uint32_t target) override;
@@ -285,8 +284,7 @@ class PhraseScorer final : public Scorer {
   std::vector<Slot> slots_;
   std::vector<std::vector<uint32_t>> positions_;  // per slot, reused (no per-doc allocation)
   uint32_t slop_;
-  const SegmentReader* reader_;
-  std::string field_;
+  std::span<const uint8_t> norms_;  // the field's norm column (empty: no norms)
   bool has_norms_;
   const Bm25* sim_;
   uint64_t cost_ = 0;
