@@ -349,7 +349,16 @@ class PostingsIteratorImpl final : public PostingsIterator {
       shallow_ = target > docs_[count_ - 1] ? 1 : 0;
       return shallow_ == 0 ? docs_[count_ - 1] : kNoMoreDocs;
     }
-    uint32_t lo = 0, hi = num_blocks_;
+    // Targets mostly move forward a little: start at the current block when it does not lie
+    // past the target, and try it and the next before binary-searching the rest.
+    uint32_t lo = 0;
+    if (shallow_ < num_blocks_ && (shallow_ == 0 || LastDoc(shallow_ - 1) < target)) {
+      // The block sought is shallow_ or a later one.
+      if (LastDoc(shallow_) >= target) return ShallowAt(shallow_);
+      lo = shallow_ + 1;
+      if (lo < num_blocks_ && LastDoc(lo) >= target) return ShallowAt(lo);
+    }
+    uint32_t hi = num_blocks_;
     while (lo < hi) {
       uint32_t mid = lo + (hi - lo) / 2;
       if (LastDoc(mid) < target) {
@@ -358,8 +367,7 @@ class PostingsIteratorImpl final : public PostingsIterator {
         hi = mid;
       }
     }
-    shallow_ = lo;
-    return lo < num_blocks_ ? LastDoc(lo) : kNoMoreDocs;
+    return ShallowAt(lo);
   }
 
   // Impacts are freq and norm ascending: the last has the max freq, the first the min norm.
@@ -401,6 +409,12 @@ class PostingsIteratorImpl final : public PostingsIterator {
   }
 
   uint32_t LastDoc(uint32_t block) const { return GetFixed32(skip_ + block * kSkipEntrySize); }
+
+  // Moves the shallow cursor to `block` (num_blocks_: past the end); its last doc.
+  uint32_t ShallowAt(uint32_t block) {
+    shallow_ = block;
+    return block < num_blocks_ ? LastDoc(block) : kNoMoreDocs;
+  }
 
   uint32_t Exhaust() {
     doc_ = kNoMoreDocs;

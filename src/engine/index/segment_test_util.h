@@ -321,6 +321,15 @@ inline void CheckPostings(const SegmentReader& r, const FieldInfo& info, const T
       }
       // The shallow cursor does not move the doc cursor.
       ASSERT_EQ(it->doc(), static_cast<uint32_t>(-1));
+      // A target behind the shallow cursor finds its block too (the cursor then moves back).
+      if (rng() % 5 == 0) {
+        const uint32_t back = static_cast<uint32_t>(rng() % (target + 1));
+        auto blb = std::lower_bound(ref.begin(), ref.end(), back,
+                                    [](const RefPosting& p, uint32_t t) { return p.doc < t; });
+        const size_t bb = static_cast<size_t>(blb - ref.begin()) / 128;
+        ASSERT_EQ(it->ShallowAdvance(back), ref[std::min(ref.size(), (bb + 1) * 128) - 1].doc)
+            << "back to " << back << " from " << target;
+      }
     }
   }
 }
