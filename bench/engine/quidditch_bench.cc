@@ -17,6 +17,7 @@
 // runs Search() (TOP_10: size 10, track_total_hits 1000 as Lucene's IndexSearcher.search(q,
 // 10); COUNT: size 0, exact total) or ForEachMatch() with the aggregations collector (COUNT
 // with aggregation), plus ParseAggregations / Finish / ReduceAggregations for aggregations.
+// The filter cache is cleared before each execution (the Lucene harness has no query cache).
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,6 +38,7 @@
 
 #include "common/status.h"
 #include "engine/aggs/aggregations.h"
+#include "engine/search/filter_cache.h"
 #include "engine/search/searcher.h"
 #include "engine/shard_engine.h"
 
@@ -232,6 +234,9 @@ struct Outcome {
 };
 
 Result<Outcome> Run(const SearchContext& ctx, const Mapping& mapping, const Q& q, bool top10) {
+  // Every execution enumerates its multi-term doc sets again: the Lucene harness runs without a
+  // query cache, and a cache hit would measure a lookup instead of the query.
+  FilterCache::Default().Clear();
   Outcome o;
   o.top10 = top10;
   std::unique_ptr<AggregationsCollector> agg;

@@ -71,6 +71,13 @@ Result<std::shared_ptr<const DocBitset>> FilterCache::GetOrBuild(
   return bits;
 }
 
+void FilterCache::Clear() {
+  Impl& im = impl();
+  std::lock_guard<std::mutex> lock(im.mu);
+  im.index.clear();
+  im.lru.clear();
+}
+
 size_t FilterCache::size() const {
   std::lock_guard<std::mutex> lock(impl().mu);
   return impl().lru.size();

@@ -27,6 +27,10 @@ class FilterCache {
       const std::string& key, const Leaf& leaf,
       const std::function<Result<std::shared_ptr<const DocBitset>>()>& build);
 
+  // Drops every entry (the engine benchmark clears it before each query, as its Lucene peer
+  // runs without a query cache).
+  void Clear();
+
   size_t size() const;
   uint64_t hits() const;
 

@@ -42,6 +42,11 @@ TEST(FilterCacheTest, CachesPerSegmentAndEvicts) {
   EXPECT_EQ(cache.size(), 2u);
   ASSERT_TRUE(cache.GetOrBuild("q1", b.leaves()[0], build(1)).ok());
   EXPECT_EQ(builds, 5);
+  // Clear drops everything: the next lookup builds again.
+  cache.Clear();
+  EXPECT_EQ(cache.size(), 0u);
+  ASSERT_TRUE(cache.GetOrBuild("q1", b.leaves()[0], build(1)).ok());
+  EXPECT_EQ(builds, 6);
   // Errors are returned, not cached.
   auto err = cache.GetOrBuild(
       "q4", a.leaves()[0],
