@@ -213,10 +213,13 @@ namespace {
 class BitsetWeight final : public LeafWeight {
  public:
   using Builder = std::function<Result<std::shared_ptr<const DocBitset>>(const Leaf&)>;
-  BitsetWeight(const std::vector<Leaf>* leaves, Builder builder, float score,
+  // A count without the bitset when one is known cheaply (nullopt: not known).
+  using Counter = std::function<std::optional<uint64_t>(const Leaf&)>;
+  BitsetWeight(const std::vector<Leaf>* leaves, Builder builder, Counter counter, float score,
                std::string description)
       : LeafWeight(leaves),
         builder_(std::move(builder)),
+        counter_(std::move(counter)),
         score_(score),
         description_(std::move(description)) {}
   Result<std::unique_ptr<Scorer>> MakeScorer(size_t i) const override {
@@ -225,9 +228,13 @@ class BitsetWeight final : public LeafWeight {
     return std::unique_ptr<Scorer>(std::make_unique<BitsetScorer>(std::move(bits), score_));
   }
   std::string Describe() const override { return description_; }
-  // The bitset's population when the leaf has no deletes. A failing build gives nullopt: the
-  // iterating path builds again and reports it.
+  // The counter's answer, else the bitset's population when the leaf has no deletes. A
+  // failing build gives nullopt: the iterating path builds again and reports it.
   std::optional<uint64_t> Count(size_t i) const override {
+    if (counter_) {
+      std::optional<uint64_t> n = counter_(leaf(i));
+      if (n) return n;
+    }
     if (leaf(i).live != nullptr && leaf(i).live->num_deleted() > 0) return std::nullopt;
     Result<std::shared_ptr<const DocBitset>> bits = builder_(leaf(i));
     if (!bits.ok()) return std::nullopt;
@@ -236,31 +243,24 @@ class BitsetWeight final : public LeafWeight {
 
  private:
   Builder builder_;
+  Counter counter_;
   float score_;
   std::string description_;
 };
 
-// Runs `selector` over the terms of `field` in one leaf; null when no term is selected.
-Result<std::shared_ptr<const DocBitset>> SelectDocs(const Leaf& leaf, const std::string& field,
-                                                    const TermSelector& selector) {
+// Calls `fn` with the state of every term of `field` in one leaf that `selector` selects.
+Status ForEachSelectedTerm(const Leaf& leaf, const std::string& field, const TermSelector& selector,
+                           const std::function<Status(const TermState&)>& fn) {
   const SegmentReader& reader = *leaf.reader;
-  std::shared_ptr<DocBitset> bits;
-  auto add = [&](const TermState& state) -> Status {
-    if (bits == nullptr) bits = std::make_shared<DocBitset>(reader.max_doc());
-    auto postings = reader.Postings(state, false);
-    if (postings == nullptr) return Status::Internal("no postings for a term of " + field);
-    bits->AddAll(postings.get());
-    return Status::OK();
-  };
   if (selector.exact) {
     for (const std::string& term : *selector.exact) {
       std::optional<TermState> state = reader.SeekExact(field, term);
-      if (state) QD_RETURN_IF_ERROR(add(*state));
+      if (state) QD_RETURN_IF_ERROR(fn(*state));
     }
-    return std::shared_ptr<const DocBitset>(std::move(bits));
+    return Status::OK();
   }
   std::unique_ptr<TermsIterator> terms = reader.Terms(field);
-  if (terms == nullptr) return std::shared_ptr<const DocBitset>();
+  if (terms == nullptr) return Status::OK();
   size_t expansions = 0;
   if (selector.fuzzy) {
     const TermSelector::Fuzzy& f = *selector.fuzzy;
@@ -273,20 +273,57 @@ Result<std::shared_ptr<const DocBitset>> SelectDocs(const Leaf& leaf, const std:
             return;
           }
           ++expansions;
-          status = add(it->state());
+          status = fn(it->state());
         });
-    QD_RETURN_IF_ERROR(status);
-    return std::shared_ptr<const DocBitset>(std::move(bits));
+    return status;
   }
   bool ok = selector.seek.empty() ? terms->Next() : terms->SeekCeil(selector.seek);
   for (; ok; ok = terms->Next()) {
     std::string_view term = terms->term();
     if (selector.in_range && !selector.in_range(term)) break;
     if (selector.accept && !selector.accept(term)) continue;
-    QD_RETURN_IF_ERROR(add(terms->state()));
+    QD_RETURN_IF_ERROR(fn(terms->state()));
     if (selector.max_expansions != 0 && ++expansions >= selector.max_expansions) break;
   }
+  return Status::OK();
+}
+
+// The docs of one leaf having a term `selector` selects; null when no term is selected.
+Result<std::shared_ptr<const DocBitset>> SelectDocs(const Leaf& leaf, const std::string& field,
+                                                    const TermSelector& selector) {
+  const SegmentReader& reader = *leaf.reader;
+  std::shared_ptr<DocBitset> bits;
+  QD_RETURN_IF_ERROR(ForEachSelectedTerm(leaf, field, selector, [&](const TermState& state) {
+    if (bits == nullptr) bits = std::make_shared<DocBitset>(reader.max_doc());
+    auto postings = reader.Postings(state, false);
+    if (postings == nullptr) return Status::Internal("no postings for a term of " + field);
+    bits->AddAll(postings.get());
+    return Status::OK();
+  }));
   return std::shared_ptr<const DocBitset>(std::move(bits));
+}
+
+// The number of those docs from the selected terms' doc freqs, without reading postings.
+// Exact when no doc of the leaf has two terms in the field (its terms' doc freqs add up to
+// the docs having the field: single-valued numbers, dates, keywords), so that the selected
+// terms' docs are disjoint, and nothing is deleted; nullopt otherwise. Exact lists (which
+// may name a term twice) are left to the bitset.
+std::optional<uint64_t> CountSelectedDocs(const Leaf& leaf, const std::string& field,
+                                          const TermSelector& selector) {
+  if (selector.exact || (leaf.live != nullptr && leaf.live->num_deleted() > 0)) {
+    return std::nullopt;
+  }
+  const FieldStats* stats = leaf.reader->field_stats(field);
+  if (stats == nullptr) return 0;
+  if (stats->sum_doc_freq != stats->doc_count) return std::nullopt;
+  uint64_t count = 0;
+  Status s = ForEachSelectedTerm(leaf, field, selector, [&](const TermState& state) {
+    count += state.doc_freq;
+    return Status::OK();
+  });
+  // An error here is the bitset path's to report.
+  if (!s.ok()) return std::nullopt;
+  return count;
 }
 }  // namespace
 
@@ -304,8 +341,11 @@ Result<std::unique_ptr<Weight>> MultiTermQuery::CreateWeight(const SearchContext
     return FilterCache::Default().GetOrBuild(key, leaf,
                                              [&] { return SelectDocs(leaf, *field, *selector); });
   };
+  auto counter = [field, selector](const Leaf& leaf) {
+    return CountSelectedDocs(leaf, *field, *selector);
+  };
   return std::unique_ptr<Weight>(
-      std::make_unique<BitsetWeight>(ctx.leaves, builder, boost * boost_, ToString()));
+      std::make_unique<BitsetWeight>(ctx.leaves, builder, counter, boost * boost_, ToString()));
 }
 
 // ---- bool ----

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 
 #include "engine/errors.h"
 #include "engine/index/small_float.h"
@@ -637,6 +638,59 @@ TEST(SearcherTest, DisjunctionCountsEqualBruteForce) {
   for (uint32_t g = 0; g < 6000; g += 11) {
     deleted[g] = true;
     index.Delete(g / 3000, g % 3000);
+  }
+  check("with deletes");
+}
+
+// Multi-term counts (size 0) add up the selected terms' doc freqs when no doc has two terms in
+// the field; a multi-valued field, a text field or deletes take the bitset. Each must equal a
+// brute-force count.
+TEST(SearcherTest, MultiTermCountsEqualBruteForce) {
+  TestIndex index(json::parse(R"({"properties": {"n": {"type": "long"}, "m": {"type": "long"},
+      "k": {"type": "keyword"}, "t": {"type": "text"}}})"));
+  std::vector<json> docs;
+  for (int i = 0; i < 1000; ++i) {
+    json d = {{"n", i % 300},
+              {"m", json::array({i % 50, i % 50 + 1})},
+              {"k", "key" + std::to_string(i % 70)},
+              {"t", "w" + std::to_string(i % 9) + " w9"}};
+    if (i % 13 == 0) d.erase("n");  // some docs without the field
+    docs.push_back(d);
+  }
+  index.AddLeaf(docs);
+  std::vector<bool> deleted(1000, false);
+  struct Case {
+    json dsl;
+    std::function<bool(int)> match;
+  };
+  const std::vector<Case> cases = {
+      {{{"range", {{"n", {{"gte", 10}, {"lt", 120}}}}}},
+       [](int i) { return i % 13 != 0 && i % 300 >= 10 && i % 300 < 120; }},
+      {{{"range", {{"m", {{"gte", 10}, {"lte", 20}}}}}},  // two values per doc, 10..21
+       [](int i) { return i % 50 + 1 >= 10 && i % 50 <= 20; }},
+      {{{"prefix", {{"k", "key1"}}}},
+       [](int i) { return std::to_string(i % 70).starts_with("1"); }},
+      {{{"wildcard", {{"t", "w*"}}}}, [](int) { return true; }},
+  };
+  auto check = [&](const char* phase) {
+    for (const Case& c : cases) {
+      uint64_t want = 0;
+      for (int i = 0; i < 1000; ++i) want += !deleted[i] && c.match(i);
+      auto q = index.Parse(c.dsl);
+      ASSERT_NE(q, nullptr);
+      SearchRequest req;
+      req.query = q.get();
+      req.size = 0;
+      req.track_total_hits = kTrackTotalHitsExact;
+      auto top = Search(req, index.ctx());
+      ASSERT_TRUE(top.ok()) << top.status();
+      EXPECT_EQ(top->total_hits, want) << phase << ": " << c.dsl.dump();
+    }
+  };
+  check("no deletes");
+  for (int i = 0; i < 1000; i += 7) {
+    deleted[i] = true;
+    index.Delete(0, i);
   }
   check("with deletes");
 }
