@@ -30,7 +30,7 @@ inline constexpr size_t kSkipImpacts = 16;  // offset within a skip entry
 inline constexpr size_t kMaxImpacts = 8;
 // A stored-fields block is compressed once it holds this many raw bytes or documents (the
 // document cap keeps blocks of tiny documents, e.g. ids only, quick to decompress).
-inline constexpr size_t kStoredBlockSize = 16 * 1024;
+inline constexpr size_t kStoredBlockSize = 8 * 1024;
 inline constexpr uint32_t kStoredBlockDocs = 256;
 
 // Replaces `impacts` (any order, may repeat) by its competitive subset: the pairs no other
