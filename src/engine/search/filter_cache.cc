@@ -1,5 +1,6 @@
 #include "engine/search/filter_cache.h"
 
+#include <atomic>
 #include <list>
 #include <mutex>
 #include <unordered_map>
@@ -18,6 +19,9 @@ struct FilterCache::Impl {
   std::list<Entry> lru;  // front: most recent
   std::unordered_map<std::string, std::list<Entry>::iterator> index;
   uint64_t hits = 0;
+  // lru.size(), readable without the lock: Clear() on an empty cache takes no lock (the
+  // benchmark clears before every query, from several threads).
+  std::atomic<size_t> entries{0};
 };
 
 FilterCache::Impl& FilterCache::impl() const {
@@ -52,6 +56,7 @@ Result<std::shared_ptr<const DocBitset>> FilterCache::GetOrBuild(
       }
       im.lru.erase(it->second);
       im.index.erase(it);
+      im.entries.store(im.lru.size(), std::memory_order_relaxed);
     }
   }
   // Built outside the lock; two threads may build the same entry, the last one stays.
@@ -68,14 +73,17 @@ Result<std::shared_ptr<const DocBitset>> FilterCache::GetOrBuild(
     im.index.erase(im.lru.back().key);
     im.lru.pop_back();
   }
+  im.entries.store(im.lru.size(), std::memory_order_relaxed);
   return bits;
 }
 
 void FilterCache::Clear() {
   Impl& im = impl();
+  if (im.entries.load(std::memory_order_relaxed) == 0) return;
   std::lock_guard<std::mutex> lock(im.mu);
   im.index.clear();
   im.lru.clear();
+  im.entries.store(0, std::memory_order_relaxed);
 }
 
 size_t FilterCache::size() const {
