@@ -17,7 +17,8 @@
 // runs Search() (TOP_10: size 10, track_total_hits 1000 as Lucene's IndexSearcher.search(q,
 // 10); COUNT: size 0, exact total) or ForEachMatch() with the aggregations collector (COUNT
 // with aggregation), plus ParseAggregations / Finish / ReduceAggregations for aggregations.
-// The filter cache is cleared before each execution (the Lucene harness has no query cache).
+// The filter cache is cleared before each execution (the Lucene harness has no query cache),
+// unless QUIDDITCH_BENCH_KEEP_FILTER_CACHE=1 (bench/http: compared with a node, which keeps it).
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +26,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -33,6 +35,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -233,10 +236,16 @@ struct Outcome {
   json agg;  // the reduced aggregation "a", null when none
 };
 
+// QUIDDITCH_BENCH_KEEP_FILTER_CACHE=1 (bench/http sets it): keep the cache, as a node does.
+const bool kKeepFilterCache = [] {
+  const char* v = std::getenv("QUIDDITCH_BENCH_KEEP_FILTER_CACHE");
+  return v != nullptr && std::string_view(v) == "1";
+}();
+
 Result<Outcome> Run(const SearchContext& ctx, const Mapping& mapping, const Q& q, bool top10) {
   // Every execution enumerates its multi-term doc sets again: the Lucene harness runs without a
   // query cache, and a cache hit would measure a lookup instead of the query.
-  FilterCache::Default().Clear();
+  if (!kKeepFilterCache) FilterCache::Default().Clear();
   Outcome o;
   o.top10 = top10;
   std::unique_ptr<AggregationsCollector> agg;

@@ -155,9 +155,14 @@ def engine_reference(engine_bin, corpus, queries, cache, quick):
     raw = {"index": engine_run.run_json([engine_bin, "index", corpus, idx, "1"], logfile)}
     results = os.path.join(cache, "engine-results" + (".quick" if quick else "") + ".jsonl")
     log(f"engine reference: {warmup} warm-up + {passes} measured passes over every query")
-    # QPS is not used here (0.05 s per point keeps the run short); latency is.
-    raw["search"] = engine_run.run_json([engine_bin, "search", idx, queries, results,
-                                         str(warmup), str(passes), "0.05"], logfile)
+    # QPS is not used here (0.05 s per point keeps the run short); latency is. The harness keeps
+    # its filter cache, as the node does (bench/engine clears it, as its peers have none).
+    os.environ["QUIDDITCH_BENCH_KEEP_FILTER_CACHE"] = "1"
+    try:
+        raw["search"] = engine_run.run_json([engine_bin, "search", idx, queries, results,
+                                             str(warmup), str(passes), "0.05"], logfile)
+    finally:
+        del os.environ["QUIDDITCH_BENCH_KEEP_FILTER_CACHE"]
     shutil.rmtree(idx, ignore_errors=True)
     qlist = [json.loads(x) for x in open(queries)]
     answers = engine_run.load_results(results)
