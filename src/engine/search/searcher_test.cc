@@ -567,6 +567,17 @@ TEST(SearcherTest, ParseErrors) {
   EXPECT_TRUE(index->Ids(json::parse(R"({"match": {"nope": "x"}})")).empty());
 }
 
+// A search for the exact total only (size 0), as `_count` runs it.
+Result<TopDocs> ExactCount(const TestIndex& index, const json& dsl) {
+  auto q = index.Parse(dsl);
+  if (q == nullptr) return Status::InvalidArgument("cannot parse " + dsl.dump());
+  SearchRequest req;
+  req.query = q.get();
+  req.size = 0;
+  req.track_total_hits = kTrackTotalHitsExact;
+  return Search(req, index.ctx());
+}
+
 // Disjunction counts (size 0, exact total) take shortcuts: |A| + |B| - |A and B| for two
 // clauses with known counts, a bitset union for more clauses, doc-by-doc merging for sparse
 // unions, and deletes filtered through the live docs. Every path must equal a brute-force
@@ -622,13 +633,7 @@ TEST(SearcherTest, DisjunctionCountsEqualBruteForce) {
         for (const std::string& t : c.terms) match = match || has(g, t);
         want += match;
       }
-      auto q = index.Parse(dsl);
-      ASSERT_NE(q, nullptr);
-      SearchRequest req;
-      req.query = q.get();
-      req.size = 0;
-      req.track_total_hits = kTrackTotalHitsExact;
-      auto top = Search(req, index.ctx());
+      auto top = ExactCount(index, dsl);
       ASSERT_TRUE(top.ok()) << top.status();
       EXPECT_EQ(top->total_hits, want) << phase << ": " << dsl.dump();
       EXPECT_FALSE(top->total_is_lower_bound);
@@ -676,13 +681,7 @@ TEST(SearcherTest, MultiTermCountsEqualBruteForce) {
     for (const Case& c : cases) {
       uint64_t want = 0;
       for (int i = 0; i < 1000; ++i) want += !deleted[i] && c.match(i);
-      auto q = index.Parse(c.dsl);
-      ASSERT_NE(q, nullptr);
-      SearchRequest req;
-      req.query = q.get();
-      req.size = 0;
-      req.track_total_hits = kTrackTotalHitsExact;
-      auto top = Search(req, index.ctx());
+      auto top = ExactCount(index, c.dsl);
       ASSERT_TRUE(top.ok()) << top.status();
       EXPECT_EQ(top->total_hits, want) << phase << ": " << c.dsl.dump();
     }
