@@ -162,8 +162,9 @@ class SegmentReader {
   // length, 0 when the doc has no value); empty when the field keeps no norms. Valid as long
   // as the reader: scorers look the column up once and index it per doc.
   virtual std::span<const uint8_t> Norms(std::string_view field) const = 0;
-  uint8_t Norm(std::string_view field, uint32_t doc) const {
-    std::span<const uint8_t> norms = Norms(field);
+  uint8_t Norm(std::string_view field, uint32_t doc) const { return NormAt(Norms(field), doc); }
+  // The norm byte of `doc` in a column from Norms() (0 past its end or without one).
+  static uint8_t NormAt(std::span<const uint8_t> norms, uint32_t doc) {
     return doc < norms.size() ? norms[doc] : 0;
   }
   // Null when the field has no doc values of that type.

@@ -158,7 +158,7 @@ float TermScorer::BlockMaxScore(uint32_t target, uint32_t* block_end) {
 
 float TermScorer::Score() {
   if (sim_ == nullptr) return 0.0f;
-  uint8_t norm = !has_norms_ ? uint8_t{1} : doc_ < norms_.size() ? norms_[doc_] : uint8_t{0};
+  uint8_t norm = has_norms_ ? SegmentReader::NormAt(norms_, doc_) : uint8_t{1};
   return sim_->Score(static_cast<float>(postings_->freq()), norm);
 }
 
@@ -544,7 +544,7 @@ float PhraseScorer::PhraseFreq(uint32_t doc) {
 
 float PhraseScorer::Score() {
   if (sim_ == nullptr) return 0.0f;
-  uint8_t norm = !has_norms_ ? uint8_t{1} : doc_ < norms_.size() ? norms_[doc_] : uint8_t{0};
+  uint8_t norm = has_norms_ ? SegmentReader::NormAt(norms_, doc_) : uint8_t{1};
   return sim_->Score(freq_, norm);
 }
 
