@@ -191,14 +191,22 @@ class TermsIteratorImpl final : public TermsIterator {
   }
 
   bool SeekCeil(std::string_view target) override {
-    block_ = FindBlock(*field_, target);
+    const std::vector<std::string>& firsts = field_->block_first_terms;
+    if (block_ < firsts.size() && target > std::string_view(term_)) {
+      // Forward from the current term (fuzzy and automaton enumerations seek forward in small
+      // steps): stay in this block when the target is in it, else search the blocks after it.
+      if (block_ + 1 == firsts.size() || target < std::string_view(firsts[block_ + 1])) {
+        return ScanBlock(target);
+      }
+      auto it = std::upper_bound(firsts.begin() + block_ + 1, firsts.end(), target,
+                                 [](std::string_view t, const std::string& s) { return t < s; });
+      block_ = (it - firsts.begin()) - 1;
+    } else {
+      block_ = FindBlock(*field_, target);
+    }
     cursor_.Reset(field_, tim_, block_);
     term_.clear();
-    while (cursor_.has_next()) {
-      cursor_.Next(&term_, &state_);
-      if (std::string_view(term_) >= target) return true;
-    }
-    return NextBlock();
+    return ScanBlock(target);
   }
 
   bool Next() override {
@@ -219,6 +227,15 @@ class TermsIteratorImpl final : public TermsIterator {
 
  private:
   static constexpr size_t kUnstarted = static_cast<size_t>(-1);
+
+  // Moves to the first term >= `target`, which is in this block or is the next block's first.
+  bool ScanBlock(std::string_view target) {
+    while (cursor_.has_next()) {
+      cursor_.Next(&term_, &state_);
+      if (std::string_view(term_) >= target) return true;
+    }
+    return NextBlock();
+  }
 
   bool NextBlock() {
     if (block_ + 1 >= field_->block_offsets.size()) {

@@ -427,6 +427,20 @@ inline void CheckAgainstReference(const SegmentReader& r, const RefIndex& ref, u
         ASSERT_EQ(ceil->term(), want->first);
       }
     }
+    // One iterator seeking forward in steps (within a block and across blocks), then back.
+    std::sort(targets.begin(), targets.end());
+    auto moving = r.Terms(name);
+    for (size_t k = 0; k < targets.size(); k += 1 + rng() % 3) {
+      auto want = terms.lower_bound(targets[k]);
+      ASSERT_EQ(moving->SeekCeil(targets[k]), want != terms.end()) << targets[k];
+      if (want != terms.end()) {
+        ASSERT_EQ(moving->term(), want->first);
+      }
+    }
+    if (!terms.empty()) {
+      ASSERT_TRUE(moving->SeekCeil(""));
+      ASSERT_EQ(moving->term(), terms.begin()->first);
+    }
   }
   // Norms.
   for (const auto& [name, info] : ref.fields) {
