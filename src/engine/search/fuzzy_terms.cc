@@ -40,10 +40,6 @@ bool PrefixSuccessor(std::string_view p, std::string* out) {
   return true;
 }
 
-// Runs of dead terms shorter than this are stepped over with Next(): a SeekCeil re-reads the
-// target's term block from its start (kTermsPerBlock = 32 terms), which costs more.
-constexpr int kLinearSkips = 8;
-
 }  // namespace
 
 // Why hand-written: computing EditDistance for every term of the field made fuzzy queries
@@ -53,7 +49,8 @@ constexpr int kLinearSkips = 8;
 // previous term are recomputed. Row minima never decrease down the matrix (also with
 // transpositions: a transposition cell is prev2[j-2] + 1 >= prev[j-1] >= min(prev)), so once a
 // row's minimum exceeds max_edits every term with that prefix is too far, and the enumeration
-// jumps past them with SeekCeil. Checked against EditDistance on every term in
+// seeks past them, to the next code point at that depth that can still match (as Lucene's
+// automaton enumeration does). Checked against EditDistance on every term in
 // fuzzy_terms_test.cc.
 void EnumerateFuzzyTerms(TermsIterator* terms, std::string_view query, std::string_view prefix,
                          uint32_t max_edits, bool transpositions, const FuzzyTermVisitor& visit) {
@@ -76,7 +73,32 @@ void EnumerateFuzzyTerms(TermsIterator* terms, std::string_view query, std::stri
   std::vector<uint8_t> stable{1};
   std::string prev;  // the last term whose rows are computed, up to `depth`
   size_t depth = 0;
-  std::string successor;
+  std::string target;
+  // Row d of the matrix for code point `c` at depth d, from rows d-1 and d-2; returns its minimum.
+  auto fill_row = [&](size_t d, uint32_t c, uint32_t* cur) {
+    const uint32_t* up = &rows[(d - 1) * w];
+    const uint32_t* up2 = d >= 2 ? &rows[(d - 2) * w] : nullptr;
+    cur[0] = static_cast<uint32_t>(d);
+    uint32_t row_min = cur[0];
+    for (size_t j = 1; j <= n; ++j) {
+      uint32_t cost = c == q[j - 1] ? 0 : 1;
+      uint32_t v = std::min({up[j] + 1, cur[j - 1] + 1, up[j - 1] + cost});
+      if (transpositions && up2 != nullptr && j > 1 && c == q[j - 2] && cps[d - 1] == q[j - 1]) {
+        v = std::min(v, up2[j - 2] + 1);
+      }
+      cur[j] = v;
+      row_min = std::min(row_min, v);
+    }
+    return row_min;
+  };
+  // The ASCII code points of the query, ascending, each once.
+  std::vector<uint32_t> ascii;
+  for (uint32_t c : q) {
+    if (c < 0x80) ascii.push_back(c);
+  }
+  std::sort(ascii.begin(), ascii.end());
+  ascii.erase(std::unique(ascii.begin(), ascii.end()), ascii.end());
+  std::vector<uint32_t> scratch(w);
 
   bool ok = prefix.empty() ? terms->Next() : terms->SeekCeil(prefix);
   while (ok) {
@@ -109,26 +131,12 @@ void EnumerateFuzzyTerms(TermsIterator* terms, std::string_view query, std::stri
       cps[d] = c;
       ends[d] = pos;
       stable[d] = stable[d - 1] && st;
-      const uint32_t* up = &rows[(d - 1) * w];
-      const uint32_t* up2 = d >= 2 ? &rows[(d - 2) * w] : nullptr;
-      uint32_t* cur = &rows[d * w];
-      cur[0] = static_cast<uint32_t>(d);
-      uint32_t row_min = cur[0];
-      for (size_t j = 1; j <= n; ++j) {
-        uint32_t cost = c == q[j - 1] ? 0 : 1;
-        uint32_t v = std::min({up[j] + 1, cur[j - 1] + 1, up[j - 1] + cost});
-        if (transpositions && up2 != nullptr && j > 1 && c == q[j - 2] && cps[d - 1] == q[j - 1]) {
-          v = std::min(v, up2[j - 2] + 1);
-        }
-        cur[j] = v;
-        row_min = std::min(row_min, v);
-      }
-      mins[d] = row_min;
+      mins[d] = fill_row(d, c, &rows[d * w]);
     }
     depth = d;
     if (!dead) {
       uint32_t edits = rows[d * w + n];
-      if (edits <= max_edits) visit(prev, edits);
+      if (edits <= max_edits) max_edits = std::min(max_edits, visit(prev, edits));
       ok = terms->Next();
       continue;
     }
@@ -137,14 +145,26 @@ void EnumerateFuzzyTerms(TermsIterator* terms, std::string_view query, std::stri
       continue;
     }
     // Every term starting with the first d code points (ends[d] bytes) is too far.
-    std::string_view dead_prefix = std::string_view(prev).substr(0, ends[d]);
-    ok = terms->Next();
-    for (int k = 0; ok && k < kLinearSkips && terms->term().starts_with(dead_prefix); ++k) {
-      ok = terms->Next();
+    std::string_view parent = std::string_view(prev).substr(0, ends[d - 1]);
+    if (static_cast<unsigned char>(prev[ends[d - 1]]) < 0x80) {
+      // The next code point at depth d that can still lead to a match: a non-query code point
+      // gives a row at least as high as this dead one, so only the query's own can. Byte order
+      // is code-point order between ASCII bytes, and an ASCII byte decodes as itself, so every
+      // term up to the target is too far. Past the ASCII ones ("\x80") the terms are read
+      // again: a malformed sequence there may decode to a code point of the query.
+      target.assign(parent);
+      target.push_back('\x80');
+      for (uint32_t c : ascii) {
+        if (c > cps[d] && fill_row(d, c, scratch.data()) <= max_edits) {
+          target.back() = static_cast<char>(c);
+          break;
+        }
+      }
+      ok = terms->SeekCeil(target);
+      continue;
     }
-    if (ok && terms->term().starts_with(dead_prefix)) {
-      ok = PrefixSuccessor(dead_prefix, &successor) && terms->SeekCeil(successor);
-    }
+    ok = PrefixSuccessor(std::string_view(prev).substr(0, ends[d]), &target) &&
+         terms->SeekCeil(target);
   }
 }
 

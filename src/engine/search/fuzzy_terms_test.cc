@@ -60,8 +60,42 @@ Expansions Enumerate(const std::vector<std::string>& dict, const std::string& qu
   VectorTermsIterator it(&dict);
   Expansions out;
   EnumerateFuzzyTerms(&it, query, prefix, max_edits, transpositions,
-                      [&](std::string_view t, uint32_t ed) { out.emplace_back(t, ed); });
+                      [&](std::string_view t, uint32_t ed) {
+                        out.emplace_back(t, ed);
+                        return max_edits;
+                      });
   if (moves != nullptr) *moves = it.moves;
+  return out;
+}
+
+// A visitor that lowers the bound: after `n` terms it wants nothing farther than the closest
+// term seen so far. The reference applies the same rule to BruteForce's terms, in order.
+Expansions EnumerateLowering(const std::vector<std::string>& dict, const std::string& query,
+                             const std::string& prefix, uint32_t max_edits, bool transpositions,
+                             size_t n) {
+  VectorTermsIterator it(&dict);
+  Expansions out;
+  uint32_t closest = max_edits;
+  EnumerateFuzzyTerms(&it, query, prefix, max_edits, transpositions,
+                      [&](std::string_view t, uint32_t ed) {
+                        out.emplace_back(t, ed);
+                        closest = std::min(closest, ed);
+                        return out.size() >= n ? closest : max_edits;
+                      });
+  return out;
+}
+
+Expansions BruteForceLowering(const std::vector<std::string>& dict, const std::string& query,
+                              const std::string& prefix, uint32_t max_edits, bool transpositions,
+                              size_t n) {
+  Expansions out;
+  uint32_t bound = max_edits, closest = max_edits;
+  for (auto& [t, ed] : BruteForce(dict, query, prefix, max_edits, transpositions)) {
+    if (ed > bound) continue;
+    out.emplace_back(t, ed);
+    closest = std::min(closest, ed);
+    if (out.size() >= n) bound = closest;
+  }
   return out;
 }
 
@@ -119,10 +153,12 @@ TEST(FuzzyTermsTest, SkipsTermsWithATooDistantPrefix) {
 
 // Random code points from a small alphabet (so that terms share prefixes and lie within a few
 // edits of each other) of 1- to 4-byte UTF-8, and now and then a malformed byte (a cut lead
-// byte, a stray continuation byte, 0xff), which both sides must decode the same way.
+// byte, a stray continuation byte, 0xff, an overlong "a" that decodes to an ASCII code point but
+// sorts after every ASCII byte), which both sides must decode the same way.
 std::string RandomString(std::mt19937* rng, bool malformed) {
   static const std::vector<std::string> kValid = {"a", "b", "c", "d", "é", "ö", "中", "😀"};
-  static const std::vector<std::string> kBad = {"\xc3", "\xe4\xb8", "\xf0\x9f", "\x80", "\xff"};
+  static const std::vector<std::string> kBad = {"\xc3", "\xe4\xb8", "\xf0\x9f",
+                                                "\x80", "\xff",     "\xc1\xa1"};
   std::uniform_int_distribution<int> len(0, 7);
   std::string s;
   for (int n = len(*rng); n > 0; --n) {
@@ -156,6 +192,10 @@ TEST(FuzzyTermsTest, MatchesBruteForceOnRandomDictionaries) {
                    (transpositions ? " transpositions" : ""));
       ASSERT_EQ(Enumerate(dict, query, prefix, max_edits, transpositions),
                 BruteForce(dict, query, prefix, max_edits, transpositions));
+      size_t n = rng() % 4;
+      ASSERT_EQ(EnumerateLowering(dict, query, prefix, max_edits, transpositions, n),
+                BruteForceLowering(dict, query, prefix, max_edits, transpositions, n))
+          << "lowering after " << n;
     }
   }
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "engine/errors.h"
 #include "engine/search/filter_cache.h"
@@ -268,12 +269,12 @@ Status ForEachSelectedTerm(const Leaf& leaf, const std::string& field, const Ter
     TermsIterator* it = terms.get();
     EnumerateFuzzyTerms(
         it, f.term, f.prefix, f.max_edits, f.transpositions, [&](std::string_view, uint32_t) {
-          if (!status.ok()) return;
-          if (selector.max_expansions != 0 && expansions >= selector.max_expansions) {
-            return;
+          if (status.ok() &&
+              (selector.max_expansions == 0 || expansions < selector.max_expansions)) {
+            ++expansions;
+            status = fn(it->state());
           }
-          ++expansions;
-          status = fn(it->state());
+          return f.max_edits;
         });
     return status;
   }
@@ -996,25 +997,46 @@ Result<std::unique_ptr<Weight>> FuzzyQuery::CreateWeight(const SearchContext& ct
   const std::vector<Leaf>& leaves = *ctx.leaves;
   const std::string prefix = Prefix();
   const size_t query_len = CodePoints(term_);
-  // Expansions over all leaves with their fuzzy boost.
-  std::map<std::string, float> expansions;
+  // The best max_expansions terms over all leaves: highest fuzzy boost, then the smaller term
+  // (Lucene's top-terms rewrite).
+  auto fuzzy_boost = [](size_t edits, size_t min_len) {
+    return min_len == 0 ? 1.0f : 1.0f - static_cast<float>(edits) / static_cast<float>(min_len);
+  };
+  auto better = [](const std::pair<float, std::string>& a, const std::pair<float, std::string>& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  };
+  std::set<std::pair<float, std::string>, decltype(better)> ranking(better);
+  std::unordered_set<std::string> ranked;
+  uint32_t max_edits = max_edits_;
   for (const Leaf& leaf : leaves) {
     auto terms = leaf.reader->Terms(field_);
-    if (terms == nullptr) continue;
-    EnumerateFuzzyTerms(terms.get(), term_, prefix, max_edits_, transpositions_,
-                        [&](std::string_view t, uint32_t ed) {
-                          size_t min_len = std::min(query_len, CodePoints(t));
-                          float fuzzy_boost = min_len == 0 ? 1.0f
-                                                           : 1.0f - static_cast<float>(ed) /
-                                                                        static_cast<float>(min_len);
-                          expansions.emplace(std::string(t), fuzzy_boost);
-                        });
+    if (terms == nullptr || max_expansions_ == 0) continue;
+    EnumerateFuzzyTerms(
+        terms.get(), term_, prefix, max_edits, transpositions_,
+        [&](std::string_view t, uint32_t ed) {
+          if (ranked.contains(std::string(t))) return max_edits;  // also in an earlier leaf
+          std::pair<float, std::string> entry(fuzzy_boost(ed, std::min(query_len, CodePoints(t))),
+                                              std::string(t));
+          if (ranking.size() == max_expansions_) {
+            if (!better(entry, *ranking.rbegin())) return max_edits;
+            ranked.erase(ranking.rbegin()->second);
+            ranking.erase(std::prev(ranking.end()));
+          }
+          ranked.insert(entry.second);
+          ranking.insert(std::move(entry));
+          // A term `e` edits away scores at most fuzzy_boost(e, query_len); once the worst kept
+          // term beats that, terms that far are no longer wanted (Lucene's FuzzyTermsEnum
+          // lowers its automaton's distance the same way).
+          if (ranking.size() == max_expansions_ && query_len > 0) {
+            while (max_edits > 0 && ranking.rbegin()->first > fuzzy_boost(max_edits, query_len)) {
+              --max_edits;
+            }
+          }
+          return max_edits;
+        });
   }
-  // The best max_expansions: highest boost, then the smaller term.
-  std::vector<std::pair<std::string, float>> best(expansions.begin(), expansions.end());
-  std::stable_sort(best.begin(), best.end(),
-                   [](const auto& a, const auto& b) { return a.second > b.second; });
-  if (best.size() > max_expansions_) best.resize(max_expansions_);
+  std::vector<std::pair<std::string, float>> best;
+  for (auto& [b, t] : ranking) best.emplace_back(t, b);
   std::sort(best.begin(), best.end());
   if (best.empty()) return std::unique_ptr<Weight>(std::make_unique<NoMatchWeight>(ToString()));
 

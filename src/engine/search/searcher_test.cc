@@ -258,6 +258,24 @@ TEST(SearcherTest, TermLevelQueries) {
   for (const Hit& h : top->hits) EXPECT_EQ(h.score, 2.0f);
 }
 
+TEST(SearcherTest, FuzzyKeepsTheBestExpansionsOverAllLeaves) {
+  // "abcdefgh" (8 code points, AUTO: 2 edits). Boost 1 - edits / min length: 0.875 for one
+  // edit at length >= 8, 0.857 for "abcdefg", 0.75 for two edits. Ties go to the smaller term.
+  TestIndex index(Mappings());
+  auto doc = [](const char* tag) { return json{{"_id_", tag}, {"tag", tag}}; };
+  index.AddLeaf({doc("aaadefgh"), doc("abcdefg"), doc("abcdefgy"), doc("zzz")});
+  index.AddLeaf({doc("abcdefghi"), doc("abcdefgz"), doc("abcdefgx"), doc("abxdefgy")});
+  EXPECT_THAT(index.Ids(json::parse(R"({"fuzzy": {"tag": {"value": "abcdefgh",
+      "max_expansions": 3}}})")),
+              UnorderedElementsAre("abcdefghi", "abcdefgx", "abcdefgy"));
+  EXPECT_THAT(index.Ids(json::parse(R"({"fuzzy": {"tag": {"value": "abcdefgh",
+      "max_expansions": 5}}})")),
+              UnorderedElementsAre("abcdefghi", "abcdefgx", "abcdefgy", "abcdefgz", "abcdefg"));
+  EXPECT_THAT(index.Ids(json::parse(R"({"fuzzy": {"tag": "abcdefgh"}})")),
+              UnorderedElementsAre("aaadefgh", "abcdefg", "abcdefgy", "abcdefghi", "abcdefgz",
+                                   "abcdefgx", "abxdefgy"));
+}
+
 TEST(SearcherTest, CompoundQueries) {
   auto index = SmallIndex();
   auto top = RunQuery(*index, json::parse(R"({"constant_score": {"filter": {"term": {"tag": "x"}},
