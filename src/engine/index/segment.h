@@ -110,7 +110,14 @@ class TermsIterator {
   // REQUIRES: positioned. Valid until the next call that moves the iterator.
   virtual std::string_view term() const = 0;
   virtual const TermState& state() const = 0;
+  // REQUIRES: positioned. The term's rank among the field's terms (0 for the first), so that
+  // the number of terms between two positions is known without visiting them.
+  virtual uint64_t ord() const = 0;
 };
+
+// The smallest byte string above every string starting with `prefix`, into `out`; false when
+// there is none (`prefix` is empty or all 0xff bytes).
+bool PrefixSuccessor(std::string_view prefix, std::string* out);
 
 // Per-document int64 values (kSortedNumeric). Random access.
 class NumericDocValues {
@@ -157,6 +164,9 @@ class SegmentReader {
   // `positions` requires a kDocsFreqsPositions field.
   virtual std::unique_ptr<PostingsIterator> Postings(const TermState& state,
                                                      bool positions) const = 0;
+  // The doc of a term with a single posting when the term dictionary holds it (no postings
+  // to read); nullopt otherwise.
+  virtual std::optional<uint32_t> SingletonDoc(const TermState& state) const = 0;
 
   // The norm bytes of `field`, one per doc (Lucene's SmallFloat.intToByte4 of the field
   // length, 0 when the doc has no value); empty when the field keeps no norms. Valid as long

@@ -131,6 +131,7 @@ class TermBlockCursor {
     p_ = tim + field->block_offsets[block];
     remaining_ = static_cast<uint32_t>(
         std::min<uint64_t>(kTermsPerBlock, m.num_terms - block * kTermsPerBlock));
+    read_ = 0;
     prev_doc_ = 0;
     prev_pos_ = 0;
     freqs_ = HasFreqs(m.info.index_options);
@@ -139,6 +140,7 @@ class TermBlockCursor {
     field_number_ = m.info.number;
   }
   bool has_next() const { return remaining_ > 0; }
+  uint32_t read() const { return read_; }  // terms of the block read so far
   // REQUIRES: has_next(). `term` holds the previous term of the block (prefix compression).
   void Next(std::string* term, TermState* s) {
     uint64_t prefix = GetVarint(&p_);
@@ -164,11 +166,13 @@ class TermBlockCursor {
     s->pos_offset = prev_pos_;
     s->field_number = field_number_;
     --remaining_;
+    ++read_;
   }
 
  private:
   const uint8_t* p_ = nullptr;
   uint32_t remaining_ = 0;
+  uint32_t read_ = 0;
   uint64_t prev_doc_ = 0;
   uint64_t prev_pos_ = 0;
   bool freqs_ = false;
@@ -224,6 +228,7 @@ class TermsIteratorImpl final : public TermsIterator {
 
   std::string_view term() const override { return term_; }
   const TermState& state() const override { return state_; }
+  uint64_t ord() const override { return block_ * kTermsPerBlock + cursor_.read() - 1; }
 
  private:
   static constexpr size_t kUnstarted = static_cast<size_t>(-1);
@@ -667,6 +672,10 @@ class SegmentReaderImpl final : public SegmentReader {
     return std::make_unique<PostingsIteratorImpl>(m, state, doc_->data(), pos_->data(),
                                                   positions && HasPositions(m.info.index_options));
   }
+  std::optional<uint32_t> SingletonDoc(const TermState& state) const override {
+    if (state.doc_freq != 1) return std::nullopt;
+    return static_cast<uint32_t>(state.doc_offset);  // inlined by the term dictionary
+  }
 
   std::span<const uint8_t> Norms(std::string_view field) const override {
     const FieldData* f = Find(field);
@@ -809,6 +818,14 @@ class SegmentReaderImpl final : public SegmentReader {
 };
 
 }  // namespace
+
+bool PrefixSuccessor(std::string_view prefix, std::string* out) {
+  out->assign(prefix);
+  while (!out->empty() && static_cast<unsigned char>(out->back()) == 0xff) out->pop_back();
+  if (out->empty()) return false;
+  out->back() = static_cast<char>(static_cast<unsigned char>(out->back()) + 1);
+  return true;
+}
 
 Result<std::shared_ptr<const SegmentReader>> SegmentReader::Open(const std::string& dir,
                                                                  const std::string& name) {

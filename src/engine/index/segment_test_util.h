@@ -385,9 +385,17 @@ inline void CheckAgainstReference(const SegmentReader& r, const RefIndex& ref, u
     // Terms in order, with SeekExact agreeing.
     auto it = r.Terms(name);
     ASSERT_NE(it, nullptr);
+    uint64_t ord = 0;
     for (const auto& [term, list] : terms) {
       ASSERT_TRUE(it->Next());
       ASSERT_EQ(it->term(), term);
+      EXPECT_EQ(it->ord(), ord++);
+      // This codec inlines every single-doc term in the dictionary.
+      std::optional<uint32_t> singleton = r.SingletonDoc(it->state());
+      ASSERT_EQ(singleton.has_value(), list.size() == 1) << term;
+      if (singleton) {
+        EXPECT_EQ(*singleton, list[0].doc) << term;
+      }
       auto exact = r.SeekExact(name, term);
       ASSERT_TRUE(exact.has_value()) << term;
       EXPECT_EQ(exact->doc_offset, it->state().doc_offset);
@@ -417,6 +425,7 @@ inline void CheckAgainstReference(const SegmentReader& r, const RefIndex& ref, u
         continue;
       }
       ASSERT_EQ(ceil->term(), want->first);
+      EXPECT_EQ(ceil->ord(), std::distance(terms.begin(), want));
       EXPECT_EQ(ceil->state().doc_freq, want->second.size());
       // Next continues from there.
       for (int k = 0; k < 3; ++k) {
@@ -435,6 +444,7 @@ inline void CheckAgainstReference(const SegmentReader& r, const RefIndex& ref, u
       ASSERT_EQ(moving->SeekCeil(targets[k]), want != terms.end()) << targets[k];
       if (want != terms.end()) {
         ASSERT_EQ(moving->term(), want->first);
+        EXPECT_EQ(moving->ord(), std::distance(terms.begin(), want));
       }
     }
     if (!terms.empty()) {

@@ -31,15 +31,6 @@ size_t DecodeOne(std::string_view s, size_t i, uint32_t* cp, bool* stable) {
   return want;
 }
 
-// The smallest byte string above every string starting with `p`; false when there is none.
-bool PrefixSuccessor(std::string_view p, std::string* out) {
-  out->assign(p);
-  while (!out->empty() && static_cast<unsigned char>(out->back()) == 0xff) out->pop_back();
-  if (out->empty()) return false;
-  out->back() = static_cast<char>(static_cast<unsigned char>(out->back()) + 1);
-  return true;
-}
-
 }  // namespace
 
 // Why hand-written: computing EditDistance for every term of the field made fuzzy queries

@@ -31,6 +31,7 @@ class VectorTermsIterator final : public TermsIterator {
   }
   std::string_view term() const override { return (*terms_)[i_]; }
   const TermState& state() const override { return state_; }
+  uint64_t ord() const override { return i_; }
   size_t moves = 0;
 
  private:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <unordered_set>
@@ -278,16 +279,32 @@ Status ForEachSelectedTerm(const Leaf& leaf, const std::string& field, const Ter
         });
     return status;
   }
-  bool ok = selector.seek.empty() ? terms->Next() : terms->SeekCeil(selector.seek);
-  for (; ok; ok = terms->Next()) {
-    std::string_view term = terms->term();
-    if (selector.in_range && !selector.in_range(term)) break;
-    if (selector.accept && !selector.accept(term)) continue;
-    QD_RETURN_IF_ERROR(fn(terms->state()));
-    if (selector.max_expansions != 0 && ++expansions >= selector.max_expansions) break;
+  uint64_t end_ord = std::numeric_limits<uint64_t>::max();
+  if (selector.end && terms->SeekCeil(*selector.end)) end_ord = terms->ord();
+  if (!terms->SeekCeil(selector.seek)) return Status::OK();
+  for (uint64_t n = end_ord > terms->ord() ? end_ord - terms->ord() : 0; n > 0; --n) {
+    if (!selector.accept || selector.accept(terms->term())) {
+      QD_RETURN_IF_ERROR(fn(terms->state()));
+      if (selector.max_expansions != 0 && ++expansions >= selector.max_expansions) break;
+    }
+    if (n > 1 && !terms->Next()) break;
   }
   return Status::OK();
 }
+
+}  // namespace
+
+void TermSelector::StartingWith(std::string_view prefix) {
+  seek = prefix;
+  std::string successor;
+  if (PrefixSuccessor(prefix, &successor)) {
+    end = std::move(successor);
+  } else {
+    end.reset();
+  }
+}
+
+namespace {
 
 // The docs of one leaf having a term `selector` selects; null when no term is selected.
 Result<std::shared_ptr<const DocBitset>> SelectDocs(const Leaf& leaf, const std::string& field,
@@ -296,6 +313,10 @@ Result<std::shared_ptr<const DocBitset>> SelectDocs(const Leaf& leaf, const std:
   std::shared_ptr<DocBitset> bits;
   QD_RETURN_IF_ERROR(ForEachSelectedTerm(leaf, field, selector, [&](const TermState& state) {
     if (bits == nullptr) bits = std::make_shared<DocBitset>(reader.max_doc());
+    if (std::optional<uint32_t> doc = reader.SingletonDoc(state)) {
+      bits->Set(*doc);  // no postings to open (numbers and dates are mostly these)
+      return Status::OK();
+    }
     auto postings = reader.Postings(state, false);
     if (postings == nullptr) return Status::Internal("no postings for a term of " + field);
     bits->AddAll(postings.get());
@@ -922,7 +943,7 @@ bool MultiTermQuery::MatchesTerm(std::string_view field, std::string_view term) 
   const TermSelector& s = selector_;
   if (s.exact) return std::find(s.exact->begin(), s.exact->end(), term) != s.exact->end();
   if (term < s.seek) return false;
-  if (s.in_range && !s.in_range(term)) return false;
+  if (s.end && term >= *s.end) return false;
   return !s.accept || s.accept(term);
 }
 

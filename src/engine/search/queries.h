@@ -65,13 +65,15 @@ class TermQuery final : public Query {
 };
 
 // Which terms of a field a multi-term query selects. Enumerates the field's terms from
-// `seek` on, while `in_range` holds, keeping those `accept` accepts.
+// `seek` up to `end`, keeping those `accept` accepts.
 struct TermSelector {
   std::string description;  // canonical, for ToString / cache keys
   // Exact terms (terms / ids): looked up one by one instead of enumerating.
   std::optional<std::vector<std::string>> exact;
   std::string seek;
-  std::function<bool(std::string_view)> in_range;  // false: stop enumerating
+  // The enumeration stops before the first term >= `end` (none: at the last term). A bound
+  // rather than a predicate: the terms in between are counted by ordinal, not compared.
+  std::optional<std::string> end;
   std::function<bool(std::string_view)> accept;
   size_t max_expansions = 0;  // 0: unlimited
   // Fuzzy selection (constant-score fuzzy): the terms EnumerateFuzzyTerms selects, in term
@@ -84,6 +86,9 @@ struct TermSelector {
     bool transpositions = true;
   };
   std::optional<Fuzzy> fuzzy;
+
+  // Selects the terms starting with `prefix` (sets `seek` and `end`).
+  void StartingWith(std::string_view prefix);
 };
 
 // Constant-score docs having any selected term of `field` (score = boost).

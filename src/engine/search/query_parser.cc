@@ -547,8 +547,7 @@ Result<QueryPtr> Parser::MatchField(const std::string& field, const json& value,
         sel.description = "fuzzy:" + term + "~" + std::to_string(edits) + ":p" + prefix + ":x" +
                           std::to_string(opts.max_expansions) +
                           (opts.fuzzy_transpositions ? ":t" : ":n");
-        sel.seek = prefix;
-        sel.in_range = [prefix](std::string_view t) { return t.starts_with(prefix); };
+        sel.StartingWith(prefix);
         bool transpositions = opts.fuzzy_transpositions;
         sel.accept = [term, edits, transpositions](std::string_view t) {
           return EditDistance(term, t, transpositions, edits) <= edits;
@@ -624,8 +623,7 @@ Result<QueryPtr> Parser::PhraseField(const std::string& field, const std::string
     std::string p = tokens[0].term;
     TermSelector sel;
     sel.description = "prefix:" + p + ":x" + std::to_string(max_expansions);
-    sel.seek = p;
-    sel.in_range = [p](std::string_view t) { return t.starts_with(p); };
+    sel.StartingWith(p);
     sel.max_expansions = max_expansions;
     return QueryPtr(std::make_unique<MultiTermQuery>(field, std::move(sel), boost));
   }
@@ -675,8 +673,7 @@ Result<QueryPtr> Parser::WildcardField(const std::string& field, const std::stri
       return WildcardMatch(lower, lt);
     };
   } else {
-    sel.seek = literal;
-    sel.in_range = [literal](std::string_view t) { return t.starts_with(literal); };
+    sel.StartingWith(literal);
     sel.accept = [pattern](std::string_view t) { return WildcardMatch(pattern, t); };
   }
   return QueryPtr(std::make_unique<MultiTermQuery>(field, std::move(sel), boost));
@@ -1136,11 +1133,8 @@ Result<QueryPtr> Parser::ParseRange(const json& body) {
                       (hi ? std::to_string(hi->size()) + ":" + *hi : "*") +
                       (include_upper ? "]" : "}");
     sel.seek = lo;
-    bool il = include_lower, iu = include_upper;
-    sel.in_range = [hi, iu](std::string_view t) {
-      if (!hi) return true;
-      return iu ? t <= *hi : t < *hi;
-    };
+    bool il = include_lower;
+    if (hi) sel.end = include_upper ? *hi + '\0' : *hi;  // "x\0" is the first string past "x"
     bool has_lower = lower != nullptr;
     sel.accept = [lo, il, has_lower](std::string_view t) { return !has_lower || il || t != lo; };
     return QueryPtr(std::make_unique<MultiTermQuery>(field, std::move(sel), boost));
@@ -1257,8 +1251,7 @@ Result<QueryPtr> Parser::ParseRange(const json& body) {
   if (lo > hi) return QueryPtr(std::make_unique<MatchNoneQuery>("empty range"));
   sel.description = "range:[" + std::to_string(lo) + " TO " + std::to_string(hi) + "]";
   sel.seek = EncodeSortableLong(lo);
-  std::string hi_term = EncodeSortableLong(hi);
-  sel.in_range = [hi_term](std::string_view t) { return t <= hi_term; };
+  sel.end = EncodeSortableLong(hi) + '\0';  // the first string past hi's term
   return QueryPtr(std::make_unique<MultiTermQuery>(field, std::move(sel), boost));
 }
 
@@ -1282,8 +1275,7 @@ Result<QueryPtr> Parser::ParseExists(const json& body) {
   if (fm != nullptr && fm->type == FieldType::kObject) {
     std::string prefix = field + ".";
     sel.description = "exists(" + field + ".*)";
-    sel.seek = prefix;
-    sel.in_range = [prefix](std::string_view t) { return t.starts_with(prefix); };
+    sel.StartingWith(prefix);
   } else if (field.find('*') != std::string::npos) {
     sel.description = "exists-wildcard(" + field + ")";
     sel.accept = [field](std::string_view t) { return WildcardMatch(field, t); };
@@ -1347,8 +1339,7 @@ Result<QueryPtr> Parser::ParsePrefixLike(const json& body, std::string_view name
         return lt == p;
       };
     } else {
-      sel.seek = p;
-      sel.in_range = [p](std::string_view t) { return t.starts_with(p); };
+      sel.StartingWith(p);
     }
     return QueryPtr(std::make_unique<MultiTermQuery>(field, std::move(sel), boost));
   }

@@ -691,6 +691,18 @@ TEST(SearcherTest, MultiTermCountsEqualBruteForce) {
        [](int i) { return i % 13 != 0 && i % 300 >= 10 && i % 300 < 120; }},
       {{{"range", {{"m", {{"gte", 10}, {"lte", 20}}}}}},  // two values per doc, 10..21
        [](int i) { return i % 50 + 1 >= 10 && i % 50 <= 20; }},
+      {{{"range", {{"n", {{"gt", 5}, {"lte", 299}}}}}},  // up to the largest value
+       [](int i) { return i % 13 != 0 && i % 300 > 5; }},
+      {{{"range", {{"k", {{"gt", "key1"}, {"lte", "key3"}}}}}},  // "key1x" > "key1"; "key3" in
+       [](int i) {
+         std::string k = "key" + std::to_string(i % 70);
+         return k > "key1" && k <= "key3";
+       }},
+      {{{"range", {{"k", {{"gte", "key2"}, {"lt", "key5"}}}}}},
+       [](int i) {
+         std::string k = "key" + std::to_string(i % 70);
+         return k >= "key2" && k < "key5";
+       }},
       {{{"prefix", {{"k", "key1"}}}},
        [](int i) { return std::to_string(i % 70).starts_with("1"); }},
       {{{"wildcard", {{"t", "w*"}}}}, [](int) { return true; }},
