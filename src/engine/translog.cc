@@ -6,19 +6,21 @@
 
 #include <algorithm>
 #include <bit>
-#include <boost/crc.hpp>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <optional>
 
 #include "engine/file_util.h"
+#include "engine/index/crc32c.h"
 
 namespace quidditch::engine {
 
 static_assert(std::endian::native == std::endian::little, "the translog format is little-endian");
 
 namespace {
+
+using index_internal::Crc32;
 
 constexpr char kCheckpointName[] = "translog.ckp";
 constexpr char kSyncedName[] = "translog.synced";
@@ -28,12 +30,6 @@ constexpr uint32_t kHeaderSize = 8;
 constexpr uint32_t kMaxRecord = 1u << 30;
 // type + seq_no + primary_term + version + three string lengths.
 constexpr uint32_t kMinPayload = 1 + 8 * 3 + 4 * 3;
-
-uint32_t Crc32(std::string_view data) {
-  boost::crc_32_type crc;
-  crc.process_bytes(data.data(), data.size());
-  return crc.checksum();
-}
 
 template <typename T>
 void Put(std::string* out, T v) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/crc.hpp>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -93,6 +94,21 @@ TEST(Crc32cTest, KnownValuesAndHardwareMatchesTable) {
     uint32_t split =
         Crc32cExtend(Crc32cExtend(0, data.data(), n / 3), data.data() + n / 3, n - n / 3);
     EXPECT_EQ(whole, split) << n;
+  }
+}
+
+// The translog and live docs files written before zlib computed it used boost::crc_32_type:
+// the same CRC, so they still verify.
+TEST(Crc32Test, KnownValuesAndBoostAgree) {
+  EXPECT_EQ(Crc32("123456789"), 0xCBF43926u);
+  EXPECT_EQ(Crc32(""), 0u);
+  std::mt19937 rng(4);
+  std::string data(10000, '\0');
+  for (char& c : data) c = static_cast<char>(rng());
+  for (size_t n : {1u, 7u, 8u, 63u, 1000u, 10000u}) {
+    boost::crc_32_type boost_crc;
+    boost_crc.process_bytes(data.data(), n);
+    EXPECT_EQ(Crc32(std::string_view(data).substr(0, n)), boost_crc.checksum()) << n;
   }
 }
 

@@ -1,5 +1,8 @@
 #include "engine/index/crc32c.h"
 
+#include <zlib.h>
+
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -66,6 +69,18 @@ uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n) {
 
 uint32_t Crc32cExtendPortable(uint32_t crc, const void* data, size_t n) {
   return ~Software(~crc, static_cast<const uint8_t*>(data), n);
+}
+
+uint32_t Crc32(std::string_view bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const auto* p = reinterpret_cast<const Bytef*>(bytes.data());
+  for (size_t left = bytes.size(); left > 0;) {  // zlib takes uInt lengths
+    uInt n = static_cast<uInt>(std::min<size_t>(left, 1u << 30));
+    crc = crc32(crc, p, n);
+    p += n;
+    left -= n;
+  }
+  return static_cast<uint32_t>(crc);
 }
 
 }  // namespace quidditch::engine::index_internal

@@ -4,21 +4,15 @@
 // CRoaring's portable format, fixed32 CRC-32 of everything before it.
 #include <roaring/roaring.h>
 
-#include <boost/crc.hpp>
-
 #include "engine/index/coding.h"
+#include "engine/index/crc32c.h"
 #include "engine/index/segment.h"
 
 namespace quidditch::engine {
 
 namespace {
 constexpr uint32_t kLiveDocsMagic = 0x4c564451;  // "QDVL"
-
-uint32_t Crc32(std::string_view bytes) {
-  boost::crc_32_type crc;
-  crc.process_bytes(bytes.data(), bytes.size());
-  return crc.checksum();
-}
+using index_internal::Crc32;
 }  // namespace
 
 struct LiveDocs::Impl {

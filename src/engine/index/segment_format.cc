@@ -1,6 +1,7 @@
 #include "engine/index/segment_format.h"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 
 #include "engine/index/coding.h"
@@ -69,17 +70,17 @@ SegmentMeta DecodeSegmentMeta(const uint8_t* p, size_t size) {
 
 void CompetitiveImpacts(std::vector<Impact>* impacts, size_t max_size) {
   std::vector<Impact>& v = *impacts;
-  // By norm ascending, freq descending: a pair is competitive when its freq beats every
-  // pair of lower or equal norm seen before it.
-  std::sort(v.begin(), v.end(), [](const Impact& a, const Impact& b) {
-    return a.norm != b.norm ? a.norm < b.norm : a.freq > b.freq;
-  });
-  size_t out = 0;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (out > 0 && v[i].freq <= v[out - 1].freq) continue;
-    v[out++] = v[i];
+  // A pair is competitive when its freq beats that of every pair of lower or equal norm. The
+  // highest freq per norm byte, then the norms in ascending order, find them in one pass:
+  // no sort of the term's postings (a term-wide list has one pair per doc).
+  std::array<uint32_t, 256> best{};  // 0: no pair with that norm (freqs are >= 1)
+  for (const Impact& i : v) best[i.norm] = std::max(best[i.norm], i.freq);
+  v.clear();
+  for (int norm = 0; norm < 256; ++norm) {
+    if (best[norm] > (v.empty() ? 0 : v.back().freq)) {
+      v.push_back(Impact{best[norm], static_cast<uint8_t>(norm)});
+    }
   }
-  v.resize(out);
   // Too many: merge the neighbours whose merge loosens the bound least. The loss is not
   // known without avgdl, so it is estimated by how far apart the pairs are (relative freq
   // step plus norm step); any choice stays an upper bound. Lists are short (a block has at
