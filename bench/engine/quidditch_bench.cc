@@ -274,9 +274,10 @@ Result<Outcome> Run(const SearchContext& ctx, const Mapping& mapping, const Q& q
     o.count = static_cast<int64_t>(td.total_hits);
   }
   if (agg) {
-    QD_ASSIGN_OR_RETURN(ShardAggregations partial, agg->Finish());
-    QD_ASSIGN_OR_RETURN(json reduced, ReduceAggregations({partial}));
-    o.agg = reduced["a"];
+    std::vector<ShardAggregations> partials(1);
+    QD_ASSIGN_OR_RETURN(partials[0], agg->Finish());
+    QD_ASSIGN_OR_RETURN(json reduced, ReduceAggregations(partials));
+    o.agg = std::move(reduced["a"]);
   }
   return o;
 }
