@@ -77,6 +77,11 @@ class PostingsIterator {
   // Current doc, -1 cast to uint32 before the first NextDoc/Advance, kNoMoreDocs at the end.
   virtual uint32_t doc() const = 0;
   virtual uint32_t NextDoc() = 0;
+  // The docs after doc() up to the end of their block, then positioned on the last of them:
+  // every doc without a call per doc, for consumers that want them all (filters). Empty at
+  // the end. Valid until the next call that moves the iterator. REQUIRES: opened without
+  // positions.
+  virtual std::span<const uint32_t> NextDocs() = 0;
   // Moves to the first doc >= target (target > doc()) and returns it.
   virtual uint32_t Advance(uint32_t target) = 0;
   // REQUIRES: positioned on a doc. 1 for kDocs fields.

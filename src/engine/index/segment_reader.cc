@@ -306,6 +306,21 @@ class PostingsIteratorImpl final : public PostingsIterator {
     return doc_;
   }
 
+  std::span<const uint32_t> NextDocs() override {
+    if (idx_ + 1 >= count_) {
+      if (static_cast<uint32_t>(block_ + 1) >= num_blocks_) {
+        Exhaust();
+        return {};
+      }
+      LoadBlock(block_ + 1);
+      idx_ = -1;
+    }
+    std::span<const uint32_t> docs(docs_ + idx_ + 1, static_cast<size_t>(count_ - idx_ - 1));
+    idx_ = count_ - 1;
+    doc_ = docs_[idx_];
+    return docs;
+  }
+
   uint32_t Advance(uint32_t target) override {
     if (doc_ != kUnpositioned && doc_ >= target) return doc_;
     if (count_ == 0 || target > docs_[count_ - 1]) {

@@ -244,6 +244,30 @@ inline void CheckPostings(const SegmentReader& r, const FieldInfo& info, const T
     EXPECT_EQ(it->NextDoc(), kNoMoreDocs);
     EXPECT_EQ(it->NextDoc(), kNoMoreDocs);
   }
+  // Docs a block at a time (NextDocs), mixed with single steps and advances.
+  {
+    auto it = r.Postings(state, false);
+    std::vector<uint32_t> got;
+    while (true) {
+      int step = static_cast<int>(rng() % 4);
+      if (step == 0 && it->NextDoc() != kNoMoreDocs) {
+        got.push_back(it->doc());
+      } else if (step == 1 && !got.empty() && it->doc() != kNoMoreDocs &&
+                 it->Advance(it->doc() + 1) != kNoMoreDocs) {
+        got.push_back(it->doc());
+      } else if (step >= 2) {
+        std::span<const uint32_t> docs = it->NextDocs();
+        if (docs.empty()) break;
+        got.insert(got.end(), docs.begin(), docs.end());
+        ASSERT_EQ(it->doc(), docs.back());
+      }
+    }
+    std::vector<uint32_t> want;
+    for (const RefPosting& p : ref) want.push_back(p.doc);
+    ASSERT_EQ(got, want);
+    EXPECT_EQ(it->doc(), kNoMoreDocs);
+    EXPECT_TRUE(it->NextDocs().empty());
+  }
   // Advance to random targets (including exact docs and block boundaries).
   {
     auto it = r.Postings(state, positions);

@@ -70,7 +70,9 @@ uint64_t DocBitset::Count() const {
 }
 
 void DocBitset::AddAll(PostingsIterator* postings) {
-  for (uint32_t d = postings->NextDoc(); d != kNoMoreDocs; d = postings->NextDoc()) Set(d);
+  for (auto docs = postings->NextDocs(); !docs.empty(); docs = postings->NextDocs()) {
+    for (uint32_t d : docs) Set(d);
+  }
 }
 
 // ---- TermScorer ----
