@@ -23,6 +23,9 @@ namespace {
 struct FieldData {
   const FieldMeta* meta = nullptr;
   std::vector<std::string> block_first_terms;
+  // The first 8 bytes of each block's first term as a big-endian number (zero-padded): the
+  // block search compares these contiguous keys and reads the terms only on equal keys.
+  std::vector<uint64_t> block_keys;
   std::vector<uint64_t> block_offsets;
   const uint8_t* norms = nullptr;
   // Doc values are bit-packed on disk and decoded into memory at first use.
@@ -181,11 +184,28 @@ class TermBlockCursor {
   uint32_t field_number_ = 0;
 };
 
-// The block whose first term is the last one <= `target` (0 when `target` precedes them all).
-size_t FindBlock(const FieldData& f, std::string_view target) {
-  auto it = std::upper_bound(f.block_first_terms.begin(), f.block_first_terms.end(), target,
+// Byte order of terms is the numeric order of these keys, ties aside.
+uint64_t BlockKey(std::string_view term) {
+  uint64_t key = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    key = (key << 8) | (i < term.size() ? static_cast<uint8_t>(term[i]) : 0);
+  }
+  return key;
+}
+
+// The block whose first term is the last one <= `target` among blocks `from`.. (`from` when
+// `target` precedes them all). Keys below the target's belong to smaller terms and keys above
+// to greater ones; only blocks with the target's key compare whole terms.
+size_t FindBlock(const FieldData& f, std::string_view target, size_t from = 0) {
+  const uint64_t key = BlockKey(target);
+  auto keys_lo = std::lower_bound(f.block_keys.begin() + from, f.block_keys.end(), key);
+  auto keys_hi = std::upper_bound(keys_lo, f.block_keys.end(), key);
+  auto terms = f.block_first_terms.begin();
+  auto it = std::upper_bound(terms + (keys_lo - f.block_keys.begin()),
+                             terms + (keys_hi - f.block_keys.begin()), target,
                              [](std::string_view t, const std::string& s) { return t < s; });
-  return it == f.block_first_terms.begin() ? 0 : (it - f.block_first_terms.begin()) - 1;
+  const size_t after = it - terms;  // blocks from..after-1 start at or below the target
+  return after > from ? after - 1 : from;
 }
 
 class TermsIteratorImpl final : public TermsIterator {
@@ -202,9 +222,7 @@ class TermsIteratorImpl final : public TermsIterator {
       if (block_ + 1 == firsts.size() || target < std::string_view(firsts[block_ + 1])) {
         return ScanBlock(target);
       }
-      auto it = std::upper_bound(firsts.begin() + block_ + 1, firsts.end(), target,
-                                 [](std::string_view t, const std::string& s) { return t < s; });
-      block_ = (it - firsts.begin()) - 1;
+      block_ = FindBlock(*field_, target, block_ + 1);
     } else {
       block_ = FindBlock(*field_, target);
     }
@@ -631,9 +649,11 @@ class SegmentReaderImpl final : public SegmentReader {
         const uint8_t* p = tim_->data() + m.term_index_offset;
         f.block_offsets.reserve(m.num_term_blocks);
         f.block_first_terms.reserve(m.num_term_blocks);
+        f.block_keys.reserve(m.num_term_blocks);
         for (uint64_t b = 0; b < m.num_term_blocks; ++b) {
           f.block_offsets.push_back(GetVarint(&p));
           f.block_first_terms.emplace_back(GetLengthPrefixed(&p));
+          f.block_keys.push_back(BlockKey(f.block_first_terms.back()));
         }
       }
       if (m.info.norms) f.norms = nrm_->data() + m.norms_offset;

@@ -213,6 +213,32 @@ TEST(SegmentTest, DenseAndRegularPostings) {
   }
 }
 
+// Many blocks whose first terms share their first 8 bytes (the reader's block search key),
+// shorter terms that pad with zero bytes to the same key, and terms with NUL bytes.
+TEST(SegmentTest, TermsSharingLongPrefixes) {
+  RefIndex ref;
+  std::vector<std::string> terms = {
+      "abcdefg", std::string("abcdefg\0", 8), std::string("abcdefg\0\0", 9), "abcdefgh", "abcdefgi",
+      "b"};
+  for (int i = 0; i < 400; ++i) terms.push_back("abcdefgh" + std::to_string(i * 7919 % 1000));
+  for (int i = 0; i < 100; ++i) terms.push_back(std::string("abcdefg\0", 8) + std::to_string(i));
+  for (uint32_t d = 0; d < terms.size(); ++d) {
+    ParsedDocument doc;
+    doc.id = std::to_string(d);
+    DocumentField f;
+    f.name = "f";
+    f.index_options = IndexOptions::kDocs;
+    f.tokens.push_back({terms[d], 0, 0, 0});
+    f.tokens.push_back({terms[(d * 31) % terms.size()], 1, 0, 0});
+    doc.fields.push_back(f);
+    ref.Add(doc, DocMeta{d, 1, 1});
+  }
+  TempDir dir;
+  auto reader = BuildAndOpen(ref, dir.path(), "seg");
+  ASSERT_NE(reader, nullptr);
+  CheckAgainstReference(*reader, ref, 11);
+}
+
 TEST(SegmentTest, FieldInSomeDocsAndUnsortedPositions) {
   RefIndex ref;
   for (uint32_t d = 0; d < 300; ++d) {
