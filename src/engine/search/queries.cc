@@ -506,9 +506,14 @@ class BooleanWeight final : public Weight {
   // Counts a pure disjunction without scoring it (as Lucene's BooleanWeight.count does for
   // two clauses): with both clause counts known, |A| + |B| - |A and B|, where the conjunction
   // leapfrogs on the rarer clause; otherwise the union is gathered in a bitset when it is
-  // dense enough to beat merging the clauses doc by doc. An error making a scorer gives
-  // nullopt: the iterating path makes the same scorer and reports it.
+  // dense enough to beat merging the clauses doc by doc. A pure conjunction of dense clauses
+  // is counted by intersecting bitsets. An error making a scorer gives nullopt: the iterating
+  // path makes the same scorer and reports it.
   std::optional<uint64_t> Count(size_t i) const override {
+    if (p_.should.empty() && p_.must_not.empty() && msm_ == 0 &&
+        p_.must.size() + p_.filter.size() >= 2) {
+      return CountConjunction(i);
+    }
     if (!p_.must.empty() || !p_.filter.empty() || !p_.must_not.empty() || msm_ > 1 ||
         p_.should.size() < 2) {
       return std::nullopt;
@@ -560,9 +565,40 @@ class BooleanWeight final : public Weight {
     const uint32_t max_doc = leaf.reader->max_doc();
     if (cost * 64 < max_doc) return std::nullopt;
     DocBitset bits(max_doc);
-    for (auto& s : subs) {
-      for (uint32_t d = s->NextDoc(); d != kNoMoreDocs; d = s->NextDoc()) bits.Set(d);
+    for (auto& s : subs) s->AddTo(&bits);
+    return CountLive(leaf, bits);
+  }
+
+  // Live docs matching every required clause, through bitsets of the leaf, when every clause
+  // is dense: the bitsets cost a few operations per 64 docs and per posting, and leapfrogging
+  // clauses of a similar, high doc count visits most of their postings anyway.
+  // A clause is dense when it matches at least one doc in kDenseClause: of 8, 64, 256 and
+  // 1024, 256 counted the engine benchmark's AND queries fastest (AndHighLow loses from 1024).
+  static constexpr uint64_t kDenseClause = 256;
+  std::optional<uint64_t> CountConjunction(size_t i) const {
+    const Leaf& leaf = (*leaves_)[i];
+    const uint32_t max_doc = leaf.reader->max_doc();
+    std::vector<std::unique_ptr<Scorer>> subs;
+    for (const auto* list : {&p_.must, &p_.filter}) {
+      for (const auto& w : *list) {
+        Result<std::unique_ptr<Scorer>> s = w->MakeScorer(i);
+        if (!s.ok()) return std::nullopt;
+        if (*s == nullptr) return 0;
+        if ((*s)->cost() * kDenseClause < max_doc) return std::nullopt;
+        subs.push_back(std::move(*s));
+      }
     }
+    DocBitset all(max_doc), clause(max_doc);
+    subs[0]->AddTo(&all);
+    for (size_t k = 1; k < subs.size(); ++k) {
+      if (k > 1) clause = DocBitset(max_doc);
+      subs[k]->AddTo(&clause);
+      all.IntersectWith(clause);
+    }
+    return CountLive(leaf, all);
+  }
+
+  static uint64_t CountLive(const Leaf& leaf, const DocBitset& bits) {
     if (leaf.live == nullptr || leaf.live->num_deleted() == 0) return bits.Count();
     uint64_t n = 0;
     for (uint32_t d = bits.NextSetBit(0); d != kNoMoreDocs; d = bits.NextSetBit(d + 1)) {

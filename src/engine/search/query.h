@@ -16,6 +16,8 @@
 
 namespace quidditch::engine {
 
+class DocBitset;
+
 class Scorer {
  public:
   virtual ~Scorer() = default;
@@ -32,6 +34,10 @@ class Scorer {
   // Called only on the top-level scorer by a top-k collector that no longer needs docs
   // scoring below `min_score`: the scorer may skip them (block-max / MaxScore pruning).
   virtual void SetMinCompetitiveScore(float min_score) { (void)min_score; }
+  // Sets every match after doc() in `bits` (sized for the leaf) and leaves the scorer at the
+  // end: for counts, which want every match and no scores. The default steps with NextDoc;
+  // a scorer that can hand out whole blocks overrides it.
+  virtual void AddTo(DocBitset* bits);
 };
 
 inline constexpr uint32_t kUnpositioned = static_cast<uint32_t>(-1);

@@ -69,6 +69,14 @@ uint64_t DocBitset::Count() const {
   return PopcountPortable(words_);
 }
 
+void DocBitset::IntersectWith(const DocBitset& other) {
+  for (size_t w = 0; w < words_.size(); ++w) words_[w] &= other.words_[w];
+}
+
+void Scorer::AddTo(DocBitset* bits) {
+  for (uint32_t d = NextDoc(); d != kNoMoreDocs; d = NextDoc()) bits->Set(d);
+}
+
 void DocBitset::AddAll(PostingsIterator* postings) {
   for (auto docs = postings->NextDocs(); !docs.empty(); docs = postings->NextDocs()) {
     for (uint32_t d : docs) Set(d);
@@ -113,6 +121,13 @@ uint32_t TermScorer::SkipBlocks(uint32_t target) {
     target = block_end + 1;
   }
   return target;
+}
+
+void TermScorer::AddTo(DocBitset* bits) {
+  if (started_ || (min_competitive_ > 0 && sim_ != nullptr)) return Scorer::AddTo(bits);
+  bits->AddAll(postings_.get());  // a block at a time
+  started_ = true;
+  doc_ = kNoMoreDocs;
 }
 
 uint32_t TermScorer::NextDoc() {

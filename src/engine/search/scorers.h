@@ -27,6 +27,8 @@ class DocBitset {
   uint64_t Count() const;
   // Sets every doc of `postings`.
   void AddAll(PostingsIterator* postings);
+  // Keeps only the docs also in `other` (same max_doc).
+  void IntersectWith(const DocBitset& other);
 
  private:
   uint32_t max_doc_;
@@ -50,6 +52,7 @@ class TermScorer final : public Scorer {
     min_competitive_ = min_score;
     have_block_ = false;  // blocks already accepted are re-checked against the new minimum
   }
+  void AddTo(DocBitset* bits) override;
   uint32_t freq() const { return postings_->freq(); }
   // An upper bound of Score() over the docs of the block holding the first doc >= target
   // (0 past the end), from its impacts; cached per block. Moves only the shallow cursor.
@@ -243,6 +246,10 @@ class ConstantScorer final : public Scorer {
   // Every doc scores score_: none is competitive past a higher minimum (Lucene's
   // ConstantScoreScorer empties its iterator the same way).
   void SetMinCompetitiveScore(float min_score) override { exhausted_ |= min_score > score_; }
+  void AddTo(DocBitset* bits) override {
+    if (!Stop()) sub_->AddTo(bits);
+    done_ = true;
+  }
 
  private:
   // The next move ends the iteration once exhausted.

@@ -705,6 +705,17 @@ TEST(SearcherTest, MultiTermCountsEqualBruteForce) {
        }},
       {{{"prefix", {{"k", "key1"}}}},
        [](int i) { return std::to_string(i % 70).starts_with("1"); }},
+      // Conjunctions: dense clauses (bitsets), a sparse one (leapfrog), a filter, no match.
+      {{{"bool", {{"must", {{{"term", {{"t", "w1"}}}}, {{"term", {{"t", "w9"}}}}}}}}},
+       [](int i) { return i % 9 == 1; }},
+      {{{"bool",
+         {{"must", {{{"term", {{"t", "w9"}}}}}},
+          {"filter", {{{"range", {{"n", {{"lt", 100}}}}}}, {{"term", {{"k", "key3"}}}}}}}}},
+       [](int i) { return i % 13 != 0 && i % 300 < 100 && i % 70 == 3; }},
+      {{{"bool", {{"must", {{{"term", {{"n", 13}}}}, {{"term", {{"t", "w9"}}}}}}}}},
+       [](int i) { return i % 13 != 0 && i % 300 == 13; }},
+      {{{"bool", {{"filter", {{{"term", {{"t", "w1"}}}}, {{"term", {{"t", "nope"}}}}}}}}},
+       [](int) { return false; }},
       {{{"wildcard", {{"t", "w*"}}}}, [](int) { return true; }},
   };
   auto check = [&](const char* phase) {
