@@ -503,16 +503,19 @@ class BooleanWeight final : public Weight {
 
   std::string Describe() const override { return "bool"; }
 
-  // Counts a pure disjunction without scoring it (as Lucene's BooleanWeight.count does for
-  // two clauses): with both clause counts known, |A| + |B| - |A and B|, where the conjunction
-  // leapfrogs on the rarer clause; otherwise the union is gathered in a bitset when it is
-  // dense enough to beat merging the clauses doc by doc. A pure conjunction of dense clauses
-  // is counted by intersecting bitsets. An error making a scorer gives nullopt: the iterating
-  // path makes the same scorer and reports it.
+  // Counts without scoring. A pure conjunction: see CountAll. A pure disjunction (as Lucene's
+  // BooleanWeight.count does for two clauses): with both clause counts known,
+  // |A| + |B| - |A and B|; otherwise the union is gathered in a bitset when it is dense enough
+  // to beat merging the clauses doc by doc. An error making a scorer gives nullopt: the
+  // iterating path makes the same scorer and reports it.
   std::optional<uint64_t> Count(size_t i) const override {
     if (p_.should.empty() && p_.must_not.empty() && msm_ == 0 &&
         p_.must.size() + p_.filter.size() >= 2) {
-      return CountConjunction(i);
+      std::vector<const Weight*> required;
+      for (const auto* list : {&p_.must, &p_.filter}) {
+        for (const auto& w : *list) required.push_back(w.get());
+      }
+      return CountAll(i, required);
     }
     if (!p_.must.empty() || !p_.filter.empty() || !p_.must_not.empty() || msm_ > 1 ||
         p_.should.size() < 2) {
@@ -522,7 +525,7 @@ class BooleanWeight final : public Weight {
       std::optional<uint64_t> a = p_.should[0]->Count(i);
       std::optional<uint64_t> b = a ? p_.should[1]->Count(i) : std::nullopt;
       if (b) {
-        std::optional<uint64_t> both = CountBoth(i);
+        std::optional<uint64_t> both = CountAll(i, {p_.should[0].get(), p_.should[1].get()});
         if (both) return *a + *b - *both;
       }
     }
@@ -530,24 +533,6 @@ class BooleanWeight final : public Weight {
   }
 
  private:
-  // Live docs matching both should clauses.
-  std::optional<uint64_t> CountBoth(size_t i) const {
-    std::vector<std::unique_ptr<Scorer>> subs;
-    for (const auto& w : p_.should) {
-      Result<std::unique_ptr<Scorer>> s = w->MakeScorer(i);
-      if (!s.ok()) return std::nullopt;
-      if (*s == nullptr) return 0;
-      subs.push_back(std::move(*s));
-    }
-    ConjunctionScorer both(std::move(subs));
-    const LiveDocs* live = (*leaves_)[i].live.get();
-    uint64_t n = 0;
-    for (uint32_t d = both.NextDoc(); d != kNoMoreDocs; d = both.NextDoc()) {
-      n += live == nullptr || live->IsLive(d);
-    }
-    return n;
-  }
-
   // Live docs matching any should clause, through a bitset of the leaf.
   std::optional<uint64_t> CountUnion(size_t i) const {
     const Leaf& leaf = (*leaves_)[i];
@@ -569,24 +554,32 @@ class BooleanWeight final : public Weight {
     return CountLive(leaf, bits);
   }
 
-  // Live docs matching every required clause, through bitsets of the leaf, when every clause
-  // is dense: the bitsets cost a few operations per 64 docs and per posting, and leapfrogging
-  // clauses of a similar, high doc count visits most of their postings anyway.
+  // Live docs matching every one of `weights` (at least two). Through bitsets of the leaf when
+  // every clause is dense: they cost a few operations per 64 docs and per posting, while
+  // leapfrogging clauses of a similar, high doc count visits most of their postings anyway.
+  // Otherwise the conjunction leapfrogs on the rarest clause.
   // A clause is dense when it matches at least one doc in kDenseClause: of 8, 64, 256 and
   // 1024, 256 counted the engine benchmark's AND queries fastest (AndHighLow loses from 1024).
   static constexpr uint64_t kDenseClause = 256;
-  std::optional<uint64_t> CountConjunction(size_t i) const {
+  std::optional<uint64_t> CountAll(size_t i, const std::vector<const Weight*>& weights) const {
     const Leaf& leaf = (*leaves_)[i];
     const uint32_t max_doc = leaf.reader->max_doc();
     std::vector<std::unique_ptr<Scorer>> subs;
-    for (const auto* list : {&p_.must, &p_.filter}) {
-      for (const auto& w : *list) {
-        Result<std::unique_ptr<Scorer>> s = w->MakeScorer(i);
-        if (!s.ok()) return std::nullopt;
-        if (*s == nullptr) return 0;
-        if ((*s)->cost() * kDenseClause < max_doc) return std::nullopt;
-        subs.push_back(std::move(*s));
+    bool dense = true;
+    for (const Weight* w : weights) {
+      Result<std::unique_ptr<Scorer>> s = w->MakeScorer(i);
+      if (!s.ok()) return std::nullopt;
+      if (*s == nullptr) return 0;
+      dense &= (*s)->cost() * kDenseClause >= max_doc;
+      subs.push_back(std::move(*s));
+    }
+    if (!dense) {
+      ConjunctionScorer all(std::move(subs));
+      uint64_t n = 0;
+      for (uint32_t d = all.NextDoc(); d != kNoMoreDocs; d = all.NextDoc()) {
+        n += leaf.live == nullptr || leaf.live->IsLive(d);
       }
+      return n;
     }
     DocBitset all(max_doc), clause(max_doc);
     subs[0]->AddTo(&all);
