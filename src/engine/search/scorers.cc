@@ -195,10 +195,46 @@ ConjunctionScorer::ConjunctionScorer(std::vector<std::unique_ptr<Scorer>> subs)
   others_.assign(by_cost.begin() + 1, by_cost.end());
   for (Scorer* s : others_) s->NextDoc();  // positioned from here on; the lead leads
   max_score_ = RoundUp(max_sum);
+  for (auto& s : subs_) {
+    auto* term = dynamic_cast<TermScorer*>(s.get());
+    if (term == nullptr) {
+      terms_.clear();
+      break;
+    }
+    terms_.push_back(term);
+  }
+}
+
+void ConjunctionScorer::SetMinCompetitiveScore(float min_score) {
+  if (terms_.empty()) return;
+  min_competitive_ = min_score;
+  have_window_ = false;  // re-checked against the new minimum
+}
+
+uint32_t ConjunctionScorer::SkipWindows(uint32_t candidate) {
+  while (candidate != kNoMoreDocs && (!have_window_ || candidate > window_end_)) {
+    // Summed in Score()'s order: float addition is monotonic, so this bounds every score.
+    float bound = 0;
+    window_end_ = kNoMoreDocs;
+    for (TermScorer* t : terms_) {
+      uint32_t block_end;
+      bound += t->BlockMaxScore(candidate, &block_end);
+      window_end_ = std::min(window_end_, block_end);
+    }
+    have_window_ = !(bound < min_competitive_);
+    if (!have_window_) {
+      candidate = window_end_ == kNoMoreDocs ? kNoMoreDocs : lead_->Advance(window_end_ + 1);
+    }
+  }
+  return candidate;
 }
 
 uint32_t ConjunctionScorer::DoNext(uint32_t candidate) {
   while (candidate != kNoMoreDocs) {
+    if (min_competitive_ > 0) {
+      candidate = SkipWindows(candidate);
+      if (candidate == kNoMoreDocs) break;
+    }
     bool aligned = true;
     for (Scorer* s : others_) {
       uint32_t d = s->doc();

@@ -94,13 +94,23 @@ class ConjunctionScorer final : public Scorer {
   float Score() override;
   uint64_t cost() const override { return lead_->cost(); }
   float MaxScore() const override { return max_score_; }
+  // Block-max pruning (Lucene's BlockMaxConjunctionScorer) when every sub is a term: docs are
+  // taken window by window, a window ending where the first of the subs' current blocks ends,
+  // and a window whose sum of block maxima is below `min_score` is skipped whole.
+  void SetMinCompetitiveScore(float min_score) override;
 
  private:
   uint32_t DoNext(uint32_t candidate);
+  // The first doc >= candidate in a window that can compete (kNoMoreDocs: none).
+  uint32_t SkipWindows(uint32_t candidate);
   std::vector<std::unique_ptr<Scorer>> subs_;
   Scorer* lead_;
-  std::vector<Scorer*> others_;  // by cost ascending
+  std::vector<Scorer*> others_;     // by cost ascending
+  std::vector<TermScorer*> terms_;  // subs_ in order when all are terms (else empty)
   float max_score_;
+  float min_competitive_ = 0;
+  uint32_t window_end_ = 0;
+  bool have_window_ = false;  // [.., window_end_] was found competitive
   uint32_t doc_ = kUnpositioned;
 };
 
