@@ -333,7 +333,8 @@ class PostingsIteratorImpl final : public PostingsIterator {
       LoadBlock(block_ + 1);
       idx_ = -1;
     }
-    std::span<const uint32_t> docs(docs_ + idx_ + 1, static_cast<size_t>(count_ - idx_ - 1));
+    const int32_t first = idx_ + 1;  // not docs_ + idx_ + 1: docs_ - 1 is out of bounds
+    std::span<const uint32_t> docs(docs_ + first, static_cast<size_t>(count_ - first));
     idx_ = count_ - 1;
     doc_ = docs_[idx_];
     return docs;
