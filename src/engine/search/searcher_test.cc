@@ -9,6 +9,7 @@
 #include "engine/errors.h"
 #include "engine/index/small_float.h"
 #include "engine/search/bm25.h"
+#include "engine/search/queries.h"
 #include "engine/search/query.h"
 #include "engine/search/scorers.h"
 #include "engine/search/search_test_util.h"
@@ -668,6 +669,44 @@ TEST(SearcherTest, DisjunctionCountsEqualBruteForce) {
 // Multi-term counts (size 0) add up the selected terms' doc freqs when no doc has two terms in
 // the field; a multi-valued field, a text field or deletes take the bitset. Each must equal a
 // brute-force count.
+// A clause whose scorer cannot be made (as a leaf whose files fail to read).
+class BrokenQuery final : public Query {
+ public:
+  std::string ToString() const override { return "broken"; }
+  Result<std::unique_ptr<Weight>> CreateWeight(const SearchContext&, bool, float) const override {
+    return std::unique_ptr<Weight>(std::make_unique<BrokenWeight>());
+  }
+
+ private:
+  class BrokenWeight final : public Weight {
+   public:
+    Result<std::unique_ptr<Scorer>> MakeScorer(size_t) const override {
+      return Status::Internal("broken clause");
+    }
+    std::string Describe() const override { return "broken"; }
+  };
+};
+
+// The count shortcuts give up on a clause that fails, and the search then reports its error
+// (counting it as 0 matches would answer a wrong total).
+TEST(SearcherTest, CountsReportAClauseThatFails) {
+  auto index = SmallIndex();
+  for (bool conjunction : {true, false}) {
+    BooleanQuery::Clauses c;
+    auto& list = conjunction ? c.must : c.should;
+    list.push_back(std::make_unique<TermQuery>("title", "quick"));
+    list.push_back(std::make_unique<BrokenQuery>());
+    BooleanQuery q(std::move(c), std::nullopt);
+    SearchRequest req;
+    req.query = &q;
+    req.size = 0;
+    req.track_total_hits = kTrackTotalHitsExact;
+    auto top = Search(req, index->ctx());
+    ASSERT_FALSE(top.ok()) << (conjunction ? "must" : "should");
+    EXPECT_NE(top.status().message().find("broken clause"), std::string::npos) << top.status();
+  }
+}
+
 TEST(SearcherTest, MultiTermCountsEqualBruteForce) {
   TestIndex index(json::parse(R"({"properties": {"n": {"type": "long"}, "m": {"type": "long"},
       "k": {"type": "keyword"}, "t": {"type": "text"}}})"));
