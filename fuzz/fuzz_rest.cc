@@ -16,6 +16,8 @@
 // finding. The node persists across inputs (starting one per input would make fuzzing ~100x
 // slower), so an index created by one input can be searched by the next; it is rebuilt every
 // kInputsPerNode inputs to bound the disk and memory it holds.
+#include <spdlog/spdlog.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -35,6 +37,7 @@
 #include "engine/aggs/search_matcher.h"
 #include "engine/analysis/analyzer.h"
 #include "engine/mapping/mapping.h"
+#include "engine/search/filter_cache.h"
 #include "engine/search/searcher.h"
 
 namespace quidditch {
@@ -230,8 +233,19 @@ void ParseBody(const Parsers& parsers, std::string_view body) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace quidditch;
   static Env* env = [] {
+    // The node is never destroyed with the process's statics: its threads would keep running
+    // while spdlog's registry and the filter cache they use are destroyed at exit (a
+    // use-after-free ASan reported after a clean run). Those statics are built first, so the
+    // exit handler registered after them runs before their destructors and joins the node.
+    spdlog::default_logger();
+    engine::FilterCache::Default();
     auto* e = new Env();
     e->Restart();
+    static Env* at_exit = e;
+    std::atexit([] {
+      at_exit->router.reset();
+      at_exit->node.reset();
+    });
     return e;
   }();
   static const Parsers* parsers = Parsers::Make().release();
