@@ -172,7 +172,8 @@ class HttpServerTest : public ::testing::Test {
                                                       {"params", request.params},
                                                       {"body", request.body}};
                                 return HttpResponse::Json(200, doc.dump());
-                              })
+                              },
+                              {"i", "q", "third"})
                     .ok());
     ASSERT_TRUE(router_
                     .Register(HttpMethod::kGet, "/_slow/{ms}",

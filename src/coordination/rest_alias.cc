@@ -27,8 +27,6 @@ using json = nlohmann::json;
 using controlplane::CallContext;
 using std::chrono::milliseconds;
 
-constexpr milliseconds kDefaultWaitTimeout{30000};
-
 Status Validation(std::string_view reason) {
   return Status::InvalidArgument(
       "action_request_validation_exception: Validation Failed: 1: " + std::string(reason) + ";");
@@ -226,15 +224,9 @@ Result<std::vector<cluster::AliasAction>> ResolveActions(const cluster::ClusterS
   return out;
 }
 
-Result<milliseconds> Timeouts(const HttpRequest& request) {
-  QD_RETURN_IF_ERROR(TimeParam(request, "master_timeout", kDefaultWaitTimeout).status());
-  QD_RETURN_IF_ERROR(TimeParam(request, "cluster_manager_timeout", kDefaultWaitTimeout).status());
-  return TimeParam(request, "timeout", kDefaultWaitTimeout);
-}
-
 HttpResponse Apply(const RestContext& context, const HttpRequest& request,
                    const std::vector<ParsedAction>& parsed) {
-  Result<milliseconds> timeout = Timeouts(request);
+  Result<milliseconds> timeout = AckTimeout(request);
   if (!timeout.ok()) return ErrorResponse(timeout.status());
   std::vector<std::string> names;
   for (const ParsedAction& action : parsed) {
@@ -415,7 +407,7 @@ bool PrimariesServe(const RestContext& context, const cluster::Index& index,
 // POST /{index}/_close and /{index}/_open.
 HttpResponse SetClosed(const RestContext& context, const HttpRequest& request,
                        const PathParams& params, bool close) {
-  Result<milliseconds> timeout = Timeouts(request);
+  Result<milliseconds> timeout = AckTimeout(request);
   if (!timeout.ok()) return ErrorResponse(timeout.status());
   Result<int32_t> wait_for = ActiveShards(request);
   if (!wait_for.ok()) return ErrorResponse(wait_for.status());
@@ -557,20 +549,25 @@ Status RegisterAliasHandlers(const RestContext& context, Router* router) {
   auto open = [context](const HttpRequest& r, const PathParams& p) {
     return SetClosed(context, r, p, /*close=*/false);
   };
+  // local changes nothing here.
+  const RouteParams read = Params({kIndexOptionParams, {"local"}});
   for (std::string_view path : {"/_alias", "/_aliases", "/_alias/{name}", "/{index}/_alias",
                                 "/{index}/_aliases", "/{index}/_alias/{name}"}) {
-    QD_RETURN_IF_ERROR(router->Register(M::kGet, path, get));
+    QD_RETURN_IF_ERROR(router->Register(M::kGet, path, get, read));
   }
   for (std::string_view path : {"/_alias/{name}", "/{index}/_alias/{name}"}) {
-    QD_RETURN_IF_ERROR(router->Register(M::kHead, path, head));
+    QD_RETURN_IF_ERROR(router->Register(M::kHead, path, head, read));
   }
-  QD_RETURN_IF_ERROR(router->Register(M::kPost, "/_aliases", update));
+  QD_RETURN_IF_ERROR(router->Register(M::kPost, "/_aliases", update, kAckTimeoutParams));
   for (std::string_view path : {"/{index}/_alias/{name}", "/{index}/_aliases/{name}"}) {
-    QD_RETURN_IF_ERROR(router->Register({M::kPut, M::kPost}, path, put));
-    QD_RETURN_IF_ERROR(router->Register(M::kDelete, path, remove));
+    QD_RETURN_IF_ERROR(
+        router->Register({M::kPut, M::kPost}, path, put, Params({kAckTimeoutParams, {"routing"}})));
+    QD_RETURN_IF_ERROR(router->Register(M::kDelete, path, remove, kAckTimeoutParams));
   }
-  QD_RETURN_IF_ERROR(router->Register(M::kPost, "/{index}/_close", close));
-  QD_RETURN_IF_ERROR(router->Register(M::kPost, "/{index}/_open", open));
+  const RouteParams open_close =
+      Params({kIndexOptionParams, kAckTimeoutParams, {"wait_for_active_shards"}});
+  QD_RETURN_IF_ERROR(router->Register(M::kPost, "/{index}/_close", close, open_close));
+  QD_RETURN_IF_ERROR(router->Register(M::kPost, "/{index}/_open", open, open_close));
   return Status::OK();
 }
 

@@ -199,6 +199,9 @@ void RunShardBatch(const RestContext& context, const ShardBatch& batch,
 
 // --- source filters ----------------------------------------------------------------------------
 
+const RouteParams kSourceFilterParams = {"_source", "_source_exclude", "_source_excludes",
+                                         "_source_include", "_source_includes"};
+
 Result<std::optional<data::SourceFilter>> SourceFilterParam(const HttpRequest& request) {
   bool given = false;
   bool fetch = true;
@@ -943,9 +946,14 @@ Status RegisterBulkHandlers(const RestContext& context, Router* router) {
   RestHandler handler = [context](const HttpRequest& request, const PathParams& path) {
     return HandleBulk(context, request, path);
   };
-  QD_RETURN_IF_ERROR(router->Register({HttpMethod::kPost, HttpMethod::kPut}, "/_bulk", handler));
-  QD_RETURN_IF_ERROR(
-      router->Register({HttpMethod::kPost, HttpMethod::kPut}, "/{index}/_bulk", handler));
+  // wait_for_active_shards is accepted without effect (docs/api.md).
+  const RouteParams params = Params(
+      {kSourceFilterParams,
+       {"pipeline", "refresh", "require_alias", "routing", "timeout", "wait_for_active_shards"}});
+  for (std::string_view path : {"/_bulk", "/{index}/_bulk"}) {
+    QD_RETURN_IF_ERROR(
+        router->Register({HttpMethod::kPost, HttpMethod::kPut}, path, handler, params));
+  }
   return Status::OK();
 }
 

@@ -34,9 +34,10 @@
 
 namespace quidditch::rest {
 
-// The `_source`, `_source_includes` and `_source_excludes` parameters of `request`; nullopt
-// when none is given.
+// The `_source`, `_source_includes` and `_source_excludes` parameters of `request` (and the
+// older singular `_source_include`, `_source_exclude`); nullopt when none is given.
 Result<std::optional<data::SourceFilter>> SourceFilterParam(const HttpRequest& request);
+extern const RouteParams kSourceFilterParams;  // what SourceFilterParam reads
 // One document write: an item of a bulk, or a single-document request.
 struct DocWrite {
   enum class Action { kIndex, kCreate, kUpdate, kDelete };

@@ -933,37 +933,50 @@ Status RegisterCatHandlers(const RestContext& context, Router* router) {
         response.body = std::string(kCatList);
         return response;
       }));
+  // What CatTable::Render reads; local and the cluster-manager timeout change nothing here.
+  const RouteParams table = {"bytes", "cluster_manager_timeout", "format", "h",    "help",
+                             "local", "master_timeout",          "s",      "time", "ts",
+                             "v"};
+  const RouteParams indices_table = Params({table, kIndexOptionParams});
   QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cat/health",
                                       bind([](const RestContext& c, const HttpRequest& r,
-                                              const PathParams&) { return CatHealth(c, r); })));
+                                              const PathParams&) { return CatHealth(c, r); }),
+                                      table));
   QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cat/nodes",
                                       bind([](const RestContext& c, const HttpRequest& r,
-                                              const PathParams&) { return CatNodes(c, r); })));
-  for (std::string_view path : {"/_cat/indices", "/_cat/indices/{index}"}) {
-    QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, path, bind(&CatIndicesHandler)));
-  }
-  for (std::string_view path : {"/_cat/shards", "/_cat/shards/{index}"}) {
-    QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, path, bind(&CatShards)));
-  }
-  for (std::string_view path : {"/_cat/count", "/_cat/count/{index}"}) {
-    QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, path, bind(&CatCount)));
-  }
-  for (std::string_view path : {"/_cat/recovery", "/_cat/recovery/{index}"}) {
-    QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, path, bind(&CatRecovery)));
-  }
-  for (std::string_view path : {"/_cat/allocation", "/_cat/allocation/{node_id}"}) {
-    QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, path, bind(&CatAllocation)));
+                                              const PathParams&) { return CatNodes(c, r); }),
+                                      table));
+  struct Table {
+    std::initializer_list<std::string_view> paths;
+    Handler handler;
+    RouteParams params;
+  };
+  const Table tables[] = {
+      {{"/_cat/indices", "/_cat/indices/{index}"},
+       &CatIndicesHandler,
+       Params({indices_table, {"health"}})},
+      {{"/_cat/shards", "/_cat/shards/{index}"}, &CatShards, indices_table},
+      {{"/_cat/count", "/_cat/count/{index}"}, &CatCount, indices_table},
+      {{"/_cat/recovery", "/_cat/recovery/{index}"},
+       &CatRecovery,
+       Params({indices_table, {"active_only"}})},
+      {{"/_cat/allocation", "/_cat/allocation/{node_id}"}, &CatAllocation, table},
+  };
+  for (const Table& t : tables) {
+    for (std::string_view path : t.paths) {
+      QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, path, bind(t.handler), t.params));
+    }
   }
   auto aliases = [context](const HttpRequest& request, const PathParams& params) {
     return CatAliases(context, request, params);
   };
-  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cat/aliases", aliases));
-  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cat/aliases/{name}", aliases));
+  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cat/aliases", aliases, table));
+  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cat/aliases/{name}", aliases, table));
   auto templates = [context](const HttpRequest& request, const PathParams& params) {
     return CatTemplates(context, request, params);
   };
-  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cat/templates", templates));
-  return router->Register(HttpMethod::kGet, "/_cat/templates/{name}", templates);
+  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cat/templates", templates, table));
+  return router->Register(HttpMethod::kGet, "/_cat/templates/{name}", templates, table);
 }
 
 }  // namespace quidditch::rest

@@ -442,18 +442,28 @@ Status RegisterClusterHandlers(const NodeIdentity& identity, controlplane::Contr
   auto health = [context](const HttpRequest& request, const PathParams& params) {
     return HandleHealth(context, request, params);
   };
-  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cluster/health", health));
-  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cluster/health/{index}", health));
+  // local, wait_for_events and the cluster-manager timeouts change nothing on this cluster.
+  const RouteParams health_params = Params(
+      {rest::kIndexOptionParams,
+       rest::kAckTimeoutParams,
+       {"level", "local", "wait_for_active_shards", "wait_for_events", "wait_for_nodes",
+        "wait_for_no_initializing_shards", "wait_for_no_relocating_shards", "wait_for_status"}});
+  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cluster/health", health, health_params));
+  QD_RETURN_IF_ERROR(
+      router->Register(HttpMethod::kGet, "/_cluster/health/{index}", health, health_params));
   auto nodes = [context](const HttpRequest&, const PathParams& params) {
     return HandleNodes(context, params);
   };
-  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_nodes", nodes));
-  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_nodes/{node_id}", nodes));
+  const RouteParams nodes_params = {"flat_settings", "timeout"};
+  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_nodes", nodes, nodes_params));
+  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_nodes/{node_id}", nodes, nodes_params));
   auto state = [context](const HttpRequest&, const PathParams& params) {
     return HandleClusterState(context, params);
   };
-  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cluster/state", state));
-  return router->Register(HttpMethod::kGet, "/_cluster/state/{metrics}", state);
+  const RouteParams state_params = {"cluster_manager_timeout", "flat_settings", "local",
+                                    "master_timeout"};
+  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cluster/state", state, state_params));
+  return router->Register(HttpMethod::kGet, "/_cluster/state/{metrics}", state, state_params);
 }
 
 namespace rest {

@@ -743,45 +743,66 @@ Status RegisterDocumentHandlers(const RestContext& context, Router* router) {
     };
   };
   using M = HttpMethod;
+  // wait_for_active_shards and preference are accepted without effect (docs/api.md).
+  const RouteParams versions = {"if_primary_term", "if_seq_no", "routing", "version",
+                                "version_type"};
+  const RouteParams write = Params({versions, {"refresh", "timeout", "wait_for_active_shards"}});
+  const RouteParams index = Params({write, {"op_type", "pipeline", "require_alias"}});
+  const RouteParams read =
+      Params({kSourceFilterParams,
+              {"fields", "preference", "realtime", "refresh", "routing", "stored_fields"}});
+  const RouteParams by_query = Params(
+      {kIndexOptionParams,
+       {"conflicts", "max_docs", "refresh", "scroll_size", "slices", "wait_for_completion"}});
   QD_RETURN_IF_ERROR(
       router->Register({M::kPut, M::kPost}, "/{index}/_doc/{id}",
                        bind([](const RestContext& c, const HttpRequest& r, const PathParams& p) {
                          return HandleIndex(c, r, p, /*create=*/false);
-                       })));
+                       }),
+                       index));
   QD_RETURN_IF_ERROR(
       router->Register(M::kPost, "/{index}/_doc",
                        bind([](const RestContext& c, const HttpRequest& r, const PathParams& p) {
                          return HandleIndex(c, r, p, /*create=*/false);
-                       })));
+                       }),
+                       index));
   QD_RETURN_IF_ERROR(
       router->Register({M::kPut, M::kPost}, "/{index}/_create/{id}",
                        bind([](const RestContext& c, const HttpRequest& r, const PathParams& p) {
                          return HandleIndex(c, r, p, /*create=*/true);
-                       })));
+                       }),
+                       index));
   QD_RETURN_IF_ERROR(
       router->Register({M::kGet, M::kHead}, "/{index}/_doc/{id}",
                        bind([](const RestContext& c, const HttpRequest& r, const PathParams& p) {
                          return HandleGet(c, r, p, /*source_only=*/false);
-                       })));
+                       }),
+                       Params({read, {"version", "version_type"}})));
   QD_RETURN_IF_ERROR(
       router->Register({M::kGet, M::kHead}, "/{index}/_source/{id}",
                        bind([](const RestContext& c, const HttpRequest& r, const PathParams& p) {
                          return HandleGet(c, r, p, /*source_only=*/true);
-                       })));
-  QD_RETURN_IF_ERROR(router->Register(M::kDelete, "/{index}/_doc/{id}", bind(HandleDelete)));
-  QD_RETURN_IF_ERROR(router->Register(M::kPost, "/{index}/_update/{id}", bind(HandleUpdate)));
-  QD_RETURN_IF_ERROR(router->Register({M::kGet, M::kPost}, "/_mget", bind(HandleMget)));
-  QD_RETURN_IF_ERROR(router->Register({M::kGet, M::kPost}, "/{index}/_mget", bind(HandleMget)));
+                       }),
+                       Params({read, {"version", "version_type"}})));
+  QD_RETURN_IF_ERROR(router->Register(M::kDelete, "/{index}/_doc/{id}", bind(HandleDelete), write));
+  QD_RETURN_IF_ERROR(router->Register(
+      M::kPost, "/{index}/_update/{id}", bind(HandleUpdate),
+      Params({write, kSourceFilterParams, {"pipeline", "require_alias", "retry_on_conflict"}})));
+  for (std::string_view path : {"/_mget", "/{index}/_mget"}) {
+    QD_RETURN_IF_ERROR(router->Register({M::kGet, M::kPost}, path, bind(HandleMget), read));
+  }
   QD_RETURN_IF_ERROR(
       router->Register(M::kPost, "/{index}/_delete_by_query",
                        bind([](const RestContext& c, const HttpRequest& r, const PathParams& p) {
                          return HandleByQuery(c, r, p, /*update=*/false);
-                       })));
+                       }),
+                       by_query));
   QD_RETURN_IF_ERROR(
       router->Register(M::kPost, "/{index}/_update_by_query",
                        bind([](const RestContext& c, const HttpRequest& r, const PathParams& p) {
                          return HandleByQuery(c, r, p, /*update=*/true);
-                       })));
+                       }),
+                       by_query));
   return Status::OK();
 }
 

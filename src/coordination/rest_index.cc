@@ -41,7 +41,6 @@ using std::chrono::milliseconds;
 // index.version.created reports it.
 constexpr std::string_view kVersionCreated = "136407827";
 constexpr int32_t kMaxShards = 1024;
-constexpr milliseconds kDefaultWaitTimeout{30000};
 
 Status Illegal(std::string_view reason) { return engine::IllegalArgument(reason); }
 
@@ -447,14 +446,6 @@ OrderedJson MappingForOutput(const json& mapping) {
   return OrderedJson(mapping);
 }
 
-// Validates the common time parameters of index APIs (timeout, master_timeout,
-// cluster_manager_timeout) and returns `timeout`.
-Result<milliseconds> Timeouts(const HttpRequest& request) {
-  QD_RETURN_IF_ERROR(TimeParam(request, "master_timeout", kDefaultWaitTimeout).status());
-  QD_RETURN_IF_ERROR(TimeParam(request, "cluster_manager_timeout", kDefaultWaitTimeout).status());
-  return TimeParam(request, "timeout", kDefaultWaitTimeout);
-}
-
 // wait_for_active_shards: "all" -> -1, a number, or the default 1.
 Result<int32_t> ActiveShardsParam(const HttpRequest& request, int32_t replicas) {
   if (!request.HasParam("wait_for_active_shards")) return 1;
@@ -622,7 +613,7 @@ HttpResponse CreateIndex(const RestContext& context, const HttpRequest& request,
   if (Status s = ValidateIndexName(name); !s.ok()) return Error(s, name);
   Result<std::optional<json>> body = ParseJsonBody(request);
   if (!body.ok()) return Error(body.status());
-  Result<milliseconds> timeout = Timeouts(request);
+  Result<milliseconds> timeout = AckTimeout(request);
   if (!timeout.ok()) return Error(timeout.status());
 
   Result<cluster::StatePtr> state = ReadClusterState(context);
@@ -674,7 +665,7 @@ HttpResponse CreateIndex(const RestContext& context, const HttpRequest& request,
 
 HttpResponse DeleteIndex(const RestContext& context, const HttpRequest& request,
                          const PathParams& params) {
-  Result<milliseconds> timeout = Timeouts(request);
+  Result<milliseconds> timeout = AckTimeout(request);
   if (!timeout.ok()) return Error(timeout.status());
   Result<Resolved> resolved = Resolve(context, request, PathIndex(params), kDeleteOptions);
   if (!resolved.ok()) return ErrorOf(resolved.status());
@@ -773,7 +764,7 @@ HttpResponse GetFieldMapping(const RestContext& context, const HttpRequest& requ
 
 HttpResponse PutMapping(const RestContext& context, const HttpRequest& request,
                         const PathParams& params) {
-  Result<milliseconds> timeout = Timeouts(request);
+  Result<milliseconds> timeout = AckTimeout(request);
   if (!timeout.ok()) return Error(timeout.status());
   Result<std::optional<json>> body = ParseJsonBody(request);
   if (!body.ok()) return Error(body.status());
@@ -855,7 +846,7 @@ HttpResponse GetSettings(const RestContext& context, const HttpRequest& request,
 
 HttpResponse PutSettings(const RestContext& context, const HttpRequest& request,
                          const PathParams& params) {
-  Result<milliseconds> timeout = Timeouts(request);
+  Result<milliseconds> timeout = AckTimeout(request);
   if (!timeout.ok()) return Error(timeout.status());
   if (Result<bool> p = BoolParam(request, "preserve_existing", false); !p.ok() || *p) {
     return Error(p.ok() ? NotSupportedYet("[preserve_existing] is") : p.status());
@@ -1158,6 +1149,7 @@ Status RegisterIndexHandlers(const RestContext& context, Router* router) {
     std::vector<HttpMethod> methods;
     std::string_view pattern;
     RestHandler handler;
+    RouteParams params;
   };
   const RestHandler refresh = [context](const HttpRequest& r, const PathParams& p) {
     return Broadcast(context, r, p, &data::ShardService::Refresh);
@@ -1165,37 +1157,55 @@ Status RegisterIndexHandlers(const RestContext& context, Router* router) {
   const RestHandler flush = [context](const HttpRequest& r, const PathParams& p) {
     return Broadcast(context, r, p, &data::ShardService::Flush);
   };
+  // local and the cluster-manager timeouts of reads change nothing here; neither do flush's
+  // force and wait_if_ongoing (a flush always commits what is buffered, and waits).
+  const RouteParams read =
+      Params({kIndexOptionParams, {"cluster_manager_timeout", "local", "master_timeout"}});
+  const RouteParams read_settings = Params({read, {"flat_settings", "include_defaults"}});
+  const RouteParams change = Params({kIndexOptionParams, kAckTimeoutParams});
+  const RouteParams analyze = {"analyzer", "char_filter", "field", "filter", "text", "tokenizer"};
+  const RouteParams field_caps = Params({kIndexOptionParams, {"fields", "include_unmapped"}});
+  const RouteParams flush_params = Params({kIndexOptionParams, {"force", "wait_if_ongoing"}});
   const Route routes[] = {
-      {{M::kPut}, "/{index}", bind(CreateIndex)},
-      {{M::kDelete}, "/{index}", bind(DeleteIndex)},
-      {{M::kHead}, "/{index}", bind(IndexExists)},
-      {{M::kGet}, "/{index}", bind(GetIndex)},
-      {{M::kGet}, "/_mapping", bind(GetMapping)},
-      {{M::kGet}, "/{index}/_mapping", bind(GetMapping)},
-      {{M::kGet}, "/_mappings", bind(GetMapping)},
-      {{M::kGet}, "/{index}/_mappings", bind(GetMapping)},
-      {{M::kGet}, "/_mapping/field/{fields}", bind(GetFieldMapping)},
-      {{M::kGet}, "/{index}/_mapping/field/{fields}", bind(GetFieldMapping)},
-      {{M::kPut, M::kPost}, "/{index}/_mapping", bind(PutMapping)},
-      {{M::kPut, M::kPost}, "/{index}/_mappings", bind(PutMapping)},
-      {{M::kGet}, "/_settings", bind(GetSettings)},
-      {{M::kGet}, "/_settings/{name}", bind(GetSettings)},
-      {{M::kGet}, "/{index}/_settings", bind(GetSettings)},
-      {{M::kGet}, "/{index}/_settings/{name}", bind(GetSettings)},
-      {{M::kPut}, "/_settings", bind(PutSettings)},
-      {{M::kPut}, "/{index}/_settings", bind(PutSettings)},
-      {{M::kGet, M::kPost}, "/_refresh", refresh},
-      {{M::kGet, M::kPost}, "/{index}/_refresh", refresh},
-      {{M::kGet, M::kPost}, "/_flush", flush},
-      {{M::kGet, M::kPost}, "/{index}/_flush", flush},
-      {{M::kGet, M::kPost}, "/_analyze", bind(Analyze)},
-      {{M::kGet, M::kPost}, "/{index}/_analyze", bind(Analyze)},
-      {{M::kGet, M::kPost}, "/_field_caps", bind(FieldCaps)},
-      {{M::kGet, M::kPost}, "/{index}/_field_caps", bind(FieldCaps)},
+      {{M::kPut},
+       "/{index}",
+       bind(CreateIndex),
+       Params({kAckTimeoutParams, {"wait_for_active_shards"}})},
+      {{M::kDelete}, "/{index}", bind(DeleteIndex), change},
+      {{M::kHead}, "/{index}", bind(IndexExists), read_settings},
+      {{M::kGet}, "/{index}", bind(GetIndex), read_settings},
+      {{M::kGet}, "/_mapping", bind(GetMapping), read},
+      {{M::kGet}, "/{index}/_mapping", bind(GetMapping), read},
+      {{M::kGet}, "/_mappings", bind(GetMapping), read},
+      {{M::kGet}, "/{index}/_mappings", bind(GetMapping), read},
+      {{M::kGet}, "/_mapping/field/{fields}", bind(GetFieldMapping), read},
+      {{M::kGet}, "/{index}/_mapping/field/{fields}", bind(GetFieldMapping), read},
+      {{M::kPut, M::kPost}, "/{index}/_mapping", bind(PutMapping), change},
+      {{M::kPut, M::kPost}, "/{index}/_mappings", bind(PutMapping), change},
+      {{M::kGet}, "/_settings", bind(GetSettings), read_settings},
+      {{M::kGet}, "/_settings/{name}", bind(GetSettings), read_settings},
+      {{M::kGet}, "/{index}/_settings", bind(GetSettings), read_settings},
+      {{M::kGet}, "/{index}/_settings/{name}", bind(GetSettings), read_settings},
+      {{M::kPut},
+       "/_settings",
+       bind(PutSettings),
+       Params({change, {"flat_settings", "preserve_existing"}})},
+      {{M::kPut},
+       "/{index}/_settings",
+       bind(PutSettings),
+       Params({change, {"flat_settings", "preserve_existing"}})},
+      {{M::kGet, M::kPost}, "/_refresh", refresh, kIndexOptionParams},
+      {{M::kGet, M::kPost}, "/{index}/_refresh", refresh, kIndexOptionParams},
+      {{M::kGet, M::kPost}, "/_flush", flush, flush_params},
+      {{M::kGet, M::kPost}, "/{index}/_flush", flush, flush_params},
+      {{M::kGet, M::kPost}, "/_analyze", bind(Analyze), analyze},
+      {{M::kGet, M::kPost}, "/{index}/_analyze", bind(Analyze), analyze},
+      {{M::kGet, M::kPost}, "/_field_caps", bind(FieldCaps), field_caps},
+      {{M::kGet, M::kPost}, "/{index}/_field_caps", bind(FieldCaps), field_caps},
   };
   for (const Route& route : routes) {
     for (HttpMethod method : route.methods) {
-      QD_RETURN_IF_ERROR(router->Register(method, route.pattern, route.handler));
+      QD_RETURN_IF_ERROR(router->Register(method, route.pattern, route.handler, route.params));
     }
   }
   return Status::OK();

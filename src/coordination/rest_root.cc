@@ -238,17 +238,90 @@ struct Router::Node {
   std::unique_ptr<Node> param;  // the {param} child, if any
   std::string param_name;       // set on a {param} child: the name it binds
   std::array<RestHandler, kNumHttpMethods> handlers;
+  std::array<RouteParams, kNumHttpMethods> params;  // sorted
 };
 
 Router::Router() : root_(std::make_unique<Node>()) {}
 Router::~Router() = default;
 
-Status Router::Register(HttpMethod method, std::string_view pattern, RestHandler handler) {
-  return Register({method}, pattern, std::move(handler));
+RouteParams Params(std::initializer_list<RouteParams> groups) {
+  RouteParams all;
+  for (const RouteParams& group : groups) all.insert(all.end(), group.begin(), group.end());
+  return all;
+}
+
+const RouteParams kCommonParams = {"error_trace", "filter_path", "format", "human", "pretty"};
+
+namespace {
+
+// Lucene's LevenshteinDistance.getDistance: 1 - edits / the longer length.
+float Similarity(std::string_view a, std::string_view b) {
+  if (a.empty() || b.empty()) return a.size() == b.size() ? 1.0f : 0.0f;
+  std::vector<size_t> previous(a.size() + 1), current(a.size() + 1);
+  for (size_t i = 0; i <= a.size(); ++i) previous[i] = i;
+  for (size_t j = 1; j <= b.size(); ++j) {
+    current[0] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      const size_t substitute = previous[i - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      current[i] = std::min({current[i - 1] + 1, previous[i] + 1, substitute});
+    }
+    std::swap(previous, current);
+  }
+  return 1.0f -
+         static_cast<float>(previous[a.size()]) / static_cast<float>(std::max(a.size(), b.size()));
+}
+
+}  // namespace
+
+std::string UnrecognizedParams(const HttpRequest& request, const RouteParams& params) {
+  auto accepted = [&params](const std::string& name) {
+    return std::binary_search(params.begin(), params.end(), name) ||
+           std::find(kCommonParams.begin(), kCommonParams.end(), name) != kCommonParams.end();
+  };
+  std::vector<std::string> unknown;
+  for (const auto& [name, value] : request.params) {
+    if (!accepted(name)) unknown.push_back(name);
+  }
+  if (unknown.empty()) return {};
+  std::sort(unknown.begin(), unknown.end());
+  Result<std::string> path = PercentDecode(request.path, /*plus_as_space=*/false);
+  std::string message = "request [" + (path.ok() ? *path : request.path) +
+                        "] contains unrecognized parameter" + (unknown.size() > 1 ? "s" : "") +
+                        ": ";
+  for (size_t i = 0; i < unknown.size(); ++i) {
+    std::vector<std::pair<float, std::string_view>> close;
+    for (const RouteParams* names : {&params, &kCommonParams}) {
+      for (const std::string& candidate : *names) {
+        const float similarity = Similarity(unknown[i], candidate);
+        if (similarity > 0.5f) close.emplace_back(similarity, candidate);
+      }
+    }
+    std::sort(close.begin(), close.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    message += (i > 0 ? ", [" : "[") + unknown[i] + "]";
+    if (close.empty()) continue;
+    message += " -> did you mean ";
+    if (close.size() == 1) {
+      message += "[" + std::string(close[0].second) + "]?";
+      continue;
+    }
+    message += "any of [";
+    for (size_t j = 0; j < close.size(); ++j) {
+      message += (j > 0 ? ", " : "") + std::string(close[j].second);
+    }
+    message += "]?";
+  }
+  return message;
+}
+
+Status Router::Register(HttpMethod method, std::string_view pattern, RestHandler handler,
+                        RouteParams params) {
+  return Register({method}, pattern, std::move(handler), std::move(params));
 }
 
 Status Router::Register(std::initializer_list<HttpMethod> methods, std::string_view pattern,
-                        RestHandler handler) {
+                        RestHandler handler, RouteParams params) {
   if (!handler) {
     return Status::InvalidArgument("empty handler for route [" + std::string(pattern) + "]");
   }
@@ -298,7 +371,12 @@ Status Router::Register(std::initializer_list<HttpMethod> methods, std::string_v
       target = child.get();
     }
   }
-  for (HttpMethod method : methods) target->handlers[static_cast<int>(method)] = handler;
+  std::sort(params.begin(), params.end());
+  params.erase(std::unique(params.begin(), params.end()), params.end());
+  for (HttpMethod method : methods) {
+    target->handlers[static_cast<int>(method)] = handler;
+    target->params[static_cast<int>(method)] = params;
+  }
   return Status::OK();
 }
 
@@ -337,11 +415,11 @@ std::vector<HttpMethod> Router::AllowedMethods(const HttpRequest& request) const
 HttpResponse Router::Route(const HttpRequest& request) const {
   if (request.method != HttpMethod::kOther) {
     const int m = static_cast<int>(request.method);
-    const RestHandler* found = nullptr;
+    const Node* found = nullptr;
     PathParams found_params;
     auto visit = [&](const Node& node, const PathParams& params) {
       if (!node.handlers[m]) return false;
-      found = &node.handlers[m];
+      found = &node;
       found_params = params;
       return true;
     };
@@ -350,7 +428,10 @@ HttpResponse Router::Route(const HttpRequest& request) const {
     if (found != nullptr) {
       // As OpenSearch's RestController: a routed request with a body must say it is JSON.
       if (std::optional<HttpResponse> refused = CheckRequestContentType(request)) return *refused;
-      return (*found)(request, found_params);
+      if (std::string unknown = UnrecognizedParams(request, found->params[m]); !unknown.empty()) {
+        return OpenSearchErrorResponse(400, "illegal_argument_exception", unknown);
+      }
+      return found->handlers[m](request, found_params);
     }
   }
 

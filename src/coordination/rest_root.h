@@ -23,6 +23,10 @@
 //   - `filter_path`: a comma list of paths keeping only the matching parts of the response
 //     (see FilterJson); applied first.
 //   - `pretty` (present without value, or "true"): pretty-printed; see PrettyPrintJson.
+// Query parameters are checked before the handler runs, as OpenSearch's BaseRestHandler does:
+// a parameter that is neither one of the route's (Register's `params`) nor one of
+// kCommonParams is 400 illegal_argument_exception "request [/idx/_search] contains
+// unrecognized parameter: [sze] -> did you mean [size]?" (see UnrecognizedParams).
 // Parameters that are accepted everywhere and left to the handlers:
 //   - `human`: handlers that report sizes and times add OpenSearch's human-readable twin
 //     fields ("size": "1.2kb" next to "size_in_bytes") when it is true; elsewhere it changes
@@ -63,6 +67,20 @@ using PathParams = HttpParams;
 // Must be thread-safe; may throw (Dispatch answers 500).
 using RestHandler = std::function<HttpResponse(const HttpRequest&, const PathParams& path_params)>;
 
+// The query parameters a route accepts besides kCommonParams. Params() joins groups:
+// Params({kIndexOptionParams, {"routing"}}).
+using RouteParams = std::vector<std::string>;
+RouteParams Params(std::initializer_list<RouteParams> groups);
+
+// Accepted on every route (OpenSearch's channel consumes them before the handler's check).
+extern const RouteParams kCommonParams;
+
+// OpenSearch's "unrecognized parameter" message for `request`, or "" when every query
+// parameter is in `params` or kCommonParams. Unknown names are listed in order; each gets
+// "-> did you mean [x]?" (or "any of [x, y]") with the accepted names whose Levenshtein
+// similarity (1 - distance / longer length, Lucene's LevenshteinDistance) is above 0.5.
+std::string UnrecognizedParams(const HttpRequest& request, const RouteParams& params);
+
 class Router {
  public:
   Router();
@@ -75,10 +93,13 @@ class Router {
   // segment, repeats a parameter name, names a parameter differently from an already
   // registered pattern at the same position ("/{index}" vs "/{name}"), for kOther, or for an
   // empty handler; AlreadyExists when (method, pattern) is taken. On error nothing changes.
-  Status Register(HttpMethod method, std::string_view pattern, RestHandler handler);
+  // `params` are the query parameters the route accepts besides kCommonParams; any other is
+  // answered 400 without running the handler.
+  Status Register(HttpMethod method, std::string_view pattern, RestHandler handler,
+                  RouteParams params = {});
   // Registers `handler` for each method; all or nothing.
   Status Register(std::initializer_list<HttpMethod> methods, std::string_view pattern,
-                  RestHandler handler);
+                  RestHandler handler, RouteParams params = {});
 
   // Routes `request` (by request.method and request.path_segments), applies the fallbacks and
   // `pretty`, and returns the response. Never throws.

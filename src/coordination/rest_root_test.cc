@@ -136,6 +136,59 @@ TEST(RouterTest, RegisterValidatesPatterns) {
             std::vector<HttpMethod>{HttpMethod::kGet});
 }
 
+TEST(RouterTest, UnrecognizedQueryParametersAreRefusedBeforeTheHandler) {
+  Router router;
+  int calls = 0;
+  RestHandler counting = [&calls](const HttpRequest&, const PathParams&) {
+    ++calls;
+    return HttpResponse::Json(200, "{}");
+  };
+  ASSERT_TRUE(router
+                  .Register(HttpMethod::kPost, "/{index}/_doc/{id}", counting,
+                            Params({{"routing", "refresh"}, {"timeout", "routing", "time"}}))
+                  .ok());
+  // The route's own parameters and those every route accepts.
+  EXPECT_EQ(router
+                .Dispatch(MakeRequest(HttpMethod::kPost,
+                                      "/logs/_doc/1?routing=a&refresh&timeout=1s&pretty&human"
+                                      "&error_trace&filter_path=x&format=json"))
+                .status,
+            200);
+  EXPECT_EQ(calls, 1);
+
+  auto response = router.Dispatch(MakeRequest(HttpMethod::kPost, "/my%20logs/_doc/1?refersh=true"));
+  EXPECT_EQ(calls, 1);
+  ASSERT_EQ(response.status, 400);
+  const std::string one =
+      "request [/my logs/_doc/1] contains unrecognized parameter: [refersh] -> did you mean "
+      "[refresh]?";
+  EXPECT_EQ(
+      Body(response),
+      (nlohmann::json{{"error",
+                       {{"root_cause", {{{"type", "illegal_argument_exception"}, {"reason", one}}}},
+                        {"type", "illegal_argument_exception"},
+                        {"reason", one}}},
+                      {"status", 400}}));
+
+  // Several: sorted, plural, each with its suggestions (best first) or none.
+  response = router.Dispatch(
+      MakeRequest(HttpMethod::kPost, "/logs/_doc/1?timeouts=1&zzz=1&rotting=x&routing=a"));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(Body(response)["error"]["reason"],
+            "request [/logs/_doc/1] contains unrecognized parameters: [rotting] -> did you mean "
+            "[routing]?, [timeouts] -> did you mean [timeout]?, [zzz]");
+  response = router.Dispatch(MakeRequest(HttpMethod::kPost, "/logs/_doc/1?timeo"));
+  EXPECT_EQ(Body(response)["error"]["reason"],
+            "request [/logs/_doc/1] contains unrecognized parameter: [timeo] -> did you mean "
+            "any of [time, timeout]?");
+
+  // A route registered without parameters accepts only the common ones.
+  ASSERT_TRUE(router.Register(HttpMethod::kGet, "/", counting).ok());
+  EXPECT_EQ(router.Dispatch(MakeRequest(HttpMethod::kGet, "/?pretty")).status, 200);
+  EXPECT_EQ(router.Dispatch(MakeRequest(HttpMethod::kGet, "/?routing=a")).status, 400);
+  EXPECT_EQ(calls, 2);
+}
+
 TEST(RouterTest, HandlerExceptionBecomes500) {
   Router router;
   ASSERT_TRUE(router

@@ -747,7 +747,25 @@ class SearchService {
       item.headers = request.headers;
       std::optional<std::string> index = default_index;
       for (const auto& [key, value] : header.items()) {
-        if (key == "index") {
+        // The keys OpenSearch's MultiSearchRequest reads (its camelCase spellings are not
+        // taken); each other than the index acts as that search's URI parameter.
+        static const std::set<std::string, std::less<>> kHeaderKeys = {
+            "allow_no_indices",
+            "allow_partial_search_results",
+            "expand_wildcards",
+            "ignore_unavailable",
+            "index",
+            "indices",
+            "preference",
+            "request_cache",
+            "routing",
+            "search_type"};
+        if (!kHeaderKeys.contains(key)) {
+          return ErrorResponse(engine::IllegalArgument("key [" + key +
+                                                       "] is not supported in the metadata "
+                                                       "section"));
+        }
+        if (key == "index" || key == "indices") {
           if (value.is_string()) {
             index = value.get<std::string>();
           } else if (value.is_array()) {
@@ -1269,20 +1287,63 @@ Status RegisterSearchHandlers(const RestContext& context, Router* router) {
   auto clear_scroll = [service](const HttpRequest& r, const PathParams& p) {
     return service->ClearScroll(r, p);
   };
-  QD_RETURN_IF_ERROR(router->Register(get_post, "/_search", search));
-  QD_RETURN_IF_ERROR(router->Register(get_post, "/{index}/_search", search));
-  QD_RETURN_IF_ERROR(router->Register(get_post, "/_count", count));
-  QD_RETURN_IF_ERROR(router->Register(get_post, "/{index}/_count", count));
-  QD_RETURN_IF_ERROR(router->Register(get_post, "/_msearch", msearch));
-  QD_RETURN_IF_ERROR(router->Register(get_post, "/{index}/_msearch", msearch));
-  QD_RETURN_IF_ERROR(router->Register(get_post, "/_search/scroll", scroll));
-  QD_RETURN_IF_ERROR(router->Register(get_post, "/_search/scroll/{scroll_id}", scroll));
-  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kDelete, "/_search/scroll", clear_scroll));
+  // The `q` companions, and what _count and _search both take.
+  const RouteParams query_string = {"analyze_wildcard", "analyzer", "default_operator", "df",
+                                    "lenient",          "q"};
+  // Accepted without effect (docs/api.md): preference, request_cache, search_type, typed_keys
+  // and the concurrency knobs.
+  const RouteParams search_params = Params({query_string,
+                                            kIndexOptionParams,
+                                            {"_source",
+                                             "_source_excludes",
+                                             "_source_includes",
+                                             "allow_partial_search_results",
+                                             "batched_reduce_size",
+                                             "ccs_minimize_roundtrips",
+                                             "docvalue_fields",
+                                             "explain",
+                                             "from",
+                                             "max_concurrent_shard_requests",
+                                             "pre_filter_shard_size",
+                                             "preference",
+                                             "request_cache",
+                                             "rest_total_hits_as_int",
+                                             "routing",
+                                             "scroll",
+                                             "search_type",
+                                             "seq_no_primary_term",
+                                             "size",
+                                             "sort",
+                                             "stored_fields",
+                                             "terminate_after",
+                                             "timeout",
+                                             "track_scores",
+                                             "track_total_hits",
+                                             "typed_keys",
+                                             "version"}});
+  const RouteParams count_params =
+      Params({query_string,
+              kIndexOptionParams,
+              {"min_score", "preference", "routing", "terminate_after"}});
+  const RouteParams msearch_params = Params({search_params, {"max_concurrent_searches"}});
+  QD_RETURN_IF_ERROR(router->Register(get_post, "/_search", search, search_params));
+  QD_RETURN_IF_ERROR(router->Register(get_post, "/{index}/_search", search, search_params));
+  QD_RETURN_IF_ERROR(router->Register(get_post, "/_count", count, count_params));
+  QD_RETURN_IF_ERROR(router->Register(get_post, "/{index}/_count", count, count_params));
+  QD_RETURN_IF_ERROR(router->Register(get_post, "/_msearch", msearch, msearch_params));
+  QD_RETURN_IF_ERROR(router->Register(get_post, "/{index}/_msearch", msearch, msearch_params));
+  const RouteParams scroll_params = {"rest_total_hits_as_int", "scroll", "scroll_id"};
+  QD_RETURN_IF_ERROR(router->Register(get_post, "/_search/scroll", scroll, scroll_params));
   QD_RETURN_IF_ERROR(
-      router->Register(HttpMethod::kDelete, "/_search/scroll/{scroll_id}", clear_scroll));
+      router->Register(get_post, "/_search/scroll/{scroll_id}", scroll, scroll_params));
+  QD_RETURN_IF_ERROR(
+      router->Register(HttpMethod::kDelete, "/_search/scroll", clear_scroll, {"scroll_id"}));
+  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kDelete, "/_search/scroll/{scroll_id}",
+                                      clear_scroll, {"scroll_id"}));
   QD_RETURN_IF_ERROR(router->Register(
       HttpMethod::kPost, "/{index}/_search/point_in_time",
-      [service](const HttpRequest& r, const PathParams& p) { return service->CreatePit(r, p); }));
+      [service](const HttpRequest& r, const PathParams& p) { return service->CreatePit(r, p); },
+      Params({kIndexOptionParams, {"keep_alive", "preference"}})));
   QD_RETURN_IF_ERROR(router->Register(HttpMethod::kDelete, "/_search/point_in_time",
                                       [service](const HttpRequest& r, const PathParams&) {
                                         return service->DeletePits(r, false);

@@ -671,26 +671,31 @@ Status RegisterStatsHandlers(const RestContext& context, Router* router) {
   };
   for (std::string_view path :
        {"/_stats", "/_stats/{metric}", "/{index}/_stats", "/{index}/_stats/{metric}"}) {
-    QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, path, stats));
+    QD_RETURN_IF_ERROR(
+        router->Register(HttpMethod::kGet, path, stats, Params({kIndexOptionParams, {"level"}})));
   }
   auto nodes_stats = [context](const HttpRequest& request, const PathParams& params) {
     return NodesStats(context, request, params);
   };
   for (std::string_view path : {"/_nodes/stats", "/_nodes/stats/{metric}",
                                 "/_nodes/{node_id}/stats", "/_nodes/{node_id}/stats/{metric}"}) {
-    QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, path, nodes_stats));
+    QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, path, nodes_stats, {"level", "timeout"}));
   }
   auto nodes_http = [context](const HttpRequest& request, const PathParams& params) {
     return NodesHttp(context, request, params);
   };
-  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_nodes/http", nodes_http));
-  QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_nodes/{node_id}/http", nodes_http));
+  for (std::string_view path : {"/_nodes/http", "/_nodes/{node_id}/http"}) {
+    QD_RETURN_IF_ERROR(
+        router->Register(HttpMethod::kGet, path, nodes_http, {"flat_settings", "timeout"}));
+  }
   QD_RETURN_IF_ERROR(router->Register(
       HttpMethod::kGet, "/_cluster/settings",
-      [](const HttpRequest& request, const PathParams&) { return GetClusterSettings(request); }));
+      [](const HttpRequest& request, const PathParams&) { return GetClusterSettings(request); },
+      {"cluster_manager_timeout", "flat_settings", "include_defaults", "local", "master_timeout"}));
   QD_RETURN_IF_ERROR(router->Register(
       HttpMethod::kPut, "/_cluster/settings",
-      [](const HttpRequest& request, const PathParams&) { return PutClusterSettings(request); }));
+      [](const HttpRequest& request, const PathParams&) { return PutClusterSettings(request); },
+      Params({kAckTimeoutParams, {"flat_settings"}})));
   return router->Register({HttpMethod::kGet, HttpMethod::kPost}, "/_cluster/allocation/explain",
                           [context](const HttpRequest& request, const PathParams&) {
                             return AllocationExplain(context, request);

@@ -459,12 +459,15 @@ Status RegisterTemplateHandlers(const RestContext& context, IndexBodyValidator v
     const RestHandler del = [context, composable](const HttpRequest&, const PathParams& p) {
       return DeleteTemplates(context, p, composable);
     };
-    QD_RETURN_IF_ERROR(router->Register(M::kGet, base, get));
-    QD_RETURN_IF_ERROR(router->Register(M::kGet, base + "/{name}", get));
-    QD_RETURN_IF_ERROR(router->Register(M::kHead, base + "/{name}", get));
-    QD_RETURN_IF_ERROR(router->Register(M::kPut, base + "/{name}", put));
-    QD_RETURN_IF_ERROR(router->Register(M::kPost, base + "/{name}", put));
-    QD_RETURN_IF_ERROR(router->Register(M::kDelete, base + "/{name}", del));
+    // local and the cluster-manager timeouts change nothing here.
+    const RouteParams read = {"cluster_manager_timeout", "local", "master_timeout"};
+    QD_RETURN_IF_ERROR(router->Register(M::kGet, base, get, read));
+    QD_RETURN_IF_ERROR(router->Register(M::kGet, base + "/{name}", get, read));
+    QD_RETURN_IF_ERROR(router->Register(M::kHead, base + "/{name}", get, read));
+    const RouteParams change = Params({kAckTimeoutParams, {"create"}});
+    QD_RETURN_IF_ERROR(router->Register(M::kPut, base + "/{name}", put, change));
+    QD_RETURN_IF_ERROR(router->Register(M::kPost, base + "/{name}", put, change));
+    QD_RETURN_IF_ERROR(router->Register(M::kDelete, base + "/{name}", del, kAckTimeoutParams));
   }
   return Status::OK();
 }

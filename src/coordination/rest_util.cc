@@ -546,6 +546,17 @@ Result<std::chrono::milliseconds> TimeParam(const HttpRequest& request, std::str
   return parsed.value_or(std::chrono::milliseconds::max());
 }
 
+Result<std::chrono::milliseconds> AckTimeout(const HttpRequest& request) {
+  constexpr std::chrono::milliseconds kDefault{30000};
+  QD_RETURN_IF_ERROR(TimeParam(request, "master_timeout", kDefault).status());
+  QD_RETURN_IF_ERROR(TimeParam(request, "cluster_manager_timeout", kDefault).status());
+  return TimeParam(request, "timeout", kDefault);
+}
+
+const RouteParams kAckTimeoutParams = {"cluster_manager_timeout", "master_timeout", "timeout"};
+const RouteParams kIndexOptionParams = {"allow_no_indices", "expand_wildcards",
+                                        "ignore_unavailable"};
+
 Result<data::RefreshPolicy> RefreshParam(const HttpRequest& request) {
   if (!request.HasParam("refresh")) return data::RefreshPolicy::kNone;
   std::string_view value = request.Param("refresh");

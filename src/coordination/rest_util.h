@@ -107,6 +107,14 @@ Result<std::optional<std::chrono::milliseconds>> ParseTimeValue(std::string_view
                                                                 std::string_view name);
 Result<std::chrono::milliseconds> TimeParam(const HttpRequest& request, std::string_view name,
                                             std::chrono::milliseconds fallback);
+// The time parameters of acknowledged cluster-state changes (kAckTimeoutParams: timeout,
+// master_timeout, cluster_manager_timeout), each validated (default 30s); returns `timeout`.
+Result<std::chrono::milliseconds> AckTimeout(const HttpRequest& request);
+
+// Query parameter groups that many routes accept (Router::Register's `params`).
+extern const RouteParams kAckTimeoutParams;   // AckTimeout
+extern const RouteParams kIndexOptionParams;  // IndicesOptionsOf
+
 // `refresh`: absent/"false" -> kNone, ""/"true" -> kRefresh, "wait_for" -> kWaitFor.
 Result<data::RefreshPolicy> RefreshParam(const HttpRequest& request);
 
