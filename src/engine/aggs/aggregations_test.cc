@@ -591,6 +591,88 @@ TEST(AggregationsTest, MatchesBruteForceReference) {
   EXPECT_EQ((*r)["card"]["value"], tag_counts.size());  // below the threshold: exact
 }
 
+// Keyword terms without sub-aggregations count per leaf ordinal and fold the counts into
+// buckets at the end of each leaf: at the top level (owning bucket 0), under other buckets,
+// and with an exclude.
+TEST(AggregationsTest, KeywordTermsWithoutSubAggregationsMatchBruteForce) {
+  std::mt19937_64 rng(78);
+  std::vector<Doc> docs = RandomDocs(rng, 900, 30);
+  Corpus c(Split(docs, 2, rng));
+  auto match = [](const std::string& id) { return std::stoi(id) % 3 != 0; };
+  auto r = c.Run(json::parse(R"({
+      "t": {"terms": {"field": "tag", "size": 100, "exclude": "t1.*"}},
+      "h": {"histogram": {"field": "price", "interval": 100},
+            "aggs": {"t": {"terms": {"field": "tag", "size": 100}}}}})"),
+                 match);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::map<std::string, uint64_t> top;
+  std::map<double, std::map<std::string, uint64_t>> by_price;
+  for (const Doc& d : docs) {
+    if (!match(d.id)) continue;
+    for (const std::string& t : std::set<std::string>(d.tags.begin(), d.tags.end())) {
+      if (t.rfind("t1", 0) != 0) ++top[t];
+      if (d.price) ++by_price[std::floor(*d.price / 100) * 100][t];
+    }
+  }
+  auto counts = [](const json& buckets) {
+    std::map<std::string, uint64_t> out;
+    for (const json& b : buckets) out[b["key"]] = b["doc_count"];
+    return out;
+  };
+  EXPECT_EQ(counts((*r)["t"]["buckets"]), top);
+  size_t checked = 0;
+  for (const json& b : (*r)["h"]["buckets"]) {
+    EXPECT_EQ(counts(b["t"]["buckets"]), by_price[b["key"].get<double>()]) << b["key"];
+    ++checked;
+  }
+  EXPECT_EQ(checked, 3u);  // prices are below 250
+}
+
+// Top-level numeric histograms without sub-aggregations count per interval number in a dense
+// array while the numbers span at most 65535 intervals, and through buckets beyond that (the
+// epoch-millisecond "ts" at one-second intervals spans millions).
+TEST(AggregationsTest, NumericHistogramsWithoutSubAggregationsMatchBruteForce) {
+  std::mt19937_64 rng(79);
+  std::vector<Doc> docs = RandomDocs(rng, 900, 30);
+  Corpus c(Split(docs, 2, rng));
+  auto match = [](const std::string& id) { return std::stoi(id) % 4 != 1; };
+  auto r = c.Run(json::parse(R"({
+      "n": {"histogram": {"field": "n", "interval": 7, "offset": 3}},
+      "ts": {"histogram": {"field": "ts", "interval": 1000, "min_doc_count": 1}},
+      "t": {"terms": {"field": "tag"},
+            "aggs": {"n": {"histogram": {"field": "n", "interval": 10}}}}})"),
+                 match);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::map<double, uint64_t> n, ts;
+  std::map<std::string, std::map<double, uint64_t>> by_tag;
+  for (const Doc& d : docs) {
+    if (!match(d.id)) continue;
+    std::set<double> keys, tens;
+    for (int64_t v : d.n) {
+      keys.insert(std::floor((static_cast<double>(v) - 3) / 7) * 7 + 3);
+      tens.insert(std::floor(static_cast<double>(v) / 10) * 10);
+    }
+    for (double k : keys) ++n[k];
+    if (d.ts) ++ts[std::floor(static_cast<double>(*d.ts) / 1000) * 1000];
+    for (const std::string& t : std::set<std::string>(d.tags.begin(), d.tags.end())) {
+      for (double k : tens) ++by_tag[t][k];
+    }
+  }
+  auto counts = [](const json& buckets) {
+    std::map<double, uint64_t> out;
+    for (const json& b : buckets) {
+      if (b["doc_count"] != 0) out[b["key"].get<double>()] = b["doc_count"];
+    }
+    return out;
+  };
+  EXPECT_EQ(counts((*r)["n"]["buckets"]), n);
+  EXPECT_EQ(counts((*r)["ts"]["buckets"]), ts);
+  ASSERT_FALSE((*r)["t"]["buckets"].empty());
+  for (const json& b : (*r)["t"]["buckets"]) {
+    EXPECT_EQ(counts(b["n"]["buckets"]), by_tag[b["key"]]) << b["key"];
+  }
+}
+
 TEST(AggregationsTest, TermsErrorBoundsWhenShardSizeTruncates) {
   std::mt19937_64 rng(5);
   std::vector<Doc> docs = RandomDocs(rng, 2000, 200);

@@ -149,6 +149,18 @@ Result<json> BuildAll(AggregatorList& subs, uint32_t bucket) {
   }
   return out;
 }
+json KeyedBucket(json key, uint64_t doc_count, json aggs) {
+  json bucket = json::array();
+  bucket.get_ref<json::array_t&>().reserve(aggs.empty() ? 2 : 3);
+  bucket.push_back(std::move(key));
+  bucket.push_back(doc_count);
+  if (!aggs.empty()) bucket.push_back(std::move(aggs));
+  return bucket;
+}
+const json& BucketAggs(const json& bucket) {
+  static const json kNone = json::object();
+  return bucket.size() > 2 ? bucket[2] : kNone;
+}
 bool AnyNeedsScores(const AggregatorList& subs) {
   for (const auto& s : subs) {
     if (s->needs_scores()) return true;

@@ -121,6 +121,16 @@ inline void CollectAll(AggregatorList& subs, uint32_t doc, float score, uint32_t
 Result<json> BuildAll(AggregatorList& subs, uint32_t bucket);
 bool AnyNeedsScores(const AggregatorList& subs);
 
+// The buckets of keyed partials (terms, histogram, date_histogram) are arrays, [key, doc_count]
+// or [key, doc_count, {sub-aggregation partials}] when there are sub-aggregations, not objects:
+// a partial can hold tens of thousands of buckets, and an object costs a tree node per member
+// to build, look up and free at every step of the reduce.
+json KeyedBucket(json key, uint64_t doc_count, json aggs);
+inline const json& BucketKey(const json& bucket) { return bucket.at(0); }
+inline uint64_t BucketCount(const json& bucket) { return bucket.at(1).get<uint64_t>(); }
+// The sub-aggregation partials ({} when there are none).
+const json& BucketAggs(const json& bucket);
+
 // --- Reduce ---------------------------------------------------------------------------------
 
 // A copy of `partial` without its member `skip`, for merges that rebuild that member (a deep

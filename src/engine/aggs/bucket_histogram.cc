@@ -34,7 +34,8 @@ class HistogramAggregator : public Aggregator {
         interval_(interval),
         offset_(offset),
         missing_(missing),
-        template_(std::move(partial_template)) {}
+        template_(std::move(partial_template)),
+        dense_(!rounding_ && subs_.empty()) {}
 
   bool needs_scores() const override { return AnyNeedsScores(subs_); }
 
@@ -52,6 +53,7 @@ class HistogramAggregator : public Aggregator {
       if (!missing_) return;
       values = std::span<const int64_t>(&*missing_, 1);
     }
+    if (owning == 0 && dense_ && CollectDense(values)) return;
     bool first = true;
     int64_t prev = 0;
     for (int64_t raw : values) {
@@ -59,24 +61,15 @@ class HistogramAggregator : public Aggregator {
       if (!first && key == prev) continue;  // values ascending: equal keys are adjacent
       first = false;
       prev = key;
-      auto found = buckets_.find({owning, key});
-      if (found == buckets_.end() && counts_.size() >= kMaxShardBuckets) {
-        too_many_ = true;  // reported by BuildPartial; stop growing
-        continue;
-      }
-      auto [it, inserted] = buckets_.try_emplace({owning, key}, 0);
-      if (inserted) {
-        it->second = static_cast<uint32_t>(counts_.size());
-        counts_.push_back(0);
-        owners_.push_back(owning);
-        keys_.push_back(key);
-      }
-      ++counts_[it->second];
-      CollectAll(subs_, doc, score, it->second);
+      const uint32_t bucket = BucketOf(owning, key);
+      if (bucket == kNoBucket) continue;
+      ++counts_[bucket];
+      CollectAll(subs_, doc, score, bucket);
     }
   }
 
   Result<json> BuildPartial(uint32_t owning) override {
+    FoldDense();
     if (too_many_) {
       return Status::InvalidArgument(
           "too_many_buckets_exception: Trying to create too many buckets. Must be less than or "
@@ -104,10 +97,10 @@ class HistogramAggregator : public Aggregator {
     });
     json p = template_;
     json buckets = json::array();
+    buckets.get_ref<json::array_t&>().reserve(mine.size());
     for (const auto& [key, b] : mine) {
-      json bucket = {{"key", key_json(key)}, {"doc_count", counts_[b]}};
-      QD_ASSIGN_OR_RETURN(bucket["aggs"], BuildAll(subs_, b));
-      buckets.push_back(std::move(bucket));
+      QD_ASSIGN_OR_RETURN(json aggs, BuildAll(subs_, b));
+      buckets.push_back(KeyedBucket(key_json(key), counts_[b], std::move(aggs)));
     }
     p["buckets"] = std::move(buckets);
     // Sub-aggregation partials of an empty bucket, for the buckets the reduce adds.
@@ -116,11 +109,89 @@ class HistogramAggregator : public Aggregator {
   }
 
  private:
+  static constexpr uint32_t kNoBucket = std::numeric_limits<uint32_t>::max();
+
+  // The interval number of a value (an integral double, or NaN); histograms without rounding.
+  double IntervalOf(int64_t raw) const {
+    return std::floor((src_.ToDouble(raw) - offset_) / interval_);
+  }
+  // The key of an interval number, as its bits.
+  int64_t KeyOfInterval(double n) const {
+    return std::bit_cast<int64_t>(n * interval_ + offset_ + 0.0);  // +0.0: no -0.0 keys
+  }
   int64_t KeyOf(int64_t raw) {
-    if (rounding_) return rounding_->Round(raw);
-    const double v = src_.ToDouble(raw);
-    const double key = std::floor((v - offset_) / interval_) * interval_ + offset_;
-    return std::bit_cast<int64_t>(key + 0.0);  // +0.0: no -0.0 keys
+    return rounding_ ? rounding_->Round(raw) : KeyOfInterval(IntervalOf(raw));
+  }
+
+  // The bucket of (owning, key), created when new; kNoBucket past the limit (too_many_).
+  uint32_t BucketOf(uint32_t owning, int64_t key) {
+    auto found = buckets_.find({owning, key});
+    if (found != buckets_.end()) return found->second;
+    if (counts_.size() >= kMaxShardBuckets) {
+      too_many_ = true;  // reported by BuildPartial; stop growing
+      return kNoBucket;
+    }
+    const uint32_t bucket = static_cast<uint32_t>(counts_.size());
+    buckets_.emplace(std::pair{owning, key}, bucket);
+    counts_.push_back(0);
+    owners_.push_back(owning);
+    keys_.push_back(key);
+    return bucket;
+  }
+
+  // Numeric histograms without sub-aggregations count the docs of owning bucket 0 per interval
+  // number in a dense array, with no hash lookup per value, while those numbers span at most
+  // kMaxShardBuckets; FoldDense moves the counts into buckets. Returns false, having counted
+  // nothing, when the doc's values do not fit: the array is then given up.
+  bool CollectDense(std::span<const int64_t> values) {
+    // Values ascend, so their interval numbers do: the first and last bound them all.
+    const double lo = IntervalOf(values.front()), hi = IntervalOf(values.back());
+    if (!(std::fabs(lo) < 0x1p52 && std::fabs(hi) < 0x1p52) ||
+        !ReserveDense(static_cast<int64_t>(lo), static_cast<int64_t>(hi))) {
+      dense_ = false;  // what it counted joins the buckets in BuildPartial
+      return false;
+    }
+    int64_t prev = 0;
+    bool first = true;
+    for (int64_t raw : values) {
+      const int64_t n = static_cast<int64_t>(IntervalOf(raw));
+      if (!first && n == prev) continue;  // a doc counts once per bucket
+      first = false;
+      prev = n;
+      ++dense_counts_[static_cast<size_t>(n - dense_base_)];
+    }
+    return true;
+  }
+  // Makes the dense array cover interval numbers [lo, hi], growing it by at least its size
+  // (amortized growth at either end); false when that would span more than kMaxShardBuckets.
+  bool ReserveDense(int64_t lo, int64_t hi) {
+    if (dense_counts_.empty()) dense_base_ = lo;
+    const int64_t end = dense_base_ + static_cast<int64_t>(dense_counts_.size());
+    if (lo >= dense_base_ && hi < end) return true;
+    const int64_t want_lo = std::min(lo, dense_base_), want_end = std::max(hi + 1, end);
+    if (want_end - want_lo > static_cast<int64_t>(kMaxShardBuckets)) return false;
+    const int64_t slack = static_cast<int64_t>(dense_counts_.size());
+    const int64_t new_lo =
+        lo < dense_base_
+            ? std::max(want_end - static_cast<int64_t>(kMaxShardBuckets), want_lo - slack)
+            : dense_base_;
+    const int64_t new_end =
+        hi >= end ? std::min(new_lo + static_cast<int64_t>(kMaxShardBuckets), want_end + slack)
+                  : end;
+    std::vector<uint32_t> grown(static_cast<size_t>(new_end - new_lo), 0);
+    std::copy(dense_counts_.begin(), dense_counts_.end(), grown.begin() + (dense_base_ - new_lo));
+    dense_counts_ = std::move(grown);
+    dense_base_ = new_lo;
+    return true;
+  }
+  void FoldDense() {
+    for (size_t i = 0; i < dense_counts_.size(); ++i) {
+      if (dense_counts_[i] == 0) continue;
+      const uint32_t bucket =
+          BucketOf(0, KeyOfInterval(static_cast<double>(dense_base_ + static_cast<int64_t>(i))));
+      if (bucket != kNoBucket) counts_[bucket] += dense_counts_[i];
+    }
+    dense_counts_.clear();
   }
 
   const FieldSource src_;
@@ -137,6 +208,9 @@ class HistogramAggregator : public Aggregator {
   std::vector<std::vector<uint32_t>> by_owner_;  // built at the first BuildPartial
   size_t indexed_ = 0;                           // owners_.size() when by_owner_ was built
   bool too_many_ = false;
+  bool dense_;                          // CollectDense is in use
+  std::vector<uint32_t> dense_counts_;  // interval number - dense_base_ -> docs (< 2^32)
+  int64_t dense_base_ = 0;
 };
 
 Result<double> NumberParam(const json& body, const char* key, const std::string& type) {

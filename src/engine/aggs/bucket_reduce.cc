@@ -43,24 +43,27 @@ Result<json> MergeBucketsByKey(const std::vector<const json*>& parts) {
   };
   std::vector<Ref> all;
   for (const json* p : parts) {
-    for (const json& b : p->at("buckets")) all.push_back({&b.at("key"), &b});
+    for (const json& b : p->at("buckets")) all.push_back({&BucketKey(b), &b});
   }
   KeyLess less;
   std::stable_sort(all.begin(), all.end(),
                    [&](const Ref& a, const Ref& b) { return less(*a.key, *b.key); });
   json out = json::array();
+  out.get_ref<json::array_t&>().reserve(all.size());
   std::vector<const json*> aggs;
   for (size_t i = 0; i < all.size();) {
     const json& key = *all[i].key;
     uint64_t count = 0;
     aggs.clear();
     for (; i < all.size() && !less(key, *all[i].key); ++i) {
-      count += all[i].bucket->at("doc_count").get<uint64_t>();
-      aggs.push_back(&all[i].bucket->at("aggs"));
+      count += BucketCount(*all[i].bucket);
+      aggs.push_back(&BucketAggs(*all[i].bucket));
     }
-    json b = {{"key", key}, {"doc_count", count}};
-    QD_ASSIGN_OR_RETURN(b["aggs"], MergeAggsObjects(aggs));
-    out.push_back(std::move(b));
+    json merged_aggs;  // null: no sub-aggregations (the common case costs no allocation)
+    if (std::any_of(aggs.begin(), aggs.end(), [](const json* a) { return !a->empty(); })) {
+      QD_ASSIGN_OR_RETURN(merged_aggs, MergeAggsObjects(aggs));
+    }
+    out.push_back(KeyedBucket(key, count, std::move(merged_aggs)));
   }
   return out;
 }
@@ -99,7 +102,7 @@ Result<json> MergeTerms(const std::vector<const json*>& parts) {
       err = p->at("error").get<int64_t>();
       if (err <= 0) {
         uint64_t mn = std::numeric_limits<uint64_t>::max();
-        for (const json& b : buckets) mn = std::min(mn, b.at("doc_count").get<uint64_t>());
+        for (const json& b : buckets) mn = std::min(mn, BucketCount(b));
         err = static_cast<int64_t>(mn);
       }
     } else {
@@ -119,6 +122,16 @@ Result<json> RenderSubAggs(const json& bucket, json out) {
   return out;
 }
 
+// A rendered bucket {"key", "doc_count"}, built member by member (an initializer list of
+// pairs costs a temporary per element, and this runs once per bucket of the response).
+json RenderedBucket(const json& key, uint64_t doc_count) {
+  json out = json::object();
+  auto& members = out.get_ref<json::object_t&>();
+  members.emplace("key", key);
+  members.emplace("doc_count", doc_count);
+  return out;
+}
+
 void AddKeyAsString(const json& fmt, const json& key, json* out) {
   if (fmt.is_null() || !key.is_number()) return;
   std::string s = FormatValue(fmt, key.get<double>());
@@ -129,9 +142,9 @@ Result<json> RenderTerms(const json& p) {
   QD_ASSIGN_OR_RETURN(TermsOrder order, TermsOrder::FromJson(p.at("order")));
   const json& buckets = p.at("buckets");
   std::vector<TermsOrder::Item> items;
+  items.reserve(buckets.size());
   for (size_t i = 0; i < buckets.size(); ++i) {
-    items.push_back({&buckets[i].at("key"), buckets[i].at("doc_count").get<uint64_t>(),
-                     &buckets[i].at("aggs"), i});
+    items.push_back({&BucketKey(buckets[i]), BucketCount(buckets[i]), &BucketAggs(buckets[i]), i});
   }
   QD_RETURN_IF_ERROR(order.Sort(&items));
   const int64_t size = p.at("size").get<int64_t>();
@@ -139,6 +152,8 @@ Result<json> RenderTerms(const json& p) {
   const json fmt = p.value("fmt", json());
   uint64_t other = p.at("other").get<uint64_t>();
   json out_buckets = json::array();
+  out_buckets.get_ref<json::array_t&>().reserve(
+      std::min(items.size(), static_cast<size_t>(std::max<int64_t>(size, 0))));
   for (const TermsOrder::Item& it : items) {
     if (it.count < min_doc_count) continue;
     if (static_cast<int64_t>(out_buckets.size()) >= size) {
@@ -146,9 +161,9 @@ Result<json> RenderTerms(const json& p) {
       continue;
     }
     const json& b = buckets[it.index];
-    json rb = {{"key", b.at("key")}, {"doc_count", it.count}};
-    AddKeyAsString(fmt, b.at("key"), &rb);
-    QD_ASSIGN_OR_RETURN(rb, RenderSubAggs(b, std::move(rb)));
+    json rb = RenderedBucket(BucketKey(b), it.count);
+    AddKeyAsString(fmt, BucketKey(b), &rb);
+    QD_RETURN_IF_ERROR(RenderAggsInto(BucketAggs(b), &rb));
     out_buckets.push_back(std::move(rb));
   }
   return json{{"doc_count_error_upper_bound", p.at("error")},
@@ -177,7 +192,7 @@ Result<json> RenderHistogram(const std::string& type, const json& p) {
   std::vector<Slot> slots;
   std::deque<json> gap_keys;
   auto merged_slot = [](const json& b) {
-    return Slot{&b.at("key"), b.at("doc_count").get<uint64_t>(), &b.at("aggs")};
+    return Slot{&BucketKey(b), BucketCount(b), &BucketAggs(b)};
   };
   bool filled_gaps = false;
   if (min_doc_count == 0) {
@@ -210,8 +225,8 @@ Result<json> RenderHistogram(const std::string& type, const json& p) {
     };
     std::optional<json> lo, hi;
     if (!buckets.empty()) {
-      lo = buckets.front().at("key");
-      hi = buckets.back().at("key");
+      lo = BucketKey(buckets.front());
+      hi = BucketKey(buckets.back());
     }
     if (p.contains("extended_bounds")) {
       const json& eb = p["extended_bounds"];
@@ -232,10 +247,10 @@ Result<json> RenderHistogram(const std::string& type, const json& p) {
       const json& empty_aggs = p.at("empty_aggs");
       json key = *lo;
       while (!less(*hi, key)) {
-        while (i < buckets.size() && less(buckets[i].at("key"), key)) {
+        while (i < buckets.size() && less(BucketKey(buckets[i]), key)) {
           slots.push_back(merged_slot(buckets[i++]));  // keys off the rounding grid (not expected)
         }
-        if (i < buckets.size() && !less(key, buckets[i].at("key"))) {
+        if (i < buckets.size() && !less(key, BucketKey(buckets[i]))) {
           slots.push_back(merged_slot(buckets[i++]));
         } else {
           gap_keys.push_back(key);
@@ -265,7 +280,7 @@ Result<json> RenderHistogram(const std::string& type, const json& p) {
   for (const TermsOrder::Item& it : items) {
     if (it.count < min_doc_count) continue;
     const Slot& b = slots[it.index];
-    json rb = {{"key", *b.key}, {"doc_count", it.count}};
+    json rb = RenderedBucket(*b.key, it.count);
     AddKeyAsString(fmt, *b.key, &rb);
     QD_RETURN_IF_ERROR(RenderAggsInto(*b.aggs, &rb));
     if (keyed) {

@@ -123,6 +123,7 @@ class TermsAggregator : public Aggregator {
     if (src_.kind == ValueKind::kKeyword) {
       ords_ = leaf.reader->SortedSet(src_.field);
       leaf_terms_.assign(ords_ ? ords_->value_count() : 0, kUnset);
+      if (subs_.empty()) leaf_counts_.assign(leaf_terms_.size(), 0);
       if (min_doc_count_ == 0 && ords_ != nullptr) {
         for (uint32_t ord = 0; ord < ords_->value_count(); ++ord) TermIdForOrd(ord);
       }
@@ -130,12 +131,26 @@ class TermsAggregator : public Aggregator {
       numeric_ = leaf.reader->Numeric(src_.field);
     }
   }
-  void FinishLeaf() override { FinishLeafAll(subs_); }
+  void FinishLeaf() override {
+    FinishLeafAll(subs_);
+    if (ords_ == nullptr || !subs_.empty()) return;
+    for (uint32_t ord = 0; ord < leaf_counts_.size(); ++ord) {
+      if (leaf_counts_[ord] == 0) continue;
+      const uint32_t term = TermIdForOrd(ord);
+      if (term != kRejected) bucket_count_[TopBucket(term)] += leaf_counts_[ord];
+    }
+  }
 
   void Collect(uint32_t doc, float score, uint32_t owning) override {
     if (src_.kind == ValueKind::kUnmapped) return;
     bool any = false;
-    if (ords_ != nullptr) {
+    if (ords_ != nullptr && owning == 0 && subs_.empty()) {
+      // Top-level counts only: per leaf ordinal, folded into buckets by FinishLeaf.
+      for (uint32_t ord : ords_->Ords(doc)) {
+        any = true;
+        ++leaf_counts_[ord];
+      }
+    } else if (ords_ != nullptr) {
       for (uint32_t ord : ords_->Ords(doc)) {
         any = true;
         const uint32_t term = TermIdForOrd(ord);
@@ -194,19 +209,18 @@ class TermsAggregator : public Aggregator {
     QD_RETURN_IF_ERROR(order_.Sort(&items));
     uint64_t other = 0;
     json buckets = json::array();
+    buckets.get_ref<json::array_t&>().reserve(
+        std::min<size_t>(items.size(), static_cast<size_t>(shard_size_)));
     for (size_t i = 0; i < items.size(); ++i) {
       Entry& e = entries[items[i].index];
       if (static_cast<int64_t>(i) >= shard_size_) {
         other += e.count;
         continue;
       }
-      json b = {{"key", keys_[e.term]}, {"doc_count", e.count}};
-      if (by_sub) {
-        b["aggs"] = std::move(e.aggs);
-      } else {
-        QD_ASSIGN_OR_RETURN(b["aggs"], BuildAll(subs_, e.bucket));
+      if (!by_sub) {
+        QD_ASSIGN_OR_RETURN(e.aggs, BuildAll(subs_, e.bucket));
       }
-      buckets.push_back(std::move(b));
+      buckets.push_back(KeyedBucket(keys_[e.term], e.count, std::move(e.aggs)));
     }
     json p = {{"type", "terms"},
               {"size", size_},
@@ -237,12 +251,17 @@ class TermsAggregator : public Aggregator {
     }
   }
 
+  uint32_t TopBucket(uint32_t term) {
+    if (term >= top_buckets_.size()) top_buckets_.resize(term + 1, kUnset);
+    uint32_t& bucket = top_buckets_[term];
+    if (bucket == kUnset) bucket = NewBucket(0, term);
+    return bucket;
+  }
+
   void CollectBucket(uint32_t doc, float score, uint32_t owning, uint32_t term) {
     uint32_t bucket;
     if (owning == 0) {
-      if (term >= top_buckets_.size()) top_buckets_.resize(term + 1, kUnset);
-      bucket = top_buckets_[term];
-      if (bucket == kUnset) bucket = top_buckets_[term] = NewBucket(owning, term);
+      bucket = TopBucket(term);
     } else {
       const uint64_t k = (uint64_t{owning} << 32) | term;
       auto [it, inserted] = nested_buckets_.try_emplace(k, 0);
@@ -323,7 +342,8 @@ class TermsAggregator : public Aggregator {
 
   const SortedSetDocValues* ords_ = nullptr;
   const NumericDocValues* numeric_ = nullptr;
-  std::vector<uint32_t> leaf_terms_;  // leaf ordinal -> term id (kUnset: not looked up yet)
+  std::vector<uint32_t> leaf_terms_;   // leaf ordinal -> term id (kUnset: not looked up yet)
+  std::vector<uint32_t> leaf_counts_;  // leaf ordinal -> docs of owning bucket 0 (no subs)
 
   std::vector<json> keys_;            // term id -> key
   std::vector<uint8_t> accepted_;     // term id -> passes include/exclude
