@@ -6,7 +6,8 @@
 // per-doc collection allocates nothing except when a new bucket or value appears.
 //
 // Partial results are JSON objects {"type": <agg type>, ...}; every bucket carries the
-// partials of its sub-aggregations under "aggs".
+// partials of its sub-aggregations (under "aggs", or as the third element of the array
+// buckets of terms and histograms: see KeyedBucket).
 #pragma once
 
 #include <cstdint>
