@@ -591,6 +591,16 @@ TEST(AggregationsTest, MatchesBruteForceReference) {
   EXPECT_EQ((*r)["card"]["value"], tag_counts.size());  // below the threshold: exact
 }
 
+// The non-empty buckets of a rendered terms or histogram aggregation: key -> doc_count.
+template <typename Key>
+std::map<Key, uint64_t> BucketCounts(const json& buckets) {
+  std::map<Key, uint64_t> out;
+  for (const json& b : buckets) {
+    if (b["doc_count"] != 0) out[b["key"].get<Key>()] = b["doc_count"];
+  }
+  return out;
+}
+
 // Keyword terms without sub-aggregations count per leaf ordinal and fold the counts into
 // buckets at the end of each leaf: at the top level (owning bucket 0), under other buckets,
 // and with an exclude.
@@ -614,15 +624,11 @@ TEST(AggregationsTest, KeywordTermsWithoutSubAggregationsMatchBruteForce) {
       if (d.price) ++by_price[std::floor(*d.price / 100) * 100][t];
     }
   }
-  auto counts = [](const json& buckets) {
-    std::map<std::string, uint64_t> out;
-    for (const json& b : buckets) out[b["key"]] = b["doc_count"];
-    return out;
-  };
-  EXPECT_EQ(counts((*r)["t"]["buckets"]), top);
+  EXPECT_EQ(BucketCounts<std::string>((*r)["t"]["buckets"]), top);
   size_t checked = 0;
   for (const json& b : (*r)["h"]["buckets"]) {
-    EXPECT_EQ(counts(b["t"]["buckets"]), by_price[b["key"].get<double>()]) << b["key"];
+    EXPECT_EQ(BucketCounts<std::string>(b["t"]["buckets"]), by_price[b["key"].get<double>()])
+        << b["key"];
     ++checked;
   }
   EXPECT_EQ(checked, 3u);  // prices are below 250
@@ -658,18 +664,11 @@ TEST(AggregationsTest, NumericHistogramsWithoutSubAggregationsMatchBruteForce) {
       for (double k : tens) ++by_tag[t][k];
     }
   }
-  auto counts = [](const json& buckets) {
-    std::map<double, uint64_t> out;
-    for (const json& b : buckets) {
-      if (b["doc_count"] != 0) out[b["key"].get<double>()] = b["doc_count"];
-    }
-    return out;
-  };
-  EXPECT_EQ(counts((*r)["n"]["buckets"]), n);
-  EXPECT_EQ(counts((*r)["ts"]["buckets"]), ts);
+  EXPECT_EQ(BucketCounts<double>((*r)["n"]["buckets"]), n);
+  EXPECT_EQ(BucketCounts<double>((*r)["ts"]["buckets"]), ts);
   ASSERT_FALSE((*r)["t"]["buckets"].empty());
   for (const json& b : (*r)["t"]["buckets"]) {
-    EXPECT_EQ(counts(b["n"]["buckets"]), by_tag[b["key"]]) << b["key"];
+    EXPECT_EQ(BucketCounts<double>(b["n"]["buckets"]), by_tag[b["key"]]) << b["key"];
   }
 }
 
