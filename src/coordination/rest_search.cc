@@ -371,6 +371,7 @@ struct SearchPlan {
   bool has_sort = false;
   uint64_t track_total_hits = kDefaultTrackTotalHits;
   bool total_as_int = false;
+  engine::RenderOptions aggs_render;  // typed_keys
   bool allow_partial = true;
   int64_t now_millis = 0;
   std::optional<std::chrono::milliseconds> timeout;  // per shard query phase
@@ -609,7 +610,7 @@ SearchRun QueryThenFetch(const std::vector<ShardTarget>& targets, const SearchPl
     if (partial_aggs.empty()) {
       body["aggregations"] = OrderedJson::object();
     } else {
-      Result<json> reduced = ReduceShardAggregations(partial_aggs);
+      Result<json> reduced = ReduceShardAggregations(partial_aggs, plan.aggs_render);
       if (!reduced.ok()) {
         run.reply = ErrorReply(reduced.status());
         return run;
@@ -1074,6 +1075,7 @@ class SearchService {
     }
     QD_ASSIGN_OR_RETURN(bool as_int, BoolParam(request, "rest_total_hits_as_int", false));
     plan.total_as_int = as_int;
+    QD_ASSIGN_OR_RETURN(plan.aggs_render.typed_keys, BoolParam(request, "typed_keys", false));
     json track = body.contains("track_total_hits") ? body["track_total_hits"] : json();
     QD_ASSIGN_OR_RETURN(plan.track_total_hits, ParseTrackTotalHits(track));
     if (as_int && track.is_null()) plan.track_total_hits = engine::kTrackTotalHitsExact;
@@ -1290,8 +1292,8 @@ Status RegisterSearchHandlers(const RestContext& context, Router* router) {
   // The `q` companions, and what _count and _search both take.
   const RouteParams query_string = {"analyze_wildcard", "analyzer", "default_operator", "df",
                                     "lenient",          "q"};
-  // Accepted without effect (docs/api.md): preference, request_cache, search_type, typed_keys
-  // and the concurrency knobs.
+  // Accepted without effect (docs/api.md): preference, request_cache, search_type and the
+  // concurrency knobs.
   const RouteParams search_params = Params({query_string,
                                             kIndexOptionParams,
                                             {"_source",
@@ -1332,7 +1334,8 @@ Status RegisterSearchHandlers(const RestContext& context, Router* router) {
   QD_RETURN_IF_ERROR(router->Register(get_post, "/{index}/_count", count, count_params));
   QD_RETURN_IF_ERROR(router->Register(get_post, "/_msearch", msearch, msearch_params));
   QD_RETURN_IF_ERROR(router->Register(get_post, "/{index}/_msearch", msearch, msearch_params));
-  const RouteParams scroll_params = {"rest_total_hits_as_int", "scroll", "scroll_id"};
+  // typed_keys: as OpenSearch's scroll action (a page after the first has no aggregations).
+  const RouteParams scroll_params = {"rest_total_hits_as_int", "scroll", "scroll_id", "typed_keys"};
   QD_RETURN_IF_ERROR(router->Register(get_post, "/_search/scroll", scroll, scroll_params));
   QD_RETURN_IF_ERROR(
       router->Register(get_post, "/_search/scroll/{scroll_id}", scroll, scroll_params));

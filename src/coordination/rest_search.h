@@ -10,9 +10,10 @@
 //       size, sort ("field:desc,..."), _source, _source_includes, _source_excludes,
 //       stored_fields, docvalue_fields, track_total_hits, track_scores, explain, version,
 //       seq_no_primary_term, terminate_after, timeout, routing, scroll,
-//       rest_total_hits_as_int, allow_partial_search_results, ignore_unavailable,
-//       allow_no_indices, expand_wildcards; typed_keys, search_type, preference,
-//       request_cache and the concurrency knobs are accepted and ignored.
+//       rest_total_hits_as_int, typed_keys (aggregation names as "sterms#name"),
+//       allow_partial_search_results, ignore_unavailable, allow_no_indices, expand_wildcards;
+//       search_type, preference, request_cache and the concurrency knobs are accepted and
+//       ignored.
 //   GET|POST /_count, /{index}/_count             {"count", "_shards"}; body {"query"}; q=.
 //   GET|POST /_msearch, /{index}/_msearch         NDJSON header/body pairs.
 //   GET|POST /_search/scroll[/{scroll_id}]        the next page of a scroll.

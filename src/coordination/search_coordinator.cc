@@ -256,14 +256,15 @@ std::optional<float> MergeMaxScore(const std::vector<float>& shard_max_scores) {
   return best;
 }
 
-Result<json> ReduceShardAggregations(const std::vector<std::string>& encoded) {
+Result<json> ReduceShardAggregations(const std::vector<std::string>& encoded,
+                                     const engine::RenderOptions& options) {
   std::vector<engine::ShardAggregations> partials;
   partials.reserve(encoded.size());
   for (const std::string& bytes : encoded) {
     QD_ASSIGN_OR_RETURN(engine::ShardAggregations partial, engine::DecodePartial(bytes));
     partials.push_back(std::move(partial));
   }
-  return engine::ReduceAggregations(partials);
+  return engine::ReduceAggregations(partials, options);
 }
 
 int64_t MaxResultWindow(const json& other_settings) {

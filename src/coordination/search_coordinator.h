@@ -27,6 +27,7 @@
 
 #include "common/status.h"
 #include "data/shard_service.h"
+#include "engine/aggs/aggregations.h"
 #include "engine/search/searcher.h"
 
 namespace quidditch::rest {
@@ -96,7 +97,8 @@ std::optional<float> MergeMaxScore(const std::vector<float>& shard_max_scores);
 
 // Decodes each shard's engine::EncodePartial and reduces them into the response's
 // "aggregations" object.
-Result<nlohmann::json> ReduceShardAggregations(const std::vector<std::string>& encoded);
+Result<nlohmann::json> ReduceShardAggregations(const std::vector<std::string>& encoded,
+                                               const engine::RenderOptions& options);
 
 // --- limits ------------------------------------------------------------------------------------
 

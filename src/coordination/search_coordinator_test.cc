@@ -253,7 +253,7 @@ TEST(IdCodecTest, PitIdRoundTrip) {
 TEST(ReduceTest, RejectsMalformedPartials) {
   // Real partials are reduced in rest_search_test (aggregations across shards); here: a partial
   // that does not decode fails the reduce instead of being dropped.
-  auto bad = ReduceShardAggregations({"not json"});
+  auto bad = ReduceShardAggregations({"not json"}, {});
   EXPECT_FALSE(bad.ok());
 }
 

@@ -96,8 +96,17 @@ Result<std::unique_ptr<AggregationsCollector>> ParseAggregations(const nlohmann:
 std::string EncodePartial(const ShardAggregations& partial);
 Result<ShardAggregations> DecodePartial(std::string_view bytes);
 
+// How the reduced aggregations are written.
+struct RenderOptions {
+  // `typed_keys`: every aggregation's name is prefixed with its result type, "sterms#name",
+  // "date_histogram#name", ... (InternalAggregation.getType()), as OpenSearch writes them when
+  // the request has typed_keys=true; typed clients (opensearch-java) need it to parse results.
+  bool typed_keys = false;
+};
+
 // Merges the partial results of all shards (at least one; all from the same request) into the
 // `aggregations` object of the search response.
-Result<nlohmann::json> ReduceAggregations(const std::vector<ShardAggregations>& shards);
+Result<nlohmann::json> ReduceAggregations(const std::vector<ShardAggregations>& shards,
+                                          const RenderOptions& options = {});
 
 }  // namespace quidditch::engine

@@ -152,8 +152,15 @@ class Corpus {
   }
 
   // Runs `aggs` on every shard (all docs match, or those `match` accepts by id) and reduces.
-  Result<json> Run(const json& aggs,
-                   const std::function<bool(const std::string&)>& match = nullptr) const {
+  Result<json> Run(const json& aggs, const std::function<bool(const std::string&)>& match = nullptr,
+                   const RenderOptions& options = {}) const {
+    QD_ASSIGN_OR_RETURN(std::vector<ShardAggregations> partials, Partials(aggs, match));
+    return ReduceAggregations(partials, options);
+  }
+
+  // The decoded partial result of every shard.
+  Result<std::vector<ShardAggregations>> Partials(
+      const json& aggs, const std::function<bool(const std::string&)>& match = nullptr) const {
     std::vector<ShardAggregations> partials;
     for (const auto& leaves : shards_) {
       QD_ASSIGN_OR_RETURN(auto collector, ParseAggregations(aggs, Context()));
@@ -172,7 +179,7 @@ class Corpus {
       QD_ASSIGN_OR_RETURN(ShardAggregations decoded, DecodePartial(EncodePartial(p)));
       partials.push_back(std::move(decoded));
     }
-    return ReduceAggregations(partials);
+    return partials;
   }
 
  private:
@@ -405,6 +412,94 @@ TEST(AggregationsTest, MetaIsEchoed) {
                     2);
   EXPECT_EQ(r["t"]["meta"], json::parse(R"({"color": "blue"})"));
   EXPECT_EQ(r["t"]["buckets"][0]["s"]["meta"], json::parse(R"({"x": 1})"));
+}
+
+// The names of every aggregation (at any depth) in a rendered response, or in a bucket.
+std::set<std::string> AggregationNames(const json& aggs) {
+  std::set<std::string> names;
+  for (const auto& [name, agg] : aggs.items()) {
+    if (!agg.is_object() || name == "meta") continue;  // a bucket's key, doc_count, ...
+    names.insert(name);
+    std::vector<const json*> buckets;
+    if (agg.contains("buckets")) {
+      for (const json& bucket : agg["buckets"]) buckets.push_back(&bucket);
+    } else if (agg.contains("doc_count")) {
+      buckets.push_back(&agg);  // a single-bucket aggregation
+    }
+    for (const json* bucket : buckets) names.merge(AggregationNames(*bucket));
+  }
+  return names;
+}
+
+// (filter and filters need a search's query matcher: the REST behaviour tests cover them.)
+TEST(AggregationsTest, TypedKeysPrefixEveryAggregationWithItsResultType) {
+  Corpus corpus({{SmallDocs()}});
+  const json aggs = json::parse(R"({
+    "tags": {"terms": {"field": "tag"}, "aggs": {
+      "by_n": {"terms": {"field": "n"}},
+      "by_price": {"terms": {"field": "price"}},
+      "by_day": {"terms": {"field": "ts"}},
+      "by_flag": {"terms": {"field": "flag"}},
+      "nowhere": {"terms": {"field": "absent"}}}},
+    "h": {"histogram": {"field": "n", "interval": 2}, "aggs": {"a": {"avg": {"field": "n"}}}},
+    "dh": {"date_histogram": {"field": "ts", "calendar_interval": "month"}},
+    "r": {"range": {"field": "n", "ranges": [{"to": 3}]}, "aggs": {"c": {"cardinality": {"field": "tag"}}}},
+    "dr": {"date_range": {"field": "ts", "ranges": [{"to": "now"}]}},
+    "miss": {"missing": {"field": "price"}, "aggs": {"th": {"top_hits": {"size": 1}},
+      "m": {"max": {"field": "n"}}, "v": {"value_count": {"field": "n"}}}},
+    "p": {"percentiles": {"field": "n"}},
+    "st": {"stats": {"field": "n"}},
+    "es": {"extended_stats": {"field": "n"}},
+    "mn": {"min": {"field": "n"}},
+    "sm": {"sum": {"field": "n"}}})");
+  auto plain = corpus.Run(aggs);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  auto typed = corpus.Run(aggs, nullptr, RenderOptions{.typed_keys = true});
+  ASSERT_TRUE(typed.ok()) << typed.status();
+  EXPECT_EQ(AggregationNames(*typed), (std::set<std::string>{"sterms#tags",
+                                                             "lterms#by_n",
+                                                             "dterms#by_price",
+                                                             "lterms#by_day",
+                                                             "lterms#by_flag",
+                                                             "sterms#nowhere",
+                                                             "histogram#h",
+                                                             "avg#a",
+                                                             "date_histogram#dh",
+                                                             "range#r",
+                                                             "cardinality#c",
+                                                             "date_range#dr",
+                                                             "max#m",
+                                                             "value_count#v",
+                                                             "missing#miss",
+                                                             "top_hits#th",
+                                                             "tdigest_percentiles#p",
+                                                             "stats#st",
+                                                             "extended_stats#es",
+                                                             "min#mn",
+                                                             "sum#sm"}));
+  // Only the names change.
+  EXPECT_EQ(typed->at("sterms#tags").at("buckets").at(0).at("lterms#by_n"),
+            plain->at("tags").at("buckets").at(0).at("by_n"));
+  EXPECT_EQ(typed->at("tdigest_percentiles#p"), plain->at("p"));
+}
+
+// Two indices where a field is mapped differently: the merged terms take the type OpenSearch's
+// reduce gives them.
+TEST(AggregationsTest, TypedKeysOfTermsMergedAcrossMappings) {
+  Corpus corpus({{SmallDocs()}});
+  auto merged_type = [&](const std::string& field_a, const std::string& field_b) {
+    auto a = corpus.Partials({{"t", {{"terms", {{"field", field_a}}}}}});
+    auto b = corpus.Partials({{"t", {{"terms", {{"field", field_b}}}}}});
+    EXPECT_TRUE(a.ok() && b.ok());
+    auto r = ReduceAggregations({a->at(0), b->at(0)}, RenderOptions{.typed_keys = true});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r->begin().key();
+  };
+  EXPECT_EQ(merged_type("absent", "n"), "lterms#t");  // unmapped gives way to mapped
+  EXPECT_EQ(merged_type("n", "absent"), "lterms#t");
+  EXPECT_EQ(merged_type("absent", "absent"), "sterms#t");
+  EXPECT_EQ(merged_type("n", "price"), "dterms#t");  // long and double merge as double
+  EXPECT_EQ(merged_type("price", "n"), "dterms#t");
 }
 
 TEST(AggregationsTest, ErrorsAsOpenSearch) {

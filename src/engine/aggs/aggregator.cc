@@ -309,13 +309,14 @@ Result<ShardAggregations> DecodePartial(std::string_view bytes) {
   return j;
 }
 
-Result<nlohmann::json> ReduceAggregations(const std::vector<ShardAggregations>& shards) {
+Result<nlohmann::json> ReduceAggregations(const std::vector<ShardAggregations>& shards,
+                                          const RenderOptions& options) {
   if (shards.empty()) return nlohmann::json::object();
   std::vector<const nlohmann::json*> ptrs;
   for (const auto& s : shards) ptrs.push_back(&s);
   QD_ASSIGN_OR_RETURN(nlohmann::json merged, aggs::MergeAggsObjects(ptrs));
   nlohmann::json out = nlohmann::json::object();
-  QD_RETURN_IF_ERROR(aggs::RenderAggsInto(merged, &out));
+  QD_RETURN_IF_ERROR(aggs::RenderAggsInto(merged, options, &out));
   return out;
 }
 
@@ -367,24 +368,39 @@ Result<json> MergePartials(const std::vector<const json*>& parts) {
   }
 }
 
-Result<json> RenderPartial(const json& partial) {
+Result<json> RenderPartial(const json& partial, const RenderOptions& options) {
   const std::string type = partial.at("type").get<std::string>();
   try {
     if (IsMetricType(type)) return RenderMetric(type, partial);
     if (type == "top_hits") return RenderTopHits(partial);
-    return RenderBuckets(type, partial);
+    return RenderBuckets(type, partial, options);
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("malformed aggregation partial: ") + e.what());
   }
 }
 
-Status RenderAggsInto(const json& aggs, json* out) {
+Status RenderAggsInto(const json& aggs, const RenderOptions& options, json* out) {
   for (const auto& [name, part] : aggs.items()) {
-    QD_ASSIGN_OR_RETURN(json rendered, RenderPartial(part));
+    QD_ASSIGN_OR_RETURN(json rendered, RenderPartial(part, options));
     if (part.contains("meta")) rendered["meta"] = part["meta"];
-    (*out)[name] = std::move(rendered);
+    if (options.typed_keys) {
+      (*out)[TypedKeysType(part) + "#" + name] = std::move(rendered);
+    } else {
+      (*out)[name] = std::move(rendered);
+    }
   }
   return Status::OK();
+}
+
+std::string TypedKeysType(const json& partial) {
+  std::string type = partial.at("type").get<std::string>();
+  if (type == "percentiles") return "tdigest_percentiles";
+  if (type != "terms") return type;
+  const std::string kind = partial.value("kind", "");
+  if (kind == "double") return "dterms";
+  // Dates and booleans are long terms with a format in OpenSearch too.
+  if (kind == "long" || kind == "date" || kind == "bool") return "lterms";
+  return "sterms";  // keywords; and unmapped fields, as UnmappedTerms.getType() says
 }
 
 }  // namespace quidditch::engine::aggs

@@ -143,15 +143,20 @@ Result<json> MergePartials(const std::vector<const json*>& parts);
 // Merges {name: partial} objects.
 Result<json> MergeAggsObjects(const std::vector<const json*>& objects);
 // Renders a merged partial in OpenSearch's response shape.
-Result<json> RenderPartial(const json& partial);
+Result<json> RenderPartial(const json& partial, const RenderOptions& options);
 // Renders {name: partial} into `out` (a bucket or the top-level aggregations object).
-Status RenderAggsInto(const json& aggs, json* out);
+Status RenderAggsInto(const json& aggs, const RenderOptions& options, json* out);
+// The type typed_keys writes before a merged partial's name: its aggregation type, but
+// "sterms"/"lterms"/"dterms" for terms by the kind of their keys and "tdigest_percentiles" for
+// percentiles (the names of OpenSearch's result classes).
+std::string TypedKeysType(const json& partial);
 
 // Family reducers.
 Result<json> MergeMetric(const std::string& type, const std::vector<const json*>& parts);
 Result<json> RenderMetric(const std::string& type, const json& partial);
 Result<json> MergeBuckets(const std::string& type, const std::vector<const json*>& parts);
-Result<json> RenderBuckets(const std::string& type, const json& partial);
+Result<json> RenderBuckets(const std::string& type, const json& partial,
+                           const RenderOptions& options);
 Result<json> MergeTopHits(const std::vector<const json*>& parts);
 Result<json> RenderTopHits(const json& partial);
 

@@ -112,13 +112,21 @@ Result<json> MergeTerms(const std::vector<const json*>& parts) {
     other += p->at("other").get<uint64_t>();
   }
   QD_ASSIGN_OR_RETURN(out["buckets"], MergeBucketsByKey(parts));
+  // The kind of the merged keys, as InternalTerms.reduce picks its result class: unmapped
+  // partials give way to mapped ones, and long terms merged with double terms are double terms.
+  std::string kind = "unmapped";
+  for (const json* p : parts) {
+    std::string k = p->value("kind", "unmapped");
+    if (k != "unmapped" && (kind == "unmapped" || k == "double")) kind = std::move(k);
+  }
+  out["kind"] = kind;
   out["error"] = sum_error;
   out["other"] = other;
   return out;
 }
 
-Result<json> RenderSubAggs(const json& bucket, json out) {
-  QD_RETURN_IF_ERROR(RenderAggsInto(bucket.at("aggs"), &out));
+Result<json> RenderSubAggs(const json& bucket, const RenderOptions& options, json out) {
+  QD_RETURN_IF_ERROR(RenderAggsInto(bucket.at("aggs"), options, &out));
   return out;
 }
 
@@ -138,7 +146,7 @@ void AddKeyAsString(const json& fmt, const json& key, json* out) {
   if (!s.empty()) (*out)["key_as_string"] = s;
 }
 
-Result<json> RenderTerms(const json& p) {
+Result<json> RenderTerms(const json& p, const RenderOptions& options) {
   QD_ASSIGN_OR_RETURN(TermsOrder order, TermsOrder::FromJson(p.at("order")));
   const json& buckets = p.at("buckets");
   std::vector<TermsOrder::Item> items;
@@ -163,7 +171,7 @@ Result<json> RenderTerms(const json& p) {
     const json& b = buckets[it.index];
     json rb = RenderedBucket(BucketKey(b), it.count);
     AddKeyAsString(fmt, BucketKey(b), &rb);
-    QD_RETURN_IF_ERROR(RenderAggsInto(BucketAggs(b), &rb));
+    QD_RETURN_IF_ERROR(RenderAggsInto(BucketAggs(b), options, &rb));
     out_buckets.push_back(std::move(rb));
   }
   return json{{"doc_count_error_upper_bound", p.at("error")},
@@ -177,7 +185,7 @@ Result<json> MergeHistogram(const std::vector<const json*>& parts) {
   return out;
 }
 
-Result<json> RenderHistogram(const std::string& type, const json& p) {
+Result<json> RenderHistogram(const std::string& type, const json& p, const RenderOptions& options) {
   const bool date = type == "date_histogram";
   const uint64_t min_doc_count = p.at("min_doc_count").get<uint64_t>();
   const json& buckets = p.at("buckets");
@@ -282,7 +290,7 @@ Result<json> RenderHistogram(const std::string& type, const json& p) {
     const Slot& b = slots[it.index];
     json rb = RenderedBucket(*b.key, it.count);
     AddKeyAsString(fmt, *b.key, &rb);
-    QD_RETURN_IF_ERROR(RenderAggsInto(*b.aggs, &rb));
+    QD_RETURN_IF_ERROR(RenderAggsInto(*b.aggs, options, &rb));
     if (keyed) {
       std::string k = rb.contains("key_as_string") ? rb["key_as_string"].get<std::string>()
                       : b.key->is_number_integer() ? std::to_string(b.key->get<int64_t>())
@@ -296,7 +304,7 @@ Result<json> RenderHistogram(const std::string& type, const json& p) {
   return json{{"buckets", std::move(out)}};
 }
 
-Result<json> RenderRange(const json& p) {
+Result<json> RenderRange(const json& p, const RenderOptions& options) {
   const json& ranges = p.at("ranges");
   const json& buckets = p.at("buckets");
   const json fmt = p.value("fmt", json());
@@ -325,7 +333,7 @@ Result<json> RenderRange(const json& p) {
       if (!s.empty()) rb[std::string(k) + "_as_string"] = s;
     }
     rb["doc_count"] = buckets[i].at("doc_count");
-    QD_ASSIGN_OR_RETURN(rb, RenderSubAggs(buckets[i], std::move(rb)));
+    QD_ASSIGN_OR_RETURN(rb, RenderSubAggs(buckets[i], options, std::move(rb)));
     if (keyed) {
       out[key] = std::move(rb);
     } else {
@@ -335,12 +343,12 @@ Result<json> RenderRange(const json& p) {
   return json{{"buckets", std::move(out)}};
 }
 
-Result<json> RenderFilters(const json& p) {
+Result<json> RenderFilters(const json& p, const RenderOptions& options) {
   const bool keyed = p.value("keyed", false);
   json out = keyed ? json::object() : json::array();
   for (const json& b : p.at("buckets")) {
     json rb = {{"doc_count", b.at("doc_count")}};
-    QD_ASSIGN_OR_RETURN(rb, RenderSubAggs(b, std::move(rb)));
+    QD_ASSIGN_OR_RETURN(rb, RenderSubAggs(b, options, std::move(rb)));
     if (keyed) {
       out[b.at("key").get<std::string>()] = std::move(rb);
     } else {
@@ -375,13 +383,13 @@ Result<json> MergeBuckets(const std::string& type, const std::vector<const json*
   return Status::Corruption("unknown aggregation type in partial: " + type);
 }
 
-Result<json> RenderBuckets(const std::string& type, const json& p) {
-  if (type == "terms") return RenderTerms(p);
-  if (type == "histogram" || type == "date_histogram") return RenderHistogram(type, p);
-  if (type == "range" || type == "date_range") return RenderRange(p);
-  if (type == "filters") return RenderFilters(p);
+Result<json> RenderBuckets(const std::string& type, const json& p, const RenderOptions& options) {
+  if (type == "terms") return RenderTerms(p, options);
+  if (type == "histogram" || type == "date_histogram") return RenderHistogram(type, p, options);
+  if (type == "range" || type == "date_range") return RenderRange(p, options);
+  if (type == "filters") return RenderFilters(p, options);
   if (type == "missing" || type == "filter") {
-    return RenderSubAggs(p, json{{"doc_count", p.at("doc_count")}});
+    return RenderSubAggs(p, options, json{{"doc_count", p.at("doc_count")}});
   }
   return Status::Corruption("unknown aggregation type in partial: " + type);
 }

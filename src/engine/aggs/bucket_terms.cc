@@ -246,8 +246,10 @@ class TermsAggregator : public Aggregator {
         return "date";
       case ValueKind::kBoolean:
         return "bool";
-      default:
+      case ValueKind::kKeyword:
         return "string";
+      default:
+        return "unmapped";
     }
   }
 
