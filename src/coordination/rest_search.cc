@@ -21,6 +21,7 @@
 #include "cluster/cluster_state.h"
 #include "cluster/types.h"
 #include "coordination/search_coordinator.h"
+#include "data/fetch_phase.h"
 #include "engine/errors.h"
 
 namespace quidditch::rest {
@@ -106,6 +107,7 @@ Status ValidateBodyKeys(const json& body) {
     if (key == "profile" && value.is_boolean() && value.get<bool>()) {
       return engine::IllegalArgument("[profile] is not supported by Quidditch");
     }
+    if (key == "highlight") QD_RETURN_IF_ERROR(data::HighlightPlan::Validate(value));
   }
   return Status::OK();
 }

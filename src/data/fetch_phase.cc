@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "common/glob.h"
 #include "engine/aggs/date_time.h"
 #include "engine/document.h"
@@ -195,14 +197,89 @@ Status ReadOptions(const json& spec, engine::HighlightOptions* options) {
   return Status::OK();
 }
 
+// The keys of the object `parser` ("highlight", or "highlight_field" for one field's options):
+// AbstractHighlighterBuilder's common options, and those only the top level or a field declares.
+// Options Quidditch does not apply (type, order, boundary_*, ...) are accepted as OpenSearch
+// parses them; docs/api.md lists them.
+Status CheckHighlightKeys(const json& spec, std::string_view parser) {
+  static const std::set<std::string, std::less<>> kCommon = {"boundary_chars",
+                                                             "boundary_max_scan",
+                                                             "boundary_scanner",
+                                                             "boundary_scanner_locale",
+                                                             "force_source",
+                                                             "fragment_size",
+                                                             "fragmenter",
+                                                             "highlight_filter",
+                                                             "highlight_query",
+                                                             "max_analyzer_offset",
+                                                             "no_match_size",
+                                                             "number_of_fragments",
+                                                             "options",
+                                                             "order",
+                                                             "phrase_limit",
+                                                             "post_tags",
+                                                             "pre_tags",
+                                                             "require_field_match",
+                                                             "type"};
+  static const std::set<std::string, std::less<>> kTopLevel = {"encoder", "fields", "tags_schema"};
+  static const std::set<std::string, std::less<>> kField = {"fragment_offset", "matched_fields"};
+  const auto& own = parser == "highlight" ? kTopLevel : kField;
+  for (const auto& [key, value] : spec.items()) {
+    if (!kCommon.contains(key) && !own.contains(key)) {
+      return engine::XContentParseError(fmt::format("[{}] unknown field [{}]", parser, key));
+    }
+  }
+  if (spec.contains("pre_tags") && !spec.contains("post_tags")) {
+    return engine::QueryParsingError("pre_tags are set but post_tags are not set");
+  }
+  engine::HighlightOptions unused;
+  return ReadOptions(spec, &unused);
+}
+
+// The field patterns of "fields", {name: options} or [{name: options}, ...], in order.
+Result<std::vector<std::pair<std::string, const json*>>> FieldSpecs(const json& highlight) {
+  std::vector<std::pair<std::string, const json*>> specs;
+  auto fields = highlight.find("fields");
+  if (fields == highlight.end()) return specs;
+  if (fields->is_object()) {
+    for (const auto& [name, spec] : fields->items()) specs.emplace_back(name, &spec);
+  } else if (fields->is_array()) {
+    for (const json& entry : *fields) {
+      if (!entry.is_object() || entry.size() != 1) {
+        return engine::QueryParsingError(
+            "[highlight] fields as an array must hold objects of one field each");
+      }
+      specs.emplace_back(entry.begin().key(), &entry.begin().value());
+    }
+  } else {
+    return engine::QueryParsingError("[highlight] [fields] must be an object or an array");
+  }
+  return specs;
+}
+
 }  // namespace
+
+Status HighlightPlan::Validate(const json& highlight) {
+  if (!highlight.is_object()) {
+    return engine::QueryParsingError(
+        fmt::format("Unknown key for a {} in [highlight].", engine::XContentTokenName(highlight)));
+  }
+  QD_RETURN_IF_ERROR(CheckHighlightKeys(highlight, "highlight"));
+  QD_ASSIGN_OR_RETURN(auto specs, FieldSpecs(highlight));
+  for (const auto& [name, spec] : specs) {
+    if (!spec->is_object()) {
+      return engine::QueryParsingError("[highlight] the options of field [" + name +
+                                       "] must be an object");
+    }
+    QD_RETURN_IF_ERROR(CheckHighlightKeys(*spec, "highlight_field"));
+  }
+  return Status::OK();
+}
 
 Result<std::unique_ptr<HighlightPlan>> HighlightPlan::Parse(const json& highlight,
                                                             const json* body_query,
                                                             const engine::SearchContext& ctx) {
-  if (!highlight.is_object()) {
-    return engine::QueryParsingError("[highlight] must be an object");
-  }
+  QD_RETURN_IF_ERROR(Validate(highlight));
   auto plan = std::make_unique<HighlightPlan>();
   plan->ctx_ = ctx;
   engine::HighlightOptions defaults;
@@ -222,34 +299,13 @@ Result<std::unique_ptr<HighlightPlan>> HighlightPlan::Parse(const json& highligh
   }
   QD_ASSIGN_OR_RETURN(const engine::Query* main_query, parse_query(*main_dsl));
 
-  // "fields": {name: options} or [{name: options}, ...] (ordered).
-  std::vector<std::pair<std::string, const json*>> specs;
-  auto fields = highlight.find("fields");
-  if (fields == highlight.end()) {
-    return engine::QueryParsingError("[highlight] requires [fields]");
-  }
-  if (fields->is_object()) {
-    for (const auto& [name, spec] : fields->items()) specs.emplace_back(name, &spec);
-  } else if (fields->is_array()) {
-    for (const json& entry : *fields) {
-      if (!entry.is_object() || entry.size() != 1) {
-        return engine::QueryParsingError(
-            "[highlight] fields as an array must hold objects of one field each");
-      }
-      specs.emplace_back(entry.begin().key(), &entry.begin().value());
-    }
-  } else {
-    return engine::QueryParsingError("[highlight] [fields] must be an object or an array");
-  }
-
+  QD_ASSIGN_OR_RETURN(auto specs, FieldSpecs(highlight));
   for (const auto& [pattern, spec] : specs) {
     engine::HighlightOptions options = defaults;
     QD_RETURN_IF_ERROR(ReadOptions(*spec, &options));
     const engine::Query* query = main_query;
-    if (spec->is_object()) {
-      if (auto it = spec->find("highlight_query"); it != spec->end()) {
-        QD_ASSIGN_OR_RETURN(query, parse_query(*it));
-      }
+    if (auto it = spec->find("highlight_query"); it != spec->end()) {
+      QD_ASSIGN_OR_RETURN(query, parse_query(*it));
     }
     std::vector<std::string> names;
     if (HasWildcard(pattern)) {

@@ -60,6 +60,13 @@ class HighlightPlan {
   static Result<std::unique_ptr<HighlightPlan>> Parse(const nlohmann::json& highlight,
                                                       const nlohmann::json* body_query,
                                                       const engine::SearchContext& ctx);
+  // Checks the shape of `highlight` as OpenSearch's HighlightBuilder parser does, without an
+  // index (the coordinator checks it before any shard runs, as OpenSearch does): only the keys
+  // that parser declares (else x_content_parse_exception "[highlight] unknown field [x]", or
+  // "[highlight_field] ..." inside a field), the types of the options Quidditch reads, `fields`
+  // as an object or an array of one-field objects, pre_tags only with post_tags. No `fields`
+  // is valid and highlights nothing.
+  static Status Validate(const nlohmann::json& highlight);
   // {field: [fragments]} for one document's source; null when no field has a fragment.
   Result<nlohmann::json> Highlight(std::string_view source) const;
 

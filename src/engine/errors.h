@@ -6,6 +6,7 @@
 //   mapper_parsing_exception            InvalidArgument  a document does not fit its mapping
 //   illegal_argument_exception          InvalidArgument  bad settings, mappings, analyzers
 //   parsing_exception                   InvalidArgument  malformed Query DSL
+//   x_content_parse_exception           InvalidArgument  an unknown key of an object parser
 //   query_shard_exception               InvalidArgument  a query that cannot run on a field
 //   version_conflict_engine_exception   Conflict         optimistic concurrency failures
 //   document_missing_exception          NotFound         update of a missing document
@@ -32,6 +33,9 @@ inline Status IllegalArgument(std::string_view reason) {
 }
 inline Status QueryParsingError(std::string_view reason) {
   return Status::InvalidArgument(std::string("parsing_exception: ").append(reason));
+}
+inline Status XContentParseError(std::string_view reason) {
+  return Status::InvalidArgument(std::string("x_content_parse_exception: ").append(reason));
 }
 inline Status QueryShardError(std::string_view reason) {
   return Status::InvalidArgument(std::string("query_shard_exception: ").append(reason));
