@@ -274,8 +274,14 @@ class Transition {
     if (cmd.actions.empty()) {
       return Status::InvalidArgument("Validation Failed: 1: no aliases actions specified;");
     }
+    for (const AliasAction& action : cmd.actions) {
+      if (action.type == AliasAction::Type::kRemoveIndex) {
+        QD_RETURN_IF_ERROR(RemoveIndex(action.index));
+      }
+    }
     std::set<std::string> touched;
     for (const AliasAction& action : cmd.actions) {
+      if (action.type == AliasAction::Type::kRemoveIndex) continue;
       QD_ASSIGN_OR_RETURN(Index * index, MutableIndex(action.index));
       if (action.type == AliasAction::Type::kAdd) {
         QD_RETURN_IF_ERROR(CheckAlias(action.alias, action.index, action.metadata));
@@ -326,12 +332,14 @@ class Transition {
     return Status::OK();
   }
 
-  Status Do(const DeleteIndexCmd& cmd) {
-    if (state_.indices.erase(cmd.name) == 0) {
-      return Status::NotFound(fmt::format("no such index [{}]", cmd.name));
+  Status Do(const DeleteIndexCmd& cmd) { return RemoveIndex(cmd.name); }
+
+  Status RemoveIndex(const std::string& name) {
+    if (state_.indices.erase(name) == 0) {
+      return Status::NotFound(fmt::format("no such index [{}]", name));
     }
-    owned_.erase(cmd.name);
-    Emit(EventType::kIndexDeleted, cmd.name, "");
+    owned_.erase(name);
+    Emit(EventType::kIndexDeleted, name, "");
     return Status::OK();
   }
 

@@ -227,6 +227,38 @@ TEST(Apply, UpdateAliasesModifiesEachTouchedIndexOnce) {
               StatusCode::kNotFound, "aliases [x] missing");
 }
 
+// OpenSearch's remove_index: the indices go first, wherever the action stands, so an alias may
+// take a removed index's name (how Dashboards turns an index into an alias), and any other
+// action on a removed index fails the whole command.
+TEST(Apply, UpdateAliasesRemovesIndicesFirst) {
+  StatePtr s = MustApply(EmptyState(), NewIndex("kibana", 1, 0)).state;
+  s = MustApply(s, NewIndex("kibana_1", 1, 0)).state;
+  const AliasAction remove_index{AliasAction::Type::kRemoveIndex, "kibana", "", {}, false};
+  ApplyResult r = MustApply(
+      s, UpdateAliasesCmd{{AliasAction{AliasAction::Type::kAdd, "kibana_1", "kibana", {}, false},
+                           remove_index}});
+  EXPECT_EQ(r.state->FindIndex("kibana"), nullptr);
+  EXPECT_TRUE(r.state->FindIndex("kibana_1")->aliases.contains("kibana"));
+  EXPECT_EQ(Types(r.events),
+            (std::vector<EventType>{EventType::kIndexDeleted, EventType::kIndexModified}));
+  ExpectError(s,
+              UpdateAliasesCmd{{remove_index, AliasAction{AliasAction::Type::kAdd, "kibana",
+                                                          "k", {}, false}}},
+              StatusCode::kNotFound, "no such index [kibana]");
+  ExpectError(s, UpdateAliasesCmd{{remove_index, remove_index}}, StatusCode::kNotFound,
+              "no such index [kibana]");
+  // The write flag moves to the new index as the old one goes.
+  AliasMetadata write;
+  write.is_write_index = true;
+  s = MustApply(s, UpdateAliasesCmd{{AliasAction{AliasAction::Type::kAdd, "kibana", "w", write,
+                                                 false}}})
+          .state;
+  r = MustApply(s, UpdateAliasesCmd{{AliasAction{AliasAction::Type::kAdd, "kibana_1", "w", write,
+                                                 false},
+                                     remove_index}});
+  EXPECT_EQ(r.state->FindIndex("kibana_1")->aliases.at("w"), write);
+}
+
 TEST(Apply, CloseAndOpen) {
   StatePtr s = MustApply(EmptyState(), NewIndex("logs", 1, 0)).state;
   ApplyResult closed = MustApply(s, SetIndexClosedCmd{"logs", true});

@@ -297,6 +297,18 @@ TemplateKind TemplateKindOf(const Reader& r) {
   return kind == "composable" ? TemplateKind::kComposable : TemplateKind::kLegacy;
 }
 
+std::string_view AliasActionTypeName(AliasAction::Type type) {
+  switch (type) {
+    case AliasAction::Type::kAdd:
+      return "add";
+    case AliasAction::Type::kRemove:
+      return "remove";
+    case AliasAction::Type::kRemoveIndex:
+      return "remove_index";
+  }
+  return "add";  // unreachable: every type is named above
+}
+
 // Templates by name; absent in states stored before templates existed.
 std::map<std::string, Json> TemplatesFromJson(const Reader& r, const char* key) {
   std::map<std::string, Json> templates;
@@ -348,12 +360,10 @@ struct OpEncoder {
   Json operator()(const UpdateAliasesCmd& c) const {
     Json actions = Json::array();
     for (const AliasAction& a : c.actions) {
-      Json j{{"type", a.type == AliasAction::Type::kAdd ? "add" : "remove"},
-             {"index", a.index},
-             {"alias", a.alias}};
+      Json j{{"type", AliasActionTypeName(a.type)}, {"index", a.index}, {"alias", a.alias}};
       if (a.type == AliasAction::Type::kAdd) {
         j["metadata"] = AliasesToJson({{a.alias, a.metadata}})[a.alias];
-      } else {
+      } else if (a.type == AliasAction::Type::kRemove) {
         j["mustExist"] = a.must_exist;
       }
       actions.push_back(std::move(j));
@@ -413,14 +423,21 @@ CommandOp OpFromJson(std::string_view type, const Json& j, const std::string& pa
       Reader a(actions[i], where);
       AliasAction action;
       const std::string kind = a.String("type");
-      if (kind != "add" && kind != "remove") a.Fail("type", "expected add or remove");
-      action.type = kind == "add" ? AliasAction::Type::kAdd : AliasAction::Type::kRemove;
+      if (kind == "add") {
+        action.type = AliasAction::Type::kAdd;
+      } else if (kind == "remove") {
+        action.type = AliasAction::Type::kRemove;
+      } else if (kind == "remove_index") {
+        action.type = AliasAction::Type::kRemoveIndex;
+      } else {
+        a.Fail("type", "expected add, remove or remove_index");
+      }
       action.index = a.String("index");
       action.alias = a.String("alias");
       if (action.type == AliasAction::Type::kAdd) {
         action.metadata =
             AliasesFromJson(Json{{action.alias, a.Object("metadata")}}, where).at(action.alias);
-      } else {
+      } else if (action.type == AliasAction::Type::kRemove) {
         action.must_exist = a.Bool("mustExist");
       }
       cmd.actions.push_back(std::move(action));

@@ -44,7 +44,8 @@ struct PutMappingCmd {
 
 // One action of an `_aliases` request.
 struct AliasAction {
-  enum class Type { kAdd, kRemove };
+  // kRemoveIndex deletes `index` (OpenSearch's `remove_index`; `alias` is unused).
+  enum class Type { kAdd, kRemove, kRemoveIndex };
   Type type = Type::kAdd;
   std::string index;
   std::string alias;
@@ -54,7 +55,9 @@ struct AliasAction {
 };
 
 // Applies the actions in order, all or nothing (OpenSearch's atomic alias swap). An alias may
-// not have the name of an index, and at most one index per alias is its write index.
+// not have the name of an index, and at most one index per alias is its write index. As in
+// OpenSearch, the indices of kRemoveIndex actions go first, wherever those actions stand: another
+// action on one of them is NotFound, and an alias may take the name of a removed index.
 struct UpdateAliasesCmd {
   std::vector<AliasAction> actions;
   friend bool operator==(const UpdateAliasesCmd&, const UpdateAliasesCmd&) = default;

@@ -119,14 +119,22 @@ Result<ParsedAction> ParseAction(const json& action) {
   } else if (verb == "remove") {
     parsed.type = cluster::AliasAction::Type::kRemove;
   } else if (verb == "remove_index") {
-    // Deleting indices through _aliases would need an index delete inside the alias command.
-    return engine::IllegalArgument("[remove_index] is not supported yet");
+    parsed.type = cluster::AliasAction::Type::kRemoveIndex;
   } else {
     return Status::InvalidArgument("parsing_exception: [aliases] unknown field [" + verb + "]");
   }
   if (!body.is_object()) return UnexpectedToken(verb, "an object");
+  const bool remove_index = parsed.type == cluster::AliasAction::Type::kRemoveIndex;
   for (auto it = body.begin(); it != body.end(); ++it) {
     const std::string& key = it.key();
+    if (remove_index && key != "index" && key != "indices") {
+      // OpenSearch's remove_index parser declares index, indices, alias and aliases, and the
+      // last two refuse any value.
+      if (key == "alias" || key == "aliases") {
+        return engine::IllegalArgument("[" + key + "] is unsupported for [REMOVE_INDEX]");
+      }
+      return UnknownField(key);
+    }
     if (key == "index") {
       QD_ASSIGN_OR_RETURN(std::string index, TextField(it.value(), key));
       parsed.indices.push_back(std::move(index));
@@ -148,7 +156,9 @@ Result<ParsedAction> ParseAction(const json& action) {
   }
   // AliasActions.validate, in its order.
   if (parsed.indices.empty()) return Validation("One of [index] or [indices] is required");
-  if (parsed.aliases.empty()) return Validation("One of [alias] or [aliases] is required");
+  if (parsed.aliases.empty() && !remove_index) {
+    return Validation("One of [alias] or [aliases] is required");
+  }
   return parsed;
 }
 
@@ -156,11 +166,13 @@ Result<ParsedAction> ParseAction(const json& action) {
 // every add's filter against its index. Nothing is written here.
 Result<std::vector<cluster::AliasAction>> ResolveActions(const cluster::ClusterState& state,
                                                          const std::vector<ParsedAction>& parsed) {
-  // IndicesAliasesRequest: strict (a missing name or a wildcard matching nothing fails), open
-  // and closed indices alike.
+  // IndicesAliasesRequest: strict (a missing name or a wildcard matching nothing fails), a
+  // closed index may be named (wildcards match open ones), index names only (an alias named is
+  // "The provided expression [x] matches an alias, ...").
   IndicesOptions options;
   options.allow_no_indices = false;
   options.forbid_closed = false;
+  options.ignore_aliases = true;
   std::vector<cluster::AliasAction> out;
   for (const ParsedAction& action : parsed) {
     std::string expression;
@@ -169,6 +181,13 @@ Result<std::vector<cluster::AliasAction>> ResolveActions(const cluster::ClusterS
     }
     QD_ASSIGN_OR_RETURN(std::vector<std::string> indices,
                         ResolveIndices(state, expression, options));
+    if (action.type == cluster::AliasAction::Type::kRemoveIndex) {
+      for (const std::string& name : indices) {
+        out.push_back(
+            cluster::AliasAction{cluster::AliasAction::Type::kRemoveIndex, name, "", {}, false});
+      }
+      continue;
+    }
     if (action.type == cluster::AliasAction::Type::kAdd) {
       for (const std::string& alias : action.aliases) {
         if (alias.find('*') != std::string::npos) {

@@ -8,11 +8,12 @@
 //       /{index}/_alias/{name}; HEAD /_alias/{name}, /{index}/_alias/{name}
 //   POST /{index}/_close, /{index}/_open
 //
-// Index names in actions are resolved to concrete indices (wildcards, aliases) before anything is
-// written; alias names of remove actions are resolved against the aliases the indices have. An
-// alias filter is parsed by the engine's query parser against the index's mapping, so that a
-// filter searches would fail on is refused up front. Every action of one request is applied by
-// one control-plane command (cluster::UpdateAliasesCmd): all or nothing.
+// Index names in actions are resolved to concrete indices (wildcards; an alias's name is refused,
+// as OpenSearch refuses it) before anything is written; alias names of remove actions are
+// resolved against the aliases the indices have. An alias filter is parsed by the engine's query
+// parser against the index's mapping, so that a filter searches would fail on is refused up
+// front. Every action of one request is applied by one control-plane command
+// (cluster::UpdateAliasesCmd): all or nothing, remove_index (which deletes the index) included.
 //
 // Thread safety: the handlers are thread-safe; they keep no state between requests.
 #pragma once

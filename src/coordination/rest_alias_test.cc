@@ -122,9 +122,17 @@ TEST_F(RestAliasTest, ErrorsWriteNothing) {
   EXPECT_EQ(bad["reason"], "failed to parse filter for alias [f]");
   EXPECT_TRUE(bad.contains("caused_by")) << bad;
   EXPECT_EQ(Call(HttpMethod::kHead, "/_alias/f").status, 404);
+  // remove_index with an alias, or on the index an add of the same request targets.
   EXPECT_EQ(CallJson(HttpMethod::kPost, "/_aliases",
-                     R"({"actions":[{"remove_index":{"index":"a"}}]})", 400)["error"]["reason"],
-            "[remove_index] is not supported yet");
+                     R"({"actions":[{"remove_index":{"index":"a","aliases":["x"]}}]})",
+                     400)["error"]["reason"],
+            "[aliases] is unsupported for [REMOVE_INDEX]");
+  EXPECT_EQ(CallJson(HttpMethod::kPost, "/_aliases",
+                     R"({"actions":[{"add":{"index":"a","alias":"x"}},
+                                    {"remove_index":{"index":"a"}}]})",
+                     404)["error"]["type"],
+            "index_not_found_exception");
+  EXPECT_EQ(Call(HttpMethod::kHead, "/a").status, 200);
   EXPECT_EQ(CallJson(HttpMethod::kPost, "/_aliases", R"({"actions":[{"add":{"alias":"x"}}]})",
                      400)["error"]["type"],
             "action_request_validation_exception");

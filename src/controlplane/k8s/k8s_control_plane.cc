@@ -628,17 +628,44 @@ Status K8sControlPlane::PatchAliases(const CallContext& ctx, const Snapshot& bef
     if (first != index->aliases) gains.emplace_back(name, index->aliases);
   }
   steps.insert(steps.end(), gains.begin(), gains.end());
-  // Nothing changes (say, removing an alias the index does not have): nothing to write.
-  if (steps.empty()) return Status::OK();
+  // Indices that remove_index deletes go before any alias changes, as OpenSearch applies them:
+  // an alias may then take the name of a deleted index.
+  std::vector<std::string> deletes;
+  for (const auto& [name, index] : before.state->indices) {
+    if (desired.FindIndex(name) == nullptr) deletes.push_back(name);
+  }
   // Until the first write lands, a conflict is the caller's: it decides again on a new
-  // snapshot. After it, the change is under way: each further object is patched towards its
+  // snapshot. After it, the change is under way: each further object is written towards its
   // target against a fresh snapshot until the deadline (not atomic across objects).
   bool wrote = false;
-  for (const auto& [name, target] : steps) {
+  // Runs `step` (OK once its object is as wanted) until it succeeds or gives up.
+  auto run = [&](const std::string& name, const std::function<Status(const Snapshot&)>& step) {
     while (true) {
       std::optional<Snapshot> fresh;
       if (wrote) fresh = TakeSnapshot();
-      const Snapshot& now = wrote ? *fresh : before;
+      Status s = step(wrote ? *fresh : before);
+      if (s.ok()) break;
+      if (!s.IsConflict() || !wrote) return s;
+      if (Clock::now() + std::chrono::milliseconds(20) >= ctx.deadline) {
+        return Status::Timeout(fmt::format(
+            "gave up at the deadline with the alias change done only in part (index [{}] not "
+            "yet): {}",
+            name, s.message()));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    wrote = true;
+    return Status::OK();
+  };
+  for (const std::string& name : deletes) {
+    QD_RETURN_IF_ERROR(run(name, [&](const Snapshot& now) {
+      // After a retry it may be gone already: the first attempt's delete went through.
+      if (wrote && now.state->FindIndex(name) == nullptr) return Status::OK();
+      return DeleteIndexObject(ctx, now, name);
+    }));
+  }
+  for (const auto& [name, target] : steps) {
+    QD_RETURN_IF_ERROR(run(name, [&](const Snapshot& now) {
       const cluster::Index* index = now.state->FindIndex(name);
       if (index == nullptr) {
         return Status::NotFound(fmt::format(
@@ -646,28 +673,14 @@ Status K8sControlPlane::PatchAliases(const CallContext& ctx, const Snapshot& bef
             "indices written before it are changed)",
             name));
       }
-      Status s;
-      if (index->aliases == target && !SpecChangePending(now, name)) break;
+      if (index->aliases == target && !SpecChangePending(now, name)) return Status::OK();
       auto object = now.indices.find(name);
-      if (object == now.indices.end()) {
-        s = Status::Conflict("index object not cached yet");
-      } else {
-        s = PatchIndexSpec(
-            ctx, now, name,
-            Json{{"aliases", cluster::MergePatchBetween(object->second.spec_aliases,
-                                                        cluster::EncodeAliases(target))}});
-      }
-      if (s.ok()) break;
-      if (!s.IsConflict() || !wrote) return s;
-      if (Clock::now() + std::chrono::milliseconds(20) >= ctx.deadline) {
-        return Status::Timeout(fmt::format(
-            "gave up at the deadline with the alias change written only in part (index [{}] "
-            "not yet): {}",
-            name, s.message()));
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    wrote = true;
+      if (object == now.indices.end()) return Status::Conflict("index object not cached yet");
+      return PatchIndexSpec(
+          ctx, now, name,
+          Json{{"aliases", cluster::MergePatchBetween(object->second.spec_aliases,
+                                                      cluster::EncodeAliases(target))}});
+    }));
   }
   return Status::OK();
 }

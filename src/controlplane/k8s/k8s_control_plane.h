@@ -14,8 +14,9 @@
 //     accepted its spec and run the allocator (conditions Ready and Allocated for the object's
 //     generation); a spec the operator rejects is InvalidArgument with its message.
 //   - UpdateIndexSettings / PutMapping / SetIndexClosed patch the spec and wait the same way.
-//   - UpdateAliases patches spec.aliases of every index it changes, one object after the other,
-//     each waiting as above: all of it is checked first, but it is not atomic across objects.
+//   - UpdateAliases deletes the indices of its remove_index actions (as DeleteIndex), then
+//     patches spec.aliases of every index it changes, one object after the other, each waiting
+//     as above: all of it is checked first, but it is not atomic across objects.
 //   - DeleteIndex deletes the object and waits until the operator, having released the index's
 //     shards, removed the finalizer and the object is gone.
 //   - PutTemplate creates or replaces (PUT of the whole object, conditional on its version) a

@@ -654,6 +654,42 @@ TEST_P(ControlPlaneConformance, CreateIndexWithAliasesAndSwapThemAtomically) {
   CP_ASSERT_OK(cp().CreateIndex(Ctx(), IndexRequest("logs", 1, 0)));
 }
 
+cluster::AliasAction RemoveIndex(const std::string& index) {
+  return cluster::AliasAction{cluster::AliasAction::Type::kRemoveIndex, index, "", {}, false};
+}
+
+// remove_index: the index goes before the other actions apply, so an alias may take its name
+// (OpenSearch Dashboards turns an index into an alias this way), and a write alias can move
+// off the index being removed.
+TEST_P(ControlPlaneConformance, UpdateAliasesRemoveIndexDeletesItFirst) {
+  CreateIndexRequest old_index = IndexRequest("kibana", 1, 0);
+  cluster::AliasMetadata write;
+  write.is_write_index = true;
+  old_index.aliases = {{"writes", write}};
+  CP_ASSERT_OK(cp().CreateIndex(Ctx(), old_index));
+  CP_ASSERT_OK(cp().CreateIndex(Ctx(), IndexRequest("kibana_1", 1, 0)));
+  ExpectRejected(
+      cp(), StatusCode::kNotFound,
+      [&] {
+        return cp().UpdateAliases(Ctx(), {RemoveIndex("kibana"), AddAlias("kibana", "x")});
+      },
+      "an alias on the index being removed");
+  ExpectRejected(
+      cp(), StatusCode::kNotFound, [&] { return cp().UpdateAliases(Ctx(), {RemoveIndex("nope")}); },
+      "removing an unknown index");
+  CP_ASSERT_OK(cp().UpdateAliases(Ctx(), {AddAlias("kibana_1", "kibana"),
+                                          AddAlias("kibana_1", "writes", write),
+                                          RemoveIndex("kibana")}));
+  CP_ASSERT_OK_AND_ASSIGN(StatePtr state, cp().GetClusterState(Ctx()));
+  EXPECT_EQ(state->FindIndex("kibana"), nullptr);
+  const cluster::Index* now = state->FindIndex("kibana_1");
+  ASSERT_NE(now, nullptr);
+  EXPECT_EQ(now->aliases, (cluster::Aliases{{"kibana", {}}, {"writes", write}}));
+  // The name is free for an index again once the alias is gone.
+  CP_ASSERT_OK(cp().UpdateAliases(Ctx(), {RemoveAlias("kibana_1", "kibana", true)}));
+  CP_ASSERT_OK(cp().CreateIndex(Ctx(), IndexRequest("kibana", 1, 0)));
+}
+
 TEST_P(ControlPlaneConformance, UpdateAliasesRejectsBadActionsAsAWhole) {
   CP_ASSERT_OK(cp().CreateIndex(Ctx(), IndexRequest("a", 1, 0)));
   CP_ASSERT_OK(cp().CreateIndex(Ctx(), IndexRequest("b", 1, 0)));
