@@ -659,7 +659,7 @@ Status K8sControlPlane::PatchAliases(const CallContext& ctx, const Snapshot& bef
   };
   for (const std::string& name : deletes) {
     QD_RETURN_IF_ERROR(run(name, [&](const Snapshot& now) {
-      // After a retry it may be gone already: the first attempt's delete went through.
+      // Gone already after a conflict: an earlier attempt's delete, or another writer's.
       if (wrote && now.state->FindIndex(name) == nullptr) return Status::OK();
       return DeleteIndexObject(ctx, now, name);
     }));

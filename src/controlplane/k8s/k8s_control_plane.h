@@ -127,9 +127,9 @@ class K8sControlPlane : public StateBackedControlPlane {
   // Whether the index's spec has a change the operator has not judged yet (or the snapshot
   // holds no object for it).
   static bool SpecChangePending(const Snapshot& before, const std::string& name);
-  // An alias change: patches spec.aliases of every index whose aliases differ between `before`
-  // and `desired`, one object at a time, each waiting for the operator (see the .cc for the
-  // order).
+  // An alias change: deletes the indices `desired` lacks (remove_index), then patches
+  // spec.aliases of every index whose aliases differ between `before` and `desired`, one object
+  // at a time, each waiting for the operator (see the .cc for the order).
   Status PatchAliases(const CallContext& ctx, const Snapshot& before,
                       const cluster::ClusterState& desired);
   Status DeleteIndexObject(const CallContext& ctx, const Snapshot& before, const std::string& name);
