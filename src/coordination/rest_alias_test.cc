@@ -128,6 +128,10 @@ TEST_F(RestAliasTest, ErrorsWriteNothing) {
                      400)["error"]["reason"],
             "[aliases] is unsupported for [REMOVE_INDEX]");
   EXPECT_EQ(CallJson(HttpMethod::kPost, "/_aliases",
+                     R"({"actions":[{"remove_index":{"index":"a","filter":{}}}]})",
+                     400)["error"]["reason"],
+            "[aliases] unknown field [filter]");
+  EXPECT_EQ(CallJson(HttpMethod::kPost, "/_aliases",
                      R"({"actions":[{"add":{"index":"a","alias":"x"}},
                                     {"remove_index":{"index":"a"}}]})",
                      404)["error"]["type"],
