@@ -29,7 +29,9 @@ constexpr size_t kMaxBodySize = size_t{1} << 20;
 
 Router* MakeRouter() {
   auto* router = new Router();
-  if (!RegisterRootHandlers(NodeIdentity{"fuzz-node", "fuzz-cluster", "uuid"}, router).ok()) {
+  if (!RegisterRootHandlers(
+           NodeIdentity{"fuzz-node", "fuzz-cluster"}, [] { return "uuid"; }, router)
+           .ok()) {
     Fail("RegisterRootHandlers", "");
   }
   // Echoes what the handler saw: exercises JSON escaping of arbitrary (decoded) bytes.

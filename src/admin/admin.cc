@@ -59,8 +59,9 @@ std::string CopyCell(const cluster::ShardCopy& c) {
 }  // namespace
 
 std::string FormatClusterState(const cluster::ClusterState& state) {
-  std::string out =
-      fmt::format("cluster state version {}\n\nnodes ({}):\n", state.version, state.nodes.size());
+  std::string out = fmt::format(
+      "cluster state version {}, cluster uuid {}\n\nnodes ({}):\n", state.version,
+      state.cluster_uuid.empty() ? "(none yet)" : state.cluster_uuid, state.nodes.size());
   for (const auto& [id, n] : state.nodes) {
     out += fmt::format("  {:<24} {:<8} {:<28} {}:{} http {}\n", id, cluster::NodeStateName(n.state),
                        fmt::format("{}", fmt::join(n.roles.Names(), ",")), n.address, n.grpc_port,

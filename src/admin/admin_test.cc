@@ -26,12 +26,15 @@ cluster::StatePtr SampleState() {
   c.settings.shards = 1;
   c.settings.replicas = 1;
   s = cluster::Apply(s, {2, c}).value().state;
-  return cluster::Apply(s, {3, cluster::AllocateShardCmd{"logs", 0, "data-0"}}).value().state;
+  s = cluster::Apply(s, {3, cluster::AllocateShardCmd{"logs", 0, "data-0"}}).value().state;
+  return cluster::Apply(s, {4, cluster::SetClusterUuidCmd{"Ikw4m8hksuwZTlxb_R0H6X"}}).value().state;
 }
 
 TEST(AdminFormat, ClusterStateShowsNodesIndicesAndCopies) {
   std::string text = FormatClusterState(*SampleState());
-  EXPECT_NE(text.find("cluster state version 3"), std::string::npos) << text;
+  EXPECT_NE(text.find("cluster state version 4, cluster uuid Ikw4m8hksuwZTlxb_R0H6X\n"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("data-0"), std::string::npos);
   EXPECT_NE(text.find("coordination,data"), std::string::npos) << text;
   EXPECT_NE(text.find("10.0.0.5:9302"), std::string::npos);

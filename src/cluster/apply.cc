@@ -323,6 +323,16 @@ class Transition {
     return Status::OK();
   }
 
+  Status Do(const SetClusterUuidCmd& cmd) {
+    if (cmd.uuid.empty()) return Status::InvalidArgument("cluster uuid must not be empty");
+    if (state_.cluster_uuid.empty()) state_.cluster_uuid = cmd.uuid;
+    if (state_.cluster_uuid != cmd.uuid) {
+      return Status::Conflict(
+          fmt::format("the cluster uuid is already [{}], not [{}]", state_.cluster_uuid, cmd.uuid));
+    }
+    return Status::OK();
+  }
+
   Status Do(const SetIndexClosedCmd& cmd) {
     QD_ASSIGN_OR_RETURN(Index * index, MutableIndex(cmd.name));
     if (index->closed == cmd.closed) return Status::OK();

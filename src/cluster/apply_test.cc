@@ -242,20 +242,20 @@ TEST(Apply, UpdateAliasesRemovesIndicesFirst) {
   EXPECT_EQ(Types(r.events),
             (std::vector<EventType>{EventType::kIndexDeleted, EventType::kIndexModified}));
   ExpectError(s,
-              UpdateAliasesCmd{{remove_index, AliasAction{AliasAction::Type::kAdd, "kibana",
-                                                          "k", {}, false}}},
+              UpdateAliasesCmd{
+                  {remove_index, AliasAction{AliasAction::Type::kAdd, "kibana", "k", {}, false}}},
               StatusCode::kNotFound, "no such index [kibana]");
   ExpectError(s, UpdateAliasesCmd{{remove_index, remove_index}}, StatusCode::kNotFound,
               "no such index [kibana]");
   // The write flag moves to the new index as the old one goes.
   AliasMetadata write;
   write.is_write_index = true;
-  s = MustApply(s, UpdateAliasesCmd{{AliasAction{AliasAction::Type::kAdd, "kibana", "w", write,
-                                                 false}}})
+  s = MustApply(
+          s, UpdateAliasesCmd{{AliasAction{AliasAction::Type::kAdd, "kibana", "w", write, false}}})
           .state;
-  r = MustApply(s, UpdateAliasesCmd{{AliasAction{AliasAction::Type::kAdd, "kibana_1", "w", write,
-                                                 false},
-                                     remove_index}});
+  r = MustApply(
+      s, UpdateAliasesCmd{
+             {AliasAction{AliasAction::Type::kAdd, "kibana_1", "w", write, false}, remove_index}});
   EXPECT_EQ(r.state->FindIndex("kibana_1")->aliases.at("w"), write);
 }
 
@@ -285,6 +285,16 @@ TEST(Apply, TemplatesAreStoredByKind) {
               "index_template [t] missing");
   EXPECT_TRUE(
       MustApply(s, DeleteTemplateCmd{TemplateKind::kLegacy, "t"}).state->legacy_templates.empty());
+}
+
+TEST(Apply, ClusterUuidIsSetOnce) {
+  StatePtr s = MustApply(EmptyState(), SetClusterUuidCmd{"first"}).state;
+  EXPECT_EQ(s->cluster_uuid, "first");
+  EXPECT_EQ(MustApply(s, SetClusterUuidCmd{"first"}).state->cluster_uuid, "first")
+      << "setting it again (a retried proposal) succeeds";
+  ExpectError(s, SetClusterUuidCmd{"second"}, StatusCode::kConflict,
+              "the cluster uuid is already [first], not [second]");
+  ExpectError(EmptyState(), SetClusterUuidCmd{""}, StatusCode::kInvalidArgument);
 }
 
 TEST(Apply, RegisterNodeIsIdempotentAndActivates) {

@@ -47,9 +47,10 @@ const NodeInfo* ClusterState::FindNode(std::string_view node_id) const {
 }
 
 bool operator==(const ClusterState& a, const ClusterState& b) {
-  if (a.version != b.version || a.next_allocation_id != b.next_allocation_id ||
-      a.nodes != b.nodes || a.index_templates != b.index_templates ||
-      a.legacy_templates != b.legacy_templates || a.indices.size() != b.indices.size()) {
+  if (a.version != b.version || a.cluster_uuid != b.cluster_uuid ||
+      a.next_allocation_id != b.next_allocation_id || a.nodes != b.nodes ||
+      a.index_templates != b.index_templates || a.legacy_templates != b.legacy_templates ||
+      a.indices.size() != b.indices.size()) {
     return false;
   }
   for (auto ia = a.indices.begin(), ib = b.indices.begin(); ia != a.indices.end(); ++ia, ++ib) {

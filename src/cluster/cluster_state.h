@@ -19,6 +19,10 @@ namespace quidditch::cluster {
 struct ClusterState {
   // Strictly increasing: every applied command (or batch of commands) adds one.
   int64_t version = 0;
+  // The cluster's identity ("cluster_uuid" on `GET /` and in `_cluster/state`): chosen once, when
+  // the cluster first forms (SetClusterUuidCmd), and never changed. Empty until then, which the
+  // REST layer reports as "_na_", as OpenSearch does.
+  std::string cluster_uuid;
   std::map<std::string, NodeInfo> nodes;
   std::map<std::string, std::shared_ptr<const Index>> indices;
   // Index templates by name, as the REST layer stored them (OpenSearch's template bodies,

@@ -324,6 +324,8 @@ ClusterState StateFromJson(const Json& j, std::string path) {
   Reader r(j, path);
   ClusterState state;
   state.version = r.Int("version");
+  // States written before the uuid existed have none: the Raft leader then sets one.
+  if (r.Has("clusterUuid")) state.cluster_uuid = r.String("clusterUuid");
   state.next_allocation_id = r.Int("nextAllocationId");
   for (const auto& [id, node] : r.Object("nodes").items()) {
     NodeInfo n = NodeFromJson(node, fmt::format("{}.nodes.{}", path, id));
@@ -370,6 +372,7 @@ struct OpEncoder {
     }
     return {{"actions", std::move(actions)}};
   }
+  Json operator()(const SetClusterUuidCmd& c) const { return {{"uuid", c.uuid}}; }
   Json operator()(const SetIndexClosedCmd& c) const {
     return {{"name", c.name}, {"closed", c.closed}};
   }
@@ -448,6 +451,7 @@ CommandOp OpFromJson(std::string_view type, const Json& j, const std::string& pa
     return PutTemplateCmd{TemplateKindOf(r), r.String("name"), r.Field("body"), r.Bool("create")};
   }
   if (type == "DeleteTemplate") return DeleteTemplateCmd{TemplateKindOf(r), r.String("name")};
+  if (type == "SetClusterUuid") return SetClusterUuidCmd{r.String("uuid")};
   if (type == "SetIndexClosed") return SetIndexClosedCmd{r.String("name"), r.Bool("closed")};
   if (type == "DeleteIndex") return DeleteIndexCmd{r.String("name")};
   if (type == "UpdateIndexSettings") {
@@ -518,6 +522,7 @@ Json EncodeState(const ClusterState& state) {
   Json indices = Json::object();
   for (const auto& [name, index] : state.indices) indices[name] = IndexToJson(*index);
   return Json{{"version", state.version},
+              {"clusterUuid", state.cluster_uuid},
               {"nextAllocationId", state.next_allocation_id},
               {"nodes", std::move(nodes)},
               {"indices", std::move(indices)},

@@ -49,6 +49,7 @@ StatePtr RichState() {
                                        ShardState::kStarted})
           .state;
   NodeStatus down{NodeState::kDown, std::nullopt};
+  s = MustApply(s, SetClusterUuidCmd{"0123456789abcdefghij_-"}, 15).state;
   return MustApply(s, UpdateNodeStatusCmd{"d2", down}, 15).state;
 }
 
@@ -99,6 +100,7 @@ TEST(Codec, EveryCommandRoundTrips) {
       Cmd(SetIndexClosedCmd{"logs", true}, 13),
       Cmd(PutTemplateCmd{TemplateKind::kLegacy, "t", Json::parse(R"({"order":2})"), true}, 14),
       Cmd(DeleteTemplateCmd{TemplateKind::kComposable, "t"}, 15),
+      Cmd(SetClusterUuidCmd{"u"}, 16),
   };
   // A command carries what it was given; Apply(), not the codec, rejects bad mappings.
   commands.push_back(Cmd(PutMappingCmd{"logs", Json::array({1, 2})}, 11));
@@ -130,9 +132,11 @@ TEST(Codec, StatesAndCommandsStoredBeforeAliasesStillDecode) {
   Json state = EncodeState(*RichState());
   state.erase("indexTemplates");
   state.erase("legacyTemplates");
+  state.erase("clusterUuid");
   Result<ClusterState> old_state = DecodeState(state);
   ASSERT_TRUE(old_state.ok()) << old_state.status();
   EXPECT_TRUE(old_state->index_templates.empty());
+  EXPECT_EQ(old_state->cluster_uuid, "") << "the Raft leader sets one";
   // A present key is still checked.
   index["aliases"] = Json::array();
   EXPECT_TRUE(DecodeIndex(index).status().IsCorruption());

@@ -7,7 +7,7 @@ std::string_view CommandName(const Command& command) {
       "CreateIndex",     "DeleteIndex",      "UpdateIndexSettings", "PutMapping",
       "UpdateAliases",   "SetIndexClosed",   "PutTemplate",         "DeleteTemplate",
       "RegisterNode",    "UnregisterNode",   "UpdateNodeStatus",    "AllocateShard",
-      "DeallocateShard", "UpdateShardState",
+      "DeallocateShard", "UpdateShardState", "SetClusterUuid",
   };
   static_assert(std::size(kNames) == std::variant_size_v<CommandOp>);
   return kNames[command.op.index()];

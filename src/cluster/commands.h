@@ -137,11 +137,19 @@ struct UpdateShardStateCmd {
   friend bool operator==(const UpdateShardStateCmd&, const UpdateShardStateCmd&) = default;
 };
 
+// Sets the cluster's uuid once (ClusterState::cluster_uuid): the Raft leader proposes one when it
+// finds the state without. Setting the uuid the state already has succeeds and changes nothing;
+// any other uuid is a Conflict (the first committed proposal wins).
+struct SetClusterUuidCmd {
+  std::string uuid;  // must be non-empty
+  friend bool operator==(const SetClusterUuidCmd&, const SetClusterUuidCmd&) = default;
+};
+
 using CommandOp =
     std::variant<CreateIndexCmd, DeleteIndexCmd, UpdateIndexSettingsCmd, PutMappingCmd,
                  UpdateAliasesCmd, SetIndexClosedCmd, PutTemplateCmd, DeleteTemplateCmd,
                  RegisterNodeCmd, UnregisterNodeCmd, UpdateNodeStatusCmd, AllocateShardCmd,
-                 DeallocateShardCmd, UpdateShardStateCmd>;
+                 DeallocateShardCmd, UpdateShardStateCmd, SetClusterUuidCmd>;
 
 struct Command {
   // When the proposer made the command (ms since the epoch). Apply() stamps created/updated

@@ -162,8 +162,9 @@ HttpServerOptions TestOptions() {
 class HttpServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(
-        RegisterRootHandlers(NodeIdentity{"node-1", "test-cluster", "uuid-1"}, &router_).ok());
+    ASSERT_TRUE(RegisterRootHandlers(
+                    NodeIdentity{"node-1", "test-cluster"}, [] { return "uuid-1"; }, &router_)
+                    .ok());
     ASSERT_TRUE(router_
                     .Register({HttpMethod::kGet, HttpMethod::kPost}, "/_echo",
                               [](const HttpRequest& request, const PathParams&) {

@@ -13,7 +13,15 @@
 namespace quidditch::rest {
 
 Status RegisterRestApi(const RestContext& context, Router* router) {
-  QD_RETURN_IF_ERROR(RegisterRootHandlers(context.identity, router));
+  QD_RETURN_IF_ERROR(RegisterRootHandlers(
+      context.identity,
+      [cp = context.control_plane]() -> std::string {
+        // A node that cannot read the cluster state answers as OpenSearch does before its
+        // cluster has formed.
+        Result<cluster::StatePtr> state = cp->GetClusterState({});
+        return state.ok() ? (*state)->cluster_uuid : "";
+      },
+      router));
   QD_RETURN_IF_ERROR(RegisterClusterHandlers(context.identity, context.control_plane, router));
   QD_RETURN_IF_ERROR(RegisterCatHandlers(context, router));
   QD_RETURN_IF_ERROR(RegisterStatsHandlers(context, router));

@@ -396,7 +396,8 @@ HttpResponse HandleClusterState(const rest::RestContext& context, const PathPara
   HttpResponse error;
   StatePtr state = ReadState(context, &error);
   if (state == nullptr) return error;
-  OrderedJson out = {{"cluster_name", identity.cluster_name}, {"cluster_uuid", "_na_"}};
+  const std::string cluster_uuid = ReportedClusterUuid(state->cluster_uuid);
+  OrderedJson out = {{"cluster_name", identity.cluster_name}, {"cluster_uuid", cluster_uuid}};
   if (metrics.count("version")) {
     out["version"] = state->version;
     out["state_uuid"] = "qd-state-" + std::to_string(state->version);
@@ -419,7 +420,10 @@ HttpResponse HandleClusterState(const rest::RestContext& context, const PathPara
   if (metrics.count("metadata")) {
     OrderedJson indices = OrderedJson::object();
     for (const auto& [name, index] : state->indices) indices[name] = IndexMetadataJson(*index);
-    out["metadata"] = {{"cluster_uuid", "_na_"}, {"indices", std::move(indices)}};
+    // The state holds a uuid only once the command that chose it was committed.
+    out["metadata"] = {{"cluster_uuid", cluster_uuid},
+                       {"cluster_uuid_committed", !state->cluster_uuid.empty()},
+                       {"indices", std::move(indices)}};
   }
   if (metrics.count("routing_table")) {
     OrderedJson indices = OrderedJson::object();

@@ -291,7 +291,10 @@ TEST_F(RestClusterTest, ClusterStateShape) {
   cluster::StatePtr state = *cp_.GetClusterState(Ctx());
   json body = Body("/_cluster/state");
   EXPECT_EQ(body["cluster_name"], "qd-test");
-  EXPECT_EQ(body["cluster_uuid"], "_na_");
+  ASSERT_EQ(state->cluster_uuid.size(), 22u) << "the control plane chose it as it started";
+  EXPECT_EQ(body["cluster_uuid"], state->cluster_uuid);
+  EXPECT_EQ(body["metadata"]["cluster_uuid"], state->cluster_uuid);
+  EXPECT_EQ(body["metadata"]["cluster_uuid_committed"], true);
   EXPECT_EQ(body["version"], state->version);
   EXPECT_TRUE(body["state_uuid"].is_string());
   EXPECT_EQ(body["master_node"], "n1");

@@ -594,7 +594,11 @@ std::string BuildDate() {
 #endif
 }
 
-std::string RootDocument(const NodeIdentity& identity) {
+std::string ReportedClusterUuid(std::string_view uuid) {
+  return uuid.empty() ? "_na_" : std::string(uuid);
+}
+
+std::string RootDocument(const NodeIdentity& identity, std::string_view cluster_uuid) {
   OrderedJson version = {
       {"distribution", "opensearch"},
       {"number", kOpenSearchVersion},
@@ -609,19 +613,20 @@ std::string RootDocument(const NodeIdentity& identity) {
   OrderedJson doc = {
       {"name", identity.node_name},
       {"cluster_name", identity.cluster_name},
-      {"cluster_uuid", identity.cluster_uuid},
+      {"cluster_uuid", ReportedClusterUuid(cluster_uuid)},
       {"version", std::move(version)},
       {"tagline", "The OpenSearch Project: https://opensearch.org/"},
   };
   return Dump(doc);
 }
 
-Status RegisterRootHandlers(const NodeIdentity& identity, Router* router) {
-  std::string body = RootDocument(identity);
-  return router->Register({HttpMethod::kGet, HttpMethod::kHead}, "/",
-                          [body = std::move(body)](const HttpRequest&, const PathParams&) {
-                            return HttpResponse::Json(200, body);
-                          });
+Status RegisterRootHandlers(const NodeIdentity& identity, std::function<std::string()> cluster_uuid,
+                            Router* router) {
+  return router->Register(
+      {HttpMethod::kGet, HttpMethod::kHead}, "/",
+      [identity, cluster_uuid = std::move(cluster_uuid)](const HttpRequest&, const PathParams&) {
+        return HttpResponse::Json(200, RootDocument(identity, cluster_uuid()));
+      });
 }
 
 }  // namespace quidditch

@@ -146,13 +146,15 @@ nlohmann::ordered_json FilterJson(const nlohmann::ordered_json& document,
 // True when the request asks for pretty output (`pretty` present with "" or "true").
 bool WantsPretty(const HttpRequest& request);
 
-// The identity a node reports on "GET /". Supplied by the caller (configuration and cluster
-// state); cluster_uuid is "_na_" in OpenSearch until the cluster has formed.
+// The identity a node reports on "GET /", from its configuration.
 struct NodeIdentity {
   std::string node_name;
   std::string cluster_name;
-  std::string cluster_uuid = "_na_";
 };
+
+// How the cluster uuid of a state is reported: "_na_" while there is none, as OpenSearch
+// reports it until the cluster has formed.
+std::string ReportedClusterUuid(std::string_view uuid);
 
 // "quidditch-<project version>": the build_hash reported on "GET /".
 std::string BuildHash();
@@ -161,9 +163,11 @@ std::string BuildHash();
 std::string BuildDate();
 
 // The compact JSON root document: name, cluster_name, cluster_uuid, version{...}, tagline.
-std::string RootDocument(const NodeIdentity& identity);
+std::string RootDocument(const NodeIdentity& identity, std::string_view cluster_uuid);
 
-// Registers GET / and HEAD / answering RootDocument(identity) (computed once, here).
-Status RegisterRootHandlers(const NodeIdentity& identity, Router* router);
+// Registers GET / and HEAD /, answering RootDocument(identity, cluster_uuid()): the uuid is asked
+// for on every request, since a node can answer before its cluster has formed.
+Status RegisterRootHandlers(const NodeIdentity& identity, std::function<std::string()> cluster_uuid,
+                            Router* router);
 
 }  // namespace quidditch

@@ -577,6 +577,10 @@ const ResourceType& NamespacesResource() {
   static const auto* const type = new ResourceType{"", "v1", "namespaces", false};
   return *type;
 }
+const ResourceType& ConfigMapsResource() {
+  static const auto* const type = new ResourceType{"", "v1", "configmaps", true};
+  return *type;
+}
 
 int64_t ResourceVersionOf(const Json& object) {
   const std::string text = StringAt(object, {"metadata", "resourceVersion"});

@@ -102,6 +102,7 @@ const ResourceType& PodsResource();
 const ResourceType& EventsResource();
 const ResourceType& LeasesResource();
 const ResourceType& NamespacesResource();
+const ResourceType& ConfigMapsResource();
 
 struct ListOptions {
   std::string label_selector;

@@ -62,7 +62,6 @@ def test_info_and_ping(client, node):
     assert client.ping() is True
 
 
-@not_implemented("cluster_uuid is \"_na_\" in GET / and the cluster state of a running cluster")
 def test_cluster_uuid_is_assigned(client):
     # OpenSearch answers "_na_" only before the cluster formed; a running node has a 22-character
     # URL-safe base64 UUID, the same in GET / and in the cluster state.
@@ -938,6 +937,7 @@ def test_acknowledged_writes_survive_sigkill_during_writes(tmp_path):
         n.start()
         c = OpenSearch(hosts=[n.url], max_retries=0, timeout=30)
         create(c, "dur", shards=3)
+        uuid = c.info()["cluster_uuid"]
         helpers.bulk(c, ({"_index": "dur", "_id": f"b{i}", "_source": {"i": i}}
                          for i in range(3000)))  # no refresh, no flush
         acked, stop, unexpected = [[], []], threading.Event(), []
@@ -970,6 +970,7 @@ def test_acknowledged_writes_survive_sigkill_during_writes(tmp_path):
         n.start()
         c = OpenSearch(hosts=[n.url], max_retries=0, timeout=30)
         c.cluster.health(index="dur", wait_for_status="green", timeout="30s", request_timeout=60)
+        assert c.info()["cluster_uuid"] == uuid, "the cluster keeps its identity across a crash"
         written = [i for w in acked for i in w]
         got = c.mget(index="dur", body={"ids": written}, _source=False)["docs"]
         missing = [d["_id"] for d in got if not d["found"]]

@@ -97,6 +97,9 @@ TEST_F(RaftClusterTest, ThreeMastersFormReplicateAndForward) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_NE(state.find(fmt::format("\"via-m{}\"", i)), std::string::npos);
   }
+  // The first leader chose the cluster's uuid; every member holds the same one.
+  EXPECT_EQ(cluster::ParseJson(state).value()["clusterUuid"].get<std::string>().size(), 22u)
+      << state;
   // A typed error crosses the forwarding hop unchanged.
   const int follower_index = Follower();
   ASSERT_GE(follower_index, 0) << Logs();
@@ -278,6 +281,9 @@ TEST_F(RaftClusterTest, StopAllAndRestartKeepsTheState) {
   std::string after = WaitForConvergence(*cluster_, seconds(20));
   EXPECT_EQ(cluster::ParseJson(after).value()["indices"],
             cluster::ParseJson(before).value()["indices"]);
+  EXPECT_EQ(cluster::ParseJson(after).value()["clusterUuid"],
+            cluster::ParseJson(before).value()["clusterUuid"]);
+  EXPECT_NE(cluster::ParseJson(before).value()["clusterUuid"], "");
 }
 
 }  // namespace

@@ -558,6 +558,16 @@ TEST_F(OperatorTest, AQuidditchNodeProcessRunsInKubernetesMode) {
     body = text;
     return status == 200 && text.find("\"number_of_nodes\":1") != std::string::npos;
   })) << body;
+  // This test's control plane and the node process are one cluster: one uuid, the one in the
+  // ConfigMap (which the operator, started first, created).
+  Result<Json> config_map = env_->admin().Get(ConfigMapsResource(), ns_, "quidditch-cluster");
+  ASSERT_TRUE(config_map.ok()) << config_map.status();
+  const std::string uuid = (*config_map)["data"]["clusterUuid"];
+  EXPECT_EQ(uuid.size(), 22u) << uuid;
+  EXPECT_EQ(State()->cluster_uuid, uuid);
+  auto [root_status, root] = HttpGet(http_port, "/");
+  EXPECT_EQ(root_status, 200);
+  EXPECT_NE(root.find("\"cluster_uuid\":\"" + uuid + "\""), std::string::npos) << root;
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);

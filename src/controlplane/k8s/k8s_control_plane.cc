@@ -97,6 +97,15 @@ K8sControlPlane::~K8sControlPlane() { (void)Stop(); }
 
 Status K8sControlPlane::Start() {
   QD_ASSIGN_OR_RETURN(client_, KubeClient::Create(kube_));
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  Result<std::string> uuid = LoadClusterUuid(deadline);
+  if (!uuid.ok()) {
+    return uuid.status().WithPrefix(
+        fmt::format("cannot read or create ConfigMap {} (the cluster uuid) in namespace {}: is "
+                    "the API server reachable and may this account get and create ConfigMaps?",
+                    kClusterConfigMapName, ns_));
+  }
+  cluster_uuid_ = std::move(uuid).value();
   auto handler = [this](Kind kind) {
     quidditch::k8s::Informer::Handler h;
     h.upsert = [this, kind](const Json& o) { Upsert(kind, o, /*from_stream=*/true); };
@@ -115,7 +124,6 @@ Status K8sControlPlane::Start() {
   index_informer_->Start();
   node_informer_->Start();
   template_informer_->Start();
-  const auto deadline = Clock::now() + std::chrono::seconds(30);
   if (!index_informer_->WaitForSync(deadline) || !node_informer_->WaitForSync(deadline) ||
       !template_informer_->WaitForSync(deadline)) {
     (void)Stop();
@@ -125,9 +133,30 @@ Status K8sControlPlane::Start() {
         ns_, kube_.server));
   }
   started_ = true;
-  spdlog::info("Kubernetes control plane: namespace {}, API server {}, state version {}", ns_,
-               kube_.server, store().Current()->version);
+  spdlog::info(
+      "Kubernetes control plane: namespace {}, API server {}, cluster uuid {}, state version {}",
+      ns_, kube_.server, cluster_uuid_, store().Current()->version);
   return Status::OK();
+}
+
+Result<std::string> K8sControlPlane::LoadClusterUuid(KubeClient::Deadline deadline) {
+  const auto& configmaps = quidditch::k8s::ConfigMapsResource();
+  // Two rounds: a create that finds the ConfigMap already there (another process was first)
+  // reads that one.
+  for (int round = 0; round < 2; ++round) {
+    Result<Json> existing = client_->Get(configmaps, ns_, kClusterConfigMapName, deadline);
+    if (existing.ok()) return ClusterUuidOf(*existing);
+    if (!existing.status().IsNotFound()) return existing.status();
+    const std::string uuid = NewUuid();
+    Result<Json> created = client_->Create(configmaps, ns_, NewClusterConfigMap(uuid), deadline);
+    if (created.ok()) {
+      spdlog::info("Kubernetes control plane: a new cluster: created ConfigMap {} with uuid {}",
+                   kClusterConfigMapName, uuid);
+      return ClusterUuidOf(*created);
+    }
+    if (!created.status().IsAlreadyExists()) return created.status();
+  }
+  return Status::Conflict("it was created and deleted again while this process read it");
 }
 
 Status K8sControlPlane::Stop() {
@@ -291,6 +320,7 @@ void K8sControlPlane::Replace(Kind kind, const std::vector<Json>& items, int64_t
 void K8sControlPlane::PublishLocked(int64_t resource_version) {
   cache_->changed.notify_all();
   auto next = std::make_shared<ClusterState>();
+  next->cluster_uuid = cluster_uuid_;
   for (const auto& [name, view] : cache_->nodes) next->nodes[view.node.node_id] = view.node;
   for (const auto& [name, object] : cache_->indices) {
     next->next_allocation_id = std::max(next->next_allocation_id, object.next_allocation_id);
@@ -352,6 +382,13 @@ Result<int64_t> K8sControlPlane::ProposeFor(const CallContext& ctx,
                                             const std::string& pod_name) {
   if (stopped_) return Status::Unavailable("the Kubernetes control plane is stopped");
   if (commands.empty()) return Status::InvalidArgument("empty command batch");
+  if (std::any_of(commands.begin(), commands.end(), [](const Command& c) {
+        return std::holds_alternative<cluster::SetClusterUuidCmd>(c.op);
+      })) {
+    return Status::InvalidArgument(fmt::format(
+        "the cluster uuid is kept in ConfigMap {} in Kubernetes mode; it is not proposed",
+        kClusterConfigMapName));
+  }
   const bool spec_command = std::any_of(commands.begin(), commands.end(), [](const Command& c) {
     return IsSpecCommand<cluster::CreateIndexCmd>(c) || IsSpecCommand<cluster::DeleteIndexCmd>(c) ||
            IsSpecCommand<cluster::UpdateIndexSettingsCmd>(c) ||

@@ -22,6 +22,8 @@
 //   - PutTemplate creates or replaces (PUT of the whole object, conditional on its version) a
 //     QuidditchIndexTemplate, DeleteTemplate deletes it (conditional the same way); nothing
 //     waits for the operator, which does not judge templates.
+//   - The cluster uuid is not proposed (SetClusterUuidCmd is refused): Start() reads it from, or
+//     first writes it to, the ConfigMap quidditch-cluster, and every state built carries it.
 //   - Shard allocation and shard-state changes write the index's status subresource; node
 //     registration, heartbeats and removal write QuidditchNode objects. A node's copies fail
 //     (in every node's view, in the same change) as soon as the node is DOWN, gone or without
@@ -68,7 +70,8 @@ class K8sControlPlane : public StateBackedControlPlane {
   explicit K8sControlPlane(K8sControlPlaneOptions options);
   ~K8sControlPlane() override;
 
-  // Connects, starts the informers (indices, nodes, templates) and waits (up to 30 s) until
+  // Connects, reads the cluster uuid (creating its ConfigMap when this is the first process of
+  // the cluster), starts the informers (indices, nodes, templates) and waits (up to 30 s) until
   // each has listed.
   Status Start() override;
   Status Stop() override;
@@ -119,6 +122,8 @@ class K8sControlPlane : public StateBackedControlPlane {
     std::map<std::string, TemplateObject> templates;  // by object name
   };
   Snapshot TakeSnapshot() const;
+  // The uuid in ConfigMap quidditch-cluster, which this call creates when there is none.
+  Result<std::string> LoadClusterUuid(quidditch::k8s::KubeClient::Deadline deadline);
   // Spec-level commands: one object write, then the operator's answer.
   Status CreateIndexObject(const CallContext& ctx, const cluster::CreateIndexCmd& cmd);
   // Patches the given spec fields, conditional on the snapshot's version of the object.
@@ -170,6 +175,7 @@ class K8sControlPlane : public StateBackedControlPlane {
   const quidditch::k8s::KubeConfig kube_;
   std::unique_ptr<quidditch::k8s::KubeClient> client_;
   std::unique_ptr<Cache> cache_;
+  std::string cluster_uuid_;  // set by Start() before the informers start; never changed
   std::unique_ptr<quidditch::k8s::Informer> index_informer_;
   std::unique_ptr<quidditch::k8s::Informer> node_informer_;
   std::unique_ptr<quidditch::k8s::Informer> template_informer_;

@@ -472,4 +472,20 @@ Result<TemplateObject> DecodeTemplateObject(const Json& object) {
   return out;
 }
 
+Json NewClusterConfigMap(std::string_view uuid) {
+  return Json{{"apiVersion", "v1"},
+              {"kind", "ConfigMap"},
+              {"metadata", {{"name", kClusterConfigMapName}}},
+              {"immutable", true},
+              {"data", {{"clusterUuid", uuid}}}};
+}
+
+Result<std::string> ClusterUuidOf(const Json& config_map) {
+  const std::string where = fmt::format("ConfigMap {}", kClusterConfigMapName);
+  QD_ASSIGN_OR_RETURN(const Json* data, Field(config_map, "data", where));
+  QD_ASSIGN_OR_RETURN(std::string uuid, Get<std::string>(*data, "clusterUuid", where + ".data"));
+  if (uuid.empty()) return Status::Corruption(where + ".data.clusterUuid is empty");
+  return uuid;
+}
+
 }  // namespace quidditch::controlplane::k8s

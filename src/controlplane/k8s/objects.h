@@ -11,6 +11,8 @@
 //                   resources), written together in one update.
 //   QuidditchIndexTemplate  one index template: spec (templateName, kind, body); no status (the
 //                   cluster core only stores templates, nothing judges them).
+//   ConfigMap quidditch-cluster  the cluster's uuid (data.clusterUuid), immutable: the first
+//                   Quidditch process to start in the namespace creates it, every other reads it.
 //
 // Object names: an index or node name that is a valid Kubernetes object name (RFC 1123
 // subdomain) is used as is; any other name (with '_', capitals, ...) gets a derived object name
@@ -143,5 +145,14 @@ struct TemplateObject {
 // name must be TemplateObjectName(kind, templateName) (Corruption otherwise) — so one template
 // is never held by two objects.
 Result<TemplateObject> DecodeTemplateObject(const Json& object);
+
+// --- ConfigMap quidditch-cluster -------------------------------------------------------------
+
+inline constexpr std::string_view kClusterConfigMapName = "quidditch-cluster";
+
+// A new, immutable ConfigMap kClusterConfigMapName holding `uuid`.
+Json NewClusterConfigMap(std::string_view uuid);
+// The uuid the ConfigMap holds (Corruption when data.clusterUuid is missing or empty).
+Result<std::string> ClusterUuidOf(const Json& config_map);
 
 }  // namespace quidditch::controlplane::k8s

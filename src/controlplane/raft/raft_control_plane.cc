@@ -678,6 +678,15 @@ class RaftControlPlane::Impl {
       const bool allocate = allocation_requested_ && options_.run_allocator;
       allocation_requested_ = false;
       lock.unlock();
+      // A cluster gets its uuid from its first leader (as OpenSearch's first elected
+      // cluster-manager chooses it); one that a leader of an earlier term set but that is not
+      // applied here yet makes this proposal a Conflict, and the next round sees it.
+      if (owner_->store().Current()->cluster_uuid.empty()) {
+        const std::string uuid = NewUuid();
+        if (ProposeDuty({Command{owner_->NowMs(), cluster::SetClusterUuidCmd{uuid}}})) {
+          spdlog::info("raft: the cluster has formed with uuid {}", uuid);
+        }
+      }
       for (const std::string& id : dead) {
         spdlog::warn("node [{}] sent no heartbeat for {} ms: marking it DOWN", id,
                      options_.node_heartbeat_timeout.count());
@@ -693,14 +702,16 @@ class RaftControlPlane::Impl {
     }
   }
 
-  void ProposeDuty(const std::vector<Command>& commands) {
+  // Whether the commands were applied.
+  bool ProposeDuty(const std::vector<Command>& commands) {
     CallContext ctx = CallContext::WithTimeout(std::chrono::seconds(5));
     Result<int64_t> r = ProposeLocal(ctx, EntryPayload(commands));
-    if (r.ok()) return;
+    if (r.ok()) return true;
     // The state moved on between computing and applying (Conflict), or leadership changed:
     // the next trigger recomputes from the new state.
     spdlog::debug("raft: leader duty not applied: {}", r.status().ToString());
     if (r.status().IsConflict()) RequestAllocation();
+    return false;
   }
 
   void JoinCluster() {

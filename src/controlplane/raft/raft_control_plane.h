@@ -16,7 +16,8 @@
 // (Join RPC -> raft_add + raft_assign), retrying in any start order. A restarted member
 // rejoins from its own disk.
 //
-// On the leader only: the Allocator runs after every change that can need it and its commands
+// On the leader only: a state without a cluster uuid gets one (SetClusterUuidCmd, once per
+// cluster); the Allocator runs after every change that can need it and its commands
 // go through the log; nodes that have not sent a heartbeat for node.heartbeatTimeout are marked
 // DOWN (which fails their shard copies and triggers reallocation).
 #pragma once

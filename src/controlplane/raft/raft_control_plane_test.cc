@@ -38,7 +38,18 @@ class RaftSingleMemberTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s;
     if (!s.ok()) return nullptr;
     WaitHealthy(*cp);
+    WaitForClusterUuid(*cp);
     return cp;
+  }
+
+  // The leader gives a new cluster its uuid at once; a restarted one keeps it.
+  static void WaitForClusterUuid(RaftControlPlane& cp) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (cp.GetClusterState({}).value()->cluster_uuid.empty() &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    ASSERT_EQ(cp.GetClusterState({}).value()->cluster_uuid.size(), 22u);
   }
 
   static void WaitHealthy(const RaftControlPlane& cp) {

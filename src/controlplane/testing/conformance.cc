@@ -25,6 +25,17 @@ void ControlPlaneConformance::SetUp() {
   if (IsSkipped()) return;  // the target cannot run on this machine, and said why
   ASSERT_NE(harness_, nullptr) << "the target made no harness";
   ASSERT_NE(harness_->cp(), nullptr) << "the harness has no control plane";
+  // A new cluster chooses its uuid as it forms, possibly in the background (the Raft leader):
+  // the tests start from a formed cluster, so that this change does not land in the middle of
+  // one. ClusterHasAUuidThatNeverChanges checks the uuid itself.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    Result<cluster::StatePtr> state = harness_->cp()->GetClusterState({});
+    ASSERT_TRUE(state.ok()) << state.status();
+    if (!(*state)->cluster_uuid.empty()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  FAIL() << "the new cluster got no uuid within 30 s";
 }
 
 void ControlPlaneConformance::TearDown() { harness_.reset(); }
@@ -334,6 +345,22 @@ TEST_P(ControlPlaneConformance, StopEndsWatchesFailsWritesAndIsIdempotent) {
   EXPECT_FALSE(cp().IsHealthy());
   Status write = cp().RegisterNode(Ctx(), CoordinationNode("c1"));
   EXPECT_TRUE(write.IsUnavailable()) << "a write after Stop() returned " << write;
+}
+
+TEST_P(ControlPlaneConformance, ClusterHasAUuidThatNeverChanges) {
+  // Chosen as the cluster formed (SetUp waited for it): by the Raft leader, by the first process
+  // of the namespace in Kubernetes mode.
+  const std::string uuid = StateOf(cp())->cluster_uuid;
+  EXPECT_EQ(uuid.size(), 22u) << uuid;
+  EXPECT_EQ(
+      uuid.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+      std::string::npos)
+      << uuid;
+  CP_ASSERT_OK(cp().CreateIndex(Ctx(), IndexRequest("logs", 1, 0)).status());
+  CP_ASSERT_OK(cp().RegisterNode(Ctx(), DataNode("d1")));
+  CP_ASSERT_OK(cp().DeleteIndex(Ctx(), "logs"));
+  EXPECT_EQ(StateOf(cp())->cluster_uuid, uuid);
+  EXPECT_EQ(StateOf(cp(), LinearizableCtx())->cluster_uuid, uuid);
 }
 
 // --- index management --------------------------------------------------------------------------
@@ -677,9 +704,9 @@ TEST_P(ControlPlaneConformance, UpdateAliasesRemoveIndexDeletesItFirst) {
   ExpectRejected(
       cp(), StatusCode::kNotFound, [&] { return cp().UpdateAliases(Ctx(), {RemoveIndex("nope")}); },
       "removing an unknown index");
-  CP_ASSERT_OK(cp().UpdateAliases(Ctx(), {AddAlias("kibana_1", "kibana"),
-                                          AddAlias("kibana_1", "writes", write),
-                                          RemoveIndex("kibana")}));
+  CP_ASSERT_OK(
+      cp().UpdateAliases(Ctx(), {AddAlias("kibana_1", "kibana"),
+                                 AddAlias("kibana_1", "writes", write), RemoveIndex("kibana")}));
   CP_ASSERT_OK_AND_ASSIGN(StatePtr state, cp().GetClusterState(Ctx()));
   EXPECT_EQ(state->FindIndex("kibana"), nullptr);
   const cluster::Index* now = state->FindIndex("kibana_1");

@@ -15,7 +15,8 @@
 //
 // What the suite assumes of an implementation:
 //   - each test gets a new harness: a started control plane over a new, empty cluster
-//     (version whatever, but no nodes and no indices);
+//     (version whatever, but no nodes and no indices), which gets its cluster uuid by itself
+//     within 30 s (the suite's SetUp waits for it);
 //   - it may run the shard allocator on its own after index and node changes (the Raft
 //     leader and the Kubernetes operator do), at any time and in the background. The tests
 //     are written to hold either way: they only ask for copies the allocator would place the

@@ -18,6 +18,12 @@ Status DirectControlPlane::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (started_) return Status::Conflict("already started");
   started_ = true;
+  // A new cluster chooses its uuid as it forms (the Raft leader's duty, done here at once).
+  if (store().Current()->cluster_uuid.empty()) {
+    QD_RETURN_IF_ERROR(
+        ApplyAndPublish({cluster::Command{NowMs(), cluster::SetClusterUuidCmd{NewUuid()}}})
+            .status());
+  }
   if (allocation_ == Allocation::kInBackground) {
     allocator_thread_ = std::thread([this] { AllocateInBackground(); });
   }
