@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of fuzz_rest (fuzz/corpus/rest/): raw HTTP requests as clients
 send them, one per file. Run from anywhere: python3 fuzz/make_corpus.py. The files are
-committed; rerun after editing the list below (it rewrites the whole directory)."""
+committed; rerun after editing the list below. It rewrites every `<name>.http` file and
+removes the `.http` files the list no longer has; the other files there (`regression-*`,
+inputs a fuzz run found, committed as they were) are kept."""
 import gzip
 import json
 import os
-import shutil
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -62,6 +63,7 @@ SEEDS = {
     "root_pretty": request("GET", "/?pretty&human&error_trace=true&filter_path=version.*,-version.build_*"),
     "root_http10": request("GET", "/", version="1.0"),
     "cluster_health": request("GET", "/_cluster/health?level=indices&wait_for_status=yellow&timeout=1s"),
+    "health_missing_index": request("GET", "/_cluster/health/no_such_index"),
     "cluster_state": request("GET", "/_cluster/state/metadata,routing_table/logs?pretty"),
     "cluster_settings": request("PUT", "/_cluster/settings", {"persistent": {"cluster.routing.allocation.enable": "all"}}),
     "nodes": request("GET", "/_nodes/http?filter_path=nodes.*.version,nodes.*.http.publish_address,nodes.*.ip"),
@@ -134,8 +136,10 @@ SEEDS = {
     "update_by_query": request("POST", "/logs/_update_by_query", {"query": {"match_all": {}}}),
     "refresh_flush": request("POST", "/logs/_refresh"),
     "flush": request("POST", "/_flush"),
-    "close_open": request("POST", "/logs/_close"),
+    "close_open": request("POST", "/logs/_close", "", content_type=None),
     "aliases": request("POST", "/_aliases", {"actions": [{"add": {"index": "logs", "alias": "lg", "filter": {"term": {"tag": "a"}}}}, {"remove": {"index": "logs", "alias": "old"}}]}),
+    "put_alias": request("PUT", "/logs/_alias/lg", '{"filter":{"term":{"tag":"a"}},"routing":"1","is_write_index":true}'),
+    "get_alias": request("GET", "/_alias/lg,nope,-x*?expand_wildcards=all"),
     "aliases_remove_index": request("POST", "/_aliases", {"actions": [{"add": {"index": "docs-v1", "alias": "logs"}}, {"remove_index": {"index": "logs"}}]}),
     "search_highlight_options": request("POST", "/logs/_search", {"query": {"match": {"title": "fox"}}, "highlight": {"type": "unified", "order": "score", "pre_tags": ["<b>"], "post_tags": ["</b>"], "fields": [{"title": {"fragment_size": 20, "number_of_fragments": 2, "matched_fields": ["title"]}}]}}),
     "search_typed_keys": request("POST", "/logs/_search?typed_keys=true&size=0", {"aggs": {"t": {"terms": {"field": "tag"}, "aggs": {"p": {"percentiles": {"field": "n"}}, "h": {"histogram": {"field": "n", "interval": 5}}}}}}),
@@ -170,8 +174,10 @@ SEEDS = {
 
 
 def main():
-    shutil.rmtree(OUT, ignore_errors=True)
-    os.makedirs(OUT)
+    os.makedirs(OUT, exist_ok=True)
+    for name in os.listdir(OUT):
+        if name.endswith(".http") and name[:-len(".http")] not in SEEDS:
+            os.remove(os.path.join(OUT, name))
     for name, data in SEEDS.items():
         with open(os.path.join(OUT, name + ".http"), "wb") as f:
             f.write(data)
