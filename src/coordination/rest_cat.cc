@@ -212,7 +212,15 @@ std::vector<CatTable::Display> CatTable::DisplayedColumns(const HttpRequest& req
   }
   for (const std::string& name : wanted) {
     std::optional<size_t> column = FindColumn(name);
-    if (column && shown(*column)) out.push_back(Display{*column, name});
+    if (!column || !shown(*column)) continue;
+    out.push_back(Display{*column, name});
+    const std::string& sibling = columns_[*column].sibling;
+    if (sibling.empty() || !IsTrue(request, sibling, false)) continue;
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      if (columns_[i].name == sibling + "." + columns_[*column].name) {
+        out.push_back(Display{i, sibling + "." + name});
+      }
+    }
   }
   return out;
 }
@@ -384,7 +392,15 @@ std::string FormatPercent(double value) {
 
 CatColumn Col(std::string name, std::string aliases, std::string description, bool right = false,
               bool by_default = true) {
-  return CatColumn{std::move(name), std::move(aliases), std::move(description), right, by_default};
+  return CatColumn{std::move(name), std::move(aliases), std::move(description),
+                   right,           by_default,         ""};
+}
+
+// A column of totals over every copy whose primaries-only column "pri.<name>" is shown next
+// to it with `pri` (OpenSearch's "sibling:pri").
+CatColumn WithPriSibling(CatColumn total) {
+  total.sibling = "pri";
+  return total;
 }
 
 // The names an optional {index} path parameter resolves to (every index without it), with
@@ -559,13 +575,19 @@ HttpResponse CatIndicesHandler(const RestContext& context, const HttpRequest& re
       Col("docs.deleted", "dd,docsDeleted", "deleted docs", true),
       Col("creation.date", "cd", "index creation date (millisecond value)", true, false),
       Col("creation.date.string", "cds", "index creation date (as string)", false, false),
-      Col("store.size", "ss,storeSize", "store size of primaries & replicas", true),
+      WithPriSibling(Col("store.size", "ss,storeSize", "store size of primaries & replicas", true)),
       Col("pri.store.size", "", "store size of primaries", true),
-      Col("indexing.index_total", "iito,indexingIndexTotal", "number of indexing ops", true, false),
-      Col("get.total", "gto,getTotal", "number of get ops", true, false),
-      Col("refresh.total", "rto,refreshTotal", "total refreshes", true, false),
-      Col("flush.total", "ft,flushTotal", "number of flushes", true, false),
-      Col("segments.count", "sc,segmentsCount", "number of segments", true, false),
+      WithPriSibling(Col("indexing.index_total", "iito,indexingIndexTotal",
+                         "number of indexing ops", true, false)),
+      Col("pri.indexing.index_total", "", "number of indexing ops", true, false),
+      WithPriSibling(Col("get.total", "gto,getTotal", "number of get ops", true, false)),
+      Col("pri.get.total", "", "number of get ops", true, false),
+      WithPriSibling(Col("refresh.total", "rto,refreshTotal", "total refreshes", true, false)),
+      Col("pri.refresh.total", "", "total refreshes", true, false),
+      WithPriSibling(Col("flush.total", "ft,flushTotal", "number of flushes", true, false)),
+      Col("pri.flush.total", "", "number of flushes", true, false),
+      WithPriSibling(Col("segments.count", "sc,segmentsCount", "number of segments", true, false)),
+      Col("pri.segments.count", "", "number of segments", true, false),
   });
   for (const std::string& name : *names) {
     const cluster::Index* index = (*state)->FindIndex(name);
@@ -600,10 +622,15 @@ HttpResponse CatIndicesHandler(const RestContext& context, const HttpRequest& re
         s.primaries_known ? CatValue::Bytes(static_cast<int64_t>(s.primaries.store_size_bytes))
                           : CatValue(),
         tot(s.total.index_total),
+        pri(s.primaries.index_total),
         tot(s.total.get_total),
+        pri(s.primaries.get_total),
         tot(s.total.refresh_total),
+        pri(s.primaries.refresh_total),
         tot(s.total.flush_total),
+        pri(s.primaries.flush_total),
         tot(s.total.segment_count),
+        pri(s.primaries.segment_count),
     });
   }
   return table.Render(request);
@@ -934,8 +961,20 @@ Status RegisterCatHandlers(const RestContext& context, Router* router) {
         return response;
       }));
   // What CatTable::Render reads; local and the cluster-manager timeout change nothing here.
-  const RouteParams table = {"bytes", "cluster_manager_timeout", "format", "h",    "help",
-                             "local", "master_timeout",          "s",      "time", "ts",
+  // `pri` shows the primaries-only sibling of a column asked for by `h=` (only _cat/indices has
+  // such columns); `size` would render count columns, which no table here has.
+  const RouteParams table = {"bytes",
+                             "cluster_manager_timeout",
+                             "format",
+                             "h",
+                             "help",
+                             "local",
+                             "master_timeout",
+                             "pri",
+                             "s",
+                             "size",
+                             "time",
+                             "ts",
                              "v"};
   const RouteParams indices_table = Params({table, kIndexOptionParams});
   QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cat/health",

@@ -70,6 +70,9 @@ struct CatColumn {
   std::string description;
   bool right_align = false;
   bool shown_by_default = true;
+  // OpenSearch's "sibling" attribute: when the column is asked for by `h=` and the request sets
+  // this flag (`pri`), the column "<sibling>.<name>" is shown right after it.
+  std::string sibling;
 };
 
 // One cell. The kind decides rendering (bytes=, time=) and sorting.

@@ -81,6 +81,22 @@ TEST(CatTableTest, HeadersByNameAliasAndWildcard) {
   EXPECT_EQ(Text(table, "/?h=a*"), "1.5s\n  0s\n1.5m\n");
 }
 
+TEST(CatTableTest, PriShowsThePrimariesSiblingOfColumnsAskedFor) {
+  CatColumn docs{"docs", "d", "docs of every copy", true, true, "pri"};
+  CatTable table({CatColumn{"name", "", "index", false, true}, docs,
+                  CatColumn{"pri.docs", "", "docs of the primaries", true, false, ""}});
+  table.AddRow({CatValue::Text("logs"), CatValue::Number(14), CatValue::Number(7)});
+  // Next to the column, displayed as it was asked for (an alias too).
+  EXPECT_EQ(Text(table, "/?v&h=d,name&pri"),
+            " d pri.d name\n"
+            "14     7 logs\n");
+  EXPECT_EQ(Text(table, "/?h=docs&pri=true"), "14 7\n");
+  EXPECT_EQ(Text(table, "/?h=docs"), "14\n");
+  EXPECT_EQ(Text(table, "/?h=docs&pri=false"), "14\n");
+  // Without h, the default columns only, as RestTable.
+  EXPECT_EQ(Text(table, "/?pri"), "logs 14\n");
+}
+
 TEST(CatTableTest, SortByColumns) {
   CatTable table = Fruits();
   EXPECT_EQ(Text(table, "/?h=name&s=name"), "apple\nbanana\nfig\n");
@@ -416,6 +432,14 @@ TEST_F(CatSingleNodeTest, IndicesShardsAndCountSeeDocuments) {
   EXPECT_EQ(body[1]["pri.store.size"], body[1]["store.size"]);  // no replicas
 
   EXPECT_EQ(Text("/_cat/indices/logs?h=index,docs.count,indexing.index_total"), "logs 7 7\n");
+  // Every primary-only counter follows its total with `pri` (no replicas: the same values).
+  body = json::parse(Text("/_cat/indices/logs?format=json&pri&h=iito,gto,rto,ft,sc,ss&bytes=b"));
+  ASSERT_EQ(body.size(), 1u);
+  for (const std::string column : {"iito", "gto", "rto", "ft", "sc", "ss"}) {
+    ASSERT_TRUE(body[0].contains("pri." + column)) << column << ": " << body[0];
+    EXPECT_EQ(body[0]["pri." + column], body[0][column]) << column;
+  }
+  EXPECT_EQ(body[0]["pri.iito"], "7");
 
   body = json::parse(Text("/_cat/shards/logs?format=json&s=shard"));
   ASSERT_EQ(body.size(), 2u);
