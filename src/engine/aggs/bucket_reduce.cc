@@ -111,7 +111,16 @@ Result<json> MergeTerms(const std::vector<const json*>& parts) {
     if (sum_error != -1) sum_error = err == -1 ? -1 : sum_error + err;
     other += p->at("other").get<uint64_t>();
   }
-  QD_ASSIGN_OR_RETURN(out["buckets"], MergeBucketsByKey(parts));
+  // One part (a search of one shard) has unique keys already: its buckets are the merge, unless
+  // some have sub-aggregation partials (which go through their own merge). Render orders them.
+  const json& first_buckets = parts[0]->at("buckets");
+  if (parts.size() == 1 &&
+      std::all_of(first_buckets.begin(), first_buckets.end(),
+                  [](const json& b) { return b.is_array() && b.size() == 2; })) {
+    out["buckets"] = first_buckets;
+  } else {
+    QD_ASSIGN_OR_RETURN(out["buckets"], MergeBucketsByKey(parts));
+  }
   // The kind of the merged keys, as InternalTerms.reduce picks its result class: unmapped
   // partials give way to mapped ones, and long terms merged with double terms are double terms.
   std::string kind = "unmapped";
@@ -149,25 +158,25 @@ void AddKeyAsString(const json& fmt, const json& key, json* out) {
 Result<json> RenderTerms(const json& p, const RenderOptions& options) {
   QD_ASSIGN_OR_RETURN(TermsOrder order, TermsOrder::FromJson(p.at("order")));
   const json& buckets = p.at("buckets");
+  const uint64_t min_doc_count = p.at("min_doc_count").get<uint64_t>();
+  // Buckets under min_doc_count are neither shown nor counted in sum_other_doc_count.
   std::vector<TermsOrder::Item> items;
   items.reserve(buckets.size());
   for (size_t i = 0; i < buckets.size(); ++i) {
-    items.push_back({&BucketKey(buckets[i]), BucketCount(buckets[i]), &BucketAggs(buckets[i]), i});
+    const uint64_t count = BucketCount(buckets[i]);
+    if (count < min_doc_count) continue;
+    items.push_back({&BucketKey(buckets[i]), count, &BucketAggs(buckets[i]), i});
   }
-  QD_RETURN_IF_ERROR(order.Sort(&items));
-  const int64_t size = p.at("size").get<int64_t>();
-  const uint64_t min_doc_count = p.at("min_doc_count").get<uint64_t>();
+  const size_t size = std::min(
+      items.size(), static_cast<size_t>(std::max<int64_t>(p.at("size").get<int64_t>(), 0)));
+  QD_RETURN_IF_ERROR(order.Sort(&items, size));
   const json fmt = p.value("fmt", json());
   uint64_t other = p.at("other").get<uint64_t>();
+  for (size_t i = size; i < items.size(); ++i) other += items[i].count;
   json out_buckets = json::array();
-  out_buckets.get_ref<json::array_t&>().reserve(
-      std::min(items.size(), static_cast<size_t>(std::max<int64_t>(size, 0))));
-  for (const TermsOrder::Item& it : items) {
-    if (it.count < min_doc_count) continue;
-    if (static_cast<int64_t>(out_buckets.size()) >= size) {
-      other += it.count;
-      continue;
-    }
+  out_buckets.get_ref<json::array_t&>().reserve(size);
+  for (size_t i = 0; i < size; ++i) {
+    const TermsOrder::Item& it = items[i];
     const json& b = buckets[it.index];
     json rb = RenderedBucket(BucketKey(b), it.count);
     AddKeyAsString(fmt, BucketKey(b), &rb);

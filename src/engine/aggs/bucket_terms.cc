@@ -206,7 +206,7 @@ class TermsAggregator : public Aggregator {
       items.push_back(
           {&keys_[entries[i].term], entries[i].count, by_sub ? &entries[i].aggs : nullptr, i});
     }
-    QD_RETURN_IF_ERROR(order_.Sort(&items));
+    QD_RETURN_IF_ERROR(order_.Sort(&items, static_cast<size_t>(shard_size_)));
     uint64_t other = 0;
     json buckets = json::array();
     buckets.get_ref<json::array_t&>().reserve(

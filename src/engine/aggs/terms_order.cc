@@ -121,7 +121,7 @@ bool TermsOrder::NeedsSubAggs() const {
   return false;
 }
 
-Status TermsOrder::Sort(std::vector<Item>* items) const {
+Status TermsOrder::Sort(std::vector<Item>* items, size_t first) const {
   // Sub-aggregation values are computed once per item.
   std::vector<std::vector<double>> values(items->size());
   for (size_t i = 0; i < items->size(); ++i) {
@@ -137,7 +137,7 @@ Status TermsOrder::Sort(std::vector<Item>* items) const {
   }
   std::vector<size_t> perm(items->size());
   for (size_t i = 0; i < perm.size(); ++i) perm[i] = i;
-  std::stable_sort(perm.begin(), perm.end(), [&](size_t x, size_t y) {
+  auto before = [&](size_t x, size_t y) {
     const Item& a = (*items)[x];
     const Item& b = (*items)[y];
     size_t sub = 0;
@@ -158,7 +158,15 @@ Status TermsOrder::Sort(std::vector<Item>* items) const {
       if (cmp != 0) return c.asc ? cmp < 0 : cmp > 0;
     }
     return false;
-  });
+  };
+  // A terms aggregation keeps shard_size (on a shard) or size (in the response) of often many
+  // thousands of buckets: ordering only those costs n log k rather than n log n.
+  if (first < perm.size()) {
+    std::partial_sort(perm.begin(), perm.begin() + static_cast<std::ptrdiff_t>(first), perm.end(),
+                      before);
+  } else {
+    std::stable_sort(perm.begin(), perm.end(), before);
+  }
   std::vector<Item> sorted;
   sorted.reserve(items->size());
   for (size_t i : perm) sorted.push_back((*items)[i]);

@@ -3,6 +3,7 @@
 // tie-breaker. Serializable, so the reduce sorts exactly as the shards did.
 #pragma once
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,11 @@ class TermsOrder {
   bool IsCountDesc() const {
     return criteria_[0].kind == Criterion::Kind::kCount && !criteria_[0].asc;
   }
-  // Sorts `items` (stable). Errors when a sub-aggregation value cannot be read.
-  Status Sort(std::vector<Item>* items) const;
+  // Sorts `items`, or only puts the first `first` of them in order at the front (the others
+  // follow in no particular order): the first `first` are the same either way, since the
+  // criteria always end with the key and keys are unique. Errors when a sub-aggregation value
+  // cannot be read.
+  Status Sort(std::vector<Item>* items, size_t first = std::numeric_limits<size_t>::max()) const;
 
  private:
   std::vector<Criterion> criteria_;
