@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -622,11 +624,26 @@ std::string RootDocument(const NodeIdentity& identity, std::string_view cluster_
 
 Status RegisterRootHandlers(const NodeIdentity& identity, std::function<std::string()> cluster_uuid,
                             Router* router) {
-  return router->Register(
-      {HttpMethod::kGet, HttpMethod::kHead}, "/",
-      [identity, cluster_uuid = std::move(cluster_uuid)](const HttpRequest&, const PathParams&) {
-        return HttpResponse::Json(200, RootDocument(identity, cluster_uuid()));
-      });
+  // The document changes only with the uuid (once, when the cluster forms), so it is built again
+  // only then: GET / stays the cheapest request there is.
+  struct Cache {
+    std::mutex mu;
+    std::string uuid;
+    std::string body;
+  };
+  auto cache = std::make_shared<Cache>();
+  cache->body = RootDocument(identity, cache->uuid);
+  return router->Register({HttpMethod::kGet, HttpMethod::kHead}, "/",
+                          [identity, cluster_uuid = std::move(cluster_uuid), cache](
+                              const HttpRequest&, const PathParams&) {
+                            const std::string uuid = cluster_uuid();
+                            std::lock_guard<std::mutex> lock(cache->mu);
+                            if (uuid != cache->uuid) {
+                              cache->body = RootDocument(identity, uuid);
+                              cache->uuid = uuid;
+                            }
+                            return HttpResponse::Json(200, cache->body);
+                          });
 }
 
 }  // namespace quidditch
