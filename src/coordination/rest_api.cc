@@ -18,6 +18,7 @@ Status RegisterRestApi(const RestContext& context, Router* router) {
       [cp = context.control_plane]() -> std::string {
         // A node that cannot read the cluster state answers as OpenSearch does before its
         // cluster has formed.
+        if (cp == nullptr) return "";
         Result<cluster::StatePtr> state = cp->GetClusterState({});
         return state.ok() ? (*state)->cluster_uuid : "";
       },
