@@ -633,5 +633,19 @@ TEST(TemplateObject, MalformedOrMisnamedObjectsAreCorruption) {
   }
 }
 
+TEST(ClusterConfigMap, HoldsTheUuidImmutablyAndBadOnesAreCorruption) {
+  const Json config_map = NewClusterConfigMap("Ikw4m8hksuwZTlxb_R0H6X");
+  EXPECT_EQ(config_map["metadata"]["name"], "quidditch-cluster");
+  EXPECT_EQ(config_map["immutable"], true);
+  Result<std::string> uuid = ClusterUuidOf(config_map);
+  ASSERT_TRUE(uuid.ok()) << uuid.status();
+  EXPECT_EQ(*uuid, "Ikw4m8hksuwZTlxb_R0H6X");
+  // Someone else's ConfigMap of that name, or one edited by hand.
+  EXPECT_TRUE(ClusterUuidOf(NewClusterConfigMap("")).status().IsCorruption());
+  EXPECT_TRUE(ClusterUuidOf(Json{{"data", {{"other", "x"}}}}).status().IsCorruption());
+  EXPECT_TRUE(ClusterUuidOf(Json{{"metadata", Json::object()}}).status().IsCorruption());
+  EXPECT_TRUE(ClusterUuidOf(Json{{"data", {{"clusterUuid", 7}}}}).status().IsCorruption());
+}
+
 }  // namespace
 }  // namespace quidditch::controlplane::k8s
