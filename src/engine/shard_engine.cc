@@ -169,48 +169,46 @@ void ShardEngine::Impl::AddToBufferLocked(const CurrentDoc& cur, ParsedDocument 
   versions[buffer[d].id] = VersionEntry{meta, false, static_cast<int64_t>(d), {}};
 }
 
-Result<WriteResult> ShardEngine::Impl::ApplyIndex(std::string_view id, std::string_view source,
-                                                  const WriteParams& params,
-                                                  TranslogLocation* location) {
+ShardEngine::Impl::PreparedIndex ShardEngine::Impl::PrepareIndex(std::string_view id,
+                                                                 std::string_view source,
+                                                                 const WriteParams& params,
+                                                                 const Mapping& mapping,
+                                                                 uint64_t mapping_version) {
   auto start = Clock::now();
-  bool is_create = params.op_type == OpType::kCreate;
-  Status valid = ValidateParams(params, is_create);
+  PreparedIndex out;
+  out.mapping_version = mapping_version;
+  Status valid = ValidateParams(params, params.op_type == OpType::kCreate);
   if (!valid.ok()) {
-    ++index_failed;
-    return valid;
+    out.parsed = valid;
+  } else if (id.empty()) {
+    out.parsed = IllegalArgument("if _id is specified it must not be empty");
+  } else {
+    out.parsed = ParseDocument(mapping, *analysis, id, source);
   }
-  if (id.empty()) {
-    ++index_failed;
-    return IllegalArgument("if _id is specified it must not be empty");
+  out.parse_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+  return out;
+}
+
+Result<WriteResult> ShardEngine::Impl::IndexLocked(std::string_view id, std::string_view source,
+                                                   const WriteParams& params,
+                                                   PreparedIndex prepared,
+                                                   std::vector<TranslogOp>* pending) {
+  auto start = Clock::now();
+  if (!failed.ok()) return failed;
+  Result<ParseResult>& parsed = prepared.parsed;
+  if (parsed.ok() && prepared.mapping_version != mapping_version) {
+    // Another write changed the mapping meanwhile (dynamic fields): parse against the new one
+    // so that its fields are kept and this document's fields are typed consistently.
+    parsed = ParseDocument(mapping, *analysis, id, source);
   }
-  Mapping parse_mapping;
-  uint64_t parsed_version;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    if (!failed.ok()) return failed;
-    parse_mapping = mapping;
-    parsed_version = mapping_version;
-  }
-  // Parsing (the expensive part) happens outside the write mutex.
-  Result<ParseResult> parsed = ParseDocument(parse_mapping, *analysis, id, source);
   if (!parsed.ok()) {
     ++index_failed;
     return parsed.status();
   }
-  std::lock_guard<std::mutex> lock(mu);
-  if (!failed.ok()) return failed;
-  if (parsed_version != mapping_version) {
-    // Another write changed the mapping meanwhile (dynamic fields): parse against the new one
-    // so that its fields are kept and this document's fields are typed consistently.
-    parsed = ParseDocument(mapping, *analysis, id, source);
-    if (!parsed.ok()) {
-      ++index_failed;
-      return parsed.status();
-    }
-  }
   CurrentDoc cur = LookupLocked(id);
   Status check = CheckSeqNo(id, params, cur);
-  if (check.ok() && is_create && cur.exists) {
+  if (check.ok() && params.op_type == OpType::kCreate && cur.exists) {
     check = VersionConflict("[" + std::string(id) +
                             "]: version conflict, document already exists (current version " +
                             Bracket(cur.meta.version) + ")");
@@ -224,62 +222,84 @@ Result<WriteResult> ShardEngine::Impl::ApplyIndex(std::string_view id, std::stri
     ++index_failed;
     return version.status();
   }
-  TranslogOp op;
+  TranslogOp& op = pending->emplace_back();
   op.type = TranslogOpType::kIndex;
-  op.seq_no = max_seq_no + 1;
+  op.seq_no = ++max_seq_no;
   op.primary_term = options.primary_term;
   op.version = *version;
   op.id = std::string(id);
   op.source = std::string(source);
   op.routing = params.routing;
-  Result<TranslogLocation> loc = translog->Add(op);
-  if (!loc.ok()) {
-    failed = loc.status().WithPrefix("engine failed: translog append");
-    return failed;
-  }
-  max_seq_no = op.seq_no;
   DocMeta meta{op.seq_no, op.primary_term, op.version};
   if (parsed->updated_mapping) {
     mapping = *parsed->updated_mapping;
     ++mapping_version;
   }
   AddToBufferLocked(cur, std::move(parsed->doc), meta);
-  *location = *loc;
   ++index_total;
   index_time_us +=
+      prepared.parse_us +
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
   return WriteResult{meta.seq_no, meta.primary_term, meta.version,
                      cur.exists ? WriteResultKind::kUpdated : WriteResultKind::kCreated};
 }
 
-Result<WriteResult> ShardEngine::Impl::ApplyDelete(std::string_view id, const WriteParams& params,
-                                                   TranslogLocation* location) {
+Result<WriteResult> ShardEngine::Impl::DeleteLocked(std::string_view id, const WriteParams& params,
+                                                    std::vector<TranslogOp>* pending) {
   QD_RETURN_IF_ERROR(ValidateParams(params, false));
-  std::lock_guard<std::mutex> lock(mu);
   if (!failed.ok()) return failed;
   CurrentDoc cur = LookupLocked(id);
   QD_RETURN_IF_ERROR(CheckSeqNo(id, params, cur));
   QD_ASSIGN_OR_RETURN(int64_t version, ResolveVersion(id, params, cur));
-  TranslogOp op;
+  TranslogOp& op = pending->emplace_back();
   op.type = TranslogOpType::kDelete;
-  op.seq_no = max_seq_no + 1;
+  op.seq_no = ++max_seq_no;
   op.primary_term = options.primary_term;
   op.version = version;
   op.id = std::string(id);
   op.routing = params.routing;
-  Result<TranslogLocation> loc = translog->Add(op);
-  if (!loc.ok()) {
-    failed = loc.status().WithPrefix("engine failed: translog append");
-    return failed;
-  }
-  max_seq_no = op.seq_no;
   DeleteCopyLocked(cur);
   DocMeta meta{op.seq_no, op.primary_term, op.version};
   versions[op.id] = VersionEntry{meta, true, -1, Clock::now()};
-  *location = *loc;
   ++delete_total;
   return WriteResult{meta.seq_no, meta.primary_term, meta.version,
                      cur.exists ? WriteResultKind::kDeleted : WriteResultKind::kNotFound};
+}
+
+Result<TranslogLocation> ShardEngine::Impl::AppendLocked(std::vector<TranslogOp>* pending) {
+  Result<TranslogLocation> loc = translog->AddAll(*pending);
+  pending->clear();
+  if (!loc.ok()) failed = loc.status().WithPrefix("engine failed: translog append");
+  return loc;
+}
+
+Result<WriteResult> ShardEngine::Impl::ApplyIndex(std::string_view id, std::string_view source,
+                                                  const WriteParams& params,
+                                                  TranslogLocation* location) {
+  Mapping parse_mapping;
+  uint64_t parsed_version;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!failed.ok()) return failed;
+    parse_mapping = mapping;
+    parsed_version = mapping_version;
+  }
+  PreparedIndex prepared = PrepareIndex(id, source, params, parse_mapping, parsed_version);
+  std::lock_guard<std::mutex> lock(mu);
+  std::vector<TranslogOp> pending;
+  QD_ASSIGN_OR_RETURN(WriteResult r,
+                      IndexLocked(id, source, params, std::move(prepared), &pending));
+  QD_ASSIGN_OR_RETURN(*location, AppendLocked(&pending));
+  return r;
+}
+
+Result<WriteResult> ShardEngine::Impl::ApplyDelete(std::string_view id, const WriteParams& params,
+                                                   TranslogLocation* location) {
+  std::lock_guard<std::mutex> lock(mu);
+  std::vector<TranslogOp> pending;
+  QD_ASSIGN_OR_RETURN(WriteResult r, DeleteLocked(id, params, &pending));
+  QD_ASSIGN_OR_RETURN(*location, AppendLocked(&pending));
+  return r;
 }
 
 Result<UpdateResult> ShardEngine::Impl::ApplyUpdate(std::string_view id,
@@ -413,38 +433,85 @@ Result<UpdateResult> ShardEngine::Update(std::string_view id, const UpdateReques
 }
 
 std::vector<BulkItemResult> ShardEngine::Bulk(const std::vector<BulkItem>& items) {
+  // Applied in chunks. A chunk's documents are parsed outside the write mutex against one copy
+  // of the mapping (concurrent bulks parse in parallel), then applied under one hold of the
+  // mutex and appended to the translog with one write. The chunk size bounds how long a bulk
+  // keeps other writers and realtime gets waiting.
+  constexpr size_t kChunk = 128;
+  Impl& im = *impl_;
   std::vector<BulkItemResult> out(items.size());
   TranslogLocation last;
-  for (size_t i = 0; i < items.size(); ++i) {
-    const BulkItem& item = items[i];
-    TranslogLocation loc;
-    switch (item.kind) {
-      case BulkItem::Kind::kIndex: {
-        Result<WriteResult> r = impl_->ApplyIndex(item.id, item.source, item.params, &loc);
-        if (r.ok()) out[i].write = *r;
-        out[i].status = r.status();
-        break;
+  std::vector<Impl::PreparedIndex> prepared;
+  std::vector<TranslogOp> pending;
+  std::vector<size_t> pending_items;  // the items whose operations are in `pending`
+  auto append = [&] {                 // REQUIRES: im.mu held
+    if (pending.empty()) return;
+    Result<TranslogLocation> loc = im.AppendLocked(&pending);
+    if (loc.ok()) last = std::max(last, *loc);
+    for (size_t i : pending_items) {
+      if (!loc.ok()) out[i].status = loc.status();
+    }
+    pending_items.clear();
+  };
+  for (size_t begin = 0; begin < items.size(); begin += kChunk) {
+    const size_t end = std::min(items.size(), begin + kChunk);
+    prepared.assign(end - begin, Impl::PreparedIndex{});
+    if (std::any_of(items.begin() + static_cast<ptrdiff_t>(begin),
+                    items.begin() + static_cast<ptrdiff_t>(end),
+                    [](const BulkItem& item) { return item.kind == BulkItem::Kind::kIndex; })) {
+      Mapping mapping;
+      uint64_t mapping_version;
+      {
+        std::lock_guard<std::mutex> lock(im.mu);
+        mapping = im.mapping;
+        mapping_version = im.mapping_version;
       }
-      case BulkItem::Kind::kDelete: {
-        Result<WriteResult> r = impl_->ApplyDelete(item.id, item.params, &loc);
-        if (r.ok()) out[i].write = *r;
-        out[i].status = r.status();
-        break;
-      }
-      case BulkItem::Kind::kUpdate: {
-        Result<UpdateResult> r = impl_->ApplyUpdate(item.id, item.update, &loc);
-        if (r.ok()) {
-          out[i].write = r->write;
-          out[i].source = r->source;
-        }
-        out[i].status = r.status();
-        break;
+      for (size_t i = begin; i < end; ++i) {
+        const BulkItem& item = items[i];
+        if (item.kind != BulkItem::Kind::kIndex) continue;
+        prepared[i - begin] =
+            im.PrepareIndex(item.id, item.source, item.params, mapping, mapping_version);
       }
     }
-    if (out[i].status.ok()) last = std::max(last, loc);
+    std::unique_lock<std::mutex> lock(im.mu);
+    for (size_t i = begin; i < end; ++i) {
+      const BulkItem& item = items[i];
+      Result<WriteResult> written = Status::Internal("unset");
+      switch (item.kind) {
+        case BulkItem::Kind::kIndex:
+          written = im.IndexLocked(item.id, item.source, item.params,
+                                   std::move(prepared[i - begin]), &pending);
+          break;
+        case BulkItem::Kind::kDelete:
+          written = im.DeleteLocked(item.id, item.params, &pending);
+          break;
+        case BulkItem::Kind::kUpdate: {
+          // ApplyUpdate reads the document and writes it through ApplyIndex; both take `mu`
+          // themselves.
+          append();
+          lock.unlock();
+          TranslogLocation loc;
+          Result<UpdateResult> r = im.ApplyUpdate(item.id, item.update, &loc);
+          lock.lock();
+          out[i].status = r.status();
+          if (r.ok()) {
+            out[i].write = r->write;
+            out[i].source = std::move(r->source);
+            last = std::max(last, loc);
+          }
+          continue;
+        }
+      }
+      out[i].status = written.status();
+      if (written.ok()) {
+        out[i].write = *written;
+        pending_items.push_back(i);
+      }
+    }
+    append();
   }
   // One sync for the whole bulk, before any item is acknowledged.
-  Status synced = impl_->SyncForAck(last);
+  Status synced = im.SyncForAck(last);
   if (!synced.ok()) {
     for (BulkItemResult& r : out) {
       if (r.status.ok()) r.status = synced;

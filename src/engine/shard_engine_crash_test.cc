@@ -5,14 +5,15 @@
 //
 // The child reports on a pipe, per writer thread and in order, an "intent" before each
 // operation and an "ack" after the engine acknowledged it. Each writer thread owns its own
-// document ids, so at most one operation per thread is in flight at the kill: the parent knows
-// exactly which states each document may be in.
+// document ids, and a bulk touches each of its documents once, so at most one operation per
+// document is in flight at the kill: the parent knows exactly which states each may be in.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -66,6 +67,62 @@ void WriteMessage(int fd, const Message& m) {
   if (::write(fd, p, sizeof(m)) != static_cast<ssize_t>(sizeof(m))) ::_exit(3);
 }
 
+// An index (60%), update (25%) or delete of one of thread `t`'s documents.
+Message RandomOp(int t, std::mt19937_64& rng) {
+  Message m;
+  m.thread = static_cast<uint8_t>(t);
+  m.key = static_cast<int32_t>(rng() % kKeysPerThread);
+  m.tag = static_cast<int64_t>(rng() % 1000000);
+  int dice = static_cast<int>(rng() % 100);
+  m.op = dice < 60 ? Op::kIndex : dice < 85 ? Op::kUpdate : Op::kDelete;
+  return m;
+}
+
+std::string SourceOf(const Message& m) {
+  return R"({"key":)" + std::to_string(m.key) + R"(,"tag":)" + std::to_string(m.tag) +
+         R"(,"body":"crash test words"})";
+}
+
+// One bulk of 2-6 operations on distinct documents of thread `t`: every intent, the bulk, then
+// every ack. All of them are in flight until the bulk returns.
+void RunBulk(ShardEngine& e, int fd, int t, std::mt19937_64& rng) {
+  std::vector<Message> ms;
+  std::vector<BulkItem> items;
+  const size_t n = 2 + rng() % 5;
+  while (ms.size() < n) {
+    Message m = RandomOp(t, rng);
+    if (std::any_of(ms.begin(), ms.end(), [&](const Message& o) { return o.key == m.key; })) {
+      continue;
+    }
+    BulkItem& item = items.emplace_back();
+    item.id = DocId(t, m.key);
+    if (m.op == Op::kIndex) {
+      item.source = SourceOf(m);
+    } else if (m.op == Op::kUpdate) {
+      item.kind = BulkItem::Kind::kUpdate;
+      item.update.doc = R"({"tag":)" + std::to_string(m.tag) + "}";
+    } else {
+      item.kind = BulkItem::Kind::kDelete;
+    }
+    WriteMessage(fd, m);  // intent
+    ms.push_back(m);
+  }
+  std::vector<BulkItemResult> out = e.Bulk(items);
+  for (size_t i = 0; i < n; ++i) {
+    Message& m = ms[i];
+    if (m.op == Op::kUpdate && out[i].status.IsNotFound()) {
+      m.exists_after = 0;
+    } else if (!out[i].status.ok()) {
+      ::_exit(8);
+    } else {
+      m.version = out[i].write.version;
+      m.exists_after = m.op == Op::kDelete ? 0 : 1;
+    }
+    m.is_ack = 1;
+    WriteMessage(fd, m);
+  }
+}
+
 // Runs in the forked child: opens the engine and writes until killed. Never returns.
 [[noreturn]] void RunIndexingChild(const std::string& dir, int fd, uint64_t seed) {
   auto engine = ShardEngine::Open(CrashOptions(dir));
@@ -90,17 +147,15 @@ void WriteMessage(int fd, const Message& m) {
           if (!s.ok()) ::_exit(4);
           continue;
         }
-        Message m;
-        m.thread = static_cast<uint8_t>(t);
-        m.key = static_cast<int32_t>(rng() % kKeysPerThread);
-        m.tag = static_cast<int64_t>(rng() % 1000000);
-        m.op = dice < 60 ? Op::kIndex : dice < 85 ? Op::kUpdate : Op::kDelete;
+        if (dice >= 90) {
+          RunBulk(e, fd, t, rng);
+          continue;
+        }
+        Message m = RandomOp(t, rng);
         WriteMessage(fd, m);  // intent
         std::string id = DocId(t, m.key);
         if (m.op == Op::kIndex) {
-          std::string source = R"({"key":)" + std::to_string(m.key) + R"(,"tag":)" +
-                               std::to_string(m.tag) + R"(,"body":"crash test words"})";
-          auto r = e.Index(id, source);
+          auto r = e.Index(id, SourceOf(m));
           if (!r.ok()) ::_exit(5);
           m.version = r->version;
           m.exists_after = 1;
@@ -206,17 +261,17 @@ TEST(ShardEngineCrashTest, AcknowledgedOperationsSurviveSigkillAtAnyMoment) {
     ::close(child.read_fd);
     ASSERT_EQ(buf.size() % sizeof(Message), 0u);
 
-    // Apply the acknowledged operations; remember the one in flight per thread.
-    std::map<int, Message> in_flight;
+    // Apply the acknowledged operations; remember those in flight, by (thread, key).
+    std::map<std::pair<int, int>, Message> in_flight;
     for (size_t off = 0; off < buf.size(); off += sizeof(Message)) {
       Message m;
       std::memcpy(&m, buf.data() + off, sizeof(m));
       if (!m.is_ack) {
-        in_flight[m.thread] = m;
+        in_flight[{m.thread, m.key}] = m;
         continue;
       }
       ++total_acks;
-      in_flight.erase(m.thread);
+      in_flight.erase({m.thread, m.key});
       DocState& d = model[DocId(m.thread, m.key)];
       if (m.op == Op::kUpdate && !m.exists_after) continue;
       d.exists = m.exists_after != 0;
@@ -244,8 +299,8 @@ TEST(ShardEngineCrashTest, AcknowledgedOperationsSurviveSigkillAtAnyMoment) {
         bool matches_acked =
             actual.exists == want.exists &&
             (!actual.exists || (actual.version == want.version && actual.tag == want.tag));
-        auto it = in_flight.find(t);
-        bool was_in_flight = it != in_flight.end() && it->second.key == k;
+        auto it = in_flight.find({t, k});
+        bool was_in_flight = it != in_flight.end();
         if (!was_in_flight) {
           EXPECT_TRUE(matches_acked)
               << id << ": acked exists=" << want.exists << " v" << want.version << " tag "

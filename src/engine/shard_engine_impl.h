@@ -131,7 +131,29 @@ struct ShardEngine::Impl {
   ~Impl();
 
   // --- write path (shard_engine.cc) ---
-  // Applies one write without syncing the translog; `*location` is where it ended.
+  // An index operation's document, parsed outside the write mutex (the expensive part)
+  // against the mapping of version `mapping_version`.
+  struct PreparedIndex {
+    Result<ParseResult> parsed = Status::Internal("not parsed");
+    uint64_t mapping_version = 0;
+    int64_t parse_us = 0;
+  };
+  // Validates an index operation and parses its document; needs no lock.
+  PreparedIndex PrepareIndex(std::string_view id, std::string_view source,
+                             const WriteParams& params, const Mapping& mapping,
+                             uint64_t mapping_version);
+  // The rest of an index or delete, under `mu`: the version checks, the seq_no, the buffer. The
+  // operation is added to *pending; AppendLocked writes it to the translog before `mu` is
+  // released (the translog stays in seq_no order).
+  Result<WriteResult> IndexLocked(std::string_view id, std::string_view source,
+                                  const WriteParams& params, PreparedIndex prepared,
+                                  std::vector<TranslogOp>* pending);
+  Result<WriteResult> DeleteLocked(std::string_view id, const WriteParams& params,
+                                   std::vector<TranslogOp>* pending);
+  // Writes *pending to the translog with one write and clears it: where it ends. A failed
+  // write fails the engine (the operations are already in the buffer; nothing publishes them).
+  Result<TranslogLocation> AppendLocked(std::vector<TranslogOp>* pending);
+  // One index or delete, without syncing the translog; `*location` is where it ended.
   Result<WriteResult> ApplyIndex(std::string_view id, std::string_view source,
                                  const WriteParams& params, TranslogLocation* location);
   Result<WriteResult> ApplyDelete(std::string_view id, const WriteParams& params,

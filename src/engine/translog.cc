@@ -411,17 +411,22 @@ Status Translog::WriteCheckpoint() {
 }
 
 Result<TranslogLocation> Translog::Add(const TranslogOp& op) {
-  std::string record = EncodeTranslogRecord(op);
+  return AddAll(std::span<const TranslogOp>(&op, 1));
+}
+
+Result<TranslogLocation> Translog::AddAll(std::span<const TranslogOp> ops) {
+  std::string records;
+  for (const TranslogOp& op : ops) records += EncodeTranslogRecord(op);
   std::lock_guard<std::mutex> lock(mu_);
   if (!failed_.ok()) return failed_;
   TranslogGenerationInfo& cur = gens_.back();
-  Status s = WriteFully(fd_, record, GenerationPath(cur.generation));
+  Status s = WriteFully(fd_, records, GenerationPath(cur.generation));
   if (!s.ok()) {
     failed_ = s.WithPrefix("translog failed earlier");
     return s;
   }
-  cur.size_bytes += record.size();
-  Account(&cur, op);
+  cur.size_bytes += records.size();
+  for (const TranslogOp& op : ops) Account(&cur, op);
   return TranslogLocation{cur.generation, cur.size_bytes};
 }
 

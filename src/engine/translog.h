@@ -40,6 +40,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,10 @@ class Translog {
   // Appends `op` to the current generation (written to the OS, not synced). After a failed
   // write the translog refuses further appends (the file may hold a partial record).
   Result<TranslogLocation> Add(const TranslogOp& op);
+  // Appends `ops` in order with one write: where the last one ends (the current end when `ops`
+  // is empty). A bulk request's operations go through here, a write call per batch instead of
+  // per operation.
+  Result<TranslogLocation> AddAll(std::span<const TranslogOp> ops);
 
   // Makes every operation up to `location` durable (fdatasync). Returns at once when already
   // synced; concurrent callers wait for one fsync that covers them all.
