@@ -11,4 +11,9 @@ namespace quidditch {
 // recursion, so hostile patterns cannot exhaust the stack.
 bool GlobMatch(std::string_view pattern, std::string_view text);
 
+// Whether `pattern` has a '*' (else it matches only itself).
+inline bool HasWildcard(std::string_view pattern) {
+  return pattern.find('*') != std::string_view::npos;
+}
+
 }  // namespace quidditch

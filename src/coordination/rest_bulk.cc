@@ -202,7 +202,7 @@ void RunShardBatch(const RestContext& context, const ShardBatch& batch,
 const RouteParams kSourceFilterParams = {"_source", "_source_exclude", "_source_excludes",
                                          "_source_include", "_source_includes"};
 
-Result<std::optional<data::SourceFilter>> SourceFilterParam(const HttpRequest& request) {
+Result<std::optional<engine::SourceFilter>> SourceFilterParam(const HttpRequest& request) {
   bool given = false;
   bool fetch = true;
   std::vector<std::string> includes;
@@ -228,9 +228,9 @@ Result<std::optional<data::SourceFilter>> SourceFilterParam(const HttpRequest& r
       excludes = SplitComma(request.Param(name));
     }
   }
-  if (!given) return std::optional<data::SourceFilter>();
-  return std::optional<data::SourceFilter>(
-      data::SourceFilter::Of(fetch, std::move(includes), std::move(excludes)));
+  if (!given) return std::optional<engine::SourceFilter>();
+  return std::optional<engine::SourceFilter>(
+      engine::SourceFilter::Of(fetch, std::move(includes), std::move(excludes)));
 }
 
 // --- ids ---------------------------------------------------------------------------------------
@@ -566,9 +566,9 @@ Result<engine::VersionType> VersionTypeOf(std::string_view text) {
 }
 
 // A _source value of an action or update line.
-Result<data::SourceFilter> SourceFilterOf(dom::element value) {
+Result<engine::SourceFilter> SourceFilterOf(dom::element value) {
   nlohmann::json parsed = nlohmann::json::parse(simdjson::to_string(value), nullptr, false);
-  return data::SourceFilter::Parse(&parsed);
+  return engine::SourceFilter::Parse(&parsed);
 }
 
 // The metadata of one action line.
@@ -583,7 +583,7 @@ struct Metadata {
   std::optional<int64_t> if_primary_term;
   int retry_on_conflict = 0;
   std::optional<std::string> pipeline;
-  std::optional<data::SourceFilter> fetch_source;
+  std::optional<engine::SourceFilter> fetch_source;
   bool require_alias = false;
 };
 
@@ -749,7 +749,7 @@ Status ParseUpdateRequestBody(std::string_view body, DocWrite* write) {
 
 Result<std::vector<DocWrite>> ParseBulkBody(
     std::string_view body, std::string_view default_index, std::string_view default_routing,
-    bool default_require_alias, const std::optional<data::SourceFilter>& default_source) {
+    bool default_require_alias, const std::optional<engine::SourceFilter>& default_source) {
   std::vector<DocWrite> writes;
   // At most one write per action line and usually two lines per write: no regrowth (a DocWrite
   // is large) for the usual body.
@@ -908,7 +908,7 @@ HttpResponse HandleBulk(const RestContext& context, const HttpRequest& request,
   auto index_it = path.find("index");
   std::string_view default_index =
       index_it == path.end() ? std::string_view() : std::string_view(index_it->second);
-  Result<std::optional<data::SourceFilter>> source = SourceFilterParam(request);
+  Result<std::optional<engine::SourceFilter>> source = SourceFilterParam(request);
   if (!source.ok()) return ErrorResponse(source.status());
   Result<std::vector<DocWrite>> writes =
       ParseBulkBody(request.body, default_index, request.Param("routing"), *require_alias, *source);

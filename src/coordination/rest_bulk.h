@@ -36,7 +36,7 @@ namespace quidditch::rest {
 
 // The `_source`, `_source_includes` and `_source_excludes` parameters of `request` (and the
 // older singular `_source_include`, `_source_exclude`); nullopt when none is given.
-Result<std::optional<data::SourceFilter>> SourceFilterParam(const HttpRequest& request);
+Result<std::optional<engine::SourceFilter>> SourceFilterParam(const HttpRequest& request);
 extern const RouteParams kSourceFilterParams;  // what SourceFilterParam reads
 // One document write: an item of a bulk, or a single-document request.
 struct DocWrite {
@@ -52,7 +52,7 @@ struct DocWrite {
   // _update_by_query write back to the shard where they found the document).
   int32_t shard = -1;
   // Update only: the document after the update is returned under "get", filtered so.
-  std::optional<data::SourceFilter> fetch_source;
+  std::optional<engine::SourceFilter> fetch_source;
   // Set when the write failed before reaching a shard (its source line did not parse, a
   // script was asked for, ...): it is answered with this error and not executed.
   Status error;
@@ -128,7 +128,7 @@ Status ParseUpdateRequestBody(std::string_view body, DocWrite* write);
 // illegal_argument_exception / json_parse_exception / action_request_validation_exception.
 Result<std::vector<DocWrite>> ParseBulkBody(
     std::string_view body, std::string_view default_index, std::string_view default_routing,
-    bool default_require_alias, const std::optional<data::SourceFilter>& default_source = {});
+    bool default_require_alias, const std::optional<engine::SourceFilter>& default_source = {});
 
 // POST|PUT /_bulk and /{index}/_bulk.
 Status RegisterBulkHandlers(const RestContext& context, Router* router);

@@ -185,7 +185,7 @@ HttpResponse HandleUpdate(const RestContext& context, const HttpRequest& request
   Result<int64_t> retries = IntParam(request, "retry_on_conflict", 0);
   if (!retries.ok()) return ErrorResponse(retries.status());
   update.retry_on_conflict = static_cast<int>(*retries);
-  Result<std::optional<data::SourceFilter>> filter = SourceFilterParam(request);
+  Result<std::optional<engine::SourceFilter>> filter = SourceFilterParam(request);
   if (!filter.ok()) return ErrorResponse(filter.status());
   if (*filter) write.fetch_source = **filter;
   if (update.doc.empty() && !update.upsert && write.error.ok()) {
@@ -201,8 +201,8 @@ struct GetSpec {
   std::string index;
   std::string id;
   std::string routing;
-  std::optional<data::SourceFilter> source;  // nullopt: the whole _source
-  bool stored_fields_only = false;           // stored_fields given without _source: no _source
+  std::optional<engine::SourceFilter> source;  // nullopt: the whole _source
+  bool stored_fields_only = false;             // stored_fields given without _source: no _source
   std::optional<int64_t> version;
   engine::VersionType version_type = engine::VersionType::kInternal;
 };
@@ -318,7 +318,7 @@ HttpResponse GetErrorResponse(const GetSpec& spec, const GetAnswer& answer) {
 struct ReadParams {
   bool realtime = true;
   bool refresh = false;
-  std::optional<data::SourceFilter> source;
+  std::optional<engine::SourceFilter> source;
   bool stored_fields_only = false;
 };
 
@@ -412,7 +412,7 @@ Result<GetSpec> MgetDocSpec(const json& doc, size_t position, const std::string&
     } else if (key == "routing" || key == "_routing") {
       spec.routing = value.is_string() ? value.get<std::string>() : value.dump();
     } else if (key == "_source") {
-      QD_ASSIGN_OR_RETURN(data::SourceFilter filter, data::SourceFilter::Parse(&value));
+      QD_ASSIGN_OR_RETURN(engine::SourceFilter filter, engine::SourceFilter::Parse(&value));
       spec.source = std::move(filter);
     } else if (key == "stored_fields") {
       spec.stored_fields_only = !spec.source;

@@ -309,13 +309,14 @@ Result<FetchPhaseResult> LocalShardService::ExecuteFetch(const ShardKey& key,
                             request.now_millis};
   const json& body = request.body;
 
-  QD_ASSIGN_OR_RETURN(SourceFilter source_filter, SourceFilter::Parse(Find(body, "_source")));
+  QD_ASSIGN_OR_RETURN(engine::SourceFilter source_filter,
+                      engine::SourceFilter::Parse(Find(body, "_source")));
   // Asking for stored fields turns _source off unless the body asks for it too, as OpenSearch
   // does ("_none_" also drops the metadata, which the coordinator leaves out). Every field
   // but _source lives in the source here, so no other stored field is ever returned.
   if (Find(body, "stored_fields") != nullptr && Find(body, "_source") == nullptr) {
     const json off = false;
-    QD_ASSIGN_OR_RETURN(source_filter, SourceFilter::Parse(&off));
+    QD_ASSIGN_OR_RETURN(source_filter, engine::SourceFilter::Parse(&off));
   }
   std::unique_ptr<HighlightPlan> highlight;
   if (const json* h = Find(body, "highlight")) {

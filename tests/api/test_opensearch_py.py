@@ -1027,7 +1027,6 @@ def test_more_aggregations(client, docs_index):
     assert a["missing_tag"]["doc_count"] == 5
 
 
-@not_implemented("_source filtering in top_hits (400: only supports _source true or false)")
 def test_top_hits_source_filtering(client, docs_index):
     r = client.search(index=docs_index, body={"size": 0, "aggs": {"top": {"top_hits": {
         "size": 1, "sort": [{"price": "desc"}], "_source": ["title"]}}}})

@@ -385,6 +385,25 @@ TEST(AggregationsTest, TopHits) {
   EXPECT_EQ(hits["hits"][1]["_id"], "2");
 }
 
+TEST(AggregationsTest, TopHitsFiltersTheSourceAsASearchDoes) {
+  auto top = [](const json& source) {
+    json r = RunSmall(
+        {{"top",
+          {{"top_hits", {{"size", 1}, {"sort", {{{"price", "desc"}}}}, {"_source", source}}}}}});
+    return r["top"]["hits"]["hits"][0];
+  };
+  EXPECT_EQ(top(json::array({"pri*"}))["_source"], json::parse(R"({"price":100.0})"));
+  EXPECT_EQ(top(json{{"excludes", {"price"}}})["_source"].count("price"), 0u);
+  EXPECT_GT(top(json{{"excludes", {"price"}}})["_source"].size(), 0u);
+  EXPECT_FALSE(top(false).contains("_source"));
+  EXPECT_EQ(top(true)["_source"]["price"], 100.0);
+  auto bad = ParseAggregations(json{{"top", {{"top_hits", {{"_source", 3}}}}}}, Context());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "parsing_exception: Expected one of [VALUE_BOOLEAN, VALUE_STRING, START_ARRAY, "
+            "START_OBJECT] but found [VALUE_NUMBER]");
+}
+
 TEST(AggregationsTest, OverflowingSumsSurviveThePartials) {
   Doc a{"1", {}, {}, 1e308, std::nullopt, std::nullopt};
   Doc b{"2", {}, {}, 1e308, std::nullopt, std::nullopt};

@@ -1,5 +1,5 @@
 // top_hits: the best documents of each bucket, by score or by field values, with their
-// _source. Limited to score and doc-value field sorts.
+// _source (filtered as a search's). Limited to score and doc-value field sorts.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -7,6 +7,7 @@
 
 #include "engine/aggs/aggregator.h"
 #include "engine/errors.h"
+#include "engine/search/source_filter.h"
 
 namespace quidditch::engine::aggs {
 namespace {
@@ -44,12 +45,12 @@ struct Candidate {
 class TopHitsAggregator : public Aggregator {
  public:
   TopHitsAggregator(std::string name, std::vector<SortSpec> sort, size_t from, size_t size,
-                    bool source, std::string index)
+                    SourceFilter source, std::string index)
       : Aggregator(std::move(name)),
         sort_(std::move(sort)),
         from_(from),
         size_(size),
-        source_(source),
+        source_(std::move(source)),
         index_(std::move(index)) {}
 
   bool needs_scores() const override {
@@ -137,8 +138,9 @@ class TopHitsAggregator : public Aggregator {
         std::string id, source;
         QD_RETURN_IF_ERROR(readers_[c.leaf]->Document(c.doc, &id, &source));
         json h = {{"_id", id}, {"_score", by_score ? json(c.score) : json(nullptr)}};
-        if (source_ && !source.empty()) {
-          json s = json::parse(source, nullptr, false);
+        if (source_.fetch() && !source.empty()) {
+          QD_ASSIGN_OR_RETURN(std::string kept, source_.Apply(source));
+          json s = json::parse(kept, nullptr, false);
           if (s.is_discarded()) return Status::Corruption("stored _source is not JSON: " + id);
           h["_source"] = std::move(s);
         }
@@ -173,7 +175,7 @@ class TopHitsAggregator : public Aggregator {
 
   const std::vector<SortSpec> sort_;
   const size_t from_, size_;
-  const bool source_;
+  const SourceFilter source_;
   const std::string index_;
   uint32_t leaf_ = 0;
   std::vector<std::shared_ptr<const SegmentReader>> readers_;
@@ -214,13 +216,9 @@ Result<std::unique_ptr<Aggregator>> MakeTopHitsAggregator(const std::string& nam
                            "]. This limit can be set by changing "
                            "the [index.max_inner_result_window] index level setting.");
   }
-  bool source = true;
-  if (body.contains("_source")) {
-    if (!body["_source"].is_boolean()) {
-      return IllegalArgument("[top_hits] only supports _source true or false");
-    }
-    source = body["_source"].get<bool>();
-  }
+  auto source_spec = body.find("_source");
+  QD_ASSIGN_OR_RETURN(SourceFilter source,
+                      SourceFilter::Parse(source_spec == body.end() ? nullptr : &*source_spec));
   std::vector<SortSpec> sort;
   if (body.contains("sort")) {
     json list = body["sort"].is_array() ? body["sort"] : json::array({body["sort"]});
@@ -249,7 +247,7 @@ Result<std::unique_ptr<Aggregator>> MakeTopHitsAggregator(const std::string& nam
   if (sort.empty()) sort.push_back({"_score", true, {}});
   return std::unique_ptr<Aggregator>(
       new TopHitsAggregator(name, std::move(sort), static_cast<size_t>(from),
-                            static_cast<size_t>(size), source, ctx.index_name));
+                            static_cast<size_t>(size), std::move(source), ctx.index_name));
 }
 
 Result<json> MergeTopHits(const std::vector<const json*>& parts) {

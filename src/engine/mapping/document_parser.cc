@@ -182,9 +182,10 @@ bool ParseLongText(std::string_view s, int64_t* out, bool* overflow) {
 
 // _source includes/excludes (OpenSearch's source filtering): a path is kept when an include
 // pattern matches it or one of its parents, and dropped when an exclude pattern matches it.
-class SourceFilter {
+class MappingSourceFilter {
  public:
-  SourceFilter(const std::vector<std::string>& includes, const std::vector<std::string>& excludes)
+  MappingSourceFilter(const std::vector<std::string>& includes,
+                      const std::vector<std::string>& excludes)
       : includes_(includes), excludes_(excludes) {}
 
   void Filter(dom::object root, std::string* out) { WriteObject(root, "", includes_.empty(), out); }
@@ -839,7 +840,7 @@ Result<ParseResult> ParseDocument(const Mapping& mapping, const AnalysisRegistry
   }
   dom::object object = AsObject(root);
   if (rep.source_enabled && !verbatim) {
-    SourceFilter(rep.source_includes, rep.source_excludes).Filter(object, &doc.source);
+    MappingSourceFilter(rep.source_includes, rep.source_excludes).Filter(object, &doc.source);
   }
 
   DocumentField id_field;

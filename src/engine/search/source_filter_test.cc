@@ -1,9 +1,9 @@
 // _source filtering as OpenSearch's XContentMapValues.filter answers it.
-#include "data/fetch_phase.h"
+#include "engine/search/source_filter.h"
 
 #include <gtest/gtest.h>
 
-namespace quidditch::data {
+namespace quidditch::engine {
 namespace {
 
 using nlohmann::json;
@@ -77,4 +77,4 @@ TEST(SourceFilter, Malformed) {
 }
 
 }  // namespace
-}  // namespace quidditch::data
+}  // namespace quidditch::engine
