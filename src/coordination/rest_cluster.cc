@@ -375,7 +375,8 @@ OrderedJson RoutingJson(const cluster::Index& index) {
   return {{"shards", std::move(shards)}};
 }
 
-HttpResponse HandleClusterState(const rest::RestContext& context, const PathParams& params) {
+HttpResponse HandleClusterState(const rest::RestContext& context, const HttpRequest& request,
+                                const PathParams& params) {
   const NodeIdentity& identity = context.identity;
   static const std::set<std::string, std::less<>> kMetrics = {"version", "master_node", "nodes",
                                                               "metadata", "routing_table"};
@@ -396,6 +397,21 @@ HttpResponse HandleClusterState(const rest::RestContext& context, const PathPara
   HttpResponse error;
   StatePtr state = ReadState(context, &error);
   if (state == nullptr) return error;
+  // /{metrics}/{index}: metadata and routing_table show only these indices, resolved as
+  // ClusterStateRequest's default options (lenientExpandOpen) say: a missing name is skipped,
+  // a closed index named is shown.
+  std::optional<std::set<std::string, std::less<>>> only;
+  if (auto it = params.find("index"); it != params.end()) {
+    rest::IndicesOptions lenient;
+    lenient.ignore_unavailable = true;
+    lenient.forbid_closed = false;
+    Result<rest::IndicesOptions> options = rest::IndicesOptionsOf(request, lenient);
+    if (!options.ok()) return rest::ErrorResponse(options.status());
+    Result<std::vector<std::string>> names = rest::ResolveIndices(*state, it->second, *options);
+    if (!names.ok()) return rest::ErrorResponse(names.status());
+    only.emplace(names->begin(), names->end());
+  }
+  auto shown = [&](const std::string& name) { return !only || only->count(name) != 0; };
   const std::string cluster_uuid = ReportedClusterUuid(state->cluster_uuid);
   OrderedJson out = {{"cluster_name", identity.cluster_name}, {"cluster_uuid", cluster_uuid}};
   if (metrics.count("version")) {
@@ -419,7 +435,9 @@ HttpResponse HandleClusterState(const rest::RestContext& context, const PathPara
   }
   if (metrics.count("metadata")) {
     OrderedJson indices = OrderedJson::object();
-    for (const auto& [name, index] : state->indices) indices[name] = IndexMetadataJson(*index);
+    for (const auto& [name, index] : state->indices) {
+      if (shown(name)) indices[name] = IndexMetadataJson(*index);
+    }
     // The state holds a uuid only once the command that chose it was committed.
     out["metadata"] = {{"cluster_uuid", cluster_uuid},
                        {"cluster_uuid_committed", !state->cluster_uuid.empty()},
@@ -427,7 +445,9 @@ HttpResponse HandleClusterState(const rest::RestContext& context, const PathPara
   }
   if (metrics.count("routing_table")) {
     OrderedJson indices = OrderedJson::object();
-    for (const auto& [name, index] : state->indices) indices[name] = RoutingJson(*index);
+    for (const auto& [name, index] : state->indices) {
+      if (shown(name)) indices[name] = RoutingJson(*index);
+    }
     out["routing_table"] = {{"indices", std::move(indices)}};
   }
   return JsonResponse(200, out);
@@ -461,13 +481,17 @@ Status RegisterClusterHandlers(const NodeIdentity& identity, controlplane::Contr
   const RouteParams nodes_params = {"flat_settings", "timeout"};
   QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_nodes", nodes, nodes_params));
   QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_nodes/{node_id}", nodes, nodes_params));
-  auto state = [context](const HttpRequest&, const PathParams& params) {
-    return HandleClusterState(context, params);
+  auto state = [context](const HttpRequest& request, const PathParams& params) {
+    return HandleClusterState(context, request, params);
   };
-  const RouteParams state_params = {"cluster_manager_timeout", "flat_settings", "local",
-                                    "master_timeout"};
+  const RouteParams state_params =
+      Params({rest::kIndexOptionParams,
+              {"cluster_manager_timeout", "flat_settings", "local", "master_timeout"}});
   QD_RETURN_IF_ERROR(router->Register(HttpMethod::kGet, "/_cluster/state", state, state_params));
-  return router->Register(HttpMethod::kGet, "/_cluster/state/{metrics}", state, state_params);
+  QD_RETURN_IF_ERROR(
+      router->Register(HttpMethod::kGet, "/_cluster/state/{metrics}", state, state_params));
+  return router->Register(HttpMethod::kGet, "/_cluster/state/{metrics}/{index}", state,
+                          state_params);
 }
 
 namespace rest {

@@ -338,6 +338,25 @@ TEST_F(RestClusterTest, ClusterStateMetricFilter) {
   Body("/_cluster/state/bogus", 400);
 }
 
+TEST_F(RestClusterTest, ClusterStateOfSomeIndices) {
+  BuildGreenAndYellow();
+  using V = std::vector<std::string>;
+  auto indices = [&](std::string_view target, const char* section) {
+    const json body = Body(target);
+    V out;
+    for (const auto& [name, value] : body[section]["indices"].items()) out.push_back(name);
+    return out;
+  };
+  EXPECT_EQ(indices("/_cluster/state/metadata/yellow", "metadata"), V{"yellow"});
+  EXPECT_EQ(indices("/_cluster/state/routing_table/yel*,nope", "routing_table"), V{"yellow"});
+  EXPECT_EQ(indices("/_cluster/state/metadata/_all", "metadata"), (V{"green", "yellow"}));
+  EXPECT_EQ(indices("/_cluster/state/metadata/nope", "metadata"), V{});  // lenient by default
+  Body("/_cluster/state/metadata/nope?ignore_unavailable=false", 404);
+  json body = Body("/_cluster/state/master_node,metadata/green");
+  EXPECT_EQ(body["master_node"], "n1");
+  EXPECT_FALSE(body.contains("routing_table"));
+}
+
 TEST_F(RestClusterTest, NoMasterNodeIsNull) {
   AddNode("n2", Roles{false, false, true});
   json body = Body("/_cluster/state");

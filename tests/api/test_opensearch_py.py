@@ -122,7 +122,6 @@ def test_cluster_state(client, index, node):
     assert node.node_id in full["nodes"]
 
 
-@not_implemented("GET /_cluster/state/{metric}/{index} (400 no handler found)")
 def test_cluster_state_of_one_index(client, index):
     create(client, index)
     other = index + "-other"
