@@ -269,19 +269,25 @@ Result<SettingsChange> ReadSettings(const std::map<std::string, json>& flat, boo
         change.replicas = static_cast<int32_t>(std::min<int64_t>(n, INT32_MAX));
         break;
       }
+      // The typed settings always hold a value (their default when not set). Their key in
+      // `other` records that they were set, so that GET _settings shows them even at their
+      // default, as OpenSearch shows every setting that was set; a reset removes it.
       case Kind::kRefreshInterval: {
         if (reset) {
           change.refresh_interval = "1s";
+          SetPath(&change.other, key, nullptr);
           break;
         }
         std::string text = ValueText(value);
         QD_RETURN_IF_ERROR(ParseTimeValue(text, full_key).status());
         change.refresh_interval = text;
+        SetPath(&change.other, key, text);
         break;
       }
       case Kind::kCodec: {
         if (reset) {
           change.codec = "default";
+          SetPath(&change.other, key, nullptr);
           break;
         }
         std::string text = ValueText(value);
@@ -292,6 +298,7 @@ Result<SettingsChange> ReadSettings(const std::map<std::string, json>& flat, boo
               text);
         }
         change.codec = text;
+        SetPath(&change.other, key, text);
         break;
       }
       case Kind::kInt: {
@@ -384,12 +391,15 @@ std::map<std::string, json> RenderedSettings(const cluster::Index& index) {
   flat["index.replication.type"] = "DOCUMENT";
   flat["index.uuid"] = index.uuid;
   flat["index.version.created"] = std::string(kVersionCreated);
-  // The typed settings are always present in the state; show them when they differ from the
-  // default, as OpenSearch shows only what was set.
-  if (index.settings.refresh_interval != "1s") {
+  // The typed settings are always present in the state; show them when they were set (their
+  // key is in `other` too, see ReadSettings) or differ from the default (set by a client of the
+  // control plane other than REST), as OpenSearch shows only what was set. The typed value wins.
+  if (index.settings.refresh_interval != "1s" || flat.count("index.refresh_interval") != 0) {
     flat["index.refresh_interval"] = index.settings.refresh_interval;
   }
-  if (index.settings.codec != "default") flat["index.codec"] = index.settings.codec;
+  if (index.settings.codec != "default" || flat.count("index.codec") != 0) {
+    flat["index.codec"] = index.settings.codec;
+  }
   return flat;
 }
 

@@ -40,7 +40,9 @@ TEST_F(RestIndexTest, CreateGetExistsDelete) {
   EXPECT_EQ(meta->settings.shards, 2);
   EXPECT_EQ(meta->settings.replicas, 0);
   EXPECT_EQ(meta->settings.refresh_interval, "5s");
-  EXPECT_EQ(meta->settings.other, json::parse(R"({"max_result_window": 500})"));
+  // refresh_interval's key in `other` records that it was set (GET _settings shows it).
+  EXPECT_EQ(meta->settings.other,
+            json::parse(R"({"max_result_window": 500, "refresh_interval": "5s"})"));
   for (const cluster::ShardRouting& shard : meta->routing.shards) {
     EXPECT_EQ(shard.primary().state, cluster::ShardState::kStarted);
   }
@@ -263,6 +265,34 @@ TEST_F(RestIndexTest, UpdateSettings) {
   EXPECT_EQ(filtered, json::parse(R"({"s":{"settings":{"index.refresh_interval":"2s"}}})"));
   json all = CallJson(HttpMethod::kGet, "/_settings", "", 200);
   EXPECT_EQ(all["s"]["settings"]["index"]["refresh_interval"], "2s");
+}
+
+// OpenSearch shows every setting that was set, at its default value too, and none that was not.
+TEST_F(RestIndexTest, TypedSettingsSetAtTheirDefaultAreShown) {
+  auto shown = [&](const std::string& index) {
+    json s = CallJson(HttpMethod::kGet, "/" + index + "/_settings?flat_settings", "", 200);
+    return std::make_pair(s[index]["settings"].value("index.refresh_interval", "(none)"),
+                          s[index]["settings"].value("index.codec", "(none)"));
+  };
+  CallJson(HttpMethod::kPut, "/set",
+           R"({"settings":{"refresh_interval":"1s","codec":"default","number_of_replicas":0}})",
+           200);
+  EXPECT_EQ(shown("set"), std::make_pair(std::string("1s"), std::string("default")));
+  EXPECT_EQ(
+      CallJson(HttpMethod::kGet, "/set", "", 200)["set"]["settings"]["index"]["refresh_interval"],
+      "1s");
+  CallJson(HttpMethod::kPut, "/unset", R"({"settings":{"number_of_replicas":0}})", 200);
+  EXPECT_EQ(shown("unset"), std::make_pair(std::string("(none)"), std::string("(none)")));
+  CallJson(HttpMethod::kPut, "/unset/_settings", R"({"index.refresh_interval":"1s"})", 200);
+  EXPECT_EQ(shown("unset").first, "1s");
+  CallJson(HttpMethod::kPut, "/unset/_settings", R"({"index.refresh_interval":"7s"})", 200);
+  EXPECT_EQ(shown("unset").first, "7s");
+  CallJson(HttpMethod::kPut, "/unset/_settings", R"({"index.refresh_interval":null})", 200);
+  EXPECT_EQ(shown("unset").first, "(none)");
+  Result<cluster::Index> meta =
+      node_.control_plane()->GetIndex(controlplane::CallContext{}, "unset");
+  ASSERT_TRUE(meta.ok());
+  EXPECT_EQ(meta->settings.refresh_interval, "1s");
 }
 
 TEST_F(RestIndexTest, RefreshAndFlushCountShardCopies) {

@@ -165,8 +165,6 @@ def test_create_get_delete_index(client, index):
     assert e.value.info["error"]["index"] == index
 
 
-@known_bug("GET /{index} and /{index}/_settings omit refresh_interval given at creation (the "
-           "cluster state has it; one set by PUT _settings is shown)")
 def test_settings_given_at_creation_are_shown(client, index):
     create(client, index, refresh_interval="1s", max_result_window=500)
     for s in (client.indices.get(index=index)[index]["settings"]["index"],
