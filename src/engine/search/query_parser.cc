@@ -2183,8 +2183,8 @@ Result<QueryPtr> Parser::Parse(const json& dsl) {
   }
   if (dsl.empty()) return QueryPtr(std::make_unique<MatchAllQuery>());
   if (dsl.size() > 1) {
-    auto it = dsl.begin();
-    ++it;
+    // OpenSearch names the first key of the body; the parsed object has its keys sorted, so
+    // this is the first in sorted order (docs/api.md).
     return QueryParsingError("[" + dsl.begin().key() +
                              "] malformed query, expected [END_OBJECT] but found [FIELD_NAME]");
   }
