@@ -447,9 +447,10 @@ std::vector<BulkItemResult> ShardEngine::Bulk(const std::vector<BulkItem>& items
   auto append = [&] {                 // REQUIRES: im.mu held
     if (pending.empty()) return;
     Result<TranslogLocation> loc = im.AppendLocked(&pending);
-    if (loc.ok()) last = std::max(last, *loc);
-    for (size_t i : pending_items) {
-      if (!loc.ok()) out[i].status = loc.status();
+    if (loc.ok()) {
+      last = std::max(last, *loc);
+    } else {
+      for (size_t i : pending_items) out[i].status = loc.status();
     }
     pending_items.clear();
   };

@@ -82,6 +82,35 @@ TEST_F(TranslogTest, RoundTripAcrossReopenAndRolls) {
   EXPECT_EQ((*t)->current_generation(), 3);
 }
 
+TEST_F(TranslogTest, AddAllAppendsInOrderWithTheirAccounting) {
+  std::vector<TranslogOp> ops = {MakeOp(0), MakeOp(1), MakeOp(2)};
+  std::vector<TranslogOp> more = {MakeOp(3)};
+  {
+    auto t = Translog::Open(dir_.string());
+    ASSERT_TRUE(t.ok()) << t.status();
+    auto first = (*t)->AddAll(ops);
+    ASSERT_TRUE(first.ok()) << first.status();
+    size_t bytes = 0;
+    for (const TranslogOp& op : ops) bytes += EncodeTranslogRecord(op).size();
+    EXPECT_EQ(first->end_offset, bytes);
+    auto none = (*t)->AddAll({});
+    ASSERT_TRUE(none.ok());
+    EXPECT_EQ(*none, *first);  // nothing written: where the log ends
+    auto last = (*t)->AddAll(more);
+    ASSERT_TRUE(last.ok());
+    ASSERT_TRUE((*t)->Sync(*last).ok());
+    ops.push_back(more[0]);
+    EXPECT_EQ(ReadAll(**t), ops);
+    TranslogGenerationInfo gen = (*t)->generations().back();
+    EXPECT_EQ(gen.num_ops, 4);
+    EXPECT_EQ(gen.min_seq_no, 0);
+    EXPECT_EQ(gen.max_seq_no, 3);
+  }
+  auto t = Translog::Open(dir_.string());
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(ReadAll(**t), ops);
+}
+
 TEST_F(TranslogTest, TrimBelowDeletesOldGenerationsAndRemembersTheirSeqNos) {
   {
     auto t = Translog::Open(dir_.string());
