@@ -2,6 +2,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -650,6 +654,60 @@ TEST(ShardEngineTest, LargeBulkKeepsItemOrderAcrossChunksAndReplays) {
   EXPECT_EQ(e->Get("99")->seq_no, seq_no - 1);
   ASSERT_TRUE(e->Refresh().ok());
   EXPECT_EQ(AllLiveDocs(*e->AcquireSnapshot()).size(), 100u);
+}
+
+// A translog append that fails (a file size limit, RLIMIT_FSIZE, is the injected fault: a full
+// disk): every item of the bulk's chunk fails, the engine refuses further writes, and a reopen
+// finds what was acknowledged before and nothing of the failed bulk. In a child process, whose
+// limit it is.
+TEST(ShardEngineTest, AFailedTranslogAppendFailsTheBulkAndStopsTheEngine) {
+  TempDir dir("append_fails");
+  EngineOptions o = TestOptions(dir.path());
+  {
+    auto e = OpenOrDie(o);
+    IndexOk(*e, "before", Doc(0));
+  }
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto e = ShardEngine::Open(o);  // starts a new, empty translog generation
+    if (!e.ok()) ::_exit(10);
+    ::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead
+    rlimit limit{200, 200};
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(11);
+    std::vector<BulkItem> items(300);
+    for (size_t i = 0; i < items.size(); ++i) {
+      items[i].id = "bulk-" + std::to_string(i);
+      items[i].source = Doc(static_cast<int>(i));
+    }
+    for (const BulkItemResult& r : (*e)->Bulk(items)) {
+      if (r.status.ok() || r.status.message().find("translog") == std::string::npos) ::_exit(12);
+    }
+    Result<WriteResult> after = (*e)->Index("after", Doc(1));
+    if (after.ok() || after.status().message().find("engine failed") == std::string::npos) {
+      ::_exit(13);
+    }
+    ::_exit(0);  // as a crash: no clean close
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "10: open, 11: setrlimit, 12: a bulk item did not fail "
+                                       "with the translog, 13: a write after it did not fail";
+  // The records that reached the file whole before the limit are replayed, as after any crash
+  // an operation whose answer was lost may be there or not; the torn one after them is cut
+  // off. So the failed bulk left a prefix of its items, in order, and nothing half-written.
+  auto e = OpenOrDie(o);
+  EXPECT_TRUE(e->Get("before")->found);
+  int64_t replayed = 0;
+  while (e->Get("bulk-" + std::to_string(replayed))->found) ++replayed;
+  EXPECT_LT(replayed, 5) << "200 bytes hold at most a few records";
+  for (int64_t i = replayed; i < 300; ++i) {
+    EXPECT_FALSE(e->Get("bulk-" + std::to_string(i))->found) << "a hole before bulk-" << i;
+  }
+  EXPECT_FALSE(e->Get("after")->found);
+  EXPECT_EQ(e->max_seq_no(), replayed);
+  IndexOk(*e, "again", Doc(2));  // and it takes writes again
 }
 
 TEST(ShardEngineTest, ConcurrentWritersAndRefreshes) {
